@@ -1,0 +1,1083 @@
+
+# Copyright (c) pg_ha contributors
+
+=pod
+
+=head1 NAME
+
+PgHaTest - shared helpers for pg_ha's TAP tests (Consul, polling, nodes)
+
+=head1 SYNOPSIS
+
+  use strict;
+  use warnings;
+  use PostgreSQL::Test::Cluster;
+  use PostgreSQL::Test::Utils;
+  use Test::More;
+  use PgHaTest;
+
+  # A private Consul agent on 127.0.0.1, stopped automatically at exit.
+  my $consul = PgHaTest::Consul->start();
+  $consul->kv_put('pg_ha/demo/x', 'hello') or die;
+  is($consul->kv_get('pg_ha/demo/x'), 'hello', 'round trip');
+
+  # A PostgreSQL node configured for pg_ha (initdb'ed, not started).
+  my $node = PgHaTest::new_node('node1', cluster => 'demo', consul => $consul);
+  $node->start;
+
+  # Wait for a condition instead of sleeping.
+  ok( PgHaTest::poll_until(
+		  'node1 holds the leader key', 30,
+		  sub { ($consul->kv_get('pg_ha/demo/leader') // '') eq 'node1' }),
+	  'node1 became leader');
+
+  $consul->stop;           # SIGTERM, then SIGKILL after a deadline
+  $consul->start_again;    # same ports (and same data in persistent mode)
+  done_testing();
+
+=head1 RUNNING
+
+The tests run as an unprivileged user (PostgreSQL refuses root), e.g.
+
+  runuser -u postgres -- env TESTDIR=$PWD \
+      PG_REGRESS=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress \
+      PATH=/usr/lib/postgresql/15/bin:$PATH \
+      prove -I /usr/lib/postgresql/15/lib/pgxs/src/test/perl -I regress/t regress/t
+
+PostgreSQL::Test::Utils puts everything under C<$TESTDIR/tmp_check>
+(C<tmp_check> of the current directory without TESTDIR): the per-test log
+C<tmp_check/log/regress_log_NNN_name>, node logs, and Consul's log
+C<tmp_check/log/NNN_name_consul.log> (one per agent, appended across
+restarts; Consul runs with log_level debug, so every HTTP request pg_ha
+makes is visible there).  Temporary directories are kept when a test fails,
+or always with PG_TEST_NOCLEAN=1.
+
+Environment variables:
+
+=over
+
+=item PG_HA_CONSUL
+
+Path of the consul binary.  Default:
+C<< <dir of this module>/../../tools/consul/usr/bin/consul >>
+(where scripts/setup.sh unpacks it).
+
+=item PG_HA_HAPROXY
+
+Path of the haproxy binary.  Default C</usr/sbin/haproxy>, else the
+first C<haproxy> in PATH.
+
+=back
+
+=head1 NOTES
+
+Everything listens on 127.0.0.1 only, and every port comes from
+PostgreSQL::Test::Cluster::get_free_port(), which reserves it for the life
+of the test process (so a restarted agent can take the same ports again).
+
+Consul's minimum session TTL is 10s (C<session_ttl_min>), and Consul waits
+up to twice the TTL before it invalidates an expired session.  Tests that
+need shorter TTLs may pass C<< extra_config => { session_ttl_min => '1s' } >>
+to start(), knowing that production Consul would refuse such sessions.
+
+Loading this module installs INT/TERM/HUP handlers (unless the test already
+set some) that exit(), so END blocks still stop Consul agents and
+PostgreSQL nodes when a test run is interrupted.
+
+=cut
+
+package PgHaTest;
+
+use strict;
+use warnings;
+
+use Carp;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Spec;
+use Time::HiRes ();
+use Test::More;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+
+# Directory holding this file, resolved once at load time.
+my $module_dir = dirname(abs_path(__FILE__));
+
+=pod
+
+=head1 FUNCTIONS
+
+=over
+
+=item PgHaTest::consul_binary()
+
+Path of the consul binary: $ENV{PG_HA_CONSUL}, else
+C<< <module dir>/../../tools/consul/usr/bin/consul >>.  Does not check that
+it exists; PgHaTest::Consul->start() does.
+
+=cut
+
+sub consul_binary
+{
+	return $ENV{PG_HA_CONSUL}
+	  if defined $ENV{PG_HA_CONSUL} && $ENV{PG_HA_CONSUL} ne '';
+	my $path = File::Spec->catfile($module_dir, File::Spec->updir,
+		File::Spec->updir, qw(tools consul usr bin consul));
+	my $abs = abs_path($path);
+	return defined $abs ? $abs : $path;
+}
+
+=pod
+
+=item PgHaTest::haproxy_binary()
+
+Path of the haproxy binary ($ENV{PG_HA_HAPROXY}, else /usr/sbin/haproxy,
+else haproxy found in PATH), or undef when there is none (so a test can
+C<plan skip_all>).
+
+=cut
+
+sub haproxy_binary
+{
+	return $ENV{PG_HA_HAPROXY}
+	  if defined $ENV{PG_HA_HAPROXY} && $ENV{PG_HA_HAPROXY} ne '';
+	return '/usr/sbin/haproxy' if -x '/usr/sbin/haproxy';
+	foreach my $dir (File::Spec->path)
+	{
+		my $candidate = File::Spec->catfile($dir, 'haproxy');
+		return $candidate if -f $candidate && -x $candidate;
+	}
+	return undef;
+}
+
+# Monotonic clock in (fractional) seconds, for deadlines.
+sub _now
+{
+	my $t = eval { Time::HiRes::clock_gettime(Time::HiRes::CLOCK_MONOTONIC()) };
+	return defined $t ? $t : Time::HiRes::time();
+}
+
+=pod
+
+=item PgHaTest::poll_until($description, $deadline_seconds, sub { ... })
+
+Calls the sub every 100 ms until it returns a true value or
+$deadline_seconds have passed.  A sub that dies counts as "not yet" (the
+last error is reported on timeout), so it may use helpers that die while
+a server is down.  Returns the sub's true value, or 0 after a diag() when
+the deadline passed.  Use this instead of sleep() in tests:
+
+  ok(PgHaTest::poll_until('replica streams', 30,
+		sub { $replica->safe_psql('postgres',
+				'SELECT count(*) FROM pg_stat_wal_receiver') == 1 }),
+	 'replica streams');
+
+=cut
+
+sub poll_until
+{
+	my ($description, $deadline_seconds, $code) = @_;
+	croak 'poll_until needs a description, a deadline and a code ref'
+	  unless defined $description
+	  && defined $deadline_seconds
+	  && ref $code eq 'CODE';
+
+	my $start    = _now();
+	my $deadline = $start + $deadline_seconds;
+	my $attempts = 0;
+	my $last_error;
+
+	while (1)
+	{
+		$attempts++;
+		my $result = eval { $code->() };
+		if ($@)
+		{
+			$last_error = $@;
+			chomp $last_error;
+		}
+		elsif ($result)
+		{
+			return $result;
+		}
+		last if _now() >= $deadline;
+		Time::HiRes::sleep(0.1);
+	}
+
+	diag(
+		sprintf(
+			"poll_until: timed out after %.1fs (%d attempts) waiting for: %s%s",
+			_now() - $start, $attempts, $description,
+			defined $last_error ? "\nlast error: $last_error" : ''));
+	return 0;
+}
+
+# Quote a string as a postgresql.conf value.
+sub _conf_quote
+{
+	my ($value) = @_;
+	$value =~ s/\\/\\\\/g;
+	$value =~ s/'/''/g;
+	return "'$value'";
+}
+
+=pod
+
+=item PgHaTest::pg_ha_conf($node, $name, %opts)
+
+The postgresql.conf lines (one string) that new_node() appends: pg_ha's
+settings for node $name, C<listen_addresses = '127.0.0.1'> (so other nodes
+and pg_ha can reach it at its connect_address), and $opts{extra_conf}.
+Useful to re-point a node made from a backup (init_from_backup copies the
+primary's postgresql.conf, node_name included):
+
+  $standby->append_conf('postgresql.conf',
+	  PgHaTest::pg_ha_conf($standby, 'node2', cluster => 'c1', consul => $consul));
+
+Options are those of new_node().
+
+=cut
+
+sub pg_ha_conf
+{
+	my ($node, $name, %opts) = @_;
+
+	my $consul_url = $opts{consul_url};
+	$consul_url = $opts{consul}->http_url
+	  if !defined $consul_url && defined $opts{consul};
+	croak 'pg_ha_conf: need consul => PgHaTest::Consul object (or consul_url)'
+	  unless defined $consul_url;
+
+	my $cluster       = defined $opts{cluster}       ? $opts{cluster}       : 'pg_ha_test';
+	# with units: a bare number would be milliseconds
+	my $ttl           = defined $opts{ttl}           ? $opts{ttl}           : '10s';
+	my $loop_wait     = defined $opts{loop_wait}     ? $opts{loop_wait}     : '1s';
+	my $retry_timeout = defined $opts{retry_timeout} ? $opts{retry_timeout} : '2s';
+
+	my @lines = (
+		'',
+		'# Added by PgHaTest.pm',
+		"listen_addresses = '127.0.0.1'",
+		"shared_preload_libraries = 'pg_ha'",
+		'pg_ha.cluster = ' . _conf_quote($cluster),
+		'pg_ha.node_name = ' . _conf_quote($name),
+		'pg_ha.consul_url = ' . _conf_quote($consul_url),
+		'pg_ha.ttl = ' . _conf_quote($ttl),
+		'pg_ha.loop_wait = ' . _conf_quote($loop_wait),
+		'pg_ha.retry_timeout = ' . _conf_quote($retry_timeout),
+		'pg_ha.connect_address = ' . _conf_quote('127.0.0.1:' . $node->port));
+
+	my $extra = $opts{extra_conf};
+	if (defined $extra)
+	{
+		push @lines, ref $extra eq 'ARRAY' ? @$extra : ($extra);
+	}
+	return join("\n", @lines);
+}
+
+=pod
+
+=item PgHaTest::new_node($name, %opts)
+
+Returns a new PostgreSQL::Test::Cluster node, init()'ed with
+allows_streaming => 1 but not started, whose postgresql.conf has pg_ha
+loaded and configured:
+
+  shared_preload_libraries = 'pg_ha'
+  pg_ha.cluster = '<cluster>'
+  pg_ha.node_name = '<name>'
+  pg_ha.consul_url = '<consul http_url>'
+  pg_ha.ttl = '10s'
+  pg_ha.loop_wait = '1s'
+  pg_ha.retry_timeout = '2s'
+  pg_ha.connect_address = '127.0.0.1:<port>'
+
+plus C<listen_addresses = '127.0.0.1'> (initdb's default pg_hba.conf
+trusts 127.0.0.1 for normal and replication connections; the node keeps
+its Unix socket for the test's own psql calls).
+
+Options: consul (a PgHaTest::Consul, required unless consul_url is
+given), cluster (default 'pg_ha_test'), ttl, loop_wait, retry_timeout
+(plain integer seconds), extra_conf (a string or an array ref of lines,
+appended last so it overrides), init (a hash ref of extra arguments for
+$node->init, e.g. C<< { has_archiving => 1 } >>).
+
+=cut
+
+sub new_node
+{
+	my ($name, %opts) = @_;
+	croak 'new_node: need a node name' unless defined $name && $name ne '';
+
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(allows_streaming => 1, %{ $opts{init} || {} });
+	$node->append_conf('postgresql.conf', pg_ha_conf($node, $name, %opts));
+	return $node;
+}
+
+=pod
+
+=back
+
+=cut
+
+# Stop any agent still running when the test exits (normally or by die).
+# This module is compiled after File::Temp and PostgreSQL::Test::Utils, so
+# this END block runs before theirs: agents stop before their data
+# directories are removed.
+END
+{
+	PgHaTest::Consul::_stop_all();
+}
+
+# Turn INT/TERM/HUP into exit(), so that END blocks run and nothing is left
+# behind when a test run is interrupted.  Leave handlers a test set alone.
+foreach my $signame (qw(INT TERM HUP))
+{
+	next if defined $SIG{$signame} && $SIG{$signame} ne 'DEFAULT';
+	$SIG{$signame} = sub {
+		my $num = { INT => 2, HUP => 1, TERM => 15 }->{ $_[0] } || 1;
+		print STDERR "PgHaTest: caught SIG$_[0], exiting\n";
+		exit(128 + $num);
+	};
+}
+
+
+package PgHaTest::Consul;
+
+=pod
+
+=head1 PgHaTest::Consul
+
+One Consul agent (a single server that elects itself leader), listening on
+127.0.0.1 only, with DNS, gRPC, HTTPS and serf WAN disabled.
+
+=over
+
+=cut
+
+use strict;
+use warnings;
+
+use Carp;
+use File::Basename qw(basename);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Scalar::Util qw(weaken);
+use Socket;
+use Time::HiRes ();
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+
+# All agents started by this process, by name; weak references, so an agent
+# going out of scope is stopped by DESTROY, and END stops the rest.
+my %registry;
+
+my $json = JSON::PP->new->utf8->canonical;
+
+# Is this UDP port free on 127.0.0.1?  (get_free_port only checks TCP;
+# serf LAN uses both.)
+sub _udp_port_free
+{
+	my ($port) = @_;
+	socket(my $sock, PF_INET, SOCK_DGRAM, getprotobyname('udp'))
+	  or die "socket: $!";
+	my $ok = bind($sock, sockaddr_in($port, inet_aton('127.0.0.1')));
+	close $sock;
+	return $ok;
+}
+
+sub _pick_ports
+{
+	my %ports;
+	$ports{http}   = PostgreSQL::Test::Cluster::get_free_port();
+	$ports{server} = PostgreSQL::Test::Cluster::get_free_port();
+	do
+	{
+		$ports{serf_lan} = PostgreSQL::Test::Cluster::get_free_port();
+	} until _udp_port_free($ports{serf_lan});
+	return \%ports;
+}
+
+sub _merge
+{
+	my ($into, $from) = @_;
+	foreach my $k (keys %$from)
+	{
+		if (ref $into->{$k} eq 'HASH' && ref $from->{$k} eq 'HASH')
+		{
+			_merge($into->{$k}, $from->{$k});
+		}
+		else
+		{
+			$into->{$k} = $from->{$k};
+		}
+	}
+	return;
+}
+
+=pod
+
+=item PgHaTest::Consul->start(%opts)
+
+Starts an agent and waits (deadline 30 s) until /v1/status/leader names a
+leader and a KV put succeeds.  Dies, quoting the end of Consul's log, if it
+does not get there.  Options:
+
+=over
+
+=item name
+
+Used for the log file (C<< tmp_check/log/<test>_<name>.log >>), the data
+directory and the Consul node name.  Default 'consul'; must be unique
+among the agents of one test.
+
+=item persistent
+
+0 (default): C<consul agent -dev>; state lives in memory, ready in about
+0.15 s, and start_again() starts with an empty KV store and no sessions.
+1: C<consul agent -server -bootstrap-expect=1> with raft_multiplier 1;
+state is kept in the data directory across stop/kill9/start_again, ready
+in about 1.5 s (leader election).
+
+=item extra_config
+
+A hash ref merged into the agent's JSON configuration, e.g.
+C<< { session_ttl_min => '1s' } >>.
+
+=item log_level
+
+Default 'debug' (logs every HTTP request).
+
+=item timeout
+
+Start-up deadline in seconds, default 30.
+
+=back
+
+=cut
+
+sub start
+{
+	my ($class, %opts) = @_;
+
+	my $name = defined $opts{name} ? $opts{name} : 'consul';
+	croak "PgHaTest::Consul: invalid name '$name'"
+	  unless $name =~ /^[A-Za-z0-9_.-]+$/;
+	croak "PgHaTest::Consul: an agent named '$name' already exists"
+	  if $registry{$name};
+
+	my $binary = PgHaTest::consul_binary();
+	croak "PgHaTest::Consul: consul binary '$binary' is not executable "
+	  . '(run scripts/setup.sh or set PG_HA_CONSUL)'
+	  unless -f $binary && -x $binary;
+
+	my $testname = basename($0);
+	$testname =~ s/\.[^.]+$//;
+
+	my $base = PostgreSQL::Test::Utils::tempdir("consul_$name");
+	my $self = bless {
+		name       => $name,
+		binary     => $binary,
+		persistent => $opts{persistent} ? 1 : 0,
+		base_dir   => $base,
+		data_dir   => "$base/data",
+		config     => "$base/consul.json",
+		log_file   => "$PostgreSQL::Test::Utils::log_path/${testname}_$name.log",
+		log_level  => defined $opts{log_level} ? $opts{log_level} : 'debug',
+		extra      => $opts{extra_config} || {},
+		timeout    => defined $opts{timeout} ? $opts{timeout} : 30,
+		owner_pid  => $$,
+		pid        => undef,
+		http       => HTTP::Tiny->new(
+			timeout    => 5,
+			keep_alive => 0,
+			agent      => 'pg_ha-tap/1.0'),
+	}, $class;
+	mkdir $self->{data_dir} or die "mkdir $self->{data_dir}: $!";
+
+	# The ports are reserved for the life of this process, but another
+	# program could still grab one before Consul binds it: then try again
+	# with fresh ports.
+	my $tries = 0;
+	while (1)
+	{
+		$self->{ports} = _pick_ports();
+		$self->_write_config;
+		$registry{$name} = $self;
+		weaken($registry{$name});
+		my $ok = eval { $self->_launch_and_wait; 1 };
+		last if $ok;
+		my $err = $@;
+		delete $registry{$name};
+		die $err
+		  unless ++$tries < 3
+		  && $self->_log_tail(50) =~ /address already in use/i;
+		diag("Consul '$name': port conflict, retrying with other ports");
+	}
+	return $self;
+}
+
+sub _write_config
+{
+	my ($self) = @_;
+	my %config = (
+		node_name            => "pg-ha-test-$self->{name}",
+		datacenter           => 'dc1',
+		data_dir             => $self->{data_dir},
+		bind_addr            => '127.0.0.1',
+		client_addr          => '127.0.0.1',
+		advertise_addr       => '127.0.0.1',
+		disable_update_check => JSON::PP::true,
+		disable_host_node_id => JSON::PP::true,
+		leave_on_terminate   => JSON::PP::false,
+		log_level            => $self->{log_level},
+		performance          => { raft_multiplier => 1 },
+		ports                => {
+			http     => $self->{ports}{http},
+			server   => $self->{ports}{server},
+			serf_lan => $self->{ports}{serf_lan},
+			https    => -1,
+			dns      => -1,
+			grpc     => -1,
+			serf_wan => -1,
+		},);
+	if ($self->{persistent})
+	{
+		$config{server}           = JSON::PP::true;
+		$config{bootstrap_expect} = 1;
+	}
+	_merge(\%config, $self->{extra});
+
+	open my $fh, '>', $self->{config}
+	  or die "could not write $self->{config}: $!";
+	print $fh JSON::PP->new->pretty->canonical->encode(\%config);
+	close $fh;
+	return;
+}
+
+sub _command
+{
+	my ($self) = @_;
+	return (
+		$self->{binary}, 'agent',
+		($self->{persistent} ? () : ('-dev')),
+		'-config-file=' . $self->{config});
+}
+
+sub _launch_and_wait
+{
+	my ($self) = @_;
+	my @cmd = $self->_command;
+
+	open my $log, '>>', $self->{log_file}
+	  or die "could not open $self->{log_file}: $!";
+	printf $log "\n===== %s: starting: %s\n", scalar(localtime), join(' ', @cmd);
+	close $log;
+
+	my $start = PgHaTest::_now();
+	my $pid   = fork();
+	die "fork failed: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		# Child: own session / process group, so that we can signal the
+		# whole group; output to the log file.  Never return into the test.
+		POSIX::setsid();
+		$SIG{$_} = 'DEFAULT' foreach qw(PIPE INT TERM HUP);
+		open(STDIN,  '<',  '/dev/null')
+		  && open(STDOUT, '>>', $self->{log_file})
+		  && open(STDERR, '>&', \*STDOUT)
+		  or POSIX::_exit(126);
+		{
+			no warnings 'exec';
+			exec { $cmd[0] } @cmd;
+		}
+		print STDERR "could not exec $cmd[0]: $!\n";
+		POSIX::_exit(127);
+	}
+	$self->{pid} = $pid;
+	print "# Consul '$self->{name}' started, pid $pid, http $self->{ports}{http}\n";
+
+	my $ready_key = '_pg_ha_test/ready';
+	my ($why, $exited) = ('no answer yet', 0);
+	my $deadline = $start + $self->{timeout};
+	while (1)
+	{
+		if (waitpid($pid, WNOHANG) == $pid)
+		{
+			$exited = 1;
+			$why    = "consul exited with status $?";
+			$self->{pid} = undef;
+			last;
+		}
+		my $res = $self->http('GET', '/v1/status/leader');
+		if ($res->{status} != 200)
+		{
+			$why = "GET /v1/status/leader: $res->{status} $res->{content}";
+		}
+		elsif ($res->{content} !~ /^"[^"]+"$/)
+		{
+			$why = "no leader yet ($res->{content})";
+		}
+		else
+		{
+			$res = $self->http('PUT', "/v1/kv/$ready_key", 'ready');
+			if ($res->{status} == 200 && $res->{content} =~ /^true/)
+			{
+				$self->http('DELETE', "/v1/kv/$ready_key");
+				$self->{startup_seconds} = PgHaTest::_now() - $start;
+				print "# Consul '$self->{name}' ready after "
+				  . sprintf('%.2f', $self->{startup_seconds}) . "s\n";
+				return 1;
+			}
+			$why = "KV put: $res->{status} $res->{content}";
+		}
+		last if PgHaTest::_now() >= $deadline;
+		Time::HiRes::sleep(0.05);
+	}
+
+	$self->kill9 unless $exited;
+	die "Consul '$self->{name}' "
+	  . ($exited ? 'exited before it was ready' : "was not ready within $self->{timeout}s")
+	  . " ($why); end of $self->{log_file}:\n"
+	  . $self->_log_tail(30);
+}
+
+sub _log_tail
+{
+	my ($self, $lines) = @_;
+	open my $fh, '<', $self->{log_file} or return '';
+	my @all = <$fh>;
+	close $fh;
+	splice(@all, 0, @all - $lines) if @all > $lines;
+	return join('', @all);
+}
+
+=pod
+
+=item ->start_again
+
+Starts the agent again on the same ports with the same data directory
+and configuration, and waits until it is ready.  Dies if it is running.
+
+=cut
+
+sub start_again
+{
+	my ($self) = @_;
+	croak "Consul '$self->{name}' is still running" if $self->is_running;
+	$registry{ $self->{name} } = $self;
+	weaken($registry{ $self->{name} });
+	$self->_launch_and_wait;
+	return $self;
+}
+
+=pod
+
+=item ->stop([$timeout])
+
+SIGTERM to the agent's process group, SIGKILL after $timeout seconds
+(default 10); returns once the process has exited.  No-op if not running.
+
+=item ->kill9
+
+SIGKILL to the agent's process group, and wait for it to exit.
+
+=cut
+
+sub stop
+{
+	my ($self, $timeout) = @_;
+	$timeout = 10 unless defined $timeout;
+	return $self->_terminate('TERM', $timeout);
+}
+
+sub kill9
+{
+	my ($self) = @_;
+	return $self->_terminate('KILL', 10);
+}
+
+sub _terminate
+{
+	my ($self, $signal, $timeout) = @_;
+	local $?;    # waitpid must not change the test's exit status in END
+	my $pid = $self->{pid};
+	return 0 unless defined $pid && $self->{owner_pid} == $$;
+
+	kill($signal, -$pid) or kill($signal, $pid);
+	my $deadline = PgHaTest::_now() + $timeout;
+	while (waitpid($pid, WNOHANG) == 0)
+	{
+		if (PgHaTest::_now() >= $deadline)
+		{
+			last if $signal eq 'KILL';
+			print "# Consul '$self->{name}' ignored SIGTERM, sending SIGKILL\n";
+			($signal, $deadline) = ('KILL', PgHaTest::_now() + 10);
+			kill('KILL', -$pid) or kill('KILL', $pid);
+		}
+		Time::HiRes::sleep(0.05);
+	}
+	# Should anything else be left in the group, kill it too.
+	kill('KILL', -$pid);
+	print "# Consul '$self->{name}' (pid $pid) stopped with SIG$signal\n";
+	$self->{pid} = undef;
+	return 1;
+}
+
+sub _stop_all
+{
+	foreach my $name (sort keys %registry)
+	{
+		my $agent = $registry{$name};
+		next unless defined $agent;
+		eval { $agent->stop(5) };
+	}
+	return;
+}
+
+sub DESTROY
+{
+	my ($self) = @_;
+	local ($@, $?);
+	eval { $self->stop(5) } if defined $self->{pid};
+	return;
+}
+
+=pod
+
+=item ->is_running
+
+True while the agent process is alive (it may not be ready).
+
+=item ->pid, ->name, ->log_file, ->data_dir, ->startup_seconds
+
+Accessors.  startup_seconds is the time the last start took to become ready.
+
+=item ->http_port, ->ports
+
+The HTTP port; a hash ref of all ports (http, server, serf_lan).
+
+=item ->http_url
+
+C<http://127.0.0.1:PORT>, for pg_ha.consul_url.
+
+=cut
+
+sub is_running
+{
+	my ($self) = @_;
+	return 0 unless defined $self->{pid};
+	local $?;
+	if (waitpid($self->{pid}, WNOHANG) == $self->{pid})
+	{
+		$self->{pid} = undef;
+		return 0;
+	}
+	return 1;
+}
+
+sub pid             { return $_[0]->{pid}; }
+sub name            { return $_[0]->{name}; }
+sub log_file        { return $_[0]->{log_file}; }
+sub data_dir        { return $_[0]->{data_dir}; }
+sub startup_seconds { return $_[0]->{startup_seconds}; }
+sub http_port       { return $_[0]->{ports}{http}; }
+sub ports           { return { %{ $_[0]->{ports} } }; }
+sub http_url        { return 'http://127.0.0.1:' . $_[0]->{ports}{http}; }
+
+=pod
+
+=item ->http($method, $path_and_query, [$content, [\%headers]])
+
+One HTTP request to the agent; returns HTTP::Tiny's response hash (status
+599 when the connection fails).  $content may be a string, or a reference
+that is sent as JSON.
+
+=cut
+
+sub http
+{
+	my ($self, $method, $path, $content, $headers) = @_;
+	my %args;
+	$args{headers} = $headers if $headers;
+	if (defined $content)
+	{
+		if (ref $content)
+		{
+			$content = $json->encode($content);
+		}
+		else
+		{
+			utf8::encode($content) if utf8::is_utf8($content);
+		}
+		$args{content} = $content;
+	}
+	return $self->{http}->request($method, $self->http_url . $path, \%args);
+}
+
+# Like http(), but dies unless the status is one of @ok (default 200).
+sub _request
+{
+	my ($self, $method, $path, $content, @ok) = @_;
+	@ok = (200) unless @ok;
+	my $res = $self->http($method, $path, $content);
+	return $res if grep { $res->{status} == $_ } @ok;
+	croak "Consul '$self->{name}': $method $path failed: "
+	  . "$res->{status} $res->{reason}: $res->{content}";
+}
+
+sub _decode
+{
+	my ($content) = @_;
+	return undef if !defined $content || $content eq '';
+	return $json->decode($content);
+}
+
+# "/v1/kv/<key>" with the key percent-encoded (slashes kept).
+sub _kv_path
+{
+	my ($key) = @_;
+	croak 'a Consul key is required' unless defined $key;
+	$key =~ s{^/+}{};
+	utf8::encode($key) if utf8::is_utf8($key);
+	$key =~ s/([^A-Za-z0-9._~\/-])/sprintf('%%%02X', ord $1)/ge;
+	return "/v1/kv/$key";
+}
+
+sub _query
+{
+	my (%query) = @_;
+	my $recurse = delete $query{recurse};
+	my @pairs;
+	push @pairs, HTTP::Tiny->www_form_urlencode(\%query) if %query;
+	push @pairs, 'recurse' if $recurse;
+	return @pairs ? '?' . join('&', @pairs) : '';
+}
+
+=pod
+
+=item ->kv_get($key)
+
+The key's value (raw bytes, via ?raw), or undef if the key does not exist.
+Dies if Consul cannot be reached or answers with an error.
+
+=item ->kv_get_json($key)
+
+The key's value decoded as JSON, or undef if the key does not exist.
+
+=item ->kv_get_full($key)
+
+The key's full entry (hash ref with Key, Value decoded from base64,
+Session, Flags, CreateIndex, ModifyIndex, LockIndex), or undef.
+
+=cut
+
+sub kv_get
+{
+	my ($self, $key) = @_;
+	my $res = $self->_request('GET', _kv_path($key) . '?raw', undef, 200, 404);
+	return undef if $res->{status} == 404;
+	return $res->{content};
+}
+
+sub kv_get_json
+{
+	my ($self, $key) = @_;
+	my $raw = $self->kv_get($key);
+	return undef unless defined $raw;
+	return $json->decode($raw);
+}
+
+sub kv_get_full
+{
+	my ($self, $key) = @_;
+	my $res = $self->_request('GET', _kv_path($key), undef, 200, 404);
+	return undef if $res->{status} == 404;
+	my $entries = _decode($res->{content});
+	return undef unless ref $entries eq 'ARRAY' && @$entries;
+	my %entry = %{ $entries->[0] };
+	if (defined $entry{Value})
+	{
+		require MIME::Base64;
+		$entry{Value} = MIME::Base64::decode_base64($entry{Value});
+	}
+	return \%entry;
+}
+
+=pod
+
+=item ->kv_put($key, $value, %query)
+
+PUT the value (a string, or a reference sent as JSON) with optional query
+parameters: cas => $index, acquire => $session, release => $session,
+flags => $n.  Returns Consul's answer as 1 (true) or 0 (false): a failed
+cas or acquire is 0.  Dies on HTTP errors (e.g. an unknown session).
+
+=cut
+
+sub kv_put
+{
+	my ($self, $key, $value, %query) = @_;
+	$value = '' unless defined $value;
+	my $res = $self->_request('PUT', _kv_path($key) . _query(%query), $value);
+	return $res->{content} =~ /^\s*true\s*$/ ? 1 : 0;
+}
+
+=pod
+
+=item ->kv_delete($key, %query)
+
+DELETE a key; C<< recurse => 1 >> deletes everything under the prefix,
+C<< cas => $index >> deletes only at that index.  Returns 1 or 0.
+
+=cut
+
+sub kv_delete
+{
+	my ($self, $key, %query) = @_;
+	my $res = $self->_request('DELETE', _kv_path($key) . _query(%query));
+	return $res->{content} =~ /^\s*true\s*$/ ? 1 : 0;
+}
+
+=pod
+
+=item ->kv_keys($prefix)
+
+Sorted list of the keys under $prefix (empty list if none; in scalar
+context, their number).
+
+=cut
+
+sub kv_keys
+{
+	my ($self, $prefix) = @_;
+	$prefix = '' unless defined $prefix;
+	my $res = $self->_request('GET', _kv_path($prefix) . '?keys', undef, 200, 404);
+	my $keys = $res->{status} == 404 ? [] : (_decode($res->{content}) || []);
+	my @sorted = sort @$keys;
+	return @sorted;
+}
+
+=pod
+
+=item ->kv_session($key)
+
+The ID of the session holding (having acquired) $key, or undef if the key
+does not exist or is not locked.
+
+=cut
+
+sub kv_session
+{
+	my ($self, $key) = @_;
+	my $entry = $self->kv_get_full($key);
+	return undef unless $entry;
+	return $entry->{Session};
+}
+
+=pod
+
+=item ->session_list
+
+List of all sessions (hash refs as returned by /v1/session/list: ID,
+Name, Node, TTL, Behavior, LockDelay, ...); in scalar context, their number.
+
+=item ->session_info($id)
+
+The session's hash ref, or undef if it does not exist (any more).
+
+=item ->session_create(%body)
+
+Creates a session (body fields as in Consul's API, e.g.
+C<< TTL => '10s', Name => 'x', Behavior => 'delete', LockDelay => '0s' >>)
+and returns its ID.
+
+=item ->session_destroy($id)
+
+Destroys a session; returns 1 or 0.
+
+=cut
+
+sub session_list
+{
+	my ($self) = @_;
+	my $res      = $self->_request('GET', '/v1/session/list');
+	my $sessions = _decode($res->{content}) || [];
+	return @$sessions;
+}
+
+sub session_info
+{
+	my ($self, $id) = @_;
+	croak 'session_info needs a session id' unless defined $id;
+	my $res = $self->_request('GET', "/v1/session/info/$id", undef, 200, 404);
+	return undef if $res->{status} == 404;
+	my $sessions = _decode($res->{content});
+	return undef unless ref $sessions eq 'ARRAY' && @$sessions;
+	return $sessions->[0];
+}
+
+sub session_create
+{
+	my ($self, %body) = @_;
+	my $res = $self->_request('PUT', '/v1/session/create', \%body);
+	my $answer = _decode($res->{content});
+	croak "Consul '$self->{name}': unexpected session/create answer: "
+	  . $res->{content}
+	  unless ref $answer eq 'HASH' && defined $answer->{ID};
+	return $answer->{ID};
+}
+
+sub session_destroy
+{
+	my ($self, $id) = @_;
+	croak 'session_destroy needs a session id' unless defined $id;
+	my $res = $self->_request('PUT', "/v1/session/destroy/$id");
+	return $res->{content} =~ /^\s*true\s*$/ ? 1 : 0;
+}
+
+=pod
+
+=item ->leader
+
+The Raft leader address from /v1/status/leader, or undef (no leader, or
+the agent cannot be reached).  Never dies.
+
+=cut
+
+sub leader
+{
+	my ($self) = @_;
+	my $res = $self->http('GET', '/v1/status/leader');
+	return undef unless $res->{status} == 200;
+	my $leader = eval { JSON::PP->new->allow_nonref->decode($res->{content}) };
+	return (defined $leader && $leader ne '') ? $leader : undef;
+}
+
+=pod
+
+=item ->accepts_connections
+
+True if a TCP connection to the HTTP port succeeds.
+
+=back
+
+=cut
+
+sub accepts_connections
+{
+	my ($self) = @_;
+	my $sock = IO::Socket::INET->new(
+		PeerAddr => '127.0.0.1',
+		PeerPort => $self->{ports}{http},
+		Proto    => 'tcp',
+		Timeout  => 2);
+	return 0 unless $sock;
+	close $sock;
+	return 1;
+}
+
+1;

@@ -1,0 +1,1296 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_cluster.c
+ *	  Unit tests for src/cluster.c, the Consul and Patroni data parsers.
+ *
+ * A standalone program, no framework and no PostgreSQL: it feeds the
+ * parsers the values a Patroni 3.0.2 cluster really writes to Consul
+ * (as observed in the patroni-wire-formats reference) and a collection of
+ * malformed inputs, and checks the results field by field.  It is meant
+ * to run under valgrind and sanitizers too, so every input is passed with
+ * its exact length and no check relies on a crash.
+ *
+ * Build and run:
+ *	  cc -std=c99 -Wall -Wextra -Werror -O1 -g -o regress/unit/test_cluster \
+ *		  regress/unit/test_cluster.c src/cluster.c -ljansson
+ *	  regress/unit/test_cluster
+ *
+ * Output: one line per failed check (file:line), then "N passed, M failed".
+ * The exit status is 1 when any check failed.
+ *
+ * regress/unit/test_cluster.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/cluster.h"
+
+static int	npassed = 0;
+static int	nfailed = 0;
+
+/* count a check, and report it with the caller's line when it fails */
+static void
+check_at(bool ok, const char *expr, int line)
+{
+	if (ok)
+		npassed++;
+	else
+	{
+		nfailed++;
+		printf("%s:%d: check failed: %s\n", __FILE__, line, expr);
+	}
+}
+
+#define CHECK(cond) check_at((cond) ? true : false, #cond, __LINE__)
+
+#define CHECK_STR(got, want) \
+	do { \
+		const char *got_ = (got); \
+		const char *want_ = (want); \
+		if (got_ != NULL && strcmp(got_, want_) == 0) \
+			npassed++; \
+		else \
+		{ \
+			nfailed++; \
+			printf("%s:%d: check failed: %s is \"%s\", expected \"%s\"\n", \
+				   __FILE__, __LINE__, #got, got_ ? got_ : "(null)", want_); \
+		} \
+	} while (0)
+
+/* string literal with its length, NUL bytes included */
+#define LIT(s) (s), (sizeof(s) - 1)
+
+/* The Patroni 3.0.2 values from the reference, under service/otus/. */
+#define PREFIX "service/otus/"
+static const char patroni_config[] =
+"{\"ttl\": 30, \"loop_wait\": 10, \"retry_timeout\": 10, \"maximum_lag_on_failover\": 1048576, \"postgresql\": {\"use_pg_rewind\": true, \"use_slots\": true, \"parameters\": {\"max_wal_senders\": 10, \"max_replication_slots\": 10, \"wal_keep_size\": \"128MB\", \"shared_buffers\": \"32MB\", \"max_connections\": 50}}}";
+static const char patroni_history[] =
+"[[1,71968280,\"no recovery target specified\",\"2026-11-25T17:21:22.394218+00:00\",\"pg2\"],[2,72064304,\"no recovery target specified\",\"2026-11-25T17:21:42.206218+00:00\",\"pg3\"],[3,72177168,\"no recovery target specified\",\"2026-11-25T17:21:56.378218+00:00\",\"pg2\"],[4,72306016,\"no recovery target specified\",\"2026-11-25T17:22:37.486219+00:00\",\"pg1\"],[5,72501936,\"no recovery target specified\",\"2026-11-25T17:23:00.242220+00:00\",\"pg3\"]]";
+static const char patroni_pg1[] =
+"{\"conn_url\":\"postgres://127.0.0.1:15431/postgres\",\"api_url\":\"http://127.0.0.1:18008/patroni\",\"state\":\"stopped\",\"role\":\"master\",\"version\":\"3.0.2\"}";
+static const char patroni_pg2[] =
+"{\"conn_url\":\"postgres://127.0.0.1:15432/postgres\",\"api_url\":\"http://127.0.0.1:18009/patroni\",\"state\":\"running\",\"role\":\"replica\",\"version\":\"3.0.2\",\"xlog_location\":72501936,\"timeline\":5}";
+static const char patroni_pg3[] =
+"{\"conn_url\":\"postgres://127.0.0.1:15433/postgres\",\"api_url\":\"http://127.0.0.1:18010/patroni\",\"state\":\"running\",\"role\":\"master\",\"version\":\"3.0.2\",\"xlog_location\":72516120,\"timeline\":6}";
+
+#define SESSION1 "4ca8e74b-6350-7587-addf-a18084928f3c"
+#define SESSION2 "b5a4b4e4-1d6c-6b0c-7c2e-6f2d1a3e1b11"
+#define SESSION3 "0e3c5b63-5f0e-4f0b-9a53-8d1b0c3d3a6f"
+
+/*
+ * A KV listing under construction: a JSON array written into a fixed
+ * buffer, big enough for every test here.
+ */
+typedef struct Listing
+{
+	char		buf[262144];
+	size_t		len;
+	int			nentries;
+} Listing;
+
+static void
+b64encode(const char *src, size_t len, char *dst)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t		i;
+	char	   *p = dst;
+
+	for (i = 0; i + 2 < len; i += 3)
+	{
+		unsigned long v = ((unsigned long) (unsigned char) src[i] << 16) |
+		((unsigned long) (unsigned char) src[i + 1] << 8) |
+		(unsigned long) (unsigned char) src[i + 2];
+
+		*p++ = alphabet[(v >> 18) & 63];
+		*p++ = alphabet[(v >> 12) & 63];
+		*p++ = alphabet[(v >> 6) & 63];
+		*p++ = alphabet[v & 63];
+	}
+	if (len - i == 1)
+	{
+		unsigned long v = (unsigned long) (unsigned char) src[i] << 16;
+
+		*p++ = alphabet[(v >> 18) & 63];
+		*p++ = alphabet[(v >> 12) & 63];
+		*p++ = '=';
+		*p++ = '=';
+	}
+	else if (len - i == 2)
+	{
+		unsigned long v = ((unsigned long) (unsigned char) src[i] << 16) |
+		((unsigned long) (unsigned char) src[i + 1] << 8);
+
+		*p++ = alphabet[(v >> 18) & 63];
+		*p++ = alphabet[(v >> 12) & 63];
+		*p++ = alphabet[(v >> 6) & 63];
+		*p++ = '=';
+	}
+	*p = '\0';
+}
+
+static void
+listing_init(Listing *l)
+{
+	strcpy(l->buf, "[");
+	l->len = 1;
+	l->nentries = 0;
+}
+
+static void
+listing_append(Listing *l, const char *s)
+{
+	size_t		n = strlen(s);
+
+	if (l->len + n + 2 > sizeof(l->buf))
+	{
+		printf("test listing buffer too small\n");
+		exit(2);
+	}
+	memcpy(l->buf + l->len, s, n + 1);
+	l->len += n;
+}
+
+/*
+ * Add an entry as Consul lists it.  value may hold NUL bytes (vlen gives
+ * its length); NULL stands for Consul's null Value.  session may be NULL.
+ */
+static void
+listing_add_raw(Listing *l, const char *key, const char *value, size_t vlen,
+				const char *session, long index)
+{
+	char		entry[8192];
+	char		b64[4096];
+
+	if (value != NULL)
+	{
+		if (vlen / 3 * 4 + 5 > sizeof(b64))
+		{
+			printf("test value too long\n");
+			exit(2);
+		}
+		b64encode(value, vlen, b64);
+	}
+	snprintf(entry, sizeof(entry),
+			 "%s{\"LockIndex\":%d,\"Key\":\"%s\",\"Flags\":0,\"Value\":%s%s%s,"
+			 "%s%s%s\"CreateIndex\":%ld,\"ModifyIndex\":%ld}",
+			 l->nentries > 0 ? "," : "",
+			 session ? 1 : 0, key,
+			 value ? "\"" : "", value ? b64 : "null", value ? "\"" : "",
+			 session ? "\"Session\":\"" : "", session ? session : "",
+			 session ? "\"," : "",
+			 index, index);
+	listing_append(l, entry);
+	l->nentries++;
+}
+
+static void
+listing_add(Listing *l, const char *key, const char *value,
+			const char *session, long index)
+{
+	listing_add_raw(l, key, value, value ? strlen(value) : 0, session, index);
+}
+
+static void
+listing_finish(Listing *l)
+{
+	listing_append(l, "]");
+}
+
+/* the whole Patroni cluster of the reference, as Consul lists it */
+static void
+patroni_listing(Listing *l)
+{
+	listing_init(l);
+	listing_add(l, PREFIX "config", patroni_config, NULL, 20);
+	listing_add(l, PREFIX "failover", "{}", NULL, 21);
+	listing_add(l, PREFIX "history", patroni_history, NULL, 22);
+	listing_add(l, PREFIX "initialize", "7712159771297452225", NULL, 5);
+	listing_add(l, PREFIX "leader", "pg3", SESSION3, 1234);
+	listing_add(l, PREFIX "members/pg1", patroni_pg1, SESSION1, 30);
+	listing_add(l, PREFIX "members/pg2", patroni_pg2, SESSION2, 31);
+	listing_add(l, PREFIX "members/pg3", patroni_pg3, SESSION3, 32);
+	listing_add(l, PREFIX "status", "{\"optime\":72516120}", NULL, 33);
+	listing_finish(l);
+}
+
+/* parse a listing into *c, which starts out all zero */
+static bool
+parse_listing(const Listing *l, PgHaCluster *c, char *err)
+{
+	memset(c, 0, sizeof(*c));
+	err[0] = '\0';
+	return pgha_parse_kv_listing(l->buf, l->len, PREFIX, c, err, PGHA_ERR_LEN);
+}
+
+/* a listing holding a single key under PREFIX */
+static bool
+parse_one(const char *relkey, const char *value, size_t vlen,
+		  const char *session, PgHaCluster *c, char *err)
+{
+	static Listing l;
+	char		key[512];
+
+	snprintf(key, sizeof(key), "%s%s", PREFIX, relkey);
+	listing_init(&l);
+	listing_add_raw(&l, key, value, vlen, session, 7);
+	listing_finish(&l);
+	return parse_listing(&l, c, err);
+}
+
+static void
+test_base64(void)
+{
+	char		buf[64];
+	char		enc[128];
+	char		raw[40];
+	int			i;
+
+	CHECK(pgha_base64_decode(LIT(""), buf, sizeof(buf)) == 0);
+	CHECK_STR(buf, "");
+	CHECK(pgha_base64_decode(LIT("Zg=="), buf, sizeof(buf)) == 1);
+	CHECK_STR(buf, "f");
+	CHECK(pgha_base64_decode(LIT("Zm8="), buf, sizeof(buf)) == 2);
+	CHECK_STR(buf, "fo");
+	CHECK(pgha_base64_decode(LIT("Zm9v"), buf, sizeof(buf)) == 3);
+	CHECK_STR(buf, "foo");
+	CHECK(pgha_base64_decode(LIT("Zm9vYmFy"), buf, sizeof(buf)) == 6);
+	CHECK_STR(buf, "foobar");
+	/* Consul's Value for the leader key "pg3" */
+	CHECK(pgha_base64_decode(LIT("cGcz"), buf, sizeof(buf)) == 3);
+	CHECK_STR(buf, "pg3");
+	CHECK(pgha_base64_decode(LIT("+/+/"), buf, sizeof(buf)) == 3);
+	CHECK(memcmp(buf, "\xfb\xff\xbf", 3) == 0);
+
+	/* room for the NUL terminator is required */
+	CHECK(pgha_base64_decode(LIT("Zm9v"), buf, 4) == 3);
+	CHECK(pgha_base64_decode(LIT("Zm9v"), buf, 3) == -1);
+	CHECK(pgha_base64_decode(LIT("Zg=="), buf, 2) == 1);
+	CHECK(pgha_base64_decode(LIT("Zg=="), buf, 1) == -1);
+	CHECK(pgha_base64_decode(LIT(""), buf, 1) == 0);
+	CHECK(pgha_base64_decode(LIT(""), buf, 0) == -1);
+	CHECK(pgha_base64_decode(LIT("Zg=="), NULL, 10) == -1);
+	CHECK(pgha_base64_decode(NULL, 4, buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(NULL, 0, buf, sizeof(buf)) == 0);
+
+	/* malformed input */
+	CHECK(pgha_base64_decode(LIT("Zm9"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zg="), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zg"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zm9v!A=="), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zm 9v"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zm9v\n"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zm9\n"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zg=a"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Z==="), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("===="), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zg==Zm9v"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zm=v"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("-_-_"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zm\0v"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zm9v\0\0\0\0"), buf, sizeof(buf)) == -1);
+	CHECK(pgha_base64_decode(LIT("Zm9v\xc3\xa9=="), buf, sizeof(buf)) == -1);
+	/* a failed decode leaves an empty string behind */
+	CHECK(pgha_base64_decode(LIT("Zm9v!!!!"), buf, sizeof(buf)) == -1 &&
+		  buf[0] == '\0');
+	/* only the given length is read */
+	CHECK(pgha_base64_decode("Zm9vYmFy", 4, buf, sizeof(buf)) == 3);
+	CHECK_STR(buf, "foo");
+
+	/* binary data with NUL bytes round-trips, every length 0..39 */
+	for (i = 0; i < (int) sizeof(raw); i++)
+		raw[i] = (char) (i * 37 + 11);
+	raw[3] = '\0';
+	for (i = 0; i <= (int) sizeof(raw); i++)
+	{
+		int			n;
+
+		b64encode(raw, (size_t) i, enc);
+		n = pgha_base64_decode(enc, strlen(enc), buf, sizeof(buf));
+		if (n != i || memcmp(buf, raw, (size_t) i) != 0 || buf[i] != '\0')
+		{
+			printf("base64 round trip failed at length %d\n", i);
+			break;
+		}
+	}
+	CHECK(i == (int) sizeof(raw) + 1);
+}
+
+static void
+test_listing_patroni(void)
+{
+	static Listing l;
+	static PgHaCluster c;
+	char		err[PGHA_ERR_LEN];
+	const PgHaMember *m;
+
+	patroni_listing(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK_STR(err, "");
+	CHECK(c.nwarnings == 0);
+	CHECK_STR(c.warning, "");
+	CHECK(c.index == 0);
+
+	CHECK(c.has_initialize);
+	CHECK_STR(c.initialize, "7712159771297452225");
+	CHECK(c.has_leader);
+	CHECK_STR(c.leader, "pg3");
+	CHECK_STR(c.leader_session, SESSION3);
+	CHECK(c.leader_modify_index == 1234);
+	CHECK(c.has_config);
+	CHECK(c.config_valid);
+	CHECK(!c.paused);
+	CHECK(c.has_optime);
+	CHECK(c.optime == 72516120);
+	CHECK(!c.has_failover);		/* "{}" is no pending failover */
+	CHECK(c.nmembers == 3);
+
+	m = pgha_find_member(&c, "pg1");
+	CHECK(m != NULL);
+	if (m != NULL)
+	{
+		CHECK_STR(m->name, "pg1");
+		CHECK_STR(m->conn_url, "postgres://127.0.0.1:15431/postgres");
+		CHECK_STR(m->api_url, "http://127.0.0.1:18008/patroni");
+		CHECK_STR(m->state, "stopped");
+		CHECK_STR(m->role, "master");
+		CHECK_STR(m->version, "3.0.2");
+		CHECK(!m->has_xlog);
+		CHECK(m->xlog_location == 0);
+		CHECK(m->timeline == 0);
+		CHECK(!m->pending_restart);
+		CHECK(!m->nofailover);
+		CHECK_STR(m->session, SESSION1);
+	}
+	m = pgha_find_member(&c, "pg2");
+	CHECK(m != NULL);
+	if (m != NULL)
+	{
+		CHECK_STR(m->name, "pg2");
+		CHECK_STR(m->conn_url, "postgres://127.0.0.1:15432/postgres");
+		CHECK_STR(m->api_url, "http://127.0.0.1:18009/patroni");
+		CHECK_STR(m->state, "running");
+		CHECK_STR(m->role, "replica");
+		CHECK(m->has_xlog);
+		CHECK(m->xlog_location == 72501936);
+		CHECK(m->timeline == 5);
+		CHECK_STR(m->session, SESSION2);
+	}
+	m = pgha_find_member(&c, "pg3");
+	CHECK(m != NULL);
+	if (m != NULL)
+	{
+		CHECK_STR(m->role, "master");
+		CHECK(m->has_xlog);
+		CHECK(m->xlog_location == 72516120);
+		CHECK(m->timeline == 6);
+		CHECK_STR(m->session, SESSION3);
+	}
+	CHECK(pgha_find_member(&c, "pg4") == NULL);
+	/* the listing order is kept */
+	CHECK_STR(c.members[0].name, "pg1");
+	CHECK_STR(c.members[2].name, "pg3");
+
+	/* the caller's index survives, everything else is overwritten */
+	memset(&c, 0x5a, sizeof(c));
+	c.index = 987654321;
+	CHECK(pgha_parse_kv_listing(l.buf, l.len, PREFIX, &c, err, sizeof(err)));
+	CHECK(c.index == 987654321);
+	CHECK(c.nmembers == 3);
+	CHECK(c.nwarnings == 0);
+	CHECK_STR(c.warning, "");
+	CHECK(c.members[3].name[0] == '\0');
+
+	/* the same listing seen from another cluster's prefix is empty */
+	memset(&c, 0, sizeof(c));
+	CHECK(pgha_parse_kv_listing(l.buf, l.len, "service/otus2/", &c, err,
+								sizeof(err)));
+	CHECK(!c.has_initialize && !c.has_leader && !c.has_config &&
+		  c.nmembers == 0 && c.nwarnings == 0);
+	/* a prefix without the trailing slash does not match "service/otus/x" */
+	memset(&c, 0, sizeof(c));
+	CHECK(pgha_parse_kv_listing(l.buf, l.len, "service/otu", &c, err,
+								sizeof(err)));
+	CHECK(!c.has_leader && c.nmembers == 0);
+}
+
+static void
+test_listing_keys(void)
+{
+	static Listing l;
+	static PgHaCluster c;
+	char		err[PGHA_ERR_LEN];
+	char		big[200];
+
+	/* an empty listing: nothing there, no warning */
+	listing_init(&l);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(!c.has_initialize && !c.has_leader && !c.has_config &&
+		  !c.has_optime && !c.has_failover && c.nmembers == 0 &&
+		  c.nwarnings == 0);
+
+	/* whitespace around the array, as Consul pretty-prints with ?pretty */
+	CHECK(pgha_parse_kv_listing(LIT(" [ ]\n"), PREFIX, &c, err, sizeof(err)));
+
+	/* keys of other clusters, other prefixes and unknown keys are ignored */
+	listing_init(&l);
+	listing_add(&l, "service/other/leader", "pgx", SESSION1, 3);
+	listing_add(&l, "service/otus2/leader", "pgy", SESSION1, 3);
+	listing_add(&l, "service/otus", "", NULL, 3);
+	listing_add(&l, "service/otus/", NULL, NULL, 3);
+	listing_add(&l, PREFIX "history", "not json at all", NULL, 3);
+	listing_add(&l, PREFIX "sync", "{}", NULL, 3);
+	listing_add(&l, PREFIX "leaderx", "pgz", NULL, 3);
+	listing_add(&l, PREFIX "lead", "pgz", NULL, 3);
+	listing_add(&l, PREFIX "l", "pgz", NULL, 3);
+	listing_add(&l, PREFIX "init", "123", NULL, 3);
+	listing_add(&l, PREFIX "conf", "{}", NULL, 3);
+	listing_add(&l, PREFIX "member", "{}", NULL, 3);
+	listing_add(&l, PREFIX "membersx/pg1", patroni_pg1, NULL, 3);
+	listing_add(&l, PREFIX "members/", NULL, NULL, 3);
+	listing_add(&l, PREFIX "members/pg1/extra", "junk", NULL, 3);
+	listing_add(&l, "other/" PREFIX "members/pg9", patroni_pg1, NULL, 3);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(!c.has_leader);
+	CHECK(!c.has_initialize && !c.has_config);
+	CHECK(c.nmembers == 0);
+	CHECK(c.nwarnings == 0);
+
+	/* initialize */
+	CHECK(parse_one("initialize", LIT("7712159771297452225"), NULL, &c, err));
+	CHECK(c.has_initialize && strcmp(c.initialize, "7712159771297452225") == 0);
+	CHECK(parse_one("initialize", LIT("18446744073709551615"), NULL, &c, err));
+	CHECK(c.has_initialize && c.nwarnings == 0);
+	CHECK(parse_one("initialize", LIT("18446744073709551616"), NULL, &c, err));
+	CHECK(!c.has_initialize && c.nwarnings == 1);
+	CHECK(parse_one("initialize", LIT("77121597712974x"), NULL, &c, err));
+	CHECK(!c.has_initialize && c.nwarnings == 1);
+	CHECK_STR(c.warning, "initialize: \"77121597712974x\" is not a system identifier");
+	CHECK(parse_one("initialize", LIT("-1"), NULL, &c, err));
+	CHECK(!c.has_initialize && c.nwarnings == 1);
+	CHECK(parse_one("initialize", LIT(" 42"), NULL, &c, err));
+	CHECK(!c.has_initialize && c.nwarnings == 1);
+	CHECK(parse_one("initialize", LIT("42\0"), NULL, &c, err));
+	CHECK(!c.has_initialize && c.nwarnings == 1);
+	CHECK_STR(c.warning, "initialize: \"42?\" is not a system identifier");
+	memset(big, '7', 100);
+	CHECK(parse_one("initialize", big, 100, NULL, &c, err));
+	CHECK(!c.has_initialize && c.nwarnings == 1);
+	/* Patroni's empty value: the initialization lock is taken */
+	CHECK(parse_one("initialize", LIT(""), NULL, &c, err));
+	CHECK(c.has_initialize && c.initialize[0] == '\0' && c.nwarnings == 0);
+	CHECK(parse_one("initialize", NULL, 0, NULL, &c, err));
+	CHECK(c.has_initialize && c.initialize[0] == '\0' && c.nwarnings == 0);
+
+	/* leader */
+	CHECK(parse_one("leader", LIT("pg1"), SESSION1, &c, err));
+	CHECK(c.has_leader && strcmp(c.leader, "pg1") == 0);
+	CHECK_STR(c.leader_session, SESSION1);
+	CHECK(c.leader_modify_index == 7);
+	CHECK(parse_one("leader", LIT(""), SESSION1, &c, err));
+	CHECK(!c.has_leader && c.leader[0] == '\0' && c.nwarnings == 0);
+	CHECK(c.leader_modify_index == 7);
+	CHECK(parse_one("leader", NULL, 0, NULL, &c, err));
+	CHECK(!c.has_leader && c.nwarnings == 0 && c.leader_session[0] == '\0');
+	CHECK(parse_one("leader", LIT("pg1"), NULL, &c, err));
+	CHECK(c.has_leader && c.leader_session[0] == '\0');
+	CHECK(parse_one("leader", LIT("pg/1"), SESSION1, &c, err));
+	CHECK(!c.has_leader && c.nwarnings == 1);
+	CHECK_STR(c.warning, "leader: \"pg/1\" is not a valid member name");
+	CHECK(parse_one("leader", LIT("pg1\0x"), SESSION1, &c, err));
+	CHECK(!c.has_leader && c.nwarnings == 1);
+	memset(big, 'a', 64);
+	CHECK(parse_one("leader", big, 64, SESSION1, &c, err));
+	CHECK(!c.has_leader && c.nwarnings == 1);
+	CHECK(parse_one("leader", big, 63, SESSION1, &c, err));
+	CHECK(c.has_leader && strlen(c.leader) == 63 && c.nwarnings == 0);
+	CHECK(parse_one("leader", LIT("pg1"), "not-a-uuid!", &c, err));
+	CHECK(c.has_leader && c.leader_session[0] == '\0' && c.nwarnings == 1);
+	CHECK(parse_one("leader", LIT("pg1"), SESSION1 "0123456789", &c, err));
+	CHECK(c.has_leader && c.leader_session[0] == '\0' && c.nwarnings == 1);
+
+	/* config */
+	CHECK(parse_one("config", LIT("{\"ttl\":30,\"pause\":true}"), NULL, &c, err));
+	CHECK(c.has_config && c.config_valid && c.paused && c.nwarnings == 0);
+	CHECK(parse_one("config", LIT("{\"pause\":false}"), NULL, &c, err));
+	CHECK(c.has_config && c.config_valid && !c.paused);
+	CHECK(parse_one("config", LIT("{\"pause\":\"true\"}"), NULL, &c, err));
+	CHECK(c.config_valid && !c.paused);
+	CHECK(parse_one("config", LIT("{}"), NULL, &c, err));
+	CHECK(c.has_config && c.config_valid && !c.paused);
+	CHECK(parse_one("config", LIT("[1,2]"), NULL, &c, err));
+	CHECK(c.has_config && !c.config_valid && c.nwarnings == 1);
+	CHECK_STR(c.warning, "config is not a JSON object");
+	CHECK(parse_one("config", LIT("{\"ttl\": 30,"), NULL, &c, err));
+	CHECK(c.has_config && !c.config_valid && c.nwarnings == 1);
+	CHECK(strncmp(c.warning, "config is not valid JSON: ", 26) == 0);
+	CHECK(parse_one("config", LIT("{\"pause\":true}\0"), NULL, &c, err));
+	CHECK(c.has_config && !c.config_valid && !c.paused);
+	CHECK(parse_one("config", NULL, 0, NULL, &c, err));
+	CHECK(c.has_config && !c.config_valid);
+
+	/* status and optime/leader */
+	CHECK(parse_one("status", LIT("{\"optime\":72516120,\"slots\":{\"pg1\":1}}"), NULL, &c, err));
+	CHECK(c.has_optime && c.optime == 72516120 && c.nwarnings == 0);
+	CHECK(parse_one("status", LIT("{\"optime\":9223372036854775807}"), NULL, &c, err));
+	CHECK(c.has_optime && c.optime == INT64_MAX);
+	CHECK(parse_one("status", LIT("{\"slots\":{}}"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 0);
+	CHECK(parse_one("status", LIT("{\"optime\":\"72516120\"}"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+	CHECK_STR(c.warning, "status: optime is not an integer");
+	CHECK(parse_one("status", LIT("{\"optime\":-1}"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+	CHECK(parse_one("status", LIT("{\"optime\":1.5}"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+	CHECK(parse_one("status", LIT("{\"optime\":99999999999999999999}"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+	CHECK(parse_one("status", LIT("72516120"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+	CHECK(parse_one("optime/leader", LIT("72516120"), NULL, &c, err));
+	CHECK(c.has_optime && c.optime == 72516120 && c.nwarnings == 0);
+	CHECK(parse_one("optime/leader", LIT("9223372036854775808"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+	CHECK(parse_one("optime/leader", LIT("99999999999999999999999"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+	CHECK(parse_one("optime/leader", LIT("12ab"), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+	CHECK(parse_one("optime/leader", LIT(""), NULL, &c, err));
+	CHECK(!c.has_optime && c.nwarnings == 1);
+
+	/* status wins over optime/leader, whatever the order */
+	listing_init(&l);
+	listing_add(&l, PREFIX "status", "{\"optime\":200}", NULL, 3);
+	listing_add(&l, PREFIX "optime/leader", "100", NULL, 3);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.has_optime && c.optime == 200);
+	listing_init(&l);
+	listing_add(&l, PREFIX "optime/leader", "100", NULL, 3);
+	listing_add(&l, PREFIX "status", "{\"optime\":200}", NULL, 3);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.has_optime && c.optime == 200);
+	/* ... unless status has no usable optime */
+	listing_init(&l);
+	listing_add(&l, PREFIX "optime/leader", "100", NULL, 3);
+	listing_add(&l, PREFIX "status", "{}", NULL, 3);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.has_optime && c.optime == 100);
+
+	/* failover */
+	CHECK(parse_one("failover", LIT("{}"), NULL, &c, err));
+	CHECK(!c.has_failover && c.nwarnings == 0);
+	CHECK(parse_one("failover", LIT("{\"leader\":\"pg3\",\"member\":\"pg2\"}"), NULL, &c, err));
+	CHECK(c.has_failover && c.nwarnings == 0);
+	CHECK(parse_one("failover", LIT(""), NULL, &c, err));
+	CHECK(!c.has_failover && c.nwarnings == 0);
+	CHECK(parse_one("failover", NULL, 0, NULL, &c, err));
+	CHECK(!c.has_failover && c.nwarnings == 0);
+	CHECK(parse_one("failover", LIT("[\"pg2\"]"), NULL, &c, err));
+	CHECK(!c.has_failover && c.nwarnings == 1);
+	CHECK(parse_one("failover", LIT("{\"leader\":"), NULL, &c, err));
+	CHECK(!c.has_failover && c.nwarnings == 1);
+
+	/* a Value that is not base64 or not a string skips the key */
+	listing_init(&l);
+	listing_append(&l, "{\"Key\":\"" PREFIX "leader\",\"Value\":\"cGcz!\",\"ModifyIndex\":5}");
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(!c.has_leader && c.nwarnings == 1);
+	CHECK_STR(c.warning, "leader: Value is not valid base64");
+	listing_init(&l);
+	listing_append(&l, "{\"Key\":\"" PREFIX "initialize\",\"Value\":42}");
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(!c.has_initialize && c.nwarnings == 1);
+	CHECK_STR(c.warning, "initialize: Value is not a string");
+	listing_init(&l);
+	listing_append(&l, "{\"Key\":\"" PREFIX "leader\",\"Value\":\"cGcz\",\"ModifyIndex\":\"5\"}");
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(!c.has_leader && c.nwarnings == 1);
+	listing_init(&l);
+	listing_append(&l, "{\"Key\":\"" PREFIX "leader\",\"Value\":\"cGcz\",\"ModifyIndex\":-5}");
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(!c.has_leader && c.nwarnings == 1);
+	listing_init(&l);
+	listing_append(&l, "{\"Key\":\"" PREFIX "leader\",\"Value\":\"cGcz\",\"Session\":7}");
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.has_leader && c.leader_session[0] == '\0' && c.nwarnings == 1);
+	/* a minimal entry (no ModifyIndex, no Session) is fine */
+	listing_init(&l);
+	listing_append(&l, "{\"Key\":\"" PREFIX "leader\",\"Value\":\"cGcz\"}");
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.has_leader && c.leader_modify_index == 0 && c.nwarnings == 0);
+}
+
+static void
+test_listing_members(void)
+{
+	static Listing l;
+	static PgHaCluster c;
+	char		err[PGHA_ERR_LEN];
+	char		key[256];
+	char		name[128];
+	int			i;
+
+	/* one bad member is skipped, the others are kept */
+	listing_init(&l);
+	listing_add(&l, PREFIX "members/pg1", patroni_pg1, SESSION1, 3);
+	listing_add(&l, PREFIX "members/pg2",
+				"{\"conn_url\":\"postgres://h/p\",\"xlog_location\":\"72501936\"}",
+				SESSION2, 3);
+	listing_add(&l, PREFIX "members/pg3", "{\"conn_url\":", SESSION3, 3);
+	listing_add(&l, PREFIX "members/pg4", patroni_pg3, NULL, 3);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nmembers == 2);
+	CHECK(c.nwarnings == 2);
+	CHECK_STR(c.warning, "member \"pg2\": xlog_location is not an integer");
+	CHECK(pgha_find_member(&c, "pg1") != NULL);
+	CHECK(pgha_find_member(&c, "pg2") == NULL);
+	CHECK(pgha_find_member(&c, "pg3") == NULL);
+	CHECK(pgha_find_member(&c, "pg4") != NULL &&
+		  pgha_find_member(&c, "pg4")->session[0] == '\0');
+
+	/* member records that are not usable */
+	CHECK(parse_one("members/pg1", LIT("[]"), SESSION1, &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	CHECK_STR(c.warning, "member \"pg1\": member record is not a JSON object");
+	CHECK(parse_one("members/pg1", LIT(""), SESSION1, &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	CHECK(parse_one("members/pg1", NULL, 0, SESSION1, &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	CHECK(parse_one("members/pg1", LIT("{\"role\":\"master\"}\0garbage"), SESSION1, &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	CHECK(parse_one("members/pg1", LIT("{\"role\":\"master\"}"), "zzzz", &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	CHECK_STR(c.warning, "member \"pg1\": Session \"zzzz\" is not a valid session ID");
+	CHECK(parse_one("members/pg 1", LIT("{}"), NULL, &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	CHECK_STR(c.warning, "member \"pg 1\": not a valid member name");
+	CHECK(parse_one("members/..", LIT("{}"), NULL, &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	/* a quote in the key (escaped in the JSON) is not echoed raw */
+	CHECK(parse_one("members/pg\\\"1", LIT("{}"), NULL, &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	CHECK_STR(c.warning, "member \"pg?1\": not a valid member name");
+
+	/* member names: 63 bytes fit, 64 do not */
+	memset(name, 'n', sizeof(name));
+	name[63] = '\0';
+	snprintf(key, sizeof(key), "members/%s", name);
+	CHECK(parse_one(key, LIT("{}"), NULL, &c, err));
+	CHECK(c.nmembers == 1 && strcmp(c.members[0].name, name) == 0);
+	CHECK(pgha_find_member(&c, name) != NULL);
+	name[63] = 'n';
+	name[64] = '\0';
+	snprintf(key, sizeof(key), "members/%s", name);
+	CHECK(parse_one(key, LIT("{}"), NULL, &c, err));
+	CHECK(c.nmembers == 0 && c.nwarnings == 1);
+	CHECK(strstr(c.warning, "name is too long") != NULL);
+	CHECK(pgha_find_member(&c, name) == NULL);
+
+	/* the same member twice: the first one counts */
+	listing_init(&l);
+	listing_add(&l, PREFIX "members/pg1", patroni_pg1, SESSION1, 3);
+	listing_add(&l, PREFIX "members/pg1", patroni_pg3, SESSION3, 3);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nmembers == 1 && c.nwarnings == 1);
+	CHECK_STR(c.members[0].state, "stopped");
+
+	/* too many members: the first PGHA_MAX_MEMBERS are kept */
+	listing_init(&l);
+	for (i = 0; i < PGHA_MAX_MEMBERS + 8; i++)
+	{
+		snprintf(key, sizeof(key), PREFIX "members/node%02d", i);
+		listing_add(&l, key, patroni_pg2, SESSION2, i);
+	}
+	listing_add(&l, PREFIX "leader", "node00", SESSION2, 99);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nmembers == PGHA_MAX_MEMBERS);
+	CHECK(c.nwarnings == 8);
+	CHECK(strstr(c.warning, "too many members") != NULL);
+	CHECK(strncmp(c.warning, "member \"node32\"", 15) == 0);
+	CHECK(pgha_find_member(&c, "node31") != NULL);
+	CHECK(pgha_find_member(&c, "node32") == NULL);
+	CHECK(c.has_leader);			/* keys after the excess still count */
+}
+
+/*
+ * Check that a listing is rejected with a message and *c left untouched
+ * (c must start as a copy of saved).
+ */
+static void
+listing_rejects(int line, PgHaCluster *c, const PgHaCluster *saved, char *err,
+				const char *body, size_t len)
+{
+	memcpy(c, saved, sizeof(*c));
+	err[0] = '\0';
+	check_at(!pgha_parse_kv_listing(body, len, PREFIX, c, err, PGHA_ERR_LEN),
+			 "listing rejected", line);
+	check_at(err[0] != '\0', "error message set", line);
+	check_at(memcmp(c, saved, sizeof(*c)) == 0, "output untouched", line);
+}
+
+/*
+ * Check that a member record is rejected with message msg (any message
+ * when NULL) and *m left equal to *saved.
+ */
+static void
+member_rejects(int line, PgHaMember *m, const PgHaMember *saved, char *err,
+			   const char *body, size_t len, const char *msg)
+{
+	err[0] = '\0';
+	check_at(!pgha_parse_member(body, len, m, err, PGHA_ERR_LEN),
+			 "member record rejected", line);
+	if (msg != NULL && strcmp(err, msg) != 0)
+		printf("%s:%d: error is \"%s\", expected \"%s\"\n", __FILE__, line,
+			   err, msg);
+	check_at(msg != NULL ? strcmp(err, msg) == 0 : err[0] != '\0',
+			 "error message", line);
+	check_at(memcmp(m, saved, sizeof(*m)) == 0, "member untouched", line);
+}
+
+static void
+test_listing_malformed(void)
+{
+	static Listing l;
+	static PgHaCluster c;
+	static PgHaCluster saved;
+	char		err[PGHA_ERR_LEN];
+	size_t		n;
+
+	/* *out is left untouched when the body is rejected */
+	memset(&saved, 0xa5, sizeof(saved));
+
+#define REJECTS(...) \
+	listing_rejects(__LINE__, &c, &saved, err, __VA_ARGS__)
+
+	REJECTS(LIT(""));
+	REJECTS(LIT("   "));
+	REJECTS(LIT("null"));
+	REJECTS(LIT("{}"));
+	CHECK_STR(err, "KV listing is not a JSON array");
+	REJECTS(LIT("\"[]\""));
+	REJECTS(LIT("42"));
+	REJECTS(LIT("[1]"));
+	CHECK_STR(err, "KV entry 0 is not a JSON object");
+	REJECTS(LIT("[{\"Key\":\"a\"},null]"));
+	CHECK_STR(err, "KV entry 1 is not a JSON object");
+	REJECTS(LIT("[{\"Value\":\"cGcz\"}]"));
+	CHECK_STR(err, "KV entry 0 has no string Key");
+	REJECTS(LIT("[{\"Key\":42}]"));
+	REJECTS(LIT("[{\"Key\":null}]"));
+	REJECTS(LIT("[{\"Key\":\"service/otus/leader\",\"Value\":\"cGcz\"}"));
+	REJECTS(LIT("[{\"Key\":\"service/otus/leader\",\"Value\":\"cGcz\"}]]"));
+	REJECTS(LIT("[{\"Key\":\"service/otus/leader\",\"Key\":\"x\"}]"));
+	REJECTS(LIT("[{\"Key\":\"service/otus/leader\",\"ModifyIndex\":99999999999999999999}]"));
+	REJECTS(LIT("[{\"Key\":\"service/otus/le\\u0000ader\"}]"));
+	REJECTS(LIT("[{\"Key\":\"service/otus/\xff\"}]"));
+	REJECTS(LIT("[]\0"));
+	REJECTS(LIT("[\0]"));
+	REJECTS(LIT("\0[]"));
+	CHECK(strncmp(err, "KV listing is not valid JSON: ", 30) == 0);
+	REJECTS(NULL, 0);
+	REJECTS(NULL, 10);
+
+	/* every truncation of a real listing is rejected, nothing leaks */
+	patroni_listing(&l);
+	for (n = 0; n < l.len; n++)
+	{
+		memcpy(&c, &saved, sizeof(c));
+		if (pgha_parse_kv_listing(l.buf, n, PREFIX, &c, err, sizeof(err)) ||
+			memcmp(&c, &saved, sizeof(c)) != 0)
+			break;
+	}
+	CHECK(n == l.len);
+
+	/* a NULL prefix or output is refused, a NULL errbuf is tolerated */
+	CHECK(!pgha_parse_kv_listing(LIT("[]"), NULL, &c, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_listing(LIT("[]"), PREFIX, NULL, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_listing(LIT("{}"), PREFIX, &c, NULL, 0));
+	CHECK(pgha_parse_kv_listing(LIT("[]"), PREFIX, &c, NULL, 0));
+	/* a short errbuf gets a truncated, terminated message */
+	CHECK(!pgha_parse_kv_listing(LIT("{}"), PREFIX, &c, err, 5));
+	CHECK_STR(err, "KV l");
+
+#undef REJECTS
+}
+
+static void
+test_parse_member(void)
+{
+	PgHaMember	m;
+	PgHaMember	saved;
+	char		err[PGHA_ERR_LEN];
+	char		json[1024];
+	char		url[300];
+
+	memset(&m, 0, sizeof(m));
+	strcpy(m.name, "pg2");
+	strcpy(m.session, SESSION2);
+	CHECK(pgha_parse_member(LIT(patroni_pg2), &m, err, sizeof(err)));
+	CHECK_STR(m.name, "pg2");
+	CHECK_STR(m.session, SESSION2);
+	CHECK_STR(m.conn_url, "postgres://127.0.0.1:15432/postgres");
+	CHECK_STR(m.api_url, "http://127.0.0.1:18009/patroni");
+	CHECK_STR(m.state, "running");
+	CHECK_STR(m.role, "replica");
+	CHECK_STR(m.version, "3.0.2");
+	CHECK(m.has_xlog && m.xlog_location == 72501936);
+	CHECK(m.timeline == 5);
+	CHECK(!m.pending_restart && !m.nofailover);
+
+	/* fields absent from the new record are cleared */
+	CHECK(pgha_parse_member(LIT(patroni_pg1), &m, err, sizeof(err)));
+	CHECK_STR(m.name, "pg2");
+	CHECK_STR(m.state, "stopped");
+	CHECK(!m.has_xlog && m.xlog_location == 0 && m.timeline == 0);
+	CHECK(pgha_parse_member(LIT("{}"), &m, err, sizeof(err)));
+	CHECK(m.conn_url[0] == '\0' && m.role[0] == '\0' && !m.has_xlog);
+	CHECK_STR(m.session, SESSION2);
+
+	/* newer Patroni fields and unknown fields are ignored */
+	CHECK(pgha_parse_member(LIT("{\"role\":\"primary\",\"state\":\"running\","
+								"\"xlog_location\":0,\"timeline\":4294967295,"
+								"\"pending_restart\":true,\"pending_restart_reason\":{\"x\":1},"
+								"\"tags\":{\"nofailover\":true,\"nosync\":\"yes\",\"clonefrom\":1},"
+								"\"replication_state\":\"streaming\",\"proxy_url\":null}"),
+							&m, err, sizeof(err)));
+	CHECK_STR(m.role, "primary");
+	CHECK(m.has_xlog && m.xlog_location == 0);
+	CHECK(m.timeline == UINT32_MAX);
+	CHECK(m.pending_restart && m.nofailover);
+	CHECK(pgha_parse_member(LIT("{\"xlog_location\":9223372036854775807,"
+								"\"tags\":{\"nofailover\":false},\"pending_restart\":false}"),
+							&m, err, sizeof(err)));
+	CHECK(m.xlog_location == INT64_MAX && !m.nofailover && !m.pending_restart);
+	CHECK(pgha_parse_member(LIT("  {\"tags\":{}}\n"), &m, err, sizeof(err)));
+	CHECK(pgha_parse_member(LIT("{\"state\":\"r\\u00e9\\\"\\n\"}"), &m, err, sizeof(err)));
+	CHECK_STR(m.state, "r\xc3\xa9\"\n");
+
+	/* rejected records leave *m untouched */
+	strcpy(m.conn_url, "keep me");
+	memcpy(&saved, &m, sizeof(m));
+
+#define MEMBER_REJECTS(...) \
+	member_rejects(__LINE__, &m, &saved, err, __VA_ARGS__)
+
+	MEMBER_REJECTS(LIT("{\"xlog_location\":\"72501936\"}"), "xlog_location is not an integer");
+	MEMBER_REJECTS(LIT("{\"xlog_location\":72501936.0}"), "xlog_location is not an integer");
+	MEMBER_REJECTS(LIT("{\"xlog_location\":1e30}"), "xlog_location is not an integer");
+	MEMBER_REJECTS(LIT("{\"xlog_location\":null}"), "xlog_location is not an integer");
+	MEMBER_REJECTS(LIT("{\"xlog_location\":-1}"), "xlog_location is out of range: -1");
+	MEMBER_REJECTS(LIT("{\"xlog_location\":-9223372036854775808}"), NULL);
+	MEMBER_REJECTS(LIT("{\"xlog_location\":9223372036854775808}"), NULL);
+	MEMBER_REJECTS(LIT("{\"xlog_location\":99999999999999999999999999}"), NULL);
+	MEMBER_REJECTS(LIT("{\"timeline\":4294967296}"), "timeline is out of range: 4294967296");
+	MEMBER_REJECTS(LIT("{\"timeline\":-1}"), "timeline is out of range: -1");
+	MEMBER_REJECTS(LIT("{\"timeline\":\"5\"}"), "timeline is not an integer");
+	MEMBER_REJECTS(LIT("{\"timeline\":true}"), "timeline is not an integer");
+	MEMBER_REJECTS(LIT("{\"conn_url\":42}"), "conn_url is not a string");
+	MEMBER_REJECTS(LIT("{\"api_url\":null}"), "api_url is not a string");
+	MEMBER_REJECTS(LIT("{\"state\":[\"running\"]}"), "state is not a string");
+	MEMBER_REJECTS(LIT("{\"role\":{}}"), "role is not a string");
+	MEMBER_REJECTS(LIT("{\"version\":3.0}"), "version is not a string");
+	MEMBER_REJECTS(LIT("{\"pending_restart\":1}"), "pending_restart is not a boolean");
+	MEMBER_REJECTS(LIT("{\"pending_restart\":\"true\"}"), "pending_restart is not a boolean");
+	MEMBER_REJECTS(LIT("{\"tags\":[]}"), "tags is not a JSON object");
+	MEMBER_REJECTS(LIT("{\"tags\":\"nofailover\"}"), "tags is not a JSON object");
+	MEMBER_REJECTS(LIT("{\"tags\":{\"nofailover\":\"true\"}}"), "tags.nofailover is not a boolean");
+	MEMBER_REJECTS(LIT("{\"tags\":{\"nofailover\":1}}"), "tags.nofailover is not a boolean");
+	MEMBER_REJECTS(LIT("[]"), "member record is not a JSON object");
+	MEMBER_REJECTS(LIT("null"), "member record is not a JSON object");
+	MEMBER_REJECTS(LIT("\"pg1\""), "member record is not a JSON object");
+	MEMBER_REJECTS(LIT("72501936"), "member record is not a JSON object");
+	MEMBER_REJECTS(LIT(""), NULL);
+	MEMBER_REJECTS(LIT("{"), NULL);
+	MEMBER_REJECTS(LIT("{\"conn_url\":\"postgres://"), NULL);
+	MEMBER_REJECTS(LIT("{\"role\":\"master\"} {}"), NULL);
+	MEMBER_REJECTS(LIT("{\"role\":\"master\",\"role\":\"replica\"}"), NULL);
+	MEMBER_REJECTS(LIT("{\"role\":\"mas\\u0000ter\"}"), NULL);
+	MEMBER_REJECTS(LIT("{\"role\":\"mas\0ter\"}"), NULL);
+	MEMBER_REJECTS(LIT("{\"role\":\"master\"}\0"), NULL);
+	MEMBER_REJECTS(LIT("\0{\"role\":\"master\"}"), NULL);
+	MEMBER_REJECTS(LIT("{\"role\":\"\xc3\x28\"}"), NULL);
+	MEMBER_REJECTS(NULL, 0, "member record is missing");
+	/* the record is read only up to len */
+	MEMBER_REJECTS(patroni_pg2, 40, NULL);
+	CHECK(strncmp(err, "member record is not valid JSON: ", 33) == 0);
+
+	/* values too long for the buffers are rejected, not truncated */
+	memset(url, 'u', sizeof(url));
+	url[PGHA_URL_LEN] = '\0';
+	snprintf(json, sizeof(json), "{\"conn_url\":\"%s\"}", url);
+	MEMBER_REJECTS(json, strlen(json), "conn_url is too long (256 bytes, at most 255)");
+	snprintf(json, sizeof(json), "{\"api_url\":\"%s\"}", url);
+	MEMBER_REJECTS(json, strlen(json), "api_url is too long (256 bytes, at most 255)");
+	MEMBER_REJECTS(LIT("{\"state\":\"0123456789012345678901234567890123\"}"),
+				   "state is too long (34 bytes, at most 31)");
+	MEMBER_REJECTS(LIT("{\"role\":\"01234567890123456789012345678901\"}"),
+				   "role is too long (32 bytes, at most 31)");
+	/* an escape makes the value longer than its JSON text looks */
+	MEMBER_REJECTS(LIT("{\"version\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}"),
+				   "version is too long (32 bytes, at most 31)");
+	/* ... and exactly 31 or 255 bytes fit */
+	CHECK(pgha_parse_member(LIT("{\"role\":\"0123456789012345678901234567890\"}"),
+							&m, err, sizeof(err)));
+	CHECK(strlen(m.role) == 31);
+	url[PGHA_URL_LEN - 1] = '\0';
+	snprintf(json, sizeof(json), "{\"conn_url\":\"%s\"}", url);
+	CHECK(pgha_parse_member(json, strlen(json), &m, err, sizeof(err)));
+	CHECK(strlen(m.conn_url) == PGHA_URL_LEN - 1);
+
+	/* NULL arguments */
+	CHECK(!pgha_parse_member(LIT("{}"), NULL, err, sizeof(err)));
+	CHECK(!pgha_parse_member(LIT("[]"), &m, NULL, 0));
+
+#undef MEMBER_REJECTS
+}
+
+static void
+test_member_to_json(void)
+{
+	PgHaMember	m;
+	PgHaMember	back;
+	char		buf[2048];
+	char		err[PGHA_ERR_LEN];
+	int			n;
+	int			i;
+
+	/* Patroni's own records come out byte for byte */
+	memset(&m, 0, sizeof(m));
+	CHECK(pgha_parse_member(LIT(patroni_pg1), &m, err, sizeof(err)));
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n == (int) strlen(patroni_pg1));
+	CHECK_STR(buf, patroni_pg1);
+	CHECK(pgha_parse_member(LIT(patroni_pg2), &m, err, sizeof(err)));
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n == (int) strlen(patroni_pg2));
+	CHECK_STR(buf, patroni_pg2);
+	CHECK(pgha_parse_member(LIT(patroni_pg3), &m, err, sizeof(err)));
+	CHECK(pgha_member_to_json(&m, buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, patroni_pg3);
+
+	/* the buffer must hold the text and its NUL */
+	n = (int) strlen(patroni_pg3);
+	CHECK(pgha_member_to_json(&m, buf, (size_t) n + 1) == n);
+	CHECK_STR(buf, patroni_pg3);
+	CHECK(pgha_member_to_json(&m, buf, (size_t) n) == -1);
+	CHECK(pgha_member_to_json(&m, buf, 1) == -1);
+	CHECK(pgha_member_to_json(&m, buf, 0) == -1);
+	CHECK(pgha_member_to_json(&m, NULL, 100) == -1);
+	CHECK(pgha_member_to_json(NULL, buf, sizeof(buf)) == -1);
+
+	/* optional fields */
+	memset(&m, 0, sizeof(m));
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK_STR(buf, "{\"conn_url\":\"\",\"api_url\":\"\",\"state\":\"\",\"role\":\"\",\"version\":\"\"}");
+	CHECK(n == (int) strlen(buf));
+	strcpy(m.conn_url, "postgres://10.0.0.1:5432/postgres");
+	strcpy(m.api_url, "http://10.0.0.1:8008/patroni");
+	strcpy(m.state, "running");
+	strcpy(m.role, "replica");
+	strcpy(m.version, "pg_ha 0.1");
+	m.has_xlog = true;
+	m.xlog_location = 0;
+	m.pending_restart = true;
+	m.nofailover = true;
+	pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK_STR(buf, "{\"conn_url\":\"postgres://10.0.0.1:5432/postgres\","
+			  "\"api_url\":\"http://10.0.0.1:8008/patroni\",\"state\":\"running\","
+			  "\"role\":\"replica\",\"version\":\"pg_ha 0.1\",\"xlog_location\":0,"
+			  "\"pending_restart\":true,\"tags\":{\"nofailover\":true}}");
+
+	/* round trip, with extremes and characters needing escapes */
+	strcpy(m.name, "pg1");
+	strcpy(m.session, SESSION1);
+	strcpy(m.conn_url, "postgres://u:p\"a\\s/s\x01@h:1/d?x=\xc3\xa9\t");
+	m.xlog_location = INT64_MAX;
+	m.timeline = UINT32_MAX;
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK(strstr(buf, "\\\"a\\\\s/s\\u0001") != NULL);
+	memset(&back, 0, sizeof(back));
+	strcpy(back.name, "pg1");
+	strcpy(back.session, SESSION1);
+	CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK(memcmp(&m, &back, sizeof(m)) == 0);
+
+	/* round trip of every combination of the optional fields */
+	for (i = 0; i < 16; i++)
+	{
+		memset(&m, 0, sizeof(m));
+		strcpy(m.conn_url, "postgres://h:5432/postgres");
+		strcpy(m.state, "running");
+		m.has_xlog = (i & 1) != 0;
+		m.xlog_location = m.has_xlog ? 123456789 : 0;
+		m.timeline = (i & 2) ? 7 : 0;
+		m.pending_restart = (i & 4) != 0;
+		m.nofailover = (i & 8) != 0;
+		n = pgha_member_to_json(&m, buf, sizeof(buf));
+		memset(&back, 0, sizeof(back));
+		if (n <= 0 || !pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)) ||
+			memcmp(&m, &back, sizeof(m)) != 0)
+			break;
+	}
+	CHECK(i == 16);
+
+	/* fields filled to the last byte of their buffers */
+	memset(&m, 0, sizeof(m));
+	memset(m.conn_url, 'c', sizeof(m.conn_url) - 1);
+	memset(m.api_url, 'a', sizeof(m.api_url) - 1);
+	memset(m.state, 's', sizeof(m.state) - 1);
+	memset(m.role, 'r', sizeof(m.role) - 1);
+	memset(m.version, 'v', sizeof(m.version) - 1);
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0);
+	memset(&back, 0, sizeof(back));
+	CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK(memcmp(&m, &back, sizeof(m)) == 0);
+	/* ... but a field without its NUL terminator is refused */
+	memset(m.state, 's', sizeof(m.state));
+	CHECK(pgha_member_to_json(&m, buf, sizeof(buf)) == -1);
+
+	/* what we could not read back is not written */
+	memset(&m, 0, sizeof(m));
+	m.has_xlog = true;
+	m.xlog_location = -1;
+	CHECK(pgha_member_to_json(&m, buf, sizeof(buf)) == -1);
+	memset(&m, 0, sizeof(m));
+	strcpy(m.role, "\xc3\x28");	/* invalid UTF-8 */
+	CHECK(pgha_member_to_json(&m, buf, sizeof(buf)) == -1);
+}
+
+static void
+test_session_create(void)
+{
+	char		id[PGHA_SESSION_LEN];
+	char		err[PGHA_ERR_LEN];
+
+	CHECK(pgha_parse_session_create(LIT("{\"ID\":\"" SESSION1 "\"}"), id, sizeof(id),
+									err, sizeof(err)));
+	CHECK_STR(id, SESSION1);
+	CHECK(pgha_parse_session_create(LIT("{\n  \"ID\": \"" SESSION2 "\"\n}\n"), id,
+									sizeof(id), err, sizeof(err)));
+	CHECK_STR(id, SESSION2);
+	/* exactly fitting idlen */
+	CHECK(pgha_parse_session_create(LIT("{\"ID\":\"" SESSION1 "\"}"), id, 37,
+									err, sizeof(err)));
+	CHECK_STR(id, SESSION1);
+
+	strcpy(id, "untouched");
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":\"" SESSION1 "\"}"), id, 36,
+									 err, sizeof(err)));
+	CHECK_STR(err, "session ID is too long (36 bytes, at most 35)");
+	CHECK_STR(id, "untouched");
+	CHECK(!pgha_parse_session_create(LIT("{}"), id, sizeof(id), err, sizeof(err)));
+	CHECK_STR(err, "session create answer has no ID");
+	CHECK(!pgha_parse_session_create(LIT("{\"id\":\"" SESSION1 "\"}"), id, sizeof(id),
+									 err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":42}"), id, sizeof(id), err, sizeof(err)));
+	CHECK_STR(err, "session ID is not a string");
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":null}"), id, sizeof(id), err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":\"\"}"), id, sizeof(id), err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":\"../../kv/x\"}"), id, sizeof(id),
+									 err, sizeof(err)));
+	CHECK_STR(err, "session ID \"../../kv/x\" is not a valid session ID");
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":\"" SESSION1 SESSION1 "\"}"), id,
+									 sizeof(id), err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT("[\"" SESSION1 "\"]"), id, sizeof(id),
+									 err, sizeof(err)));
+	CHECK_STR(err, "session create answer is not a JSON object");
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":\"" SESSION1 "\""), id, sizeof(id),
+									 err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":\"" SESSION1 "\"}\0"), id, sizeof(id),
+									 err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT(""), id, sizeof(id), err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT("rpc error: No cluster leader"), id, sizeof(id),
+									 err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(NULL, 0, id, sizeof(id), err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":\"" SESSION1 "\"}"), NULL, 40,
+									 err, sizeof(err)));
+	CHECK(!pgha_parse_session_create(LIT("{\"ID\":\"" SESSION1 "\"}"), id, 0,
+									 err, sizeof(err)));
+	CHECK_STR(id, "untouched");
+}
+
+static void
+test_session_info(void)
+{
+	char		err[PGHA_ERR_LEN];
+	bool		exists;
+
+	exists = false;
+	CHECK(pgha_parse_session_info(LIT("[{\"ID\":\"" SESSION1 "\",\"Name\":\"pg1\",\"TTL\":\"15s\"}]"),
+								  &exists, err, sizeof(err)));
+	CHECK(exists);
+	exists = true;
+	CHECK(pgha_parse_session_info(LIT("[]"), &exists, err, sizeof(err)));
+	CHECK(!exists);
+	exists = true;
+	CHECK(pgha_parse_session_info(LIT("null"), &exists, err, sizeof(err)));
+	CHECK(!exists);
+	exists = true;
+	CHECK(pgha_parse_session_info(LIT("null\n"), &exists, err, sizeof(err)));
+	CHECK(!exists);
+	exists = false;
+	CHECK(pgha_parse_session_info(LIT("[\n  {}\n]\n"), &exists, err, sizeof(err)));
+	CHECK(exists);
+
+	exists = true;
+	CHECK(!pgha_parse_session_info(LIT("{}"), &exists, err, sizeof(err)));
+	CHECK_STR(err, "session info answer is not a JSON array");
+	CHECK(exists);
+	CHECK(!pgha_parse_session_info(LIT("\"[]\""), &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(LIT("false"), &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(LIT("0"), &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(LIT(""), &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(LIT("nul"), &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(LIT("[{}"), &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(LIT("[]\0"), &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(LIT("[] []"), &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(NULL, 0, &exists, err, sizeof(err)));
+	CHECK(!pgha_parse_session_info(LIT("[]"), NULL, err, sizeof(err)));
+	CHECK(exists);
+}
+
+static void
+test_bool_body(void)
+{
+	char		err[PGHA_ERR_LEN];
+	bool		result;
+
+	result = false;
+	CHECK(pgha_parse_bool_body(LIT("true"), &result, err, sizeof(err)) && result);
+	CHECK(pgha_parse_bool_body(LIT("false"), &result, err, sizeof(err)) && !result);
+	CHECK(pgha_parse_bool_body(LIT("true\n"), &result, err, sizeof(err)) && result);
+	CHECK(pgha_parse_bool_body(LIT("false \r\n\t"), &result, err, sizeof(err)) && !result);
+	/* only len bytes count */
+	CHECK(pgha_parse_bool_body("truefalse", 4, &result, err, sizeof(err)) && result);
+
+	result = true;
+	CHECK(!pgha_parse_bool_body(LIT("truex"), &result, err, sizeof(err)));
+	CHECK_STR(err, "unexpected data after true in body");
+	CHECK(!pgha_parse_bool_body(LIT("false\nfalse"), &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(LIT("tru"), &result, err, sizeof(err)));
+	CHECK_STR(err, "body is neither true nor false");
+	CHECK(!pgha_parse_bool_body(LIT(""), &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(LIT("TRUE"), &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(LIT(" true"), &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(LIT("1"), &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(LIT("\"true\""), &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(LIT("true\0"), &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(LIT("\0true"), &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body("true", 3, &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(NULL, 0, &result, err, sizeof(err)));
+	CHECK(!pgha_parse_bool_body(LIT("true"), NULL, err, sizeof(err)));
+	CHECK(result);				/* untouched by the failures */
+}
+
+static void
+test_valid_name(void)
+{
+	char		name[80];
+
+	CHECK(pgha_valid_name("pg1"));
+	CHECK(pgha_valid_name("a"));
+	CHECK(pgha_valid_name("otus"));
+	CHECK(pgha_valid_name("service"));
+	CHECK(pgha_valid_name("Node-1_b.example.com"));
+	CHECK(pgha_valid_name("..."));
+	CHECK(pgha_valid_name(".hidden"));
+	CHECK(pgha_valid_name("-"));
+
+	CHECK(!pgha_valid_name(NULL));
+	CHECK(!pgha_valid_name(""));
+	CHECK(!pgha_valid_name("."));
+	CHECK(!pgha_valid_name(".."));
+	CHECK(!pgha_valid_name("a/b"));
+	CHECK(!pgha_valid_name("/"));
+	CHECK(!pgha_valid_name("pg 1"));
+	CHECK(!pgha_valid_name("pg1\n"));
+	CHECK(!pgha_valid_name("pg\"1"));
+	CHECK(!pgha_valid_name("pg%2F1"));
+	CHECK(!pgha_valid_name("pg?1"));
+	CHECK(!pgha_valid_name("r\xc3\xa9plica"));
+
+	memset(name, 'x', sizeof(name));
+	name[PGHA_NAME_LEN - 1] = '\0';
+	CHECK(pgha_valid_name(name));
+	name[PGHA_NAME_LEN - 1] = 'x';
+	name[PGHA_NAME_LEN] = '\0';
+	CHECK(!pgha_valid_name(name));
+	name[sizeof(name) - 1] = '\0';
+	CHECK(!pgha_valid_name(name));
+}
+
+static void
+test_find_member(void)
+{
+	static PgHaCluster c;
+	char		name[100];
+
+	memset(&c, 0, sizeof(c));
+	CHECK(pgha_find_member(&c, "pg1") == NULL);
+	strcpy(c.members[0].name, "pg1");
+	strcpy(c.members[1].name, "pg10");
+	strcpy(c.members[2].name, "pg2");
+	c.nmembers = 2;
+	CHECK(pgha_find_member(&c, "pg1") == &c.members[0]);
+	CHECK(pgha_find_member(&c, "pg10") == &c.members[1]);
+	CHECK(pgha_find_member(&c, "pg2") == NULL);		/* beyond nmembers */
+	CHECK(pgha_find_member(&c, "pg") == NULL);
+	CHECK(pgha_find_member(&c, "pg100") == NULL);
+	CHECK(pgha_find_member(&c, "PG1") == NULL);
+	CHECK(pgha_find_member(&c, "") == NULL);
+	CHECK(pgha_find_member(&c, NULL) == NULL);
+	CHECK(pgha_find_member(NULL, "pg1") == NULL);
+
+	/* a name longer than any member name matches nothing */
+	memset(name, 'x', sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	memset(c.members[0].name, 'x', PGHA_NAME_LEN - 1);
+	c.members[0].name[PGHA_NAME_LEN - 1] = '\0';
+	CHECK(pgha_find_member(&c, name) == NULL);
+	name[PGHA_NAME_LEN - 1] = '\0';
+	CHECK(pgha_find_member(&c, name) == &c.members[0]);
+
+	/* a corrupt nmembers does not send the search past the array */
+	c.nmembers = PGHA_MAX_MEMBERS + 1000;
+	CHECK(pgha_find_member(&c, "nobody") == NULL);
+}
+
+int
+main(void)
+{
+	test_base64();
+	test_listing_patroni();
+	test_listing_keys();
+	test_listing_members();
+	test_listing_malformed();
+	test_parse_member();
+	test_member_to_json();
+	test_session_create();
+	test_session_info();
+	test_bool_body();
+	test_valid_name();
+	test_find_member();
+
+	printf("%d passed, %d failed\n", npassed, nfailed);
+	return nfailed > 0 ? 1 : 0;
+}

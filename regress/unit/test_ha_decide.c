@@ -1,0 +1,189 @@
+/*
+ * Unit tests of the HA decision (src/ha_decide.c): every branch, with
+ * plain values in and one action out.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ha_decide.h"
+
+static int	passed;
+static int	failed;
+
+#define CHECK(cond) \
+	do { \
+		if (cond) \
+			passed++; \
+		else \
+		{ \
+			failed++; \
+			printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		} \
+	} while (0)
+
+#define SESSION_US		"11111111-1111-1111-1111-111111111111"
+#define SESSION_OTHER	"22222222-2222-2222-2222-222222222222"
+#define SYSID			"7712159771297452225"
+
+static HaConfig config = {"pg1"};
+
+static void
+primary(HaLocalState *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->is_primary = true;
+	strcpy(l->sysid, SYSID);
+	l->has_session = true;
+	strcpy(l->session, SESSION_US);
+	l->now_ms = 100000;
+	l->lease_expiry_ms = 105000;
+}
+
+static void
+replica(HaLocalState *l)
+{
+	primary(l);
+	l->is_primary = false;
+	l->in_recovery = true;
+}
+
+static void
+initialized(PgHaCluster *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->has_initialize = true;
+	strcpy(c->initialize, SYSID);
+}
+
+static void
+led_by(PgHaCluster *c, const char *name, const char *session)
+{
+	initialized(c);
+	c->has_leader = true;
+	strcpy(c->leader, name);
+	strcpy(c->leader_session, session);
+}
+
+static HaAction
+decide(const HaLocalState *l, const PgHaCluster *c, bool dcs_ok, HaDecision *d)
+{
+	ha_decide(l, c, dcs_ok, &config, d);
+	return d->action;
+}
+
+int
+main(void)
+{
+	HaLocalState l;
+	PgHaCluster c;
+	HaDecision	d;
+	char		err[256];
+
+	/* a cluster Consul has never seen: a primary races, a replica waits */
+	primary(&l);
+	memset(&c, 0, sizeof(c));
+	CHECK(decide(&l, &c, true, &d) == HA_INITIALIZE);
+	l.in_recovery = true;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	replica(&l);
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+
+	/* another database cluster's sysid: refuse, whatever the role */
+	primary(&l);
+	initialized(&c);
+	strcpy(c.initialize, "1234");
+	CHECK(decide(&l, &c, true, &d) == HA_REFUSE_JOIN);
+	CHECK(strstr(d.reason, "1234") != NULL && strstr(d.reason, SYSID) != NULL);
+	replica(&l);
+	CHECK(decide(&l, &c, true, &d) == HA_REFUSE_JOIN);
+
+	/* free key: a running primary acquires, a recovering one waits fenced */
+	primary(&l);
+	initialized(&c);
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	l.in_recovery = true;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	/* a key left without a session is free too */
+	primary(&l);
+	led_by(&c, "pg2", "");
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* a replica does not take over (yet) */
+	replica(&l);
+	initialized(&c);
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+
+	/* our key, valid lease: keep it */
+	primary(&l);
+	led_by(&c, "pg1", SESSION_US);
+	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+	/* the session, not the value, says whose key it is */
+	led_by(&c, "garbage", SESSION_US);
+	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+	led_by(&c, "pg1", SESSION_OTHER);
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	/* our key but the lease ran out (e.g. a slow round): fence */
+	led_by(&c, "pg1", SESSION_US);
+	l.now_ms = l.lease_expiry_ms;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	l.lease_expiry_ms = 0;
+	l.now_ms = 0;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	/* our key while still recovering: fenced until recovery ends */
+	primary(&l);
+	l.in_recovery = true;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	/* our key on a standby: promote */
+	replica(&l);
+	CHECK(decide(&l, &c, true, &d) == HA_PROMOTE);
+
+	/* someone else's key: a primary fences, a replica follows */
+	primary(&l);
+	led_by(&c, "pg2", SESSION_OTHER);
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "pg2") != NULL);
+	replica(&l);
+	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+
+	/* Consul unreachable: the lease alone decides for a primary */
+	primary(&l);
+	led_by(&c, "pg1", SESSION_US);
+	CHECK(decide(&l, &c, false, &d) == HA_NOTHING);
+	l.now_ms = l.lease_expiry_ms + 1;
+	CHECK(decide(&l, &c, false, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "Consul") != NULL);
+	/* no session at all: same */
+	primary(&l);
+	l.has_session = false;
+	l.lease_expiry_ms = 0;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	replica(&l);
+	CHECK(decide(&l, &c, false, &d) == HA_NOTHING);
+	/* never acquire or initialize without Consul */
+	primary(&l);
+	memset(&c, 0, sizeof(c));
+	CHECK(decide(&l, &c, false, &d) != HA_INITIALIZE);
+	initialized(&c);
+	CHECK(decide(&l, &c, false, &d) != HA_ACQUIRE);
+
+	/* every action has a name */
+	for (int a = HA_NOTHING; a <= HA_FOLLOW; a++)
+		CHECK(strcmp(ha_action_name((HaAction) a), "unknown") != 0);
+
+	/* timing rule: loop_wait + 2 * retry_timeout <= ttl */
+	CHECK(ha_timing_valid(30000, 10000, 10000, err, sizeof(err)));
+	CHECK(ha_timing_valid(10000, 1000, 2000, err, sizeof(err)));
+	CHECK(!ha_timing_valid(30000, 10001, 10000, err, sizeof(err)));
+	CHECK(strstr(err, "exceeds ttl") != NULL);
+	CHECK(!ha_timing_valid(2000, 100, 1000, err, sizeof(err)));
+	CHECK(ha_timing_valid(2000, 1000, 500, err, sizeof(err)));
+	/* no overflow with the largest values */
+	CHECK(!ha_timing_valid(3600000, 3600000, 3600000, err, sizeof(err)));
+
+	/* margin: a tenth, at least 200 ms */
+	CHECK(ha_lease_margin_ms(30000) == 3000);
+	CHECK(ha_lease_margin_ms(2000) == 200);
+	CHECK(ha_lease_margin_ms(1000) == 200);
+
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed > 0;
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Install everything pg_ha needs to build, test and run its demo on Debian 12.
+#
+# Idempotent: a second run checks, finds nothing missing, and says so.
+# Consul is not packaged for Debian 12; we take Debian 11's consul package
+# from the same archive the system already uses, through a private apt
+# configuration (the system's sources are never touched), and unpack its
+# binary into tools/ (git-ignored).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+tools="$top/tools"
+consul_bin="$tools/consul/usr/bin/consul"
+
+packages=(
+	postgresql-15 postgresql-server-dev-15 postgresql-client-15
+	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libpq-dev
+	libkrb5-dev haproxy libipc-run-perl build-essential pkg-config ca-certificates
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "setup: run as root or install sudo" >&2; exit 1; }
+	sudo_cmd=(sudo)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+did=0
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	"${sudo_cmd[@]}" apt-get update -q
+	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+	did=1
+fi
+
+# The Debian archive URI that the system's own sources use.
+archive_uri() {
+	local uri=""
+	if ls /etc/apt/sources.list.d/*.sources >/dev/null 2>&1; then
+		uri=$(awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i !~ /security/) {print $i; exit}}' \
+			/etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
+	fi
+	if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+		uri=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' \
+			/etc/apt/sources.list | head -n1)
+	fi
+	[ -n "$uri" ] || { echo "setup: no Debian archive URI found in the apt sources" >&2; return 1; }
+	echo "$uri"
+}
+
+if [ ! -x "$consul_bin" ]; then
+	echo "setup: fetching consul from Debian 11 (bullseye) into $tools/consul"
+	uri=$(archive_uri)
+	apt_dir="$tools/apt-bullseye"
+	rm -rf "$apt_dir"
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/etc/preferences.d"
+	echo "deb [trusted=yes] $uri bullseye main" >"$apt_dir/etc/sources.list"
+	: >"$apt_dir/status"
+	apt_opts=(
+		-o "Dir::Etc::SourceList=$apt_dir/etc/sources.list"
+		-o "Dir::Etc::SourceParts=-"
+		-o "Dir::Etc::Preferences=$apt_dir/etc/preferences"
+		-o "Dir::Etc::PreferencesParts=$apt_dir/etc/preferences.d"
+		-o "Dir::State::Lists=$apt_dir/lists"
+		-o "Dir::State::Status=$apt_dir/status"
+		-o "Dir::Cache=$apt_dir/cache"
+		-o "APT::Sandbox::User=root"
+		-o "Acquire::Languages=none"
+	)
+	apt-get "${apt_opts[@]}" update -q
+	(cd "$apt_dir" && apt-get "${apt_opts[@]}" download consul)
+	deb=$(ls "$apt_dir"/consul_*.deb | head -n1)
+	rm -rf "$tools/consul"
+	dpkg -x "$deb" "$tools/consul"
+	rm -rf "$apt_dir"
+	"$consul_bin" version | head -n1
+	did=1
+fi
+
+if [ "$did" -eq 0 ]; then
+	echo "setup: nothing to do, every dependency is installed ($("$consul_bin" version | head -n1))"
+fi

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The test command of the README: install what is missing, build, install,
+# then run every test (unit tests, pg_regress, TAP with real Consul,
+# PostgreSQL and HAProxy) as an unprivileged user, since PostgreSQL
+# refuses to run as root.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+run_as=${PG_HA_TEST_USER:-postgres}
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+"$top/scripts/setup.sh"
+
+echo "=== build and install"
+make -s PG_CONFIG="$PG_CONFIG"
+"${sudo_cmd[@]}" make -s PG_CONFIG="$PG_CONFIG" install
+
+echo "=== unit tests"
+make -s PG_CONFIG="$PG_CONFIG" unitcheck
+
+# The servers and the TAP tests run from a copy owned by the test user, so
+# that the checkout itself stays untouched (and owned by whoever has it).
+if [ "$(id -u)" -eq 0 ]; then
+	id "$run_as" >/dev/null 2>&1 || useradd --system --create-home "$run_as"
+	as_user=(runuser -u "$run_as" --)
+else
+	as_user=()
+fi
+work=$(mktemp -d /tmp/pg_ha-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+tar -C "$top" --exclude=.git --exclude='./regress/tmp_check' -cf - . | tar -C "$work" -xf -
+[ "$(id -u)" -ne 0 ] || chown -R "$run_as" "$work"
+
+echo "=== installcheck (pg_regress and TAP) as $run_as"
+status=0
+(cd "$work" && "${as_user[@]}" env PATH="$("$PG_CONFIG" --bindir):$PATH" \
+	make -s PG_CONFIG="$PG_CONFIG" installcheck) || status=$?
+
+if [ "$status" -ne 0 ]; then
+	for f in "$work"/regress/regression.diffs; do
+		[ -f "$f" ] && { echo "=== $f"; cat "$f"; }
+	done
+	for f in "$work"/tmp_check/log/*; do
+		[ -f "$f" ] || continue
+		echo "=== tail of $f"
+		tail -n 60 "$f"
+	done
+	echo "installcheck failed"
+	exit "$status"
+fi

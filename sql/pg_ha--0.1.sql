@@ -1,0 +1,53 @@
+/* sql/pg_ha--0.1.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION pg_ha" to load this file. \quit
+
+CREATE FUNCTION pg_ha_node_info(
+	OUT node_name text,
+	OUT cluster text,
+	OUT role text,
+	OUT fenced boolean,
+	OUT fence_reason text,
+	OUT lease_remaining interval,
+	OUT last_consul_contact timestamptz,
+	OUT last_action text,
+	OUT last_reason text,
+	OUT last_error text,
+	OUT worker_pid integer,
+	OUT ttl interval)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_ha_node_info'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_node_info() IS 'pg_ha state of the local node, from shared memory';
+
+CREATE VIEW pg_ha_node AS SELECT * FROM pg_ha_node_info();
+
+COMMENT ON VIEW pg_ha_node IS 'pg_ha state of the local node: role, fencing, lease, last Consul contact';
+
+CREATE FUNCTION pg_ha_members(
+	OUT member text,
+	OUT host text,
+	OUT port integer,
+	OUT role text,
+	OUT state text,
+	OUT timeline bigint,
+	OUT lag_mb bigint,
+	OUT pending_restart boolean,
+	OUT as_of timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_ha_members'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_members() IS 'members of the pg_ha cluster as last read from Consul';
+
+CREATE VIEW pg_ha_status AS SELECT * FROM pg_ha_members() ORDER BY member;
+
+COMMENT ON VIEW pg_ha_status IS 'members of the pg_ha cluster, as patronictl list shows them';
+
+REVOKE ALL ON FUNCTION pg_ha_node_info() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_members() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_ha_node_info() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pg_ha_members() TO pg_monitor;
+GRANT SELECT ON pg_ha_node, pg_ha_status TO pg_monitor;

@@ -1,0 +1,1193 @@
+/*-------------------------------------------------------------------------
+ *
+ * cluster.c
+ *	  Parse and format the Consul and Patroni data that describe a cluster.
+ *
+ * This file turns bytes received from Consul (the recursive KV listing of
+ * a cluster, session answers, PUT/DELETE results) into the fixed-size
+ * structs of cluster.h, and formats our own member record the way Patroni
+ * writes it, so that pg_ha and Patroni nodes can read each other's keys.
+ *
+ * Everything parsed here is outside data: a buggy or hostile Consul, or a
+ * Patroni of another version, may send anything.  So every parser checks
+ * types, lengths and ranges, rejects values that do not fit the buffers
+ * instead of truncating them, never reads past the length it was given
+ * (NUL bytes included) and frees whatever it allocated on every path.
+ * Error and warning messages quote outside data only after replacing
+ * unprintable bytes, so they are safe to log.
+ *
+ * What this file is not for: talking HTTP, deciding anything about
+ * failover, or knowing about PostgreSQL.  It uses libc and jansson only,
+ * so that the backend, the CLI, the unit tests and fuzzers can all link it.
+ *
+ * src/cluster.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "cluster.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PGHA_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PGHA_PRINTF(f, a)
+#endif
+
+/* flags for every JSON document we read; the caller checks the type */
+#define PGHA_JSON_FLAGS		(JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
+
+/* room for an outside string quoted in a message */
+#define PGHA_QUOTE_LEN		72
+
+#define MEMBERS_DIR			"members/"
+
+/* Why a value from the listing could not be used. */
+typedef enum
+{
+	VALUE_OK,
+	VALUE_BAD,					/* bad record, a warning has been added */
+	VALUE_OOM					/* out of memory: give up on the listing */
+} ValueResult;
+
+static void set_error(char *errbuf, size_t errlen, const char *fmt,...)
+			PGHA_PRINTF(3, 4);
+static void add_warning(PgHaCluster *c, const char *fmt,...)
+			PGHA_PRINTF(2, 3);
+
+
+/*
+ * Format an error message into errbuf, which callers may pass as NULL when
+ * they do not care.
+ */
+static void
+set_error(char *errbuf, size_t errlen, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (errbuf == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Record a skipped record.  Only the first message is kept: it is usually
+ * the cause of the others and the buffer is small.
+ */
+static void
+add_warning(PgHaCluster *c, const char *fmt,...)
+{
+	va_list		ap;
+
+	if (c->nwarnings == 0)
+	{
+		va_start(ap, fmt);
+		vsnprintf(c->warning, sizeof(c->warning), fmt, ap);
+		va_end(ap);
+	}
+	if (c->nwarnings < INT_MAX)
+		c->nwarnings++;
+}
+
+/*
+ * Copy outside bytes into buf for quoting in a message: unprintable and
+ * non-ASCII bytes, quotes and backslashes become '?' (logs and client
+ * encodings stay happy), and long strings are cut with "...".
+ */
+static const char *
+quote_text(const char *s, size_t len, char *buf, size_t buflen)
+{
+	size_t		i;
+	size_t		room = buflen - 4;	/* keep space for "..." and NUL */
+
+	for (i = 0; i < len && i < room; i++)
+	{
+		unsigned char ch = (unsigned char) s[i];
+
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+			ch = '?';
+		buf[i] = (char) ch;
+	}
+	if (i < len)
+	{
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* strnlen() is POSIX, not C99 */
+static size_t
+bounded_strlen(const char *s, size_t maxlen)
+{
+	const char *end = memchr(s, '\0', maxlen);
+
+	return end != NULL ? (size_t) (end - s) : maxlen;
+}
+
+/*
+ * Parse a JSON document of exactly len bytes.  what names the document in
+ * the error message.  Returns NULL with errbuf set on failure.
+ */
+static json_t *
+load_json(const char *body, size_t len, const char *what,
+		  char *errbuf, size_t errlen)
+{
+	json_error_t jerr;
+	json_t	   *root;
+	char		quoted[PGHA_QUOTE_LEN];
+
+	if (body == NULL)
+	{
+		set_error(errbuf, errlen, "%s is missing", what);
+		return NULL;
+	}
+	root = json_loadb(body, len, PGHA_JSON_FLAGS, &jerr);
+	if (root == NULL)
+		set_error(errbuf, errlen, "%s is not valid JSON: %s", what,
+				  quote_text(jerr.text, strlen(jerr.text),
+							 quoted, sizeof(quoted)));
+	return root;
+}
+
+/*
+ * Copy a JSON string into a fixed buffer.  A value that does not fit is an
+ * error, never silently truncated: a cut URL or name would point elsewhere.
+ */
+static bool
+copy_json_string(const json_t *value, const char *field,
+				 char *dst, size_t dstlen, char *errbuf, size_t errlen)
+{
+	const char *s;
+	size_t		n;
+
+	if (!json_is_string(value))
+	{
+		set_error(errbuf, errlen, "%s is not a string", field);
+		return false;
+	}
+	s = json_string_value(value);
+	n = json_string_length(value);
+	/* jansson refuses \u0000 without JSON_ALLOW_NUL; stay safe anyway */
+	if (memchr(s, '\0', n) != NULL)
+	{
+		set_error(errbuf, errlen, "%s contains a NUL byte", field);
+		return false;
+	}
+	if (n >= dstlen)
+	{
+		set_error(errbuf, errlen, "%s is too long (%zu bytes, at most %zu)",
+				  field, n, dstlen - 1);
+		return false;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return true;
+}
+
+/* Read a JSON integer and check that it lies within [min, max]. */
+static bool
+get_json_integer(const json_t *value, const char *field,
+				 long long min, long long max, long long *result,
+				 char *errbuf, size_t errlen)
+{
+	long long	i;
+
+	/* a real such as 1.0 or 1e3 is not an integer for us either */
+	if (!json_is_integer(value))
+	{
+		set_error(errbuf, errlen, "%s is not an integer", field);
+		return false;
+	}
+	i = (long long) json_integer_value(value);
+	if (i < min || i > max)
+	{
+		set_error(errbuf, errlen, "%s is out of range: %lld", field, i);
+		return false;
+	}
+	*result = i;
+	return true;
+}
+
+/*
+ * Parse non-empty decimal text (digits only, no sign, no spaces) into an
+ * unsigned value no larger than max.
+ */
+static bool
+parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *result)
+{
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		unsigned int d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		d = (unsigned int) (s[i] - '0');
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*result = v;
+	return true;
+}
+
+/*
+ * Consul session IDs are UUIDs.  They end up in URLs and in comparisons,
+ * so accept only hex digits and dashes, and only what fits in maxlen - 1.
+ */
+static bool
+valid_session_id(const char *s, size_t len, size_t maxlen)
+{
+	size_t		i;
+
+	if (len == 0 || len >= maxlen)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		char		ch = s[i];
+
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+			  (ch >= 'A' && ch <= 'F') || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int
+base64_value(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+int
+pgha_base64_decode(const char *src, size_t srclen, char *dst, size_t dstlen)
+{
+	size_t		npad = 0;
+	size_t		outlen;
+	size_t		out = 0;
+	size_t		i;
+
+	if (dst == NULL || dstlen == 0)
+		return -1;
+	dst[0] = '\0';
+	if (src == NULL && srclen > 0)
+		return -1;
+
+	/* Consul always pads, so an unpadded tail is malformed */
+	if (srclen % 4 != 0)
+		return -1;
+	if (srclen > 0 && src[srclen - 1] == '=')
+	{
+		npad = 1;
+		if (src[srclen - 2] == '=')
+			npad = 2;
+	}
+	outlen = srclen / 4 * 3 - npad;
+	if (outlen > INT_MAX || outlen >= dstlen)
+		return -1;
+
+	for (i = 0; i < srclen; i += 4)
+	{
+		bool		last = (i + 4 == srclen);
+		unsigned long triple = 0;
+		size_t		nbytes = last ? 3 - npad : 3;
+		size_t		j;
+
+		for (j = 0; j < 4; j++)
+		{
+			int			v;
+
+			/* '=' only as the padding counted above */
+			if (last && src[i + j] == '=' && j >= 4 - npad)
+				v = 0;
+			else if ((v = base64_value((unsigned char) src[i + j])) < 0)
+			{
+				dst[0] = '\0';
+				return -1;
+			}
+			triple = (triple << 6) | (unsigned long) v;
+		}
+		dst[out++] = (char) ((triple >> 16) & 0xff);
+		if (nbytes > 1)
+			dst[out++] = (char) ((triple >> 8) & 0xff);
+		if (nbytes > 2)
+			dst[out++] = (char) (triple & 0xff);
+	}
+	dst[out] = '\0';
+	return (int) out;
+}
+
+/*
+ * Decode the base64 "Value" of a KV entry into a malloc'd, NUL-terminated
+ * buffer.  A missing or null Value (Consul's empty value) gives "".  what
+ * names the key in warnings.
+ */
+static ValueResult
+entry_value(PgHaCluster *c, const json_t *entry, const char *what,
+			char **value, size_t *valuelen)
+{
+	const json_t *jvalue = json_object_get(entry, "Value");
+	const char *src = "";
+	size_t		srclen = 0;
+	size_t		room;
+	char	   *buf;
+	int			n;
+
+	*value = NULL;
+	*valuelen = 0;
+	if (jvalue != NULL && !json_is_null(jvalue))
+	{
+		if (!json_is_string(jvalue))
+		{
+			add_warning(c, "%s: Value is not a string", what);
+			return VALUE_BAD;
+		}
+		src = json_string_value(jvalue);
+		srclen = json_string_length(jvalue);
+	}
+
+	room = srclen / 4 * 3 + 1;
+	buf = malloc(room);
+	if (buf == NULL)
+		return VALUE_OOM;
+	n = pgha_base64_decode(src, srclen, buf, room);
+	if (n < 0)
+	{
+		free(buf);
+		add_warning(c, "%s: Value is not valid base64", what);
+		return VALUE_BAD;
+	}
+	*value = buf;
+	*valuelen = (size_t) n;
+	return VALUE_OK;
+}
+
+/*
+ * Read the optional "Session" of a KV entry into dst (empty when the key is
+ * not locked).  False, with a warning, when it is malformed.
+ */
+static bool
+entry_session(PgHaCluster *c, const json_t *entry, const char *what,
+			  char *dst, size_t dstlen)
+{
+	const json_t *jsession = json_object_get(entry, "Session");
+	const char *s;
+	size_t		n;
+
+	dst[0] = '\0';
+	if (jsession == NULL || json_is_null(jsession))
+		return true;
+	if (!json_is_string(jsession))
+	{
+		add_warning(c, "%s: Session is not a string", what);
+		return false;
+	}
+	s = json_string_value(jsession);
+	n = json_string_length(jsession);
+	if (!valid_session_id(s, n, dstlen))
+	{
+		char		quoted[PGHA_QUOTE_LEN];
+
+		add_warning(c, "%s: Session \"%s\" is not a valid session ID", what,
+					quote_text(s, n, quoted, sizeof(quoted)));
+		return false;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return true;
+}
+
+/* initialize: the system identifier as decimal text */
+static ValueResult
+handle_initialize(PgHaCluster *c, const json_t *entry)
+{
+	char	   *value;
+	size_t		len;
+	uint64_t	sysid;
+	ValueResult r;
+
+	if ((r = entry_value(c, entry, "initialize", &value, &len)) != VALUE_OK)
+		return r;
+
+	/*
+	 * Patroni writes an empty value to take the initialization lock before
+	 * bootstrapping, then the system identifier.  The key existing is what
+	 * matters then: somebody is initializing, nobody else may.
+	 */
+	if (len == 0)
+	{
+		c->has_initialize = true;
+		c->initialize[0] = '\0';
+	}
+	else if (len >= sizeof(c->initialize) ||
+			 !parse_decimal(value, len, UINT64_MAX, &sysid))
+	{
+		char		quoted[PGHA_QUOTE_LEN];
+
+		add_warning(c, "initialize: \"%s\" is not a system identifier",
+					quote_text(value, len, quoted, sizeof(quoted)));
+	}
+	else
+	{
+		c->has_initialize = true;
+		memcpy(c->initialize, value, len + 1);
+	}
+	free(value);
+	return VALUE_OK;
+}
+
+/* leader: the leader's member name, locked by its session */
+static ValueResult
+handle_leader(PgHaCluster *c, const json_t *entry)
+{
+	const json_t *jindex = json_object_get(entry, "ModifyIndex");
+	char	   *value;
+	size_t		len;
+	ValueResult r;
+
+	/* the index and session serve for check-and-set even without a name */
+	if (jindex != NULL)
+	{
+		if (!json_is_integer(jindex) || json_integer_value(jindex) < 0)
+		{
+			add_warning(c, "leader: ModifyIndex is not a non-negative integer");
+			return VALUE_BAD;
+		}
+		c->leader_modify_index = (uint64_t) json_integer_value(jindex);
+	}
+	entry_session(c, entry, "leader", c->leader_session,
+				  sizeof(c->leader_session));
+
+	if ((r = entry_value(c, entry, "leader", &value, &len)) != VALUE_OK)
+		return r;
+	/* an empty leader key means no leader, and is no error */
+	if (len > 0)
+	{
+		if (len >= sizeof(c->leader) || strlen(value) != len ||
+			!pgha_valid_name(value))
+		{
+			char		quoted[PGHA_QUOTE_LEN];
+
+			add_warning(c, "leader: \"%s\" is not a valid member name",
+						quote_text(value, len, quoted, sizeof(quoted)));
+		}
+		else
+		{
+			c->has_leader = true;
+			memcpy(c->leader, value, len + 1);
+		}
+	}
+	free(value);
+	return VALUE_OK;
+}
+
+/* config: the dynamic configuration, a JSON object */
+static ValueResult
+handle_config(PgHaCluster *c, const json_t *entry)
+{
+	char	   *value;
+	size_t		len;
+	json_t	   *root;
+	char		err[PGHA_ERR_LEN];
+	ValueResult r;
+
+	c->has_config = true;
+	if ((r = entry_value(c, entry, "config", &value, &len)) != VALUE_OK)
+		return r;
+	root = load_json(value, len, "config", err, sizeof(err));
+	free(value);
+	if (root == NULL)
+	{
+		add_warning(c, "%s", err);
+		return VALUE_OK;
+	}
+	if (!json_is_object(root))
+		add_warning(c, "config is not a JSON object");
+	else
+	{
+		c->config_valid = true;
+		c->paused = json_is_true(json_object_get(root, "pause"));
+	}
+	json_decref(root);
+	return VALUE_OK;
+}
+
+/* status: {"optime": <bytes>, ...} as written by Patroni 2.1 and later */
+static ValueResult
+handle_status(PgHaCluster *c, const json_t *entry,
+			  bool *has_optime, int64_t *optime)
+{
+	char	   *value;
+	size_t		len;
+	json_t	   *root;
+	const json_t *jopt;
+	char		err[PGHA_ERR_LEN];
+	long long	v;
+	ValueResult r;
+
+	if ((r = entry_value(c, entry, "status", &value, &len)) != VALUE_OK)
+		return r;
+	root = load_json(value, len, "status", err, sizeof(err));
+	free(value);
+	if (root == NULL)
+	{
+		add_warning(c, "%s", err);
+		return VALUE_OK;
+	}
+	if (!json_is_object(root))
+		add_warning(c, "status is not a JSON object");
+	else if ((jopt = json_object_get(root, "optime")) != NULL)
+	{
+		if (get_json_integer(jopt, "status: optime", 0, INT64_MAX, &v,
+							 err, sizeof(err)))
+		{
+			*has_optime = true;
+			*optime = (int64_t) v;
+		}
+		else
+			add_warning(c, "%s", err);
+	}
+	json_decref(root);
+	return VALUE_OK;
+}
+
+/* optime/leader: the leader's last LSN as decimal text (older Patroni) */
+static ValueResult
+handle_optime_leader(PgHaCluster *c, const json_t *entry,
+					 bool *has_optime, int64_t *optime)
+{
+	char	   *value;
+	size_t		len;
+	uint64_t	v;
+	ValueResult r;
+
+	if ((r = entry_value(c, entry, "optime/leader", &value, &len)) != VALUE_OK)
+		return r;
+	if (parse_decimal(value, len, INT64_MAX, &v))
+	{
+		*has_optime = true;
+		*optime = (int64_t) v;
+	}
+	else
+	{
+		char		quoted[PGHA_QUOTE_LEN];
+
+		add_warning(c, "optime/leader: \"%s\" is not a WAL position",
+					quote_text(value, len, quoted, sizeof(quoted)));
+	}
+	free(value);
+	return VALUE_OK;
+}
+
+/* failover: a pending manual switchover or failover when non-empty */
+static ValueResult
+handle_failover(PgHaCluster *c, const json_t *entry)
+{
+	char	   *value;
+	size_t		len;
+	json_t	   *root;
+	char		err[PGHA_ERR_LEN];
+	ValueResult r;
+
+	if ((r = entry_value(c, entry, "failover", &value, &len)) != VALUE_OK)
+		return r;
+	if (len == 0)
+	{
+		free(value);
+		return VALUE_OK;
+	}
+	root = load_json(value, len, "failover", err, sizeof(err));
+	free(value);
+	if (root == NULL)
+	{
+		add_warning(c, "%s", err);
+		return VALUE_OK;
+	}
+	if (!json_is_object(root))
+		add_warning(c, "failover is not a JSON object");
+	else
+		c->has_failover = json_object_size(root) > 0;
+	json_decref(root);
+	return VALUE_OK;
+}
+
+/* members/<name>: one member record, locked by the member's session */
+static ValueResult
+handle_member(PgHaCluster *c, const json_t *entry,
+			  const char *name, size_t namelen)
+{
+	PgHaMember	m;
+	char		what[PGHA_NAME_LEN + 16];
+	char		quoted[PGHA_QUOTE_LEN];
+	char		err[PGHA_ERR_LEN];
+	char	   *value;
+	size_t		len;
+	ValueResult r;
+
+	/* the name goes into URLs and keys: same rules as our own names */
+	memset(&m, 0, sizeof(m));
+	if (namelen >= sizeof(m.name))
+	{
+		add_warning(c, "member \"%s\": name is too long (%zu bytes, at most %zu)",
+					quote_text(name, namelen, quoted, sizeof(quoted)),
+					namelen, sizeof(m.name) - 1);
+		return VALUE_BAD;
+	}
+	memcpy(m.name, name, namelen);
+	m.name[namelen] = '\0';
+	if (strlen(m.name) != namelen || !pgha_valid_name(m.name))
+	{
+		add_warning(c, "member \"%s\": not a valid member name",
+					quote_text(name, namelen, quoted, sizeof(quoted)));
+		return VALUE_BAD;
+	}
+	snprintf(what, sizeof(what), "member \"%s\"", m.name);
+
+	if (pgha_find_member(c, m.name) != NULL)
+	{
+		add_warning(c, "%s: listed twice", what);
+		return VALUE_BAD;
+	}
+	if (c->nmembers >= PGHA_MAX_MEMBERS)
+	{
+		add_warning(c, "%s: too many members, only %d are used",
+					what, PGHA_MAX_MEMBERS);
+		return VALUE_BAD;
+	}
+	if (!entry_session(c, entry, what, m.session, sizeof(m.session)))
+		return VALUE_BAD;
+
+	if ((r = entry_value(c, entry, what, &value, &len)) != VALUE_OK)
+		return r;
+	if (!pgha_parse_member(value, len, &m, err, sizeof(err)))
+	{
+		free(value);
+		add_warning(c, "%s: %s", what, err);
+		return VALUE_BAD;
+	}
+	free(value);
+	c->members[c->nmembers++] = m;
+	return VALUE_OK;
+}
+
+/* does key (of keylen bytes) equal the NUL-terminated name? */
+static bool
+key_is(const char *key, size_t keylen, const char *name)
+{
+	return keylen == strlen(name) && memcmp(key, name, keylen) == 0;
+}
+
+bool
+pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
+					  PgHaCluster *out, char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	json_t	   *entry;
+	PgHaCluster *c = NULL;
+	size_t		plen;
+	size_t		i;
+	bool		ok = false;
+	bool		has_status_optime = false;
+	int64_t		status_optime = 0;
+	bool		has_leader_optime = false;
+	int64_t		leader_optime = 0;
+
+	if (prefix == NULL || out == NULL)
+	{
+		set_error(errbuf, errlen, "invalid arguments to pgha_parse_kv_listing");
+		return false;
+	}
+	plen = strlen(prefix);
+
+	root = load_json(body, len, "KV listing", errbuf, errlen);
+	if (root == NULL)
+		return false;
+	if (!json_is_array(root))
+	{
+		set_error(errbuf, errlen, "KV listing is not a JSON array");
+		goto done;
+	}
+
+	/* fill a scratch copy so that *out stays intact when we fail */
+	c = malloc(sizeof(PgHaCluster));
+	if (c == NULL)
+	{
+		set_error(errbuf, errlen, "out of memory");
+		goto done;
+	}
+	memset(c, 0, sizeof(PgHaCluster));
+
+	json_array_foreach(root, i, entry)
+	{
+		const json_t *jkey;
+		const char *key;
+		const char *rel;
+		size_t		keylen;
+		size_t		rellen;
+		ValueResult r = VALUE_OK;
+
+		if (!json_is_object(entry))
+		{
+			set_error(errbuf, errlen, "KV entry %zu is not a JSON object", i);
+			goto done;
+		}
+		jkey = json_object_get(entry, "Key");
+		if (!json_is_string(jkey))
+		{
+			set_error(errbuf, errlen, "KV entry %zu has no string Key", i);
+			goto done;
+		}
+		key = json_string_value(jkey);
+		keylen = json_string_length(jkey);
+
+		/* keys of other clusters, and our own folder entry, are not ours */
+		if (keylen <= plen || memcmp(key, prefix, plen) != 0)
+			continue;
+		rel = key + plen;
+		rellen = keylen - plen;
+
+		if (key_is(rel, rellen, "initialize"))
+			r = handle_initialize(c, entry);
+		else if (key_is(rel, rellen, "leader"))
+			r = handle_leader(c, entry);
+		else if (key_is(rel, rellen, "config"))
+			r = handle_config(c, entry);
+		else if (key_is(rel, rellen, "status"))
+			r = handle_status(c, entry, &has_status_optime, &status_optime);
+		else if (key_is(rel, rellen, "optime/leader"))
+			r = handle_optime_leader(c, entry, &has_leader_optime,
+									 &leader_optime);
+		else if (key_is(rel, rellen, "failover"))
+			r = handle_failover(c, entry);
+		else if (rellen > strlen(MEMBERS_DIR) &&
+				 memcmp(rel, MEMBERS_DIR, strlen(MEMBERS_DIR)) == 0)
+		{
+			const char *name = rel + strlen(MEMBERS_DIR);
+			size_t		namelen = rellen - strlen(MEMBERS_DIR);
+
+			/* deeper keys are not member records */
+			if (memchr(name, '/', namelen) == NULL)
+				r = handle_member(c, entry, name, namelen);
+		}
+		/* anything else (history, sync, folders...) is not used */
+
+		if (r == VALUE_OOM)
+		{
+			set_error(errbuf, errlen, "out of memory");
+			goto done;
+		}
+	}
+
+	/* like Patroni, prefer status over the older optime/leader key */
+	if (has_status_optime)
+	{
+		c->has_optime = true;
+		c->optime = status_optime;
+	}
+	else if (has_leader_optime)
+	{
+		c->has_optime = true;
+		c->optime = leader_optime;
+	}
+
+	/* the index comes from an HTTP header: the caller's business */
+	c->index = out->index;
+	memcpy(out, c, sizeof(PgHaCluster));
+	ok = true;
+
+done:
+	free(c);
+	json_decref(root);
+	return ok;
+}
+
+bool
+pgha_parse_member(const char *json, size_t len, PgHaMember *m,
+				  char *errbuf, size_t errlen)
+{
+	PgHaMember	tmp;
+	json_t	   *root;
+	const json_t *v;
+	long long	i;
+	bool		ok = false;
+
+	if (m == NULL)
+	{
+		set_error(errbuf, errlen, "invalid arguments to pgha_parse_member");
+		return false;
+	}
+	root = load_json(json, len, "member record", errbuf, errlen);
+	if (root == NULL)
+		return false;
+	if (!json_is_object(root))
+	{
+		set_error(errbuf, errlen, "member record is not a JSON object");
+		goto done;
+	}
+
+	/* absent fields stay empty; *m changes only on success */
+	memset(&tmp, 0, sizeof(tmp));
+
+	if ((v = json_object_get(root, "conn_url")) != NULL &&
+		!copy_json_string(v, "conn_url", tmp.conn_url, sizeof(tmp.conn_url),
+						  errbuf, errlen))
+		goto done;
+	if ((v = json_object_get(root, "api_url")) != NULL &&
+		!copy_json_string(v, "api_url", tmp.api_url, sizeof(tmp.api_url),
+						  errbuf, errlen))
+		goto done;
+	if ((v = json_object_get(root, "state")) != NULL &&
+		!copy_json_string(v, "state", tmp.state, sizeof(tmp.state),
+						  errbuf, errlen))
+		goto done;
+	if ((v = json_object_get(root, "role")) != NULL &&
+		!copy_json_string(v, "role", tmp.role, sizeof(tmp.role),
+						  errbuf, errlen))
+		goto done;
+	if ((v = json_object_get(root, "version")) != NULL &&
+		!copy_json_string(v, "version", tmp.version, sizeof(tmp.version),
+						  errbuf, errlen))
+		goto done;
+
+	if ((v = json_object_get(root, "xlog_location")) != NULL)
+	{
+		if (!get_json_integer(v, "xlog_location", 0, INT64_MAX, &i,
+							  errbuf, errlen))
+			goto done;
+		tmp.has_xlog = true;
+		tmp.xlog_location = (int64_t) i;
+	}
+	if ((v = json_object_get(root, "timeline")) != NULL)
+	{
+		if (!get_json_integer(v, "timeline", 0, UINT32_MAX, &i,
+							  errbuf, errlen))
+			goto done;
+		tmp.timeline = (uint32_t) i;
+	}
+	if ((v = json_object_get(root, "pending_restart")) != NULL)
+	{
+		if (!json_is_boolean(v))
+		{
+			set_error(errbuf, errlen, "pending_restart is not a boolean");
+			goto done;
+		}
+		tmp.pending_restart = json_is_true(v);
+	}
+	if ((v = json_object_get(root, "tags")) != NULL)
+	{
+		const json_t *nofailover;
+
+		if (!json_is_object(v))
+		{
+			set_error(errbuf, errlen, "tags is not a JSON object");
+			goto done;
+		}
+		/* other tags (nosync, clonefrom...) are Patroni's business */
+		nofailover = json_object_get(v, "nofailover");
+		if (nofailover != NULL)
+		{
+			if (!json_is_boolean(nofailover))
+			{
+				set_error(errbuf, errlen, "tags.nofailover is not a boolean");
+				goto done;
+			}
+			tmp.nofailover = json_is_true(nofailover);
+		}
+	}
+
+	memcpy(tmp.name, m->name, sizeof(tmp.name));
+	memcpy(tmp.session, m->session, sizeof(tmp.session));
+	*m = tmp;
+	ok = true;
+
+done:
+	json_decref(root);
+	return ok;
+}
+
+/*
+ * Add a string member from a fixed buffer of maxlen bytes.  Fails on an
+ * unterminated buffer (it would not fit when read back), on invalid UTF-8
+ * and on allocation errors.
+ */
+static bool
+set_string(json_t *obj, const char *key, const char *s, size_t maxlen)
+{
+	size_t		n = bounded_strlen(s, maxlen);
+
+	if (n == maxlen)
+		return false;
+	return json_object_set_new(obj, key, json_stringn(s, n)) == 0;
+}
+
+/*
+ * An empty JSON object.  Not json_object(): inside the backend that name
+ * resolves to PostgreSQL's own SQL function json_object(), which the
+ * postgres binary exports, and calling it crashes the process.  jansson's
+ * internal calls (json_pack, the parser) bind inside libjansson and are safe.
+ */
+static json_t *
+new_object(void)
+{
+	return json_pack("{}");
+}
+
+int
+pgha_member_to_json(const PgHaMember *m, char *buf, size_t buflen)
+{
+	json_t	   *root;
+	json_t	   *tags;
+	size_t		n;
+	bool		ok;
+
+	if (m == NULL || buf == NULL || buflen == 0)
+		return -1;
+	buf[0] = '\0';
+
+	/* never write what pgha_parse_member would refuse to read */
+	if (m->has_xlog && m->xlog_location < 0)
+		return -1;
+
+	root = new_object();
+	if (root == NULL)
+		return -1;
+
+	/* Patroni's key order, so records look alike in Consul's UI */
+	ok = set_string(root, "conn_url", m->conn_url, sizeof(m->conn_url)) &&
+		set_string(root, "api_url", m->api_url, sizeof(m->api_url)) &&
+		set_string(root, "state", m->state, sizeof(m->state)) &&
+		set_string(root, "role", m->role, sizeof(m->role)) &&
+		set_string(root, "version", m->version, sizeof(m->version));
+	if (ok && m->has_xlog)
+	{
+		json_int_t	xlog = (json_int_t) m->xlog_location;
+
+		ok = json_object_set_new(root, "xlog_location",
+								 json_integer(xlog)) == 0;
+	}
+	if (ok && m->timeline > 0)
+		ok = json_object_set_new(root, "timeline",
+								 json_integer((json_int_t) m->timeline)) == 0;
+	if (ok && m->pending_restart)
+		ok = json_object_set_new(root, "pending_restart", json_true()) == 0;
+	if (ok && m->nofailover)
+	{
+		/* json_object_set_new() takes the reference even when it fails */
+		tags = new_object();
+		ok = json_object_set_new(root, "tags", tags) == 0 &&
+			json_object_set_new(tags, "nofailover", json_true()) == 0;
+	}
+	if (!ok)
+	{
+		json_decref(root);
+		return -1;
+	}
+
+	n = json_dumpb(root, buf, buflen, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	/* json_dumpb returns the size needed; we also need a NUL */
+	if (n == 0 || n >= buflen || n > INT_MAX)
+	{
+		buf[0] = '\0';
+		return -1;
+	}
+	buf[n] = '\0';
+	return (int) n;
+}
+
+bool
+pgha_parse_session_create(const char *body, size_t len,
+						  char *id, size_t idlen,
+						  char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	const json_t *jid;
+	const char *s;
+	size_t		n;
+	bool		ok = false;
+
+	if (id == NULL || idlen == 0)
+	{
+		set_error(errbuf, errlen,
+				  "invalid arguments to pgha_parse_session_create");
+		return false;
+	}
+	root = load_json(body, len, "session create answer", errbuf, errlen);
+	if (root == NULL)
+		return false;
+	if (!json_is_object(root))
+	{
+		set_error(errbuf, errlen, "session create answer is not a JSON object");
+		goto done;
+	}
+	jid = json_object_get(root, "ID");
+	if (jid == NULL)
+	{
+		set_error(errbuf, errlen, "session create answer has no ID");
+		goto done;
+	}
+	if (!json_is_string(jid))
+	{
+		set_error(errbuf, errlen, "session ID is not a string");
+		goto done;
+	}
+	s = json_string_value(jid);
+	n = json_string_length(jid);
+	if (n >= idlen)
+	{
+		set_error(errbuf, errlen, "session ID is too long (%zu bytes, at most %zu)",
+				  n, idlen - 1);
+		goto done;
+	}
+	if (!valid_session_id(s, n, idlen))
+	{
+		char		quoted[PGHA_QUOTE_LEN];
+
+		set_error(errbuf, errlen, "session ID \"%s\" is not a valid session ID",
+				  quote_text(s, n, quoted, sizeof(quoted)));
+		goto done;
+	}
+	memcpy(id, s, n);
+	id[n] = '\0';
+	ok = true;
+
+done:
+	json_decref(root);
+	return ok;
+}
+
+bool
+pgha_parse_session_info(const char *body, size_t len, bool *exists,
+						char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	bool		ok = true;
+
+	if (exists == NULL)
+	{
+		set_error(errbuf, errlen, "invalid arguments to pgha_parse_session_info");
+		return false;
+	}
+	root = load_json(body, len, "session info answer", errbuf, errlen);
+	if (root == NULL)
+		return false;
+
+	/* older Consul answers null for an unknown session, newer [] */
+	if (json_is_null(root))
+		*exists = false;
+	else if (json_is_array(root))
+		*exists = json_array_size(root) > 0;
+	else
+	{
+		set_error(errbuf, errlen, "session info answer is not a JSON array");
+		ok = false;
+	}
+	json_decref(root);
+	return ok;
+}
+
+bool
+pgha_parse_bool_body(const char *body, size_t len, bool *result,
+					 char *errbuf, size_t errlen)
+{
+	size_t		n;
+	bool		value;
+
+	if (body == NULL || result == NULL)
+	{
+		set_error(errbuf, errlen, "invalid arguments to pgha_parse_bool_body");
+		return false;
+	}
+	if (len >= 4 && memcmp(body, "true", 4) == 0)
+	{
+		n = 4;
+		value = true;
+	}
+	else if (len >= 5 && memcmp(body, "false", 5) == 0)
+	{
+		n = 5;
+		value = false;
+	}
+	else
+	{
+		set_error(errbuf, errlen, "body is neither true nor false");
+		return false;
+	}
+	for (; n < len; n++)
+	{
+		if (body[n] != ' ' && body[n] != '\t' && body[n] != '\r' &&
+			body[n] != '\n')
+		{
+			set_error(errbuf, errlen, "unexpected data after %s in body",
+					  value ? "true" : "false");
+			return false;
+		}
+	}
+	*result = value;
+	return true;
+}
+
+bool
+pgha_valid_name(const char *s)
+{
+	size_t		i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+	{
+		char		ch = s[i];
+
+		if (i >= PGHA_NAME_LEN - 1)
+			return false;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return false;
+	}
+	/* "." and ".." would be path components in keys and URLs */
+	if (i == 0 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	return true;
+}
+
+const PgHaMember *
+pgha_find_member(const PgHaCluster *c, const char *name)
+{
+	int			i;
+	int			n;
+
+	if (c == NULL || name == NULL)
+		return NULL;
+	/* do not trust nmembers beyond the array */
+	n = c->nmembers < PGHA_MAX_MEMBERS ? c->nmembers : PGHA_MAX_MEMBERS;
+	for (i = 0; i < n; i++)
+	{
+		if (strncmp(c->members[i].name, name, PGHA_NAME_LEN) == 0)
+			return &c->members[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,132 @@
+/*-------------------------------------------------------------------------
+ *
+ * cluster.h
+ *	  The cluster model as pg_ha sees it in Consul, and its JSON forms.
+ *
+ * Pure C (libc and jansson only, no PostgreSQL headers): every function
+ * here parses or formats outside data into fixed-size structs, never
+ * allocates memory that outlives the call, and reports bad input through
+ * an error buffer.  That keeps it usable from the backend, from the CLI,
+ * from unit tests and from fuzzers alike.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_HA_CLUSTER_H
+#define PG_HA_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PGHA_NAME_LEN		64	/* member, cluster and namespace names */
+#define PGHA_URL_LEN		256
+#define PGHA_SESSION_LEN	40	/* Consul session UUID (36) + NUL */
+#define PGHA_SHORT_LEN		32	/* state, role, version, sysid */
+#define PGHA_ERR_LEN		256
+#define PGHA_MAX_MEMBERS	32
+
+/* A member record: Patroni's members/<name> JSON plus Consul metadata. */
+typedef struct PgHaMember
+{
+	char		name[PGHA_NAME_LEN];	/* last component of the key */
+	char		conn_url[PGHA_URL_LEN];
+	char		api_url[PGHA_URL_LEN];
+	char		state[PGHA_SHORT_LEN];	/* running, stopped, starting... */
+	char		role[PGHA_SHORT_LEN];	/* master, primary, replica... */
+	char		version[PGHA_SHORT_LEN];
+	bool		has_xlog;
+	int64_t		xlog_location;	/* bytes */
+	uint32_t	timeline;		/* 0 when absent */
+	bool		pending_restart;
+	bool		nofailover;		/* tags.nofailover */
+	char		session[PGHA_SESSION_LEN];	/* Consul session holding the key */
+} PgHaMember;
+
+/* Everything under <namespace>/<cluster>/ that pg_ha uses. */
+typedef struct PgHaCluster
+{
+	uint64_t	index;			/* X-Consul-Index of the listing */
+
+	bool		has_initialize;
+	char		initialize[PGHA_SHORT_LEN];	/* system identifier, decimal */
+
+	bool		has_leader;
+	char		leader[PGHA_NAME_LEN];
+	char		leader_session[PGHA_SESSION_LEN];	/* empty: key not locked */
+	uint64_t	leader_modify_index;
+
+	bool		has_config;		/* the config key exists */
+	bool		config_valid;	/* ... and parsed as a JSON object */
+	bool		paused;			/* config.pause */
+
+	bool		has_optime;
+	int64_t		optime;			/* status.optime or optime/leader */
+
+	bool		has_failover;	/* failover key with a non-empty object */
+
+	int			nmembers;
+	PgHaMember	members[PGHA_MAX_MEMBERS];
+
+	/* bad records skipped while parsing (e.g. a member with bad JSON) */
+	int			nwarnings;
+	char		warning[PGHA_ERR_LEN];	/* the first one */
+} PgHaCluster;
+
+/*
+ * Decode standard base64 (Consul's KV "Value").  Returns the decoded length,
+ * or -1 on bad input or when dst (of dstlen bytes) is too small.  The
+ * output is NUL-terminated when room allows.
+ */
+extern int	pgha_base64_decode(const char *src, size_t srclen,
+							   char *dst, size_t dstlen);
+
+/*
+ * Parse the answer of GET /v1/kv/<prefix>?recurse (a JSON array of KV
+ * entries).  prefix is "<namespace>/<cluster>/".  Keys outside the prefix
+ * are ignored; a bad member record is skipped with a warning.  Returns
+ * true and fills *out (zeroed first, index left to the caller) on success;
+ * false with errbuf set when the body as a whole is not a KV listing, in
+ * which case *out is left untouched.
+ */
+extern bool pgha_parse_kv_listing(const char *body, size_t len,
+								  const char *prefix, PgHaCluster *out,
+								  char *errbuf, size_t errlen);
+
+/*
+ * Parse one member record (value of members/<name>) into *m, name and
+ * session left alone.  False with errbuf set on bad JSON or wrong types.
+ */
+extern bool pgha_parse_member(const char *json, size_t len, PgHaMember *m,
+							  char *errbuf, size_t errlen);
+
+/*
+ * Format a member record as Patroni writes it (conn_url, api_url, state,
+ * role, version, xlog_location, timeline, pending_restart, tags).  Returns
+ * the length written, or -1 when buf is too small.
+ */
+extern int	pgha_member_to_json(const PgHaMember *m, char *buf, size_t buflen);
+
+/* Parse {"ID": "<uuid>"} from PUT /v1/session/create. */
+extern bool pgha_parse_session_create(const char *body, size_t len,
+									  char *id, size_t idlen,
+									  char *errbuf, size_t errlen);
+
+/*
+ * Parse GET /v1/session/info/<id>: true with *exists set when the body is
+ * a JSON array (empty or null: the session is gone).
+ */
+extern bool pgha_parse_session_info(const char *body, size_t len,
+									bool *exists, char *errbuf, size_t errlen);
+
+/* Parse the "true"/"false" body of a KV PUT or DELETE. */
+extern bool pgha_parse_bool_body(const char *body, size_t len, bool *result,
+								 char *errbuf, size_t errlen);
+
+/* Is s a valid cluster, namespace or member name (used as a key part)? */
+extern bool pgha_valid_name(const char *s);
+
+/* The member named name, or NULL. */
+extern const PgHaMember *pgha_find_member(const PgHaCluster *c,
+										  const char *name);
+
+#endif							/* PG_HA_CLUSTER_H */

@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ *
+ * dcs.h
+ *	  The distributed configuration store as the HA worker uses it.
+ *
+ * One implementation: Consul's HTTP API (dcs_consul.c).  Every call is
+ * bounded by a timeout, returns false with a message in err on failure,
+ * and never throws: the caller decides what a failure means.  Messages
+ * never contain the ACL token.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_HA_DCS_H
+#define PG_HA_DCS_H
+
+#include "cluster.h"
+
+typedef struct DcsSettings
+{
+	const char *url;			/* http://host:port, no trailing slash */
+	const char *token;			/* ACL token or "" */
+	int			timeout_ms;		/* per request (blocking queries add their
+								 * wait) */
+} DcsSettings;
+
+extern void dcs_init(void);
+extern void dcs_shutdown(void);
+extern void dcs_configure(const DcsSettings *settings);
+
+/* Agent TTL check that the node's session is bound to. */
+extern bool dcs_check_register(const char *check_id, const char *name,
+							   int ttl_ms, char *err, size_t errlen);
+extern bool dcs_check_pass(const char *check_id, char *err, size_t errlen);
+
+/* Sessions. */
+extern bool dcs_session_create(const char *name, const char *check_id,
+							   int ttl_s, int lock_delay_ms,
+							   char *id, size_t idlen,
+							   char *err, size_t errlen);
+extern bool dcs_session_exists(const char *id, bool *exists,
+							   char *err, size_t errlen);
+extern bool dcs_session_renew(const char *id, bool *exists,
+							  char *err, size_t errlen);
+extern bool dcs_session_destroy(const char *id, char *err, size_t errlen);
+
+/* Keys.  query is appended after '?' (e.g. "cas=0", "acquire=<id>"). */
+extern bool dcs_read_cluster(const char *prefix, PgHaCluster *out,
+							 char *err, size_t errlen);
+extern bool dcs_kv_put(const char *key, const char *value, const char *query,
+					   bool *done, char *err, size_t errlen);
+extern bool dcs_kv_delete(const char *key, const char *query, bool *done,
+						  char *err, size_t errlen);
+
+/*
+ * Blocking query on one key: returns when its index moves past *index, when
+ * wait_ms passes, or early (true, *index unchanged) when a signal or the
+ * latch asks the worker to look again.
+ */
+extern bool dcs_wait_key(const char *key, uint64_t *index, int wait_ms,
+						 char *err, size_t errlen);
+
+#endif							/* PG_HA_DCS_H */

@@ -1,0 +1,456 @@
+/*-------------------------------------------------------------------------
+ *
+ * dcs_consul.c
+ *	  Consul's HTTP API, as used by the HA worker (see dcs.h).
+ *
+ * One libcurl easy handle per process, so the TCP connection to the local
+ * agent is reused between rounds.  Requests are bounded by timeouts, and a
+ * progress callback ends a blocking query as soon as the worker is asked
+ * to shut down, reload or look again (its latch is set).  Parsing of the
+ * answers lives in cluster.c; this file only moves bytes.
+ *
+ * Only stable endpoints are used (/v1/kv, /v1/session, /v1/agent/check),
+ * so that newer Consul versions behave the same.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "storage/pmsignal.h"
+
+#include "dcs.h"
+#include "pg_ha.h"
+
+/* Consul answers are small; anything larger is not Consul talking. */
+#define DCS_MAX_BODY	(4 * 1024 * 1024)
+
+typedef struct DcsResponse
+{
+	long		status;
+	StringInfoData body;
+	bool		has_index;
+	uint64_t	index;
+	bool		too_large;
+} DcsResponse;
+
+static CURL *dcs_curl = NULL;
+static char dcs_url[1024];
+static char dcs_token[512];
+static int	dcs_timeout_ms = 5000;
+static bool dcs_interruptible = false;
+
+void
+dcs_init(void)
+{
+	if (dcs_curl == NULL)
+	{
+		curl_global_init(CURL_GLOBAL_ALL);
+		dcs_curl = curl_easy_init();
+		if (dcs_curl == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not initialize libcurl")));
+	}
+}
+
+void
+dcs_shutdown(void)
+{
+	if (dcs_curl != NULL)
+	{
+		curl_easy_cleanup(dcs_curl);
+		dcs_curl = NULL;
+	}
+}
+
+void
+dcs_configure(const DcsSettings *settings)
+{
+	strlcpy(dcs_url, settings->url, sizeof(dcs_url));
+	strlcpy(dcs_token, settings->token ? settings->token : "", sizeof(dcs_token));
+	dcs_timeout_ms = settings->timeout_ms;
+}
+
+static size_t
+write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	DcsResponse *resp = (DcsResponse *) userdata;
+	size_t		n = size * nmemb;
+
+	if (resp->body.len + n > DCS_MAX_BODY)
+	{
+		resp->too_large = true;
+		return 0;				/* makes libcurl fail the transfer */
+	}
+	appendBinaryStringInfo(&resp->body, ptr, (int) n);
+	return n;
+}
+
+static size_t
+read_header(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	DcsResponse *resp = (DcsResponse *) userdata;
+	size_t		n = size * nitems;
+	static const char name[] = "x-consul-index:";
+
+	if (n > sizeof(name) - 1 && pg_strncasecmp(buffer, name, sizeof(name) - 1) == 0)
+	{
+		char		value[32];
+		size_t		vlen = Min(n - (sizeof(name) - 1), sizeof(value) - 1);
+		char	   *end;
+		unsigned long long v;
+
+		memcpy(value, buffer + sizeof(name) - 1, vlen);
+		value[vlen] = '\0';
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (errno == 0 && end != value)
+		{
+			resp->index = (uint64_t) v;
+			resp->has_index = true;
+		}
+	}
+	return n;
+}
+
+/* Ends a blocking query early when the worker has something else to do. */
+static int
+progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+			curl_off_t ultotal, curl_off_t ulnow)
+{
+	/* only blocking reads: a release at shutdown must still go through */
+	if (!dcs_interruptible)
+		return 0;
+	if (ShutdownRequestPending || ConfigReloadPending || MyLatch->is_set ||
+		!PostmasterIsAlive())
+		return 1;
+	return 0;
+}
+
+/*
+ * One HTTP request to the Consul agent.  Returns false with err set when no
+ * HTTP answer came back; an HTTP error status is returned in resp->status.
+ */
+static bool
+dcs_request(const char *method, const char *path, const char *body,
+			int timeout_ms, DcsResponse *resp, char *err, size_t errlen)
+{
+	char		url[2048];
+	char		curl_err[CURL_ERROR_SIZE];
+	struct curl_slist *headers = NULL;
+	CURLcode	rc;
+
+	Assert(dcs_curl != NULL);
+	memset(resp, 0, sizeof(*resp));
+	initStringInfo(&resp->body);
+	snprintf(url, sizeof(url), "%s%s", dcs_url, path);
+	curl_err[0] = '\0';
+
+	curl_easy_reset(dcs_curl);
+	curl_easy_setopt(dcs_curl, CURLOPT_URL, url);
+	curl_easy_setopt(dcs_curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(dcs_curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(dcs_curl, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(dcs_curl, CURLOPT_CONNECTTIMEOUT_MS,
+					 (long) Min(timeout_ms, dcs_timeout_ms));
+	curl_easy_setopt(dcs_curl, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(dcs_curl, CURLOPT_WRITEFUNCTION, write_body);
+	curl_easy_setopt(dcs_curl, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(dcs_curl, CURLOPT_HEADERFUNCTION, read_header);
+	curl_easy_setopt(dcs_curl, CURLOPT_HEADERDATA, resp);
+	curl_easy_setopt(dcs_curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(dcs_curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(dcs_curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(dcs_curl, CURLOPT_USERAGENT, "pg_ha/" PG_HA_VERSION);
+
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	if (dcs_token[0] != '\0')
+	{
+		char		h[600];
+
+		snprintf(h, sizeof(h), "X-Consul-Token: %s", dcs_token);
+		headers = curl_slist_append(headers, h);
+		explicit_bzero(h, sizeof(h));
+	}
+	curl_easy_setopt(dcs_curl, CURLOPT_HTTPHEADER, headers);
+
+	if (body != NULL)
+	{
+		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+	}
+	else if (strcmp(method, "PUT") == 0)
+	{
+		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+
+	rc = curl_easy_perform(dcs_curl);
+	curl_easy_getinfo(dcs_curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	/* don't keep the request (and a token header) referenced */
+	curl_easy_setopt(dcs_curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+
+	if (rc != CURLE_OK)
+	{
+		if (resp->too_large)
+			snprintf(err, errlen, "Consul answer from %s is larger than %d bytes",
+					 dcs_url, DCS_MAX_BODY);
+		else if (rc == CURLE_ABORTED_BY_CALLBACK)
+			snprintf(err, errlen, "request to Consul interrupted");
+		else
+			snprintf(err, errlen, "cannot reach Consul at %s: %s", dcs_url,
+					 curl_err[0] ? curl_err : curl_easy_strerror(rc));
+		return false;
+	}
+	return true;
+}
+
+/* An answer that is not 2xx, as a message naming what Consul said. */
+static bool
+dcs_expect_ok(const char *what, DcsResponse *resp, char *err, size_t errlen)
+{
+	int			n;
+
+	if (resp->status >= 200 && resp->status < 300)
+		return true;
+	/* Consul puts a one-line reason in the body; keep it short */
+	n = Min(resp->body.len, 160);
+	while (n > 0 && (resp->body.data[n - 1] == '\n' || resp->body.data[n - 1] == '\r'))
+		n--;
+	snprintf(err, errlen, "Consul refused %s: HTTP %ld%s%.*s", what,
+			 resp->status, n > 0 ? ": " : "", n, resp->body.data);
+	return false;
+}
+
+/* A JSON body built with jansson, as a palloc'd string. */
+static char *
+json_body(json_t *obj)
+{
+	char	   *s = json_dumps(obj, JSON_COMPACT);
+	char	   *result;
+
+	json_decref(obj);
+	if (s == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not format a JSON request body")));
+	result = pstrdup(s);
+	free(s);
+	return result;
+}
+
+static void
+format_duration(char *buf, size_t len, int ms)
+{
+	snprintf(buf, len, "%dms", ms);
+}
+
+bool
+dcs_check_register(const char *check_id, const char *name, int ttl_ms,
+				   char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		ttl[32];
+	json_t	   *obj;
+
+	format_duration(ttl, sizeof(ttl), ttl_ms);
+	obj = json_pack("{s:s, s:s, s:s, s:s}",
+					"ID", check_id, "Name", name, "TTL", ttl,
+					"Status", "passing");
+	if (obj == NULL)
+	{
+		snprintf(err, errlen, "could not build the check registration");
+		return false;
+	}
+	if (!dcs_request("PUT", "/v1/agent/check/register", json_body(obj),
+					 dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	return dcs_expect_ok("the check registration", &resp, err, errlen);
+}
+
+bool
+dcs_check_pass(const char *check_id, char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[256];
+
+	snprintf(path, sizeof(path), "/v1/agent/check/pass/%s", check_id);
+	if (!dcs_request("PUT", path, NULL, dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	return dcs_expect_ok("the check update", &resp, err, errlen);
+}
+
+bool
+dcs_session_create(const char *name, const char *check_id, int ttl_s,
+				   int lock_delay_ms, char *id, size_t idlen,
+				   char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		ttl[32];
+	char		delay[32];
+	json_t	   *obj;
+
+	snprintf(ttl, sizeof(ttl), "%ds", ttl_s);
+	format_duration(delay, sizeof(delay), lock_delay_ms);
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:[s]}",
+					"Name", name, "TTL", ttl, "Behavior", "delete",
+					"LockDelay", delay, "Checks", check_id);
+	if (obj == NULL)
+	{
+		snprintf(err, errlen, "could not build the session request");
+		return false;
+	}
+	if (!dcs_request("PUT", "/v1/session/create", json_body(obj),
+					 dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	if (!dcs_expect_ok("the session creation", &resp, err, errlen))
+		return false;
+	return pgha_parse_session_create(resp.body.data, resp.body.len, id, idlen,
+									 err, errlen);
+}
+
+bool
+dcs_session_exists(const char *id, bool *exists, char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[256];
+
+	snprintf(path, sizeof(path), "/v1/session/info/%s", id);
+	if (!dcs_request("GET", path, NULL, dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	if (!dcs_expect_ok("the session lookup", &resp, err, errlen))
+		return false;
+	return pgha_parse_session_info(resp.body.data, resp.body.len, exists,
+								   err, errlen);
+}
+
+bool
+dcs_session_renew(const char *id, bool *exists, char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[256];
+
+	snprintf(path, sizeof(path), "/v1/session/renew/%s", id);
+	if (!dcs_request("PUT", path, NULL, dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	if (resp.status == 404)
+	{
+		*exists = false;
+		return true;
+	}
+	if (!dcs_expect_ok("the session renewal", &resp, err, errlen))
+		return false;
+	return pgha_parse_session_info(resp.body.data, resp.body.len, exists,
+								   err, errlen);
+}
+
+bool
+dcs_session_destroy(const char *id, char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[256];
+
+	snprintf(path, sizeof(path), "/v1/session/destroy/%s", id);
+	if (!dcs_request("PUT", path, NULL, dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	return dcs_expect_ok("the session removal", &resp, err, errlen);
+}
+
+bool
+dcs_read_cluster(const char *prefix, PgHaCluster *out, char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[512];
+
+	snprintf(path, sizeof(path), "/v1/kv/%s?recurse", prefix);
+	if (!dcs_request("GET", path, NULL, dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	if (resp.status == 404)
+	{
+		/* no key at all: a cluster Consul has never seen */
+		memset(out, 0, sizeof(*out));
+		out->index = resp.index;
+		return true;
+	}
+	if (!dcs_expect_ok("the cluster read", &resp, err, errlen))
+		return false;
+	if (!pgha_parse_kv_listing(resp.body.data, resp.body.len, prefix, out,
+							   err, errlen))
+		return false;
+	out->index = resp.index;
+	return true;
+}
+
+bool
+dcs_kv_put(const char *key, const char *value, const char *query, bool *done,
+		   char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[512];
+
+	snprintf(path, sizeof(path), "/v1/kv/%s%s%s", key,
+			 query && query[0] ? "?" : "", query ? query : "");
+	/* an empty body must still be sent as such, not as "no body" */
+	if (!dcs_request("PUT", path, value ? value : "", dcs_timeout_ms, &resp,
+					 err, errlen))
+		return false;
+	if (!dcs_expect_ok("a key update", &resp, err, errlen))
+		return false;
+	return pgha_parse_bool_body(resp.body.data, resp.body.len, done, err, errlen);
+}
+
+bool
+dcs_kv_delete(const char *key, const char *query, bool *done,
+			  char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[512];
+
+	snprintf(path, sizeof(path), "/v1/kv/%s%s%s", key,
+			 query && query[0] ? "?" : "", query ? query : "");
+	if (!dcs_request("DELETE", path, NULL, dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	if (!dcs_expect_ok("a key removal", &resp, err, errlen))
+		return false;
+	return pgha_parse_bool_body(resp.body.data, resp.body.len, done, err, errlen);
+}
+
+bool
+dcs_wait_key(const char *key, uint64_t *index, int wait_ms, char *err,
+			 size_t errlen)
+{
+	DcsResponse resp;
+	char		path[512];
+	bool		ok;
+
+	/* Consul adds up to wait/16 of jitter to a blocking query */
+	snprintf(path, sizeof(path), "/v1/kv/%s?index=" UINT64_FORMAT "&wait=%dms",
+			 key, (uint64) *index, wait_ms);
+	dcs_interruptible = true;
+	ok = dcs_request("GET", path, NULL, wait_ms + wait_ms / 16 + dcs_timeout_ms,
+					 &resp, err, errlen);
+	dcs_interruptible = false;
+	if (!ok)
+	{
+		/* being asked to look again is no failure */
+		if (ShutdownRequestPending || ConfigReloadPending || MyLatch->is_set)
+			return true;
+		return false;
+	}
+	if (resp.status != 404 && !dcs_expect_ok("a blocking read", &resp, err, errlen))
+		return false;
+	if (resp.has_index)
+	{
+		/* an index going backwards (Consul restored) restarts the watch */
+		*index = resp.index < *index ? 0 : resp.index;
+	}
+	return true;
+}

@@ -1,0 +1,134 @@
+/*-------------------------------------------------------------------------
+ *
+ * fence.c
+ *	  Fencing: a primary without the leader lease takes no writes.
+ *
+ * Three guards, each cheap enough to run on every connection or commit:
+ *
+ *	- a ClientAuthentication_hook refuses client connections to a primary
+ *	  until the HA worker has confirmed the leader key (invariant 2);
+ *	- a pre-commit callback refuses to commit a transaction that wrote once
+ *	  the lease has run out, so that even a frozen HA worker cannot let a
+ *	  write through (invariant 3);
+ *	- pgha_terminate_client_backends(), called by the HA worker when it
+ *	  fences, ends the sessions already open.
+ *
+ * Standbys are never fenced: they cannot write.  Replication connections
+ * always pass, so that replicas keep streaming from a fenced node.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "libpq/auth.h"
+#include "miscadmin.h"
+#include "replication/walsender.h"
+#include "storage/lwlock.h"
+#include "utils/backend_status.h"
+
+#include "pg_ha.h"
+#include "state.h"
+
+static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+
+static void
+fence_reason(char *buf, size_t len)
+{
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	/* the last Consul error says what to fix when Consul is the cause */
+	snprintf(buf, len, "%s%s%s",
+			 pgha_shared->fence_reason[0] ? pgha_shared->fence_reason :
+			 "the leader lease has expired",
+			 pgha_shared->last_error[0] ? "; last Consul error: " : "",
+			 pgha_shared->last_error);
+	LWLockRelease(pgha_shared->lock);
+}
+
+static void
+pgha_client_auth(Port *port, int status)
+{
+	char		reason[PGHA_ERR_LEN];
+
+	if (prev_client_auth_hook)
+		prev_client_auth_hook(port, status);
+
+	if (status != STATUS_OK || am_walsender || !pg_ha_active())
+		return;
+	if (RecoveryInProgress() || pgha_lease_held())
+		return;
+
+	fence_reason(reason, sizeof(reason));
+	ereport(FATAL,
+			(errcode(ERRCODE_CANNOT_CONNECT_NOW),
+			 errmsg("pg_ha: node \"%s\" is fenced and accepts no connections",
+					pg_ha_node_name),
+			 errdetail("%s.", reason),
+			 errhint("Connect to the leader of cluster \"%s\" (SELECT * FROM pg_ha_status on any node, or HAProxy's primary port).",
+					 pg_ha_cluster)));
+}
+
+static void
+pgha_xact_callback(XactEvent event, void *arg)
+{
+	char		reason[PGHA_ERR_LEN];
+
+	if (event != XACT_EVENT_PRE_COMMIT &&
+		event != XACT_EVENT_PARALLEL_PRE_COMMIT &&
+		event != XACT_EVENT_PRE_PREPARE)
+		return;
+	if (!pg_ha_active() || !TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		return;
+	if (RecoveryInProgress() || pgha_lease_held())
+		return;
+
+	fence_reason(reason, sizeof(reason));
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("pg_ha: cannot commit, node \"%s\" does not hold the leader lease",
+					pg_ha_node_name),
+			 errdetail("%s.", reason),
+			 errhint("The transaction was rolled back; retry it on the cluster's leader.")));
+}
+
+void
+pgha_fence_init(void)
+{
+	prev_client_auth_hook = ClientAuthentication_hook;
+	ClientAuthentication_hook = pgha_client_auth;
+	RegisterXactCallback(pgha_xact_callback, NULL);
+}
+
+/*
+ * SIGTERM to every client backend, as pg_terminate_backend() would send:
+ * the client sees "terminating connection due to administrator command".
+ * Returns how many were signalled.
+ */
+int
+pgha_terminate_client_backends(void)
+{
+	int			n = 0;
+	int			nbackends;
+
+	pgstat_clear_backend_activity_snapshot();
+	nbackends = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= nbackends; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (be->st_backendType != B_BACKEND || be->st_procpid <= 0 ||
+			be->st_procpid == MyProcPid)
+			continue;
+		if (kill(be->st_procpid, SIGTERM) == 0)
+			n++;
+	}
+	pgstat_clear_backend_activity_snapshot();
+	return n;
+}

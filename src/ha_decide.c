@@ -1,0 +1,181 @@
+/*-------------------------------------------------------------------------
+ *
+ * ha_decide.c
+ *	  The HA decision as a pure function (see ha_decide.h).
+ *
+ * This file decides; it does not act.  ha_loop.c gathers the inputs and
+ * carries out the action.  Keep it free of I/O, globals and PostgreSQL
+ * calls: the unit tests link it alone.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ha_decide.h"
+
+#if defined(__GNUC__)
+static void set_decision(HaDecision *out, HaAction action, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+#endif
+
+static void
+set_decision(HaDecision *out, HaAction action, const char *fmt,...)
+{
+	va_list		ap;
+
+	out->action = action;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+}
+
+static bool
+lease_valid(const HaLocalState *local)
+{
+	return local->lease_expiry_ms > 0 && local->now_ms < local->lease_expiry_ms;
+}
+
+/* Do we hold the leader key?  The session, not the value, says so. */
+static bool
+holds_leader_key(const HaLocalState *local, const PgHaCluster *cluster)
+{
+	return local->has_session && cluster->has_leader &&
+		cluster->leader_session[0] != '\0' &&
+		strcmp(cluster->leader_session, local->session) == 0;
+}
+
+void
+ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
+		  const HaConfig *config, HaDecision *out)
+{
+	(void) config;
+
+	if (!dcs_ok || !local->has_session)
+	{
+		/*
+		 * Without Consul we cannot know who leads: a primary may go on only
+		 * until its lease runs out, and nobody may take a lock.
+		 */
+		if (local->is_primary && !lease_valid(local))
+			set_decision(out, HA_FENCE,
+						 "no leader lease: Consul could not be reached");
+		else if (local->is_primary)
+			set_decision(out, HA_NOTHING,
+						 "Consul could not be reached; the lease still runs");
+		else
+			set_decision(out, HA_NOTHING,
+						 "Consul could not be reached; staying a replica");
+		return;
+	}
+
+	if (!cluster->has_initialize)
+	{
+		if (local->is_primary && !local->in_recovery)
+			set_decision(out, HA_INITIALIZE,
+						 "the cluster is not initialized: racing for it");
+		else if (local->is_primary)
+			set_decision(out, HA_FENCE,
+						 "the cluster is not initialized; waiting for recovery to end");
+		else
+			set_decision(out, HA_NOTHING,
+						 "the cluster is not initialized; a replica waits for a primary");
+		return;
+	}
+
+	if (strcmp(cluster->initialize, local->sysid) != 0)
+	{
+		set_decision(out, HA_REFUSE_JOIN,
+					 "system identifier %s differs from the cluster's %s",
+					 local->sysid, cluster->initialize);
+		return;
+	}
+
+	if (holds_leader_key(local, cluster))
+	{
+		if (!local->is_primary)
+			set_decision(out, HA_PROMOTE, "this node holds the leader key");
+		else if (!lease_valid(local))
+			set_decision(out, HA_FENCE, "the leader lease ran out");
+		else if (local->in_recovery)
+			set_decision(out, HA_FENCE,
+						 "this node holds the leader key; waiting for recovery to end");
+		else
+			set_decision(out, HA_KEEP_LEADER, "this node holds the leader key");
+		return;
+	}
+
+	if (!cluster->has_leader || cluster->leader_session[0] == '\0')
+	{
+		if (local->is_primary && !local->in_recovery)
+			set_decision(out, HA_ACQUIRE, "the leader key is free");
+		else if (local->is_primary)
+			set_decision(out, HA_FENCE,
+						 "the leader key is free; waiting for recovery to end");
+		else
+			set_decision(out, HA_NOTHING,
+						 "no leader; a replica does not take over yet");
+		return;
+	}
+
+	if (local->is_primary)
+		set_decision(out, HA_FENCE, "member \"%s\" holds the leader key",
+					 cluster->leader);
+	else
+		set_decision(out, HA_FOLLOW, "following leader \"%s\"",
+					 cluster->leader);
+}
+
+const char *
+ha_action_name(HaAction action)
+{
+	switch (action)
+	{
+		case HA_NOTHING:
+			return "nothing";
+		case HA_INITIALIZE:
+			return "initialize";
+		case HA_REFUSE_JOIN:
+			return "refuse to join";
+		case HA_ACQUIRE:
+			return "acquire leader key";
+		case HA_KEEP_LEADER:
+			return "keep leader key";
+		case HA_FENCE:
+			return "fence";
+		case HA_PROMOTE:
+			return "promote";
+		case HA_FOLLOW:
+			return "follow";
+	}
+	return "unknown";
+}
+
+bool
+ha_timing_valid(int ttl_ms, int loop_wait_ms, int retry_timeout_ms,
+				char *err, size_t errlen)
+{
+	int64_t		need = (int64_t) loop_wait_ms + 2 * (int64_t) retry_timeout_ms;
+
+	if (need > ttl_ms)
+	{
+		snprintf(err, errlen,
+				 "loop_wait (%d ms) + 2 * retry_timeout (%d ms) = %lld ms exceeds ttl (%d ms)",
+				 loop_wait_ms, retry_timeout_ms, (long long) need, ttl_ms);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A tenth of the ttl, at least 200 ms: covers the time between the agent
+ * receiving a renewal and our having sent it, and scheduling delays.
+ */
+int
+ha_lease_margin_ms(int ttl_ms)
+{
+	int			margin = ttl_ms / 10;
+
+	return margin < 200 ? 200 : margin;
+}

@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * ha_decide.h
+ *	  The HA decision: what one node must do next, as a pure function.
+ *
+ * Inputs are plain values (the node's own state, the cluster as last read
+ * from Consul, the configuration, the clock); the output is one action and
+ * a human-readable reason.  No I/O and no PostgreSQL calls, so that every
+ * branch can be unit-tested alone (regress/unit/test_ha_decide.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_HA_DECIDE_H
+#define PG_HA_DECIDE_H
+
+#include "cluster.h"
+
+typedef enum HaAction
+{
+	HA_NOTHING,					/* nothing to change: wait */
+	HA_INITIALIZE,				/* race for the initialize key with our sysid */
+	HA_REFUSE_JOIN,				/* our sysid is not the cluster's */
+	HA_ACQUIRE,					/* try to take the free leader key */
+	HA_KEEP_LEADER,				/* we hold the key: stay leader, unfenced */
+	HA_FENCE,					/* primary that must not take writes */
+	HA_PROMOTE,					/* we hold the key but still in recovery */
+	HA_FOLLOW					/* replica: follow the current leader */
+} HaAction;
+
+/* The node itself, as the HA worker saw it this round. */
+typedef struct HaLocalState
+{
+	bool		is_primary;		/* no standby.signal: runs or will run as
+								 * primary */
+	bool		in_recovery;	/* crash recovery or standby replay running */
+	char		sysid[PGHA_SHORT_LEN];	/* our system identifier, decimal */
+	bool		has_session;	/* we hold a live Consul session */
+	char		session[PGHA_SESSION_LEN];
+	bool		nofailover;
+	int64_t		now_ms;			/* monotonic clock */
+	int64_t		lease_expiry_ms;	/* monotonic; 0 when we never renewed */
+} HaLocalState;
+
+typedef struct HaConfig
+{
+	const char *node_name;
+} HaConfig;
+
+typedef struct HaDecision
+{
+	HaAction	action;
+	char		reason[PGHA_ERR_LEN];
+} HaDecision;
+
+/*
+ * dcs_ok is false when this round could not read the cluster from Consul;
+ * cluster is then the last good view (or empty) and only the lease decides.
+ */
+extern void ha_decide(const HaLocalState *local, const PgHaCluster *cluster,
+					  bool dcs_ok, const HaConfig *config, HaDecision *out);
+
+extern const char *ha_action_name(HaAction action);
+
+/*
+ * Patroni's timing rule, loop_wait + 2 * retry_timeout <= ttl (all in ms):
+ * a leader gets two full Consul attempts between rounds before its lease
+ * runs out.  False with a message in err when violated.
+ */
+extern bool ha_timing_valid(int ttl_ms, int loop_wait_ms, int retry_timeout_ms,
+							char *err, size_t errlen);
+
+/* The safety margin taken off the lease, in ms. */
+extern int	ha_lease_margin_ms(int ttl_ms);
+
+#endif							/* PG_HA_DECIDE_H */

@@ -1,0 +1,805 @@
+/*-------------------------------------------------------------------------
+ *
+ * ha_loop.c
+ *	  The HA worker: the I/O around the decision of ha_decide.c.
+ *
+ * Each round: renew the node's Consul session and pass its TTL check (the
+ * lease), read the cluster's keys, ask ha_decide() what to do, do it,
+ * publish the member record and the state in shared memory.  Between
+ * rounds the worker waits in a blocking query on the leader key, so that a
+ * change of leader is seen at once rather than at the next loop_wait.
+ *
+ * This file is not where decisions are taken: a branch that chooses
+ * between two behaviours belongs in ha_decide.c, where it is unit-tested.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "postmaster/postmaster.h"
+#include "replication/walreceiver.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cluster.h"
+#include "dcs.h"
+#include "ha_decide.h"
+#include "pg_ha.h"
+#include "state.h"
+
+#define SESSION_FILE	"pg_ha.session"
+#define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
+#define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
+
+typedef struct HaWorker
+{
+	/* keys */
+	char		prefix[KEY_LEN];
+	char		leader_key[KEY_LEN];
+	char		member_key[KEY_LEN];
+	char		initialize_key[KEY_LEN];
+	char		config_key[KEY_LEN];
+	char		check_id[KEY_LEN + 16];
+
+	/* timings in force (a reload that breaks the rule is refused) */
+	int			ttl_ms;
+	int			loop_wait_ms;
+	int			retry_timeout_ms;
+	int			lock_delay_ms;
+
+	/* Consul state */
+	bool		check_registered;
+	int			check_ttl_ms;
+	char		session[PGHA_SESSION_LEN];
+	int			session_ttl_ms;
+	int64		lease_expiry_ms;
+	uint64		leader_index;	/* for the blocking wait */
+
+	char		sysid[PGHA_SHORT_LEN];
+	PgHaCluster *cluster;		/* last good read */
+	bool		cluster_ok;		/* ... in this round */
+
+	/* what was last logged, to log changes only */
+	HaAction	logged_action;
+	char		logged_reason[PGHA_ERR_LEN];
+	char		logged_error[PGHA_ERR_LEN];
+	bool		rerun;			/* start the next round at once */
+} HaWorker;
+
+static void
+log_error_change(HaWorker *w, const char *err)
+{
+	if (strcmp(w->logged_error, err) == 0)
+		return;
+	if (err[0] != '\0')
+		ereport(WARNING,
+				(errmsg("pg_ha: %s", err)));
+	else
+		ereport(LOG,
+				(errmsg("pg_ha: Consul at %s answers again", pg_ha_consul_url)));
+	strlcpy(w->logged_error, err, sizeof(w->logged_error));
+}
+
+static void
+publish_error(const char *err)
+{
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	strlcpy(pgha_shared->last_error, err, sizeof(pgha_shared->last_error));
+	LWLockRelease(pgha_shared->lock);
+}
+
+/* ----- the session file: a quick restart keeps the session and its lock */
+
+/*
+ * The file holds "<session id> <cluster> <node name>".  A copy of the data
+ * directory (a base backup) carries it along: the names keep a clone that
+ * was given another name from ever using the original's session.
+ */
+static void
+session_file_read(char *id, size_t idlen)
+{
+	FILE	   *f = AllocateFile(SESSION_FILE, "r");
+	char		buf[PGHA_SESSION_LEN + 2 * PGHA_NAME_LEN + 8];
+	char		sid[PGHA_SESSION_LEN];
+	char		cluster[PGHA_NAME_LEN];
+	char		node[PGHA_NAME_LEN];
+
+	id[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+		sscanf(buf, "%39s %63s %63s", sid, cluster, node) == 3 &&
+		strlen(sid) == 36 && strspn(sid, "0123456789abcdef-") == 36 &&
+		strcmp(cluster, pg_ha_cluster) == 0 &&
+		strcmp(node, pg_ha_node_name) == 0)
+		strlcpy(id, sid, idlen);
+	FreeFile(f);
+}
+
+static void
+session_file_write(const char *id)
+{
+	FILE	   *f = AllocateFile(SESSION_FILE ".tmp", "w");
+
+	if (f == NULL)
+	{
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("pg_ha: could not write \"%s\": %m", SESSION_FILE ".tmp")));
+		return;
+	}
+	fprintf(f, "%s %s %s\n", id, pg_ha_cluster, pg_ha_node_name);
+	if (FreeFile(f) != 0 || rename(SESSION_FILE ".tmp", SESSION_FILE) != 0)
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("pg_ha: could not write \"%s\": %m", SESSION_FILE)));
+}
+
+/* ----- timings */
+
+static void
+adopt_timings(HaWorker *w)
+{
+	char		err[PGHA_ERR_LEN];
+
+	if (!ha_timing_valid(pg_ha_ttl, pg_ha_loop_wait, pg_ha_retry_timeout,
+						 err, sizeof(err)))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pg_ha: new timings refused, keeping ttl %d ms, loop_wait %d ms, retry_timeout %d ms",
+						w->ttl_ms, w->loop_wait_ms, w->retry_timeout_ms),
+				 errdetail("%s.", err),
+				 errhint("Keep pg_ha.loop_wait + 2 * pg_ha.retry_timeout <= pg_ha.ttl.")));
+		return;
+	}
+	w->ttl_ms = pg_ha_ttl;
+	w->loop_wait_ms = pg_ha_loop_wait;
+	w->retry_timeout_ms = pg_ha_retry_timeout;
+	w->lock_delay_ms = pg_ha_lock_delay;
+	/* the check's TTL follows at once; the session's at the next session */
+	if (w->check_ttl_ms != w->ttl_ms)
+		w->check_registered = false;
+
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	pgha_shared->ttl_ms = w->ttl_ms;
+	pgha_shared->loop_wait_ms = w->loop_wait_ms;
+	pgha_shared->retry_timeout_ms = w->retry_timeout_ms;
+	LWLockRelease(pgha_shared->lock);
+}
+
+static void
+configure_dcs(HaWorker *w)
+{
+	DcsSettings s;
+
+	s.url = pg_ha_consul_url;
+	s.token = pg_ha_consul_token;
+	s.timeout_ms = w->retry_timeout_ms;
+	dcs_configure(&s);
+}
+
+/* ----- fencing */
+
+static void
+set_fenced(HaWorker *w, const char *reason, bool terminate)
+{
+	bool		was_fenced;
+
+	pg_atomic_write_u32(&pgha_shared->leader_confirmed, 0);
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	was_fenced = pgha_shared->fenced;
+	pgha_shared->fenced = true;
+	strlcpy(pgha_shared->fence_reason, reason, sizeof(pgha_shared->fence_reason));
+	LWLockRelease(pgha_shared->lock);
+
+	if (!was_fenced)
+		ereport(LOG,
+				(errmsg("pg_ha: node \"%s\" fenced: %s", pg_ha_node_name, reason)));
+	if (terminate)
+	{
+		int			n = pgha_terminate_client_backends();
+
+		if (n > 0)
+			ereport(LOG,
+					(errmsg("pg_ha: terminated %d client connection(s) of the fenced node", n)));
+	}
+}
+
+static void
+set_leader(HaWorker *w)
+{
+	bool		was_fenced;
+
+	pg_atomic_write_u64(&pgha_shared->lease_expiry_ms, (uint64) w->lease_expiry_ms);
+	pg_atomic_write_u32(&pgha_shared->leader_confirmed, 1);
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	was_fenced = pgha_shared->fenced;
+	pgha_shared->fenced = false;
+	pgha_shared->fence_reason[0] = '\0';
+	LWLockRelease(pgha_shared->lock);
+	if (was_fenced)
+		ereport(LOG,
+				(errmsg("pg_ha: node \"%s\" is the leader of cluster \"%s\" and takes writes",
+						pg_ha_node_name, pg_ha_cluster)));
+}
+
+/* ----- Consul session and lease */
+
+static bool
+ensure_session(HaWorker *w, char *err, size_t errlen)
+{
+	char		name[KEY_LEN + 16];
+
+	if (!w->check_registered)
+	{
+		snprintf(name, sizeof(name), "pg_ha %s/%s", pg_ha_cluster, pg_ha_node_name);
+		if (!dcs_check_register(w->check_id, name, w->ttl_ms, err, errlen))
+			return false;
+		/* re-registering keeps a critical check critical: pass it now */
+		if (!dcs_check_pass(w->check_id, err, errlen))
+			return false;
+		w->check_registered = true;
+		w->check_ttl_ms = w->ttl_ms;
+	}
+	if (w->session[0] != '\0')
+		return true;
+
+	/* a session left by this data directory survives a quick restart */
+	session_file_read(w->session, sizeof(w->session));
+	if (w->session[0] != '\0')
+	{
+		bool		exists;
+
+		if (!dcs_session_exists(w->session, &exists, err, errlen))
+		{
+			w->session[0] = '\0';
+			return false;
+		}
+		if (exists)
+		{
+			ereport(LOG,
+					(errmsg("pg_ha: reusing Consul session %s", w->session)));
+			w->session_ttl_ms = Max(w->ttl_ms, MIN_SESSION_TTL_MS);
+			return true;
+		}
+		w->session[0] = '\0';
+	}
+
+	snprintf(name, sizeof(name), "pg_ha-%s-%s", pg_ha_cluster, pg_ha_node_name);
+	w->session_ttl_ms = Max(w->ttl_ms, MIN_SESSION_TTL_MS);
+	if (!dcs_session_create(name, w->check_id, (w->session_ttl_ms + 999) / 1000,
+							w->lock_delay_ms, w->session, sizeof(w->session),
+							err, errlen))
+	{
+		w->session[0] = '\0';
+		return false;
+	}
+	session_file_write(w->session);
+	ereport(LOG,
+			(errmsg("pg_ha: created Consul session %s bound to check \"%s\"",
+					w->session, w->check_id)));
+	return true;
+}
+
+/*
+ * Renew the lease: pass the check, renew the session.  The lease is counted
+ * from the moment the renewal was sent, so it never outlives what Consul
+ * grants.
+ */
+static bool
+renew_lease(HaWorker *w, char *err, size_t errlen)
+{
+	int64		sent = pgha_monotonic_ms();
+	bool		exists = true;
+	int			bound;
+
+	if (!dcs_check_pass(w->check_id, err, errlen))
+	{
+		/* the agent forgot the check (agent restarted): register again */
+		w->check_registered = false;
+		return false;
+	}
+	if (!dcs_session_renew(w->session, &exists, err, errlen))
+		return false;
+	if (!exists)
+	{
+		snprintf(err, errlen, "Consul session %s was invalidated", w->session);
+		w->session[0] = '\0';
+		w->lease_expiry_ms = 0;
+		return false;
+	}
+	bound = Min(w->check_ttl_ms, w->session_ttl_ms);
+	w->lease_expiry_ms = sent + bound - ha_lease_margin_ms(bound);
+	return true;
+}
+
+/* ----- local state */
+
+static void
+read_local_state(HaWorker *w, HaLocalState *local)
+{
+	struct stat st;
+
+	memset(local, 0, sizeof(*local));
+	local->is_primary = stat(STANDBY_SIGNAL_FILE, &st) != 0 &&
+		stat(RECOVERY_SIGNAL_FILE, &st) != 0;
+	local->in_recovery = RecoveryInProgress();
+	strlcpy(local->sysid, w->sysid, sizeof(local->sysid));
+	local->has_session = w->session[0] != '\0';
+	strlcpy(local->session, w->session, sizeof(local->session));
+	local->nofailover = pg_ha_nofailover;
+	local->now_ms = pgha_monotonic_ms();
+	local->lease_expiry_ms = w->lease_expiry_ms;
+}
+
+static void
+connect_address(char *buf, size_t len)
+{
+	if (pg_ha_connect_address[0] != '\0')
+		strlcpy(buf, pg_ha_connect_address, len);
+	else
+		snprintf(buf, len, "127.0.0.1:%d", PostPortNumber);
+}
+
+static void
+build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
+{
+	char		addr[256];
+	char		host[256];
+	const char *colon;
+	const char *api_port;
+
+	memset(m, 0, sizeof(*m));
+	strlcpy(m->name, pg_ha_node_name, sizeof(m->name));
+	connect_address(addr, sizeof(addr));
+	snprintf(m->conn_url, sizeof(m->conn_url), "postgres://%s/postgres", addr);
+
+	/* the API is reached on the node's address unless it listens on one */
+	colon = strrchr(pg_ha_api_listen, ':');
+	api_port = colon ? colon + 1 : "8008";
+	if (colon != NULL && colon != pg_ha_api_listen &&
+		strncmp(pg_ha_api_listen, "0.0.0.0:", 8) != 0 &&
+		strncmp(pg_ha_api_listen, "*:", 2) != 0)
+		snprintf(host, sizeof(host), "%.*s",
+				 (int) (colon - pg_ha_api_listen), pg_ha_api_listen);
+	else
+	{
+		strlcpy(host, addr, sizeof(host));
+		host[strcspn(host, ":")] = '\0';
+		if (host[0] == '[')		/* [v6]:port */
+		{
+			char	   *end = strrchr(addr, ']');
+
+			if (end)
+				snprintf(host, sizeof(host), "%.*s", (int) (end - addr + 1), addr);
+		}
+	}
+	snprintf(m->api_url, sizeof(m->api_url), "http://%s:%s/patroni", host, api_port);
+
+	strlcpy(m->state, local->in_recovery && local->is_primary ? "starting" : "running",
+			sizeof(m->state));
+	strlcpy(m->role, local->is_primary ? "master" : "replica", sizeof(m->role));
+	strlcpy(m->version, PG_HA_VERSION, sizeof(m->version));
+	if (!local->in_recovery)
+	{
+		m->timeline = GetWALInsertionTimeLine();
+		m->xlog_location = (int64_t) GetXLogInsertRecPtr();
+		m->has_xlog = true;
+	}
+	else
+	{
+		TimeLineID	tli = 0;
+		XLogRecPtr	replay = GetXLogReplayRecPtr(&tli);
+
+		m->timeline = tli;
+		if (replay != InvalidXLogRecPtr)
+		{
+			m->xlog_location = (int64_t) replay;
+			m->has_xlog = true;
+		}
+	}
+	m->nofailover = pg_ha_nofailover;
+}
+
+/* ----- actions */
+
+static void
+write_default_config(HaWorker *w)
+{
+	char		cfg[512];
+	char		err[PGHA_ERR_LEN];
+	bool		done;
+
+	/* Patroni's dynamic configuration, with this node's timings */
+	snprintf(cfg, sizeof(cfg),
+			 "{\"ttl\":%d,\"loop_wait\":%d,\"retry_timeout\":%d,"
+			 "\"maximum_lag_on_failover\":1048576,"
+			 "\"postgresql\":{\"use_pg_rewind\":true,\"use_slots\":true,\"parameters\":{}}}",
+			 (w->ttl_ms + 999) / 1000, (w->loop_wait_ms + 999) / 1000,
+			 (w->retry_timeout_ms + 999) / 1000);
+	if (!dcs_kv_put(w->config_key, cfg, "cas=0", &done, err, sizeof(err)))
+		ereport(WARNING,
+				(errmsg("pg_ha: could not write the cluster configuration: %s", err)));
+}
+
+static void
+do_initialize(HaWorker *w)
+{
+	char		err[PGHA_ERR_LEN];
+	bool		done = false;
+
+	if (!dcs_kv_put(w->initialize_key, w->sysid, "cas=0", &done, err, sizeof(err)))
+	{
+		publish_error(err);
+		return;
+	}
+	if (done)
+	{
+		ereport(LOG,
+				(errmsg("pg_ha: initialized cluster \"%s\" in Consul with system identifier %s",
+						pg_ha_cluster, w->sysid)));
+		write_default_config(w);
+	}
+	else if (w->cluster->has_initialize == false)
+		ereport(WARNING,
+				(errmsg("pg_ha: the initialize key of cluster \"%s\" exists but holds no system identifier",
+						pg_ha_cluster),
+				 errhint("Check the value of key \"%s\" in Consul.", w->initialize_key)));
+	/* someone won or lost the race: look again now */
+	w->rerun = true;
+}
+
+static void
+do_acquire(HaWorker *w, const HaLocalState *local)
+{
+	char		err[PGHA_ERR_LEN];
+	char		query[PGHA_SESSION_LEN + 16];
+	bool		done = false;
+
+	snprintf(query, sizeof(query), "acquire=%s", w->session);
+	if (!dcs_kv_put(w->leader_key, pg_ha_node_name, query, &done, err, sizeof(err)))
+	{
+		publish_error(err);
+		set_fenced(w, err, local->is_primary && !local->in_recovery);
+		return;
+	}
+	if (!done)
+	{
+		set_fenced(w, "another member took the leader key first", true);
+		w->rerun = true;
+		return;
+	}
+	ereport(LOG,
+			(errmsg("pg_ha: node \"%s\" acquired the leader key of cluster \"%s\"",
+					pg_ha_node_name, pg_ha_cluster)));
+	set_leader(w);
+	w->rerun = true;			/* read the key back as ours */
+}
+
+static void
+do_keep_leader(HaWorker *w)
+{
+	/* someone overwrote the value of our key: put our name back */
+	if (strcmp(w->cluster->leader, pg_ha_node_name) != 0)
+	{
+		char		err[PGHA_ERR_LEN];
+		char		query[PGHA_SESSION_LEN + 16];
+		bool		done;
+
+		snprintf(query, sizeof(query), "acquire=%s", w->session);
+		if (!dcs_kv_put(w->leader_key, pg_ha_node_name, query, &done, err, sizeof(err)))
+			publish_error(err);
+	}
+	set_leader(w);
+}
+
+static void
+publish_member(HaWorker *w, const HaLocalState *local)
+{
+	PgHaMember	m;
+	char		json[2048];
+	char		err[PGHA_ERR_LEN];
+	char		query[PGHA_SESSION_LEN + 16];
+	bool		done = false;
+
+	if (w->session[0] == '\0')
+		return;
+	build_member(w, local, &m);
+	if (pgha_member_to_json(&m, json, sizeof(json)) < 0)
+		return;
+	snprintf(query, sizeof(query), "acquire=%s", w->session);
+	if (!dcs_kv_put(w->member_key, json, query, &done, err, sizeof(err)))
+		publish_error(err);
+	else if (!done)
+	{
+		snprintf(err, sizeof(err),
+				 "member key \"%s\" is held by another session: is node name \"%s\" used twice?",
+				 w->member_key, pg_ha_node_name);
+		log_error_change(w, err);
+		publish_error(err);
+	}
+}
+
+/* ----- one round */
+
+static void
+publish_state(HaWorker *w, const HaLocalState *local, const HaDecision *d,
+			  const char *err)
+{
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	if (pg_atomic_read_u32(&pgha_shared->leader_confirmed))
+		strlcpy(pgha_shared->role, "leader", sizeof(pgha_shared->role));
+	else if (local->is_primary)
+		strlcpy(pgha_shared->role, "primary", sizeof(pgha_shared->role));
+	else
+		strlcpy(pgha_shared->role, "replica", sizeof(pgha_shared->role));
+	strlcpy(pgha_shared->last_action, ha_action_name(d->action),
+			sizeof(pgha_shared->last_action));
+	strlcpy(pgha_shared->last_reason, d->reason, sizeof(pgha_shared->last_reason));
+	strlcpy(pgha_shared->last_error, err, sizeof(pgha_shared->last_error));
+	strlcpy(pgha_shared->session, w->session, sizeof(pgha_shared->session));
+	if (w->cluster_ok)
+	{
+		pgha_shared->last_contact = GetCurrentTimestamp();
+		pgha_shared->cluster_as_of = pgha_shared->last_contact;
+		pgha_shared->cluster_valid = true;
+		memcpy(&pgha_shared->cluster, w->cluster, sizeof(PgHaCluster));
+	}
+	LWLockRelease(pgha_shared->lock);
+}
+
+static void
+ha_round(HaWorker *w, PgHaCluster *scratch)
+{
+	HaLocalState local;
+	HaDecision	d;
+	HaConfig	config;
+	char		err[PGHA_ERR_LEN];
+	bool		ok;
+
+	err[0] = '\0';
+	w->rerun = false;
+	w->cluster_ok = false;
+
+	ok = ensure_session(w, err, sizeof(err));
+	if (ok)
+		ok = renew_lease(w, err, sizeof(err));
+	if (ok)
+		ok = dcs_read_cluster(w->prefix, scratch, err, sizeof(err));
+	if (ok)
+	{
+		memcpy(w->cluster, scratch, sizeof(PgHaCluster));
+		w->cluster_ok = true;
+		if (w->cluster->nwarnings > 0)
+			ereport(WARNING,
+					(errmsg("pg_ha: skipped %d bad record(s) in Consul under \"%s\": %s",
+							w->cluster->nwarnings, w->prefix, w->cluster->warning)));
+	}
+	log_error_change(w, err);
+
+	read_local_state(w, &local);
+	config.node_name = pg_ha_node_name;
+	ha_decide(&local, w->cluster, w->cluster_ok, &config, &d);
+
+	if (d.action != w->logged_action || strcmp(d.reason, w->logged_reason) != 0)
+	{
+		if (d.action == HA_REFUSE_JOIN)
+			ereport(WARNING,
+					(errmsg("pg_ha: node \"%s\" refuses to join cluster \"%s\": %s",
+							pg_ha_node_name, pg_ha_cluster, d.reason),
+					 errdetail("This data directory belongs to another database cluster."),
+					 errhint("Use another pg_ha.cluster name, or re-create this node from the cluster's leader.")));
+		else
+			ereport(LOG,
+					(errmsg("pg_ha: %s: %s", ha_action_name(d.action), d.reason)));
+		w->logged_action = d.action;
+		strlcpy(w->logged_reason, d.reason, sizeof(w->logged_reason));
+	}
+
+	switch (d.action)
+	{
+		case HA_INITIALIZE:
+			set_fenced(w, d.reason, false);
+			do_initialize(w);
+			break;
+		case HA_ACQUIRE:
+			do_acquire(w, &local);
+			break;
+		case HA_KEEP_LEADER:
+			do_keep_leader(w);
+			break;
+		case HA_REFUSE_JOIN:
+		case HA_FENCE:
+			set_fenced(w, d.reason, local.is_primary && !local.in_recovery);
+			break;
+		case HA_NOTHING:
+		case HA_PROMOTE:
+		case HA_FOLLOW:
+			/* a standby cannot write; promotion and following come later */
+			if (local.is_primary && !pgha_lease_held())
+				set_fenced(w, d.reason[0] ? d.reason : "no leader lease", false);
+			break;
+	}
+
+	if (w->cluster_ok && d.action != HA_REFUSE_JOIN)
+		publish_member(w, &local);
+	publish_state(w, &local, &d, err);
+}
+
+/* ----- waiting between rounds */
+
+static void
+wait_between_rounds(HaWorker *w)
+{
+	int64		start = pgha_monotonic_ms();
+	int64		left;
+	char		err[PGHA_ERR_LEN];
+
+	if (w->rerun)
+		return;
+
+	if (w->cluster_ok)
+	{
+		uint64		index = w->leader_index > w->cluster->index ?
+			w->leader_index : w->cluster->index;
+
+		err[0] = '\0';
+		if (dcs_wait_key(w->leader_key, &index, w->loop_wait_ms, err, sizeof(err)))
+		{
+			w->leader_index = index;
+			return;
+		}
+		log_error_change(w, err);
+	}
+
+	/* Consul is not answering: plain wait for the rest of the loop */
+	left = w->loop_wait_ms - (pgha_monotonic_ms() - start);
+	if (left > 0)
+	{
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 (long) left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ----- shutdown */
+
+static void
+release_on_shutdown(HaWorker *w)
+{
+	char		err[PGHA_ERR_LEN];
+	bool		done;
+
+	pg_atomic_write_u32(&pgha_shared->leader_confirmed, 0);
+	if (w->session[0] == '\0')
+		return;
+
+	/* refresh the leader key's index, then delete it only if still ours */
+	if (dcs_read_cluster(w->prefix, w->cluster, err, sizeof(err)) &&
+		w->cluster->has_leader &&
+		strcmp(w->cluster->leader_session, w->session) == 0)
+	{
+		char		query[64];
+
+		snprintf(query, sizeof(query), "cas=" UINT64_FORMAT,
+				 (uint64) w->cluster->leader_modify_index);
+		if (dcs_kv_delete(w->leader_key, query, &done, err, sizeof(err)) && done)
+			ereport(LOG,
+					(errmsg("pg_ha: released the leader key of cluster \"%s\"",
+							pg_ha_cluster)));
+	}
+	if (dcs_session_destroy(w->session, err, sizeof(err)))
+		(void) unlink(SESSION_FILE);
+	else
+		ereport(WARNING,
+				(errmsg("pg_ha: could not remove Consul session %s: %s",
+						w->session, err)));
+}
+
+/* ----- main */
+
+static void
+init_worker(HaWorker *w)
+{
+	memset(w, 0, sizeof(*w));
+	snprintf(w->prefix, sizeof(w->prefix), "%s/%s/", pg_ha_namespace, pg_ha_cluster);
+	snprintf(w->leader_key, sizeof(w->leader_key), "%sleader", w->prefix);
+	snprintf(w->member_key, sizeof(w->member_key), "%smembers/%s", w->prefix,
+			 pg_ha_node_name);
+	snprintf(w->initialize_key, sizeof(w->initialize_key), "%sinitialize", w->prefix);
+	snprintf(w->config_key, sizeof(w->config_key), "%sconfig", w->prefix);
+	snprintf(w->check_id, sizeof(w->check_id), "pg_ha:%s:%s:%s",
+			 pg_ha_namespace, pg_ha_cluster, pg_ha_node_name);
+	snprintf(w->sysid, sizeof(w->sysid), UINT64_FORMAT, GetSystemIdentifier());
+	w->cluster = MemoryContextAllocZero(TopMemoryContext, sizeof(PgHaCluster));
+	w->logged_action = (HaAction) -1;
+	w->ttl_ms = pg_ha_ttl;
+	w->loop_wait_ms = pg_ha_loop_wait;
+	w->retry_timeout_ms = pg_ha_retry_timeout;
+	adopt_timings(w);
+}
+
+void
+pg_ha_worker_main(Datum main_arg)
+{
+	HaWorker	w;
+	PgHaCluster *scratch;
+	MemoryContext round_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	pgha_shared->worker_pid = MyProcPid;
+	LWLockRelease(pgha_shared->lock);
+
+	init_worker(&w);
+	scratch = MemoryContextAllocZero(TopMemoryContext, sizeof(PgHaCluster));
+	round_cxt = AllocSetContextCreate(TopMemoryContext, "pg_ha round",
+									  ALLOCSET_DEFAULT_SIZES);
+	dcs_init();
+	configure_dcs(&w);
+
+	ereport(LOG,
+			(errmsg("pg_ha: HA worker started for node \"%s\" of cluster \"%s\" (Consul %s, ttl %d ms, loop_wait %d ms)",
+					pg_ha_node_name, pg_ha_cluster, pg_ha_consul_url,
+					w.ttl_ms, w.loop_wait_ms)));
+
+	while (!ShutdownRequestPending)
+	{
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			adopt_timings(&w);
+			configure_dcs(&w);
+		}
+		ResetLatch(MyLatch);
+
+		old = MemoryContextSwitchTo(round_cxt);
+		PG_TRY();
+		{
+			ha_round(&w, scratch);
+			wait_between_rounds(&w);
+		}
+		PG_CATCH();
+		{
+			/* a bad round must not kill the worker: log it, try again */
+			MemoryContextSwitchTo(round_cxt);
+			EmitErrorReport();
+			FlushErrorState();
+			LWLockReleaseAll();
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 (long) w.loop_wait_ms, PG_WAIT_EXTENSION);
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(round_cxt);
+	}
+
+	release_on_shutdown(&w);
+	dcs_shutdown();
+	proc_exit(0);
+}

@@ -1,0 +1,304 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_ha.c
+ *	  Entry point of the pg_ha extension: settings, shared memory, hooks,
+ *	  background workers.
+ *
+ * pg_ha must be in shared_preload_libraries: it runs inside the postmaster
+ * from the start, fences the node before the first client connects and
+ * starts the HA worker that talks to Consul.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+
+#include "cluster.h"
+#include "ha_decide.h"
+#include "pg_ha.h"
+#include "state.h"
+
+PG_MODULE_MAGIC;
+
+char	   *pg_ha_cluster = NULL;
+char	   *pg_ha_node_name = NULL;
+char	   *pg_ha_namespace = NULL;
+char	   *pg_ha_consul_url = NULL;
+char	   *pg_ha_consul_token = NULL;
+char	   *pg_ha_connect_address = NULL;
+char	   *pg_ha_api_listen = NULL;
+int			pg_ha_ttl = 30000;
+int			pg_ha_loop_wait = 10000;
+int			pg_ha_retry_timeout = 10000;
+int			pg_ha_lock_delay = 0;
+bool		pg_ha_nofailover = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+
+static bool
+check_name(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;			/* empty: not set */
+	if (!pgha_valid_name(*newval))
+	{
+		GUC_check_errdetail("A name may hold letters, digits, \"_\", \".\" and \"-\", at most %d of them.",
+							PGHA_NAME_LEN - 1);
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_namespace(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || !pgha_valid_name(*newval))
+	{
+		GUC_check_errdetail("The namespace is one Consul key component: letters, digits, \"_\", \".\" and \"-\".");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_consul_url(char **newval, void **extra, GucSource source)
+{
+	const char *url = *newval;
+	const char *host;
+	size_t		len;
+
+	if (url == NULL)
+		return false;
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+	{
+		GUC_check_errdetail("The Consul URL must start with http:// or https://, as in http://127.0.0.1:8500.");
+		return false;
+	}
+	len = strlen(url);
+	if (*host == '\0' || *host == '/' || *host == ':')
+	{
+		GUC_check_errdetail("The Consul URL has no host.");
+		return false;
+	}
+	if (len > 512 || strpbrk(url, " \t\r\n?#") != NULL)
+	{
+		GUC_check_errdetail("The Consul URL must be a plain http(s)://host:port, without spaces, query or fragment.");
+		return false;
+	}
+	if (url[len - 1] == '/')
+	{
+		GUC_check_errdetail("Remove the trailing \"/\" from the Consul URL.");
+		return false;
+	}
+	return true;
+}
+
+/* host:port, with a port in 1..65535; host may be empty only if allowed */
+static bool
+valid_host_port(const char *s, bool host_required)
+{
+	const char *colon = strrchr(s, ':');
+	char	   *end;
+	long		port;
+
+	if (colon == NULL || (host_required && colon == s))
+		return false;
+	if (strpbrk(s, " \t\r\n/@") != NULL || strlen(s) > 255)
+		return false;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return errno == 0 && end != colon + 1 && *end == '\0' &&
+		port >= 1 && port <= 65535;
+}
+
+static bool
+check_connect_address(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (!valid_host_port(*newval, true))
+	{
+		GUC_check_errdetail("Expected host:port, as in 10.0.0.11:5432.");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_api_listen(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || !valid_host_port(*newval, false))
+	{
+		GUC_check_errdetail("Expected [host]:port, as in 0.0.0.0:8008 or :8008.");
+		return false;
+	}
+	return true;
+}
+
+static void
+define_gucs(void)
+{
+	DefineCustomStringVariable("pg_ha.cluster",
+							   "Name of the HA cluster this node belongs to (Patroni's scope).",
+							   "Empty: pg_ha is loaded but inactive.",
+							   &pg_ha_cluster, "",
+							   PGC_POSTMASTER, 0,
+							   check_name, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.node_name",
+							   "Name of this node in the cluster.",
+							   NULL,
+							   &pg_ha_node_name, "",
+							   PGC_POSTMASTER, 0,
+							   check_name, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.namespace",
+							   "First component of the cluster's Consul keys.",
+							   NULL,
+							   &pg_ha_namespace, "service",
+							   PGC_POSTMASTER, 0,
+							   check_namespace, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.consul_url",
+							   "URL of the Consul agent's HTTP API.",
+							   NULL,
+							   &pg_ha_consul_url, "http://127.0.0.1:8500",
+							   PGC_SIGHUP, 0,
+							   check_consul_url, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.consul_token",
+							   "Consul ACL token.",
+							   NULL,
+							   &pg_ha_consul_token, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.connect_address",
+							   "host:port at which the other nodes and clients reach this node.",
+							   "Empty: 127.0.0.1 and the server's port.",
+							   &pg_ha_connect_address, "",
+							   PGC_SIGHUP, 0,
+							   check_connect_address, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.api_listen",
+							   "Address of the REST API, [host]:port.",
+							   NULL,
+							   &pg_ha_api_listen, ":8008",
+							   PGC_POSTMASTER, 0,
+							   check_api_listen, NULL, NULL);
+	DefineCustomIntVariable("pg_ha.ttl",
+							"Leader lease: how long the leader key lives without renewal.",
+							"Must be at least loop_wait + 2 * retry_timeout.",
+							&pg_ha_ttl, 30000, 2000, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_ha.loop_wait",
+							"Time between two rounds of the HA worker.",
+							NULL,
+							&pg_ha_loop_wait, 10000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_ha.retry_timeout",
+							"Timeout of one request to Consul.",
+							NULL,
+							&pg_ha_retry_timeout, 10000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_ha.lock_delay",
+							"Consul lock-delay of the node's session.",
+							"After a session is invalidated, its locks cannot be taken for this long.",
+							&pg_ha_lock_delay, 0, 0, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_ha.nofailover",
+							 "Never promote this node automatically (Patroni's nofailover tag).",
+							 NULL,
+							 &pg_ha_nofailover, false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_ha");
+}
+
+static void
+pgha_shmem_request_hook(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	pgha_shmem_request();
+}
+
+static void
+pgha_shmem_startup_hook(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	pgha_shmem_startup();
+}
+
+static void
+register_ha_worker(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	/* no database needed: it must run during recovery and crash restarts */
+	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
+	worker.bgw_restart_time = 1;
+	strlcpy(worker.bgw_library_name, "pg_ha", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "pg_ha_worker_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "pg_ha HA worker", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "pg_ha HA worker", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+void
+_PG_init(void)
+{
+	char		err[PGHA_ERR_LEN];
+
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_ha must be loaded via shared_preload_libraries"),
+				 errhint("Add pg_ha to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	define_gucs();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pgha_shmem_request_hook;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pgha_shmem_startup_hook;
+
+	if (!pg_ha_active())
+	{
+		ereport(LOG,
+				(errmsg("pg_ha is loaded but inactive: pg_ha.cluster is not set")));
+		return;
+	}
+
+	/* At start a bad setting stops the server: better than a silent HA. */
+	if (pg_ha_node_name == NULL || pg_ha_node_name[0] == '\0')
+		ereport(FATAL,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pg_ha.node_name is not set"),
+				 errdetail("pg_ha.cluster is \"%s\", so this node must have a name in it.",
+						   pg_ha_cluster),
+				 errhint("Set pg_ha.node_name in postgresql.conf to a name unique in the cluster, e.g. pg1.")));
+	if (!ha_timing_valid(pg_ha_ttl, pg_ha_loop_wait, pg_ha_retry_timeout,
+						 err, sizeof(err)))
+		ereport(FATAL,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid pg_ha timings: %s", err),
+				 errhint("Keep pg_ha.loop_wait + 2 * pg_ha.retry_timeout <= pg_ha.ttl, as Patroni does.")));
+
+	pgha_fence_init();
+	register_ha_worker();
+}

@@ -1,0 +1,41 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_ha.h
+ *	  Settings and entry points shared by the files of the extension.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_HA_H
+#define PG_HA_H
+
+#define PG_HA_VERSION "0.1.0"
+
+/* GUCs (pg_ha.c) */
+extern char *pg_ha_cluster;
+extern char *pg_ha_node_name;
+extern char *pg_ha_namespace;
+extern char *pg_ha_consul_url;
+extern char *pg_ha_consul_token;
+extern char *pg_ha_connect_address;
+extern char *pg_ha_api_listen;
+extern int	pg_ha_ttl;			/* ms */
+extern int	pg_ha_loop_wait;	/* ms */
+extern int	pg_ha_retry_timeout;	/* ms */
+extern int	pg_ha_lock_delay;	/* ms */
+extern bool pg_ha_nofailover;
+
+/* HA is active when the node belongs to a cluster. */
+static inline bool
+pg_ha_active(void)
+{
+	return pg_ha_cluster != NULL && pg_ha_cluster[0] != '\0';
+}
+
+/* ha_loop.c */
+extern PGDLLEXPORT void pg_ha_worker_main(Datum main_arg);
+
+/* fence.c */
+extern void pgha_fence_init(void);
+extern int	pgha_terminate_client_backends(void);
+
+#endif							/* PG_HA_H */

@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql_api.c
+ *	  SQL functions behind the pg_ha_node and pg_ha_status views.
+ *
+ * They answer from shared memory, never from Consul, so they work while
+ * Consul is down and say how old their data is (as_of, last contact).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "cluster.h"
+#include "pg_ha.h"
+#include "state.h"
+
+PG_FUNCTION_INFO_V1(pg_ha_node_info);
+PG_FUNCTION_INFO_V1(pg_ha_members);
+
+static Datum
+ms_interval(int64 ms)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = ms * INT64CONST(1000);
+	return IntervalPGetDatum(iv);
+}
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL || s[0] == '\0');
+	return *isnull ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
+/* The local node, as the HA worker last saw it. */
+Datum
+pg_ha_node_info(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[12];
+	bool		nulls[12];
+	PgHaShared	snap;
+	int64		now = pgha_monotonic_ms();
+	uint64		expiry;
+	bool		leader;
+	int			i = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	memset(nulls, 0, sizeof(nulls));
+
+	/* copy the small part we need; the cluster stays in shared memory */
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	memcpy(&snap, pgha_shared, offsetof(PgHaShared, cluster));
+	LWLockRelease(pgha_shared->lock);
+	expiry = pg_atomic_read_u64(&pgha_shared->lease_expiry_ms);
+	leader = pg_atomic_read_u32(&pgha_shared->leader_confirmed) != 0;
+
+	values[i] = text_or_null(pg_ha_node_name, &nulls[i]);
+	i++;
+	values[i] = text_or_null(pg_ha_cluster, &nulls[i]);
+	i++;
+	values[i++] = CStringGetTextDatum(!pg_ha_active() ? "inactive" : snap.role);
+	values[i++] = BoolGetDatum(pg_ha_active() && snap.fenced);
+	values[i] = text_or_null(pg_ha_active() && snap.fenced ? snap.fence_reason : NULL,
+							 &nulls[i]);
+	i++;
+	if (leader && expiry > (uint64) now)
+		values[i] = ms_interval((int64) expiry - now);
+	else
+		nulls[i] = true;
+	i++;
+	if (snap.last_contact != 0)
+		values[i] = TimestampTzGetDatum(snap.last_contact);
+	else
+		nulls[i] = true;
+	i++;
+	values[i] = text_or_null(snap.last_action, &nulls[i]);
+	i++;
+	values[i] = text_or_null(snap.last_reason, &nulls[i]);
+	i++;
+	values[i] = text_or_null(snap.last_error, &nulls[i]);
+	i++;
+	if (snap.worker_pid != 0)
+		values[i] = Int32GetDatum(snap.worker_pid);
+	else
+		nulls[i] = true;
+	i++;
+	values[i++] = ms_interval(snap.ttl_ms ? snap.ttl_ms : pg_ha_ttl);
+	Assert(i == lengthof(values));
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* host and port out of postgres://host:port/db */
+static void
+split_conn_url(const char *url, char *host, size_t hostlen, int *port)
+{
+	const char *p = strstr(url, "://");
+	const char *end;
+	const char *colon;
+
+	host[0] = '\0';
+	*port = 0;
+	if (p == NULL)
+		return;
+	p += 3;
+	end = p + strcspn(p, "/?");
+	colon = NULL;
+	for (const char *c = p; c < end; c++)
+		if (*c == ':')
+			colon = c;
+	if (colon == NULL || (p[0] == '[' && colon < (const char *) memchr(p, ']', end - p)))
+		colon = end;
+	snprintf(host, hostlen, "%.*s", (int) (colon - p), p);
+	if (colon < end)
+		*port = atoi(colon + 1);
+}
+
+/* One row per member: the patronictl list table. */
+Datum
+pg_ha_members(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	TimestampTz as_of;
+	bool		valid;
+	int64_t		leader_pos = -1;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	valid = pgha_shared->cluster_valid;
+	as_of = pgha_shared->cluster_as_of;
+	memcpy(c, &pgha_shared->cluster, sizeof(PgHaCluster));
+	LWLockRelease(pgha_shared->lock);
+
+	if (!valid)
+		return (Datum) 0;		/* never read Consul yet: no rows */
+
+	for (int m = 0; m < c->nmembers; m++)
+		if (c->has_leader && c->leader_session[0] != '\0' &&
+			strcmp(c->members[m].name, c->leader) == 0 && c->members[m].has_xlog)
+			leader_pos = c->members[m].xlog_location;
+	if (leader_pos < 0 && c->has_optime)
+		leader_pos = c->optime;
+
+	for (int m = 0; m < c->nmembers; m++)
+	{
+		PgHaMember *mem = &c->members[m];
+		Datum		values[9];
+		bool		nulls[9];
+		char		host[PGHA_URL_LEN];
+		int			port;
+		bool		is_leader = c->has_leader && c->leader_session[0] != '\0' &&
+			strcmp(mem->name, c->leader) == 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		split_conn_url(mem->conn_url, host, sizeof(host), &port);
+		values[0] = CStringGetTextDatum(mem->name);
+		values[1] = text_or_null(host, &nulls[1]);
+		if (port > 0)
+			values[2] = Int32GetDatum(port);
+		else
+			nulls[2] = true;
+		values[3] = CStringGetTextDatum(is_leader ? "Leader" : "Replica");
+		values[4] = text_or_null(mem->state, &nulls[4]);
+		if (mem->timeline > 0)
+			values[5] = Int64GetDatum((int64) mem->timeline);
+		else
+			nulls[5] = true;
+		if (!is_leader && mem->has_xlog && leader_pos >= 0)
+			values[6] = Int64GetDatum(Max(leader_pos - mem->xlog_location, 0) / (1024 * 1024));
+		else
+			nulls[6] = true;
+		values[7] = BoolGetDatum(mem->pending_restart);
+		values[8] = TimestampTzGetDatum(as_of);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
