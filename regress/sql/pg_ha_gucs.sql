@@ -46,8 +46,8 @@ ALTER SYSTEM SET pg_ha.ttl = '20s';
 ALTER SYSTEM RESET ALL;
 
 -- the Consul token is for superusers only
-CREATE ROLE pg_ha_guc_user;
-SET ROLE pg_ha_guc_user;
+CREATE ROLE regress_pg_ha_guc_user;
+SET ROLE regress_pg_ha_guc_user;
 SHOW pg_ha.consul_token;
 RESET ROLE;
-DROP ROLE pg_ha_guc_user;
+DROP ROLE regress_pg_ha_guc_user;

@@ -14,21 +14,21 @@ SELECT count(*) FROM pg_ha_status;
 \d pg_ha_status
 
 -- reading is for pg_monitor, not for everyone
-CREATE ROLE pg_ha_regress_user;
-SELECT has_table_privilege('pg_ha_regress_user', 'pg_ha_status', 'SELECT') AS anyone_status,
-       has_table_privilege('pg_ha_regress_user', 'pg_ha_node', 'SELECT') AS anyone_node,
-       has_function_privilege('pg_ha_regress_user', 'pg_ha_members()', 'EXECUTE') AS anyone_fn,
+CREATE ROLE regress_pg_ha_user;
+SELECT has_table_privilege('regress_pg_ha_user', 'pg_ha_status', 'SELECT') AS anyone_status,
+       has_table_privilege('regress_pg_ha_user', 'pg_ha_node', 'SELECT') AS anyone_node,
+       has_function_privilege('regress_pg_ha_user', 'pg_ha_members()', 'EXECUTE') AS anyone_fn,
        has_table_privilege('pg_monitor', 'pg_ha_status', 'SELECT') AS monitor_status,
        has_table_privilege('pg_monitor', 'pg_ha_node', 'SELECT') AS monitor_node;
-SET ROLE pg_ha_regress_user;
+SET ROLE regress_pg_ha_user;
 SELECT role FROM pg_ha_node;
 SELECT * FROM pg_ha_members();
 RESET ROLE;
-GRANT pg_monitor TO pg_ha_regress_user;
-SET ROLE pg_ha_regress_user;
+GRANT pg_monitor TO regress_pg_ha_user;
+SET ROLE regress_pg_ha_user;
 SELECT role, fenced FROM pg_ha_node;
 SELECT count(*) FROM pg_ha_status;
 RESET ROLE;
-DROP ROLE pg_ha_regress_user;
+DROP ROLE regress_pg_ha_user;
 
 DROP EXTENSION pg_ha;
