@@ -31,11 +31,13 @@ REGRESS_OPTS = --inputdir=regress --outputdir=regress \
 
 TAP_TESTS = 1
 PROVE_TESTS = regress/t/*.pl
-PROVE_FLAGS = -I regress/t
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# after the include: Makefile.global sets PROVE_FLAGS too
+PROVE_FLAGS += -I regress/t
 
 CTL_DIR = src/bin/pg_ha_ctl
 

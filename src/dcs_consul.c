@@ -441,7 +441,8 @@ dcs_wait_key(const char *key, uint64_t *index, int wait_ms, char *err,
 	if (!ok)
 	{
 		/* being asked to look again is no failure */
-		if (ShutdownRequestPending || ConfigReloadPending || MyLatch->is_set)
+		if (ShutdownRequestPending || ConfigReloadPending || MyLatch->is_set ||
+			!PostmasterIsAlive())
 			return true;
 		return false;
 	}

@@ -31,6 +31,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/pmsignal.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -78,6 +79,7 @@ typedef struct HaWorker
 	HaAction	logged_action;
 	char		logged_reason[PGHA_ERR_LEN];
 	char		logged_error[PGHA_ERR_LEN];
+	char		logged_warning[PGHA_ERR_LEN];
 	bool		rerun;			/* start the next round at once */
 } HaWorker;
 
@@ -586,10 +588,14 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	{
 		memcpy(w->cluster, scratch, sizeof(PgHaCluster));
 		w->cluster_ok = true;
-		if (w->cluster->nwarnings > 0)
+		/* once per new complaint, not every round */
+		if (w->cluster->nwarnings > 0 &&
+			strcmp(w->cluster->warning, w->logged_warning) != 0)
 			ereport(WARNING,
 					(errmsg("pg_ha: skipped %d bad record(s) in Consul under \"%s\": %s",
 							w->cluster->nwarnings, w->prefix, w->cluster->warning)));
+		strlcpy(w->logged_warning, w->cluster->nwarnings > 0 ? w->cluster->warning : "",
+				sizeof(w->logged_warning));
 	}
 	log_error_change(w, err);
 
@@ -767,6 +773,12 @@ pg_ha_worker_main(Datum main_arg)
 	{
 		MemoryContext old;
 
+		/*
+		 * Never outlive the postmaster: a worker that kept renewing the
+		 * session of a dead server would keep its lock alive.
+		 */
+		if (!PostmasterIsAlive())
+			proc_exit(1);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{

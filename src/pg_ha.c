@@ -147,6 +147,32 @@ check_api_listen(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+static const char *const pg_ha_guc_names[] = {
+	"pg_ha.cluster", "pg_ha.node_name", "pg_ha.namespace", "pg_ha.consul_url",
+	"pg_ha.consul_token", "pg_ha.connect_address", "pg_ha.api_listen",
+	"pg_ha.ttl", "pg_ha.loop_wait", "pg_ha.retry_timeout", "pg_ha.lock_delay",
+	"pg_ha.nofailover"
+};
+
+/*
+ * PostgreSQL only warns about a bad value of a custom setting read before
+ * the library defined it, and goes on with the default.  For HA settings
+ * that is a silent misconfiguration: take the values as written, and after
+ * the definitions validate each one again, with ERROR (fatal at start).
+ */
+static void
+validate_startup_values(char **raw)
+{
+	for (int i = 0; i < lengthof(pg_ha_guc_names); i++)
+	{
+		if (raw[i] == NULL)
+			continue;
+		(void) set_config_option(pg_ha_guc_names[i], raw[i], PGC_POSTMASTER,
+								 PGC_S_FILE, GUC_ACTION_SET, false, ERROR,
+								 false);
+	}
+}
+
 static void
 define_gucs(void)
 {
@@ -270,7 +296,18 @@ _PG_init(void)
 				 errmsg("pg_ha must be loaded via shared_preload_libraries"),
 				 errhint("Add pg_ha to shared_preload_libraries in postgresql.conf and restart the server.")));
 
-	define_gucs();
+	{
+		char	   *raw[lengthof(pg_ha_guc_names)];
+
+		for (int i = 0; i < lengthof(pg_ha_guc_names); i++)
+		{
+			const char *v = GetConfigOption(pg_ha_guc_names[i], true, false);
+
+			raw[i] = v ? pstrdup(v) : NULL;
+		}
+		define_gucs();
+		validate_startup_values(raw);
+	}
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = pgha_shmem_request_hook;

@@ -298,7 +298,7 @@ its Unix socket for the test's own psql calls).
 
 Options: consul (a PgHaTest::Consul, required unless consul_url is
 given), cluster (default 'pg_ha_test'), ttl, loop_wait, retry_timeout
-(plain integer seconds), extra_conf (a string or an array ref of lines,
+(with units, e.g. '10s'; a bare number means milliseconds), extra_conf (a string or an array ref of lines,
 appended last so it overrides), init (a hash ref of extra arguments for
 $node->init, e.g. C<< { has_archiving => 1 } >>).
 
