@@ -15,6 +15,7 @@ OBJS = \
 	src/dcs_consul.o \
 	src/cluster.o \
 	src/fence.o \
+	src/node_ctl.o \
 	src/sql_api.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 

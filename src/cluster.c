@@ -529,8 +529,14 @@ handle_config(PgHaCluster *c, const json_t *entry)
 		add_warning(c, "config is not a JSON object");
 	else
 	{
+		json_t	   *lag = json_object_get(root, "maximum_lag_on_failover");
+
 		c->config_valid = true;
 		c->paused = json_is_true(json_object_get(root, "pause"));
+		if (lag != NULL && json_is_integer(lag) && json_integer_value(lag) >= 0)
+			c->max_lag_on_failover = (int64_t) json_integer_value(lag);
+		else if (lag != NULL)
+			add_warning(c, "config: maximum_lag_on_failover is not a non-negative integer");
 	}
 	json_decref(root);
 	return VALUE_OK;
@@ -740,6 +746,7 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 		goto done;
 	}
 	memset(c, 0, sizeof(PgHaCluster));
+	c->max_lag_on_failover = PGHA_DEFAULT_MAX_LAG;
 
 	json_array_foreach(root, i, entry)
 	{

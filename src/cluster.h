@@ -24,6 +24,7 @@
 #define PGHA_SHORT_LEN		32	/* state, role, version, sysid */
 #define PGHA_ERR_LEN		256
 #define PGHA_MAX_MEMBERS	32
+#define PGHA_DEFAULT_MAX_LAG	1048576 /* Patroni's default, bytes */
 
 /* A member record: Patroni's members/<name> JSON plus Consul metadata. */
 typedef struct PgHaMember
@@ -58,6 +59,8 @@ typedef struct PgHaCluster
 	bool		has_config;		/* the config key exists */
 	bool		config_valid;	/* ... and parsed as a JSON object */
 	bool		paused;			/* config.pause */
+	int64_t		max_lag_on_failover;	/* config.maximum_lag_on_failover,
+										 * bytes */
 
 	bool		has_optime;
 	int64_t		optime;			/* status.optime or optime/leader */

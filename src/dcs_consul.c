@@ -300,9 +300,13 @@ dcs_session_create(const char *name, const char *check_id, int ttl_s,
 
 	snprintf(ttl, sizeof(ttl), "%ds", ttl_s);
 	format_duration(delay, sizeof(delay), lock_delay_ms);
+	/*
+	 * NodeChecks replaces Consul's default (serfHealth): a gossip blip must
+	 * not end the session while the node's lease still runs.
+	 */
 	obj = json_pack("{s:s, s:s, s:s, s:s, s:[s]}",
 					"Name", name, "TTL", ttl, "Behavior", "delete",
-					"LockDelay", delay, "Checks", check_id);
+					"LockDelay", delay, "NodeChecks", check_id);
 	if (obj == NULL)
 	{
 		snprintf(err, errlen, "could not build the session request");
@@ -377,6 +381,7 @@ dcs_read_cluster(const char *prefix, PgHaCluster *out, char *err, size_t errlen)
 	{
 		/* no key at all: a cluster Consul has never seen */
 		memset(out, 0, sizeof(*out));
+		out->max_lag_on_failover = PGHA_DEFAULT_MAX_LAG;
 		out->index = resp.index;
 		return true;
 	}

@@ -46,12 +46,69 @@ holds_leader_key(const HaLocalState *local, const PgHaCluster *cluster)
 		strcmp(cluster->leader_session, local->session) == 0;
 }
 
+/*
+ * A replica sees no leader: may it take over?  Only the healthiest one
+ * does (invariant 5): not tagged nofailover, not paused, its position
+ * within maximum_lag_on_failover of the last known leader position, and
+ * no other eligible member ahead of it.  Ties are broken by Consul's lock.
+ */
+static void
+decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
+				const HaConfig *config, HaDecision *out)
+{
+	if (local->nofailover)
+	{
+		set_decision(out, HA_NOTHING,
+					 "no leader; this node is tagged nofailover");
+		return;
+	}
+	if (cluster->paused)
+	{
+		set_decision(out, HA_NOTHING,
+					 "no leader; the cluster is paused: no automatic failover");
+		return;
+	}
+	if (!local->has_xlog)
+	{
+		set_decision(out, HA_NOTHING,
+					 "no leader; this node has received no WAL yet");
+		return;
+	}
+	if (cluster->has_optime &&
+		cluster->optime - local->xlog_position > cluster->max_lag_on_failover)
+	{
+		set_decision(out, HA_NOTHING,
+					 "no leader; lag %lld bytes behind the last leader position exceeds maximum_lag_on_failover (%lld)",
+					 (long long) (cluster->optime - local->xlog_position),
+					 (long long) cluster->max_lag_on_failover);
+		return;
+	}
+	for (int i = 0; i < cluster->nmembers; i++)
+	{
+		const PgHaMember *m = &cluster->members[i];
+
+		/* only replicas that could take over count; a fenced primary won't */
+		if (strcmp(m->name, config->node_name) == 0 || m->nofailover ||
+			!m->has_xlog || strcmp(m->state, "running") != 0 ||
+			strcmp(m->role, "replica") != 0)
+			continue;
+		if (m->xlog_location > local->xlog_position)
+		{
+			set_decision(out, HA_NOTHING,
+						 "no leader; member \"%s\" is ahead (%lld > %lld bytes)",
+						 m->name, (long long) m->xlog_location,
+						 (long long) local->xlog_position);
+			return;
+		}
+	}
+	set_decision(out, HA_ACQUIRE,
+				 "no leader; this replica is the healthiest: taking over");
+}
+
 void
 ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 		  const HaConfig *config, HaDecision *out)
 {
-	(void) config;
-
 	if (!dcs_ok || !local->has_session)
 	{
 		/*
@@ -114,13 +171,15 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 			set_decision(out, HA_FENCE,
 						 "the leader key is free; waiting for recovery to end");
 		else
-			set_decision(out, HA_NOTHING,
-						 "no leader; a replica does not take over yet");
+			decide_takeover(local, cluster, config, out);
 		return;
 	}
 
-	if (local->is_primary)
+	if (local->is_primary && local->in_recovery)
 		set_decision(out, HA_FENCE, "member \"%s\" holds the leader key",
+					 cluster->leader);
+	else if (local->is_primary)
+		set_decision(out, HA_DEMOTE, "member \"%s\" holds the leader key",
 					 cluster->leader);
 	else
 		set_decision(out, HA_FOLLOW, "following leader \"%s\"",
@@ -148,6 +207,8 @@ ha_action_name(HaAction action)
 			return "promote";
 		case HA_FOLLOW:
 			return "follow";
+		case HA_DEMOTE:
+			return "demote";
 	}
 	return "unknown";
 }

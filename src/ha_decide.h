@@ -24,7 +24,8 @@ typedef enum HaAction
 	HA_KEEP_LEADER,				/* we hold the key: stay leader, unfenced */
 	HA_FENCE,					/* primary that must not take writes */
 	HA_PROMOTE,					/* we hold the key but still in recovery */
-	HA_FOLLOW					/* replica: follow the current leader */
+	HA_FOLLOW,					/* replica: follow the current leader */
+	HA_DEMOTE					/* primary while another member leads */
 } HaAction;
 
 /* The node itself, as the HA worker saw it this round. */
@@ -37,6 +38,8 @@ typedef struct HaLocalState
 	bool		has_session;	/* we hold a live Consul session */
 	char		session[PGHA_SESSION_LEN];
 	bool		nofailover;
+	bool		has_xlog;
+	int64_t		xlog_position;	/* received or replayed (replica), bytes */
 	int64_t		now_ms;			/* monotonic clock */
 	int64_t		lease_expiry_ms;	/* monotonic; 0 when we never renewed */
 } HaLocalState;

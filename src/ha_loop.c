@@ -40,6 +40,7 @@
 #include "cluster.h"
 #include "dcs.h"
 #include "ha_decide.h"
+#include "node_ctl.h"
 #include "pg_ha.h"
 #include "state.h"
 
@@ -55,6 +56,7 @@ typedef struct HaWorker
 	char		member_key[KEY_LEN];
 	char		initialize_key[KEY_LEN];
 	char		config_key[KEY_LEN];
+	char		status_key[KEY_LEN];
 	char		check_id[KEY_LEN + 16];
 
 	/* timings in force (a reload that breaks the rule is refused) */
@@ -81,6 +83,7 @@ typedef struct HaWorker
 	char		logged_error[PGHA_ERR_LEN];
 	char		logged_warning[PGHA_ERR_LEN];
 	bool		rerun;			/* start the next round at once */
+	bool		demotion_started;	/* pg_ha_ctl rejoin is on its way */
 } HaWorker;
 
 static void
@@ -97,12 +100,14 @@ log_error_change(HaWorker *w, const char *err)
 	strlcpy(w->logged_error, err, sizeof(w->logged_error));
 }
 
+/* The first Consul error of a round is the one pg_ha_node shows. */
+static char round_error[PGHA_ERR_LEN];
+
 static void
 publish_error(const char *err)
 {
-	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
-	strlcpy(pgha_shared->last_error, err, sizeof(pgha_shared->last_error));
-	LWLockRelease(pgha_shared->lock);
+	if (round_error[0] == '\0')
+		strlcpy(round_error, err, sizeof(round_error));
 }
 
 /* ----- the session file: a quick restart keeps the session and its lock */
@@ -346,6 +351,16 @@ read_local_state(HaWorker *w, HaLocalState *local)
 	local->has_session = w->session[0] != '\0';
 	strlcpy(local->session, w->session, sizeof(local->session));
 	local->nofailover = pg_ha_nofailover;
+	if (local->in_recovery)
+	{
+		TimeLineID	tli;
+		XLogRecPtr	replay = GetXLogReplayRecPtr(&tli);
+		XLogRecPtr	received = GetWalRcvFlushRecPtr(NULL, NULL);
+		XLogRecPtr	pos = Max(replay, received);
+
+		local->has_xlog = pos != InvalidXLogRecPtr;
+		local->xlog_position = (int64_t) pos;
+	}
 	local->now_ms = pgha_monotonic_ms();
 	local->lease_expiry_ms = w->lease_expiry_ms;
 }
@@ -410,11 +425,12 @@ build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 		XLogRecPtr	replay = GetXLogReplayRecPtr(&tli);
 
 		m->timeline = tli;
-		if (replay != InvalidXLogRecPtr)
+		if (local->has_xlog)
 		{
-			m->xlog_location = (int64_t) replay;
+			m->xlog_location = local->xlog_position;
 			m->has_xlog = true;
 		}
+		(void) replay;
 	}
 	m->nofailover = pg_ha_nofailover;
 }
@@ -483,7 +499,8 @@ do_acquire(HaWorker *w, const HaLocalState *local)
 	}
 	if (!done)
 	{
-		set_fenced(w, "another member took the leader key first", true);
+		set_fenced(w, "another member took the leader key first",
+				   local->is_primary && !local->in_recovery);
 		w->rerun = true;
 		return;
 	}
@@ -492,6 +509,73 @@ do_acquire(HaWorker *w, const HaLocalState *local)
 					pg_ha_node_name, pg_ha_cluster)));
 	set_leader(w);
 	w->rerun = true;			/* read the key back as ours */
+}
+
+/* The leader's position, for the replicas to judge their lag by. */
+static void
+publish_optime(HaWorker *w)
+{
+	int64		pos = (int64) GetXLogInsertRecPtr();
+	char		json[64];
+	char		err[PGHA_ERR_LEN];
+	bool		done;
+
+	if (w->cluster->has_optime && w->cluster->optime == pos)
+		return;
+	snprintf(json, sizeof(json), "{\"optime\":" INT64_FORMAT "}", pos);
+	if (!dcs_kv_put(w->status_key, json, NULL, &done, err, sizeof(err)))
+		publish_error(err);
+}
+
+/* Work of a leader that may fail without costing it the lead. */
+static void
+leader_housekeeping(HaWorker *w)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		(void) pgha_write_managed_conf(NULL);
+		publish_optime(w);
+		pgha_sync_slots(w->cluster, pg_ha_node_name);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+}
+
+static void
+do_follow(HaWorker *w)
+{
+	const PgHaMember *leader = pgha_find_member(w->cluster, w->cluster->leader);
+
+	/* without the leader's record we do not know where it is: keep on */
+	if (leader != NULL)
+		(void) pgha_write_managed_conf(leader);
+}
+
+static void
+do_demote(HaWorker *w, const HaDecision *d)
+{
+	const PgHaMember *leader = pgha_find_member(w->cluster, w->cluster->leader);
+	char		err[PGHA_ERR_LEN];
+
+	set_fenced(w, d->reason, true);
+	if (w->demotion_started || leader == NULL)
+		return;
+	if (!pgha_start_demotion(leader, err, sizeof(err)))
+	{
+		ereport(WARNING,
+				(errmsg("pg_ha: cannot demote node \"%s\": %s", pg_ha_node_name, err),
+				 errhint("The node stays fenced; restart it as a standby of \"%s\" by hand.",
+						 leader->name)));
+		return;
+	}
+	w->demotion_started = true;
 }
 
 static void
@@ -509,6 +593,7 @@ do_keep_leader(HaWorker *w)
 			publish_error(err);
 	}
 	set_leader(w);
+	leader_housekeeping(w);
 }
 
 static void
@@ -554,7 +639,14 @@ publish_state(HaWorker *w, const HaLocalState *local, const HaDecision *d,
 	strlcpy(pgha_shared->last_action, ha_action_name(d->action),
 			sizeof(pgha_shared->last_action));
 	strlcpy(pgha_shared->last_reason, d->reason, sizeof(pgha_shared->last_reason));
-	strlcpy(pgha_shared->last_error, err, sizeof(pgha_shared->last_error));
+	strlcpy(pgha_shared->last_error, err[0] ? err : round_error,
+			sizeof(pgha_shared->last_error));
+	/* a standby cannot take writes: fencing is a primary's state */
+	if (!local->is_primary || local->in_recovery)
+	{
+		pgha_shared->fenced = false;
+		pgha_shared->fence_reason[0] = '\0';
+	}
 	strlcpy(pgha_shared->session, w->session, sizeof(pgha_shared->session));
 	if (w->cluster_ok)
 	{
@@ -576,6 +668,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	bool		ok;
 
 	err[0] = '\0';
+	round_error[0] = '\0';
 	w->rerun = false;
 	w->cluster_ok = false;
 
@@ -634,10 +727,16 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		case HA_FENCE:
 			set_fenced(w, d.reason, local.is_primary && !local.in_recovery);
 			break;
-		case HA_NOTHING:
 		case HA_PROMOTE:
+			pgha_request_promote();
+			break;
 		case HA_FOLLOW:
-			/* a standby cannot write; promotion and following come later */
+			do_follow(w);
+			break;
+		case HA_DEMOTE:
+			do_demote(w, &d);
+			break;
+		case HA_NOTHING:
 			if (local.is_primary && !pgha_lease_held())
 				set_fenced(w, d.reason[0] ? d.reason : "no leader lease", false);
 			break;
@@ -731,14 +830,20 @@ init_worker(HaWorker *w)
 			 pg_ha_node_name);
 	snprintf(w->initialize_key, sizeof(w->initialize_key), "%sinitialize", w->prefix);
 	snprintf(w->config_key, sizeof(w->config_key), "%sconfig", w->prefix);
+	snprintf(w->status_key, sizeof(w->status_key), "%sstatus", w->prefix);
 	snprintf(w->check_id, sizeof(w->check_id), "pg_ha:%s:%s:%s",
 			 pg_ha_namespace, pg_ha_cluster, pg_ha_node_name);
 	snprintf(w->sysid, sizeof(w->sysid), UINT64_FORMAT, GetSystemIdentifier());
 	w->cluster = MemoryContextAllocZero(TopMemoryContext, sizeof(PgHaCluster));
 	w->logged_action = (HaAction) -1;
-	w->ttl_ms = pg_ha_ttl;
-	w->loop_wait_ms = pg_ha_loop_wait;
-	w->retry_timeout_ms = pg_ha_retry_timeout;
+	/* a restarted worker keeps the timings in force, not refused ones */
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	w->ttl_ms = pgha_shared->ttl_ms ? pgha_shared->ttl_ms : pg_ha_ttl;
+	w->loop_wait_ms = pgha_shared->loop_wait_ms ? pgha_shared->loop_wait_ms : pg_ha_loop_wait;
+	w->retry_timeout_ms = pgha_shared->retry_timeout_ms ?
+		pgha_shared->retry_timeout_ms : pg_ha_retry_timeout;
+	LWLockRelease(pgha_shared->lock);
+	w->lock_delay_ms = pg_ha_lock_delay;
 	adopt_timings(w);
 }
 

@@ -32,6 +32,8 @@ char	   *pg_ha_consul_url = NULL;
 char	   *pg_ha_consul_token = NULL;
 char	   *pg_ha_connect_address = NULL;
 char	   *pg_ha_api_listen = NULL;
+char	   *pg_ha_replication_user = NULL;
+char	   *pg_ha_passfile = NULL;
 int			pg_ha_ttl = 30000;
 int			pg_ha_loop_wait = 10000;
 int			pg_ha_retry_timeout = 10000;
@@ -151,7 +153,7 @@ static const char *const pg_ha_guc_names[] = {
 	"pg_ha.cluster", "pg_ha.node_name", "pg_ha.namespace", "pg_ha.consul_url",
 	"pg_ha.consul_token", "pg_ha.connect_address", "pg_ha.api_listen",
 	"pg_ha.ttl", "pg_ha.loop_wait", "pg_ha.retry_timeout", "pg_ha.lock_delay",
-	"pg_ha.nofailover"
+	"pg_ha.nofailover", "pg_ha.replication_user", "pg_ha.passfile"
 };
 
 /*
@@ -171,6 +173,30 @@ validate_startup_values(char **raw)
 								 PGC_S_FILE, GUC_ACTION_SET, false, ERROR,
 								 false);
 	}
+}
+
+static bool
+check_role_name(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' ||
+		strlen(*newval) >= NAMEDATALEN ||
+		strpbrk(*newval, " \t\r\n'\\") != NULL)
+	{
+		GUC_check_errdetail("A role name without blanks, quotes or backslashes is expected.");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_passfile(char **newval, void **extra, GucSource source)
+{
+	if (*newval != NULL && (*newval)[0] != '\0' && (*newval)[0] != '/')
+	{
+		GUC_check_errdetail("The password file must be given as an absolute path.");
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -218,6 +244,18 @@ define_gucs(void)
 							   &pg_ha_api_listen, ":8008",
 							   PGC_POSTMASTER, 0,
 							   check_api_listen, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.replication_user",
+							   "Role the replicas connect as (streaming, pg_rewind).",
+							   NULL,
+							   &pg_ha_replication_user, "replicator",
+							   PGC_SIGHUP, 0,
+							   check_role_name, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.passfile",
+							   "libpq password file with the replication user's password.",
+							   "Empty: libpq's default (~/.pgpass). The password itself is never a setting.",
+							   &pg_ha_passfile, "",
+							   PGC_SIGHUP, 0,
+							   check_passfile, NULL, NULL);
 	DefineCustomIntVariable("pg_ha.ttl",
 							"Leader lease: how long the leader key lives without renewal.",
 							"Must be at least loop_wait + 2 * retry_timeout.",

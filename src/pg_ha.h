@@ -18,6 +18,8 @@ extern char *pg_ha_consul_url;
 extern char *pg_ha_consul_token;
 extern char *pg_ha_connect_address;
 extern char *pg_ha_api_listen;
+extern char *pg_ha_replication_user;
+extern char *pg_ha_passfile;
 extern int	pg_ha_ttl;			/* ms */
 extern int	pg_ha_loop_wait;	/* ms */
 extern int	pg_ha_retry_timeout;	/* ms */

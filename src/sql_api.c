@@ -18,6 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "cluster.h"
+#include "node_ctl.h"
 #include "pg_ha.h"
 #include "state.h"
 
@@ -100,31 +101,6 @@ pg_ha_node_info(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-/* host and port out of postgres://host:port/db */
-static void
-split_conn_url(const char *url, char *host, size_t hostlen, int *port)
-{
-	const char *p = strstr(url, "://");
-	const char *end;
-	const char *colon;
-
-	host[0] = '\0';
-	*port = 0;
-	if (p == NULL)
-		return;
-	p += 3;
-	end = p + strcspn(p, "/?");
-	colon = NULL;
-	for (const char *c = p; c < end; c++)
-		if (*c == ':')
-			colon = c;
-	if (colon == NULL || (p[0] == '[' && colon < (const char *) memchr(p, ']', end - p)))
-		colon = end;
-	snprintf(host, hostlen, "%.*s", (int) (colon - p), p);
-	if (colon < end)
-		*port = atoi(colon + 1);
-}
-
 /* One row per member: the patronictl list table. */
 Datum
 pg_ha_members(PG_FUNCTION_ARGS)
@@ -164,7 +140,11 @@ pg_ha_members(PG_FUNCTION_ARGS)
 			strcmp(mem->name, c->leader) == 0;
 
 		memset(nulls, 0, sizeof(nulls));
-		split_conn_url(mem->conn_url, host, sizeof(host), &port);
+		if (!pgha_split_conn_url(mem->conn_url, host, sizeof(host), &port))
+		{
+			host[0] = '\0';
+			port = 0;
+		}
 		values[0] = CStringGetTextDatum(mem->name);
 		values[1] = text_or_null(host, &nulls[1]);
 		if (port > 0)

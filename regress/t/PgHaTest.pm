@@ -265,14 +265,20 @@ sub pg_ha_conf
 		'pg_ha.ttl = ' . _conf_quote($ttl),
 		'pg_ha.loop_wait = ' . _conf_quote($loop_wait),
 		'pg_ha.retry_timeout = ' . _conf_quote($retry_timeout),
-		'pg_ha.connect_address = ' . _conf_quote('127.0.0.1:' . $node->port));
+		'pg_ha.connect_address = ' . _conf_quote('127.0.0.1:' . $node->port),
+		'wal_log_hints = on',
+		# the test clusters trust loopback: their superuser replicates
+		'pg_ha.replication_user = '
+		  . _conf_quote($opts{replication_user} // scalar(getpwuid($<))));
 
 	my $extra = $opts{extra_conf};
 	if (defined $extra)
 	{
 		push @lines, ref $extra eq 'ARRAY' ? @$extra : ($extra);
 	}
-	return join("\n", @lines);
+	# last: the worker's managed file overrides what comes before
+	push @lines, "include_if_exists = 'pg_ha.conf'";
+	return join("\n", @lines) . "\n";
 }
 
 =pod
@@ -312,6 +318,29 @@ sub new_node
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init(allows_streaming => 1, %{ $opts{init} || {} });
 	$node->append_conf('postgresql.conf', pg_ha_conf($node, $name, %opts));
+	return $node;
+}
+
+=item PgHaTest::new_replica($name, $primary, %opts)
+
+A standby of $primary for pg_ha to manage: a base backup of $primary,
+without the files that belong to $primary's HA worker (its session and its
+managed file), with standby.signal and no primary_conninfo of its own (the
+HA worker writes it).  Options as for new_node.  Not started.
+
+=cut
+
+sub new_replica
+{
+	my ($name, $primary, %opts) = @_;
+	my $backup = "for_$name";
+
+	$primary->backup($backup);
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init_from_backup($primary, $backup);
+	unlink($node->data_dir . "/$_") for qw(pg_ha.session pg_ha.conf);
+	$node->append_conf('postgresql.conf', pg_ha_conf($node, $name, %opts));
+	$node->set_standby_mode;
 	return $node;
 }
 

@@ -107,10 +107,54 @@ main(void)
 	primary(&l);
 	led_by(&c, "pg2", "");
 	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
-	/* a replica does not take over (yet) */
+	/* a replica takes over when it is the healthiest */
 	replica(&l);
 	initialized(&c);
+	c.max_lag_on_failover = 1048576;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);	/* no WAL received */
+	l.has_xlog = true;
+	l.xlog_position = 5000000;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* ... within maximum_lag_on_failover of the last leader position */
+	c.has_optime = true;
+	c.optime = 5000000 + 1048576;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.optime = 5000000 + 1048577;
 	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "maximum_lag_on_failover") != NULL);
+	c.has_optime = false;
+	/* ... with no eligible replica ahead */
+	c.nmembers = 2;
+	strcpy(c.members[0].name, "pg1");	/* ourselves: ignored */
+	strcpy(c.members[0].state, "running");
+	strcpy(c.members[0].role, "replica");
+	c.members[0].has_xlog = true;
+	c.members[0].xlog_location = 9000000;
+	strcpy(c.members[1].name, "pg3");
+	strcpy(c.members[1].state, "running");
+	strcpy(c.members[1].role, "replica");
+	c.members[1].has_xlog = true;
+	c.members[1].xlog_location = 5000000;	/* a tie: both may try */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.members[1].xlog_location = 5000001;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "pg3") != NULL);
+	c.members[1].nofailover = true;		/* cannot take over: does not count */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.members[1].nofailover = false;
+	strcpy(c.members[1].role, "master");	/* a fenced old primary */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	strcpy(c.members[1].role, "replica");
+	strcpy(c.members[1].state, "stopped");
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* nofailover and pause keep a replica where it is */
+	l.nofailover = true;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "nofailover") != NULL);
+	l.nofailover = false;
+	c.paused = true;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "paused") != NULL);
 
 	/* our key, valid lease: keep it */
 	primary(&l);
@@ -120,7 +164,7 @@ main(void)
 	led_by(&c, "garbage", SESSION_US);
 	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
 	led_by(&c, "pg1", SESSION_OTHER);
-	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
 	/* our key but the lease ran out (e.g. a slow round): fence */
 	led_by(&c, "pg1", SESSION_US);
 	l.now_ms = l.lease_expiry_ms;
@@ -136,11 +180,13 @@ main(void)
 	replica(&l);
 	CHECK(decide(&l, &c, true, &d) == HA_PROMOTE);
 
-	/* someone else's key: a primary fences, a replica follows */
+	/* someone else's key: a primary demotes, a replica follows */
 	primary(&l);
 	led_by(&c, "pg2", SESSION_OTHER);
-	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
 	CHECK(strstr(d.reason, "pg2") != NULL);
+	l.in_recovery = true;		/* crash recovery first, fenced */
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
 	replica(&l);
 	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
 
@@ -166,7 +212,7 @@ main(void)
 	CHECK(decide(&l, &c, false, &d) != HA_ACQUIRE);
 
 	/* every action has a name */
-	for (int a = HA_NOTHING; a <= HA_FOLLOW; a++)
+	for (int a = HA_NOTHING; a <= HA_DEMOTE; a++)
 		CHECK(strcmp(ha_action_name((HaAction) a), "unknown") != 0);
 
 	/* timing rule: loop_wait + 2 * retry_timeout <= ttl */

@@ -1,0 +1,413 @@
+/*-------------------------------------------------------------------------
+ *
+ * node_ctl.c
+ *	  The HA worker acting on its own server (see node_ctl.h).
+ *
+ * A standby follows the leader through pg_ha.conf (primary_conninfo and
+ * primary_slot_name are reloadable since PostgreSQL 13, so following a new
+ * leader needs no restart).  Promotion is the same request pg_promote()
+ * makes.  Demotion needs a restart, which a process inside the postmaster
+ * cannot do: it is left to `pg_ha_ctl rejoin`, started detached in its own
+ * session so that the postmaster's signals to its children miss it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "replication/slot.h"
+#include "storage/fd.h"
+#include "storage/lwlock.h"
+#include "utils/memutils.h"
+
+#include "node_ctl.h"
+#include "pg_ha.h"
+
+void
+pgha_slot_name(const char *member, char *slot, size_t len)
+{
+	size_t		i;
+
+	for (i = 0; member[i] != '\0' && i < len - 1; i++)
+	{
+		char		c = member[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = c - 'A' + 'a';
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			c = '_';
+		slot[i] = c;
+	}
+	slot[i] = '\0';
+}
+
+bool
+pgha_split_conn_url(const char *url, char *host, size_t hostlen, int *port)
+{
+	const char *p = strstr(url, "://");
+	const char *end;
+	const char *colon;
+	char	   *endptr;
+	long		v;
+
+	if (p == NULL)
+		return false;
+	p += 3;
+	end = p + strcspn(p, "/?");
+	if (*p == '[')
+	{
+		const char *close = memchr(p, ']', end - p);
+
+		if (close == NULL || close[1] != ':')
+			return false;
+		snprintf(host, hostlen, "%.*s", (int) (close - p - 1), p + 1);
+		colon = close + 1;
+	}
+	else
+	{
+		colon = memchr(p, ':', end - p);
+		if (colon == NULL)
+			return false;
+		snprintf(host, hostlen, "%.*s", (int) (colon - p), p);
+	}
+	v = strtol(colon + 1, &endptr, 10);
+	if (endptr != end || v < 1 || v > 65535 || host[0] == '\0')
+		return false;
+	*port = (int) v;
+	return true;
+}
+
+/* a postgresql.conf string literal: quotes doubled */
+static void
+append_conf_string(StringInfo buf, const char *name, const char *value)
+{
+	appendStringInfo(buf, "%s = '", name);
+	for (const char *c = value; *c; c++)
+	{
+		if (*c == '\'')
+			appendStringInfoChar(buf, '\'');
+		appendStringInfoChar(buf, *c);
+	}
+	appendStringInfoString(buf, "'\n");
+}
+
+/* a conninfo value: quoted, with \ and ' escaped as libpq wants */
+static void
+append_conninfo_value(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, "%s='", key);
+	for (const char *c = value; *c; c++)
+	{
+		if (*c == '\'' || *c == '\\')
+			appendStringInfoChar(buf, '\\');
+		appendStringInfoChar(buf, *c);
+	}
+	appendStringInfoString(buf, "' ");
+}
+
+static bool
+leader_conninfo(const PgHaMember *leader, const char *dbname, StringInfo buf)
+{
+	char		host[PGHA_URL_LEN];
+	char		port[16];
+	int			portnum;
+
+	if (!pgha_split_conn_url(leader->conn_url, host, sizeof(host), &portnum))
+		return false;
+	snprintf(port, sizeof(port), "%d", portnum);
+	append_conninfo_value(buf, "host", host);
+	append_conninfo_value(buf, "port", port);
+	append_conninfo_value(buf, "user", pg_ha_replication_user);
+	if (pg_ha_passfile[0] != '\0')
+		append_conninfo_value(buf, "passfile", pg_ha_passfile);
+	if (dbname)
+		append_conninfo_value(buf, "dbname", dbname);
+	else
+		append_conninfo_value(buf, "application_name", pg_ha_node_name);
+	/* no trailing blank */
+	buf->data[--buf->len] = '\0';
+	return true;
+}
+
+static char *
+read_whole_file(const char *path)
+{
+	FILE	   *f = AllocateFile(path, "r");
+	StringInfoData buf;
+	char		chunk[1024];
+	size_t		n;
+
+	if (f == NULL)
+		return NULL;
+	initStringInfo(&buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		appendBinaryStringInfo(&buf, chunk, (int) n);
+	FreeFile(f);
+	return buf.data;
+}
+
+static void
+write_file_atomically(const char *path, const char *content)
+{
+	char		tmp[MAXPGPATH];
+	FILE	   *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = AllocateFile(tmp, "w");
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("pg_ha: could not write \"%s\": %m", tmp)));
+	if (fputs(content, f) == EOF || FreeFile(f) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("pg_ha: could not write \"%s\": %m", tmp)));
+	if (rename(tmp, path) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("pg_ha: could not rename \"%s\" to \"%s\": %m", tmp, path)));
+}
+
+bool
+pgha_write_managed_conf(const PgHaMember *leader)
+{
+	StringInfoData buf;
+	char	   *current;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf,
+						   "# Written by pg_ha's HA worker; do not edit: changes are overwritten.\n");
+	if (leader != NULL)
+	{
+		StringInfoData conninfo;
+		char		slot[NAMEDATALEN];
+
+		initStringInfo(&conninfo);
+		if (!leader_conninfo(leader, NULL, &conninfo))
+		{
+			ereport(WARNING,
+					(errmsg("pg_ha: cannot follow leader \"%s\": bad conn_url \"%s\"",
+							leader->name, leader->conn_url)));
+			return false;
+		}
+		append_conf_string(&buf, "primary_conninfo", conninfo.data);
+		pgha_slot_name(pg_ha_node_name, slot, sizeof(slot));
+		append_conf_string(&buf, "primary_slot_name", slot);
+		appendStringInfoString(&buf, "recovery_target_timeline = 'latest'\n");
+	}
+
+	current = read_whole_file(PGHA_MANAGED_CONF);
+	if (current != NULL && strcmp(current, buf.data) == 0)
+		return false;
+
+	write_file_atomically(PGHA_MANAGED_CONF, buf.data);
+	if (leader != NULL)
+		ereport(LOG,
+				(errmsg("pg_ha: following leader \"%s\" at %s", leader->name,
+						leader->conn_url)));
+	/* primary_conninfo is reloadable: a SIGHUP to the postmaster is enough */
+	if (kill(PostmasterPid, SIGHUP) != 0)
+		ereport(WARNING,
+				(errmsg("pg_ha: could not ask the postmaster to reload: %m")));
+	return true;
+}
+
+void
+pgha_request_promote(void)
+{
+	FILE	   *f;
+	struct stat st;
+
+	if (stat(PROMOTE_SIGNAL_FILE, &st) == 0)
+		return;					/* asked already */
+	f = AllocateFile(PROMOTE_SIGNAL_FILE, "w");
+	if (f == NULL || FreeFile(f) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("pg_ha: could not create \"%s\": %m", PROMOTE_SIGNAL_FILE)));
+	if (kill(PostmasterPid, SIGUSR1) != 0)
+		ereport(ERROR,
+				(errmsg("pg_ha: could not signal the postmaster to promote: %m")));
+	ereport(LOG,
+			(errmsg("pg_ha: promoting node \"%s\"", pg_ha_node_name)));
+}
+
+/*
+ * Start argv detached: double fork, setsid, no inherited descriptors but
+ * stdin, stdout and stderr (the server's log stays the helper's log).
+ */
+static bool
+spawn_detached(char *const argv[], char *err, size_t errlen)
+{
+	pid_t		pid = fork();
+	int			status;
+
+	if (pid < 0)
+	{
+		snprintf(err, errlen, "could not fork: %m");
+		return false;
+	}
+	if (pid == 0)
+	{
+		/* child: leave the postmaster's process group, then fork again */
+		if (setsid() < 0)
+			_exit(1);
+		pid = fork();
+		if (pid != 0)
+			_exit(pid < 0 ? 1 : 0);
+		closefrom(3);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+		WEXITSTATUS(status) != 0)
+	{
+		snprintf(err, errlen, "could not start \"%s\" detached", argv[0]);
+		return false;
+	}
+	return true;
+}
+
+bool
+pgha_start_demotion(const PgHaMember *leader, char *err, size_t errlen)
+{
+	StringInfoData conninfo;
+	char		ctl[MAXPGPATH];
+	char	   *argv[8];
+	FILE	   *f;
+
+	initStringInfo(&conninfo);
+	if (!leader_conninfo(leader, "postgres", &conninfo))
+	{
+		snprintf(err, errlen, "leader \"%s\" has a bad conn_url \"%s\"",
+				 leader->name, leader->conn_url);
+		return false;
+	}
+
+	/* the server comes back as a standby of the leader */
+	f = AllocateFile(STANDBY_SIGNAL_FILE, "w");
+	if (f == NULL || FreeFile(f) != 0)
+	{
+		snprintf(err, errlen, "could not create \"%s\": %m", STANDBY_SIGNAL_FILE);
+		return false;
+	}
+	(void) pgha_write_managed_conf(leader);
+
+	/* pg_ha_ctl sits beside the postgres binary */
+	strlcpy(ctl, my_exec_path, sizeof(ctl));
+	get_parent_directory(ctl);
+	strlcat(ctl, "/pg_ha_ctl", sizeof(ctl));
+
+	argv[0] = ctl;
+	argv[1] = "rejoin";
+	argv[2] = "-D";
+	argv[3] = DataDir;
+	argv[4] = "--source-conninfo";
+	argv[5] = conninfo.data;
+	argv[6] = NULL;
+	if (!spawn_detached(argv, err, errlen))
+		return false;
+	ereport(LOG,
+			(errmsg("pg_ha: demoting node \"%s\": \"%s rejoin\" restarts it as a standby of \"%s\"",
+					pg_ha_node_name, ctl, leader->name)));
+	return true;
+}
+
+/* ----- replication slots */
+
+static bool
+slot_wanted(const char *slot, const PgHaCluster *cluster, const char *self)
+{
+	for (int i = 0; i < cluster->nmembers; i++)
+	{
+		char		name[NAMEDATALEN];
+
+		if (strcmp(cluster->members[i].name, self) == 0)
+			continue;
+		pgha_slot_name(cluster->members[i].name, name, sizeof(name));
+		if (strcmp(name, slot) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+create_slot(const char *name)
+{
+	ReplicationSlotCreate(name, false, RS_PERSISTENT, false);
+	ReplicationSlotReserveWal();
+	ReplicationSlotMarkDirty();
+	ReplicationSlotSave();
+	ReplicationSlotRelease();
+	ereport(LOG,
+			(errmsg("pg_ha: created physical replication slot \"%s\"", name)));
+}
+
+void
+pgha_sync_slots(const PgHaCluster *cluster, const char *self)
+{
+	char		existing[64][NAMEDATALEN];
+	bool		inactive[64];
+	int			nexisting = 0;
+
+	if (max_replication_slots <= 0)
+		return;
+
+	/* the physical slots there are, and which are in use */
+	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
+	for (int i = 0; i < max_replication_slots && nexisting < lengthof(existing); i++)
+	{
+		ReplicationSlot *s = &ReplicationSlotCtl->replication_slots[i];
+
+		if (!s->in_use || s->data.database != InvalidOid)
+			continue;
+		strlcpy(existing[nexisting], NameStr(s->data.name), NAMEDATALEN);
+		SpinLockAcquire(&s->mutex);
+		inactive[nexisting] = (s->active_pid == 0);
+		SpinLockRelease(&s->mutex);
+		nexisting++;
+	}
+	LWLockRelease(ReplicationSlotControlLock);
+
+	PG_TRY();
+	{
+		for (int i = 0; i < cluster->nmembers; i++)
+		{
+			char		name[NAMEDATALEN];
+			bool		found = false;
+
+			if (strcmp(cluster->members[i].name, self) == 0)
+				continue;
+			pgha_slot_name(cluster->members[i].name, name, sizeof(name));
+			for (int j = 0; j < nexisting; j++)
+				found |= strcmp(existing[j], name) == 0;
+			if (!found)
+				create_slot(name);
+		}
+
+		/* like Patroni, the leader owns the physical slots */
+		for (int j = 0; j < nexisting; j++)
+		{
+			if (!inactive[j] || slot_wanted(existing[j], cluster, self))
+				continue;
+			ReplicationSlotDrop(existing[j], true);
+			ereport(LOG,
+					(errmsg("pg_ha: dropped physical replication slot \"%s\": no such member",
+							existing[j])));
+		}
+	}
+	PG_CATCH();
+	{
+		if (MyReplicationSlot != NULL)
+			ReplicationSlotRelease();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * node_ctl.h
+ *	  What the HA worker does to its own server: the managed configuration
+ *	  file, promotion, demotion through a detached helper, and the physical
+ *	  replication slots of the members.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_HA_NODE_CTL_H
+#define PG_HA_NODE_CTL_H
+
+#include "cluster.h"
+
+#define PGHA_MANAGED_CONF	"pg_ha.conf"
+
+/* Physical slot name of a member: lower case, [a-z0-9_] only. */
+extern void pgha_slot_name(const char *member, char *slot, size_t len);
+
+/* host and port out of postgres://host:port/db; false when malformed */
+extern bool pgha_split_conn_url(const char *url, char *host, size_t hostlen,
+								int *port);
+
+/*
+ * Write pg_ha.conf so that the server follows leader (NULL: no upstream, as
+ * on the leader); reloads the postmaster when the content changed.
+ * Returns true when the file changed.
+ */
+extern bool pgha_write_managed_conf(const PgHaMember *leader);
+
+/* Ask the postmaster to promote this standby (as pg_promote() does). */
+extern void pgha_request_promote(void);
+
+/*
+ * Turn this primary into a standby of leader: standby.signal, pg_ha.conf,
+ * then a detached `pg_ha_ctl rejoin` that restarts the server (and rewinds
+ * it when its timeline diverged).  False with err set when it could not.
+ */
+extern bool pgha_start_demotion(const PgHaMember *leader, char *err,
+								size_t errlen);
+
+/* The leader keeps one physical slot per other member, and no others. */
+extern void pgha_sync_slots(const PgHaCluster *cluster, const char *self);
+
+#endif							/* PG_HA_NODE_CTL_H */
