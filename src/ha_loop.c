@@ -248,6 +248,35 @@ set_leader(HaWorker *w)
 
 /* ----- Consul session and lease */
 
+static void connect_address(char *buf, size_t len);
+
+/*
+ * A session named in the session file is ours only if our member record,
+ * held by it, has our address: a copy of this data directory started
+ * elsewhere under the same name must not take over the original's session
+ * (and with it the leader key) while the original runs.
+ */
+static bool
+session_is_ours(HaWorker *w, char *err, size_t errlen)
+{
+	const PgHaMember *me;
+	char		addr[256];
+	char		url[PGHA_URL_LEN];
+
+	if (!dcs_read_cluster(w->prefix, w->cluster, err, errlen))
+		return false;
+	me = pgha_find_member(w->cluster, pg_ha_node_name);
+	connect_address(addr, sizeof(addr));
+	snprintf(url, sizeof(url), "postgres://%s/postgres", addr);
+	if (me != NULL && strcmp(me->session, w->session) == 0 &&
+		strcmp(me->conn_url, url) == 0)
+		return true;
+	ereport(LOG,
+			(errmsg("pg_ha: not reusing Consul session %s: its member record is not this node's",
+					w->session)));
+	return false;
+}
+
 static bool
 ensure_session(HaWorker *w, char *err, size_t errlen)
 {
@@ -278,7 +307,7 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 			w->session[0] = '\0';
 			return false;
 		}
-		if (exists)
+		if (exists && session_is_ours(w, err, errlen))
 		{
 			ereport(LOG,
 					(errmsg("pg_ha: reusing Consul session %s", w->session)));
