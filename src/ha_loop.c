@@ -24,6 +24,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/bgwriter.h"
 #include "postmaster/interrupt.h"
 #include "postmaster/postmaster.h"
 #include "replication/walreceiver.h"
@@ -84,6 +85,7 @@ typedef struct HaWorker
 	char		logged_warning[PGHA_ERR_LEN];
 	bool		rerun;			/* start the next round at once */
 	bool		demotion_started;	/* pg_ha_ctl rejoin is on its way */
+	bool		checkpoint_after_promote;
 } HaWorker;
 
 static void
@@ -622,6 +624,17 @@ do_keep_leader(HaWorker *w)
 			publish_error(err);
 	}
 	set_leader(w);
+
+	/*
+	 * The new timeline reaches the control file only with the first
+	 * checkpoint after promotion, which is spread otherwise: pg_rewind of
+	 * the old leader compares control files, so take it now.
+	 */
+	if (w->checkpoint_after_promote)
+	{
+		RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE);
+		w->checkpoint_after_promote = false;
+	}
 	leader_housekeeping(w);
 }
 
@@ -758,6 +771,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 			break;
 		case HA_PROMOTE:
 			pgha_request_promote();
+			w->checkpoint_after_promote = true;
 			break;
 		case HA_FOLLOW:
 			do_follow(w);

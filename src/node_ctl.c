@@ -29,6 +29,7 @@
 
 #include "node_ctl.h"
 #include "pg_ha.h"
+#include "state.h"
 
 void
 pgha_slot_name(const char *member, char *slot, size_t len)
@@ -91,8 +92,9 @@ append_conf_string(StringInfo buf, const char *name, const char *value)
 	appendStringInfo(buf, "%s = '", name);
 	for (const char *c = value; *c; c++)
 	{
-		if (*c == '\'')
-			appendStringInfoChar(buf, '\'');
+		/* the configuration file reads '' as ' and \\ as \ */
+		if (*c == '\'' || *c == '\\')
+			appendStringInfoChar(buf, *c);
 		appendStringInfoChar(buf, *c);
 	}
 	appendStringInfoString(buf, "'\n");
@@ -322,6 +324,47 @@ pgha_start_demotion(const PgHaMember *leader, char *err, size_t errlen)
 
 /* ----- replication slots */
 
+/*
+ * When a slot stopped being wanted (no such member), by name.  A member's
+ * record disappears while it restarts, and a new replica's slot exists
+ * before its first record: dropping at once would cost them their WAL.
+ */
+typedef struct UnwantedSlot
+{
+	char		name[NAMEDATALEN];
+	int64		since_ms;
+} UnwantedSlot;
+
+static UnwantedSlot unwanted[64];
+static int	nunwanted = 0;
+
+/* How long has slot been unwanted?  Starts counting on the first call. */
+static int64
+unwanted_for_ms(const char *slot, int64 now)
+{
+	for (int i = 0; i < nunwanted; i++)
+		if (strcmp(unwanted[i].name, slot) == 0)
+			return now - unwanted[i].since_ms;
+	if (nunwanted < lengthof(unwanted))
+	{
+		strlcpy(unwanted[nunwanted].name, slot, NAMEDATALEN);
+		unwanted[nunwanted].since_ms = now;
+		nunwanted++;
+	}
+	return 0;
+}
+
+static void
+forget_unwanted(const char *slot)
+{
+	for (int i = 0; i < nunwanted; i++)
+		if (strcmp(unwanted[i].name, slot) == 0)
+		{
+			unwanted[i] = unwanted[--nunwanted];
+			return;
+		}
+}
+
 static bool
 slot_wanted(const char *slot, const PgHaCluster *cluster, const char *self)
 {
@@ -353,6 +396,7 @@ create_slot(const char *name)
 void
 pgha_sync_slots(const PgHaCluster *cluster, const char *self)
 {
+	int64		now = pgha_monotonic_ms();
 	char		existing[64][NAMEDATALEN];
 	bool		inactive[64];
 	int			nexisting = 0;
@@ -392,15 +436,24 @@ pgha_sync_slots(const PgHaCluster *cluster, const char *self)
 				create_slot(name);
 		}
 
-		/* like Patroni, the leader owns the physical slots */
+		/*
+		 * Like Patroni, the leader owns the physical slots: one unused and
+		 * of no member for pg_ha.member_slots_ttl goes.
+		 */
 		for (int j = 0; j < nexisting; j++)
 		{
 			if (!inactive[j] || slot_wanted(existing[j], cluster, self))
+			{
+				forget_unwanted(existing[j]);
+				continue;
+			}
+			if (unwanted_for_ms(existing[j], now) < pg_ha_member_slots_ttl)
 				continue;
 			ReplicationSlotDrop(existing[j], true);
+			forget_unwanted(existing[j]);
 			ereport(LOG,
-					(errmsg("pg_ha: dropped physical replication slot \"%s\": no such member",
-							existing[j])));
+					(errmsg("pg_ha: dropped physical replication slot \"%s\": no member has used it for %d s",
+							existing[j], pg_ha_member_slots_ttl / 1000)));
 		}
 	}
 	PG_CATCH();

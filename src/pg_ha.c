@@ -38,6 +38,7 @@ int			pg_ha_ttl = 30000;
 int			pg_ha_loop_wait = 10000;
 int			pg_ha_retry_timeout = 10000;
 int			pg_ha_lock_delay = 0;
+int			pg_ha_member_slots_ttl = 30 * 60 * 1000;
 bool		pg_ha_nofailover = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -153,7 +154,8 @@ static const char *const pg_ha_guc_names[] = {
 	"pg_ha.cluster", "pg_ha.node_name", "pg_ha.namespace", "pg_ha.consul_url",
 	"pg_ha.consul_token", "pg_ha.connect_address", "pg_ha.api_listen",
 	"pg_ha.ttl", "pg_ha.loop_wait", "pg_ha.retry_timeout", "pg_ha.lock_delay",
-	"pg_ha.nofailover", "pg_ha.replication_user", "pg_ha.passfile"
+	"pg_ha.nofailover", "pg_ha.replication_user", "pg_ha.passfile",
+	"pg_ha.member_slots_ttl"
 };
 
 /*
@@ -278,6 +280,12 @@ define_gucs(void)
 							"Consul lock-delay of the node's session.",
 							"After a session is invalidated, its locks cannot be taken for this long.",
 							&pg_ha_lock_delay, 0, 0, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_ha.member_slots_ttl",
+							"How long the leader keeps the slot of a member that is gone.",
+							"A replica that is back within this time finds its WAL kept.",
+							&pg_ha_member_slots_ttl, 30 * 60 * 1000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("pg_ha.nofailover",

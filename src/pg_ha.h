@@ -24,6 +24,7 @@ extern int	pg_ha_ttl;			/* ms */
 extern int	pg_ha_loop_wait;	/* ms */
 extern int	pg_ha_retry_timeout;	/* ms */
 extern int	pg_ha_lock_delay;	/* ms */
+extern int	pg_ha_member_slots_ttl;	/* ms */
 extern bool pg_ha_nofailover;
 
 /* HA is active when the node belongs to a cluster. */

@@ -10,6 +10,9 @@ SHOW pg_ha.loop_wait;
 SHOW pg_ha.retry_timeout;
 SHOW pg_ha.lock_delay;
 SHOW pg_ha.nofailover;
+SHOW pg_ha.replication_user;
+SHOW pg_ha.passfile;
+SHOW pg_ha.member_slots_ttl;
 
 -- not settable in a session
 SET pg_ha.ttl = '20s';
@@ -37,12 +40,16 @@ ALTER SYSTEM SET pg_ha.connect_address = '10.0.0.11:0';
 ALTER SYSTEM SET pg_ha.connect_address = ':5432';
 ALTER SYSTEM SET pg_ha.api_listen = '0.0.0.0:http';
 ALTER SYSTEM SET pg_ha.lock_delay = '2min';
+ALTER SYSTEM SET pg_ha.replication_user = 'repl user';
+ALTER SYSTEM SET pg_ha.replication_user = '';
+ALTER SYSTEM SET pg_ha.passfile = 'pgpass';
 
 -- good values are accepted, and removed again
 ALTER SYSTEM SET pg_ha.consul_url = 'https://consul.example:8501';
 ALTER SYSTEM SET pg_ha.connect_address = '[::1]:5432';
 ALTER SYSTEM SET pg_ha.api_listen = ':8008';
 ALTER SYSTEM SET pg_ha.ttl = '20s';
+ALTER SYSTEM SET pg_ha.passfile = '/var/lib/postgresql/.pgpass';
 ALTER SYSTEM RESET ALL;
 
 -- the Consul token is for superusers only

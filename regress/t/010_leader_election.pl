@@ -110,24 +110,53 @@ is($consul->kv_get("$prefix/leader"), 'pg1', 'leader unchanged');
 $stranger->stop;
 
 # ---------------------------------------------------------------------
-# 3. A copy of pg1 started as a primary under another name stays fenced.
+# 3. A copy of pg1 started as a primary under another name is fenced, then
+#    demoted into a standby of pg1.
 
 $pg1->backup('b1');
 my $twin = PostgreSQL::Test::Cluster->new('pg3');
 $twin->init_from_backup($pg1, 'b1');
 $twin->append_conf('postgresql.conf', PgHaTest::pg_ha_conf($twin, 'pg3', %common));
-$twin->start;
+PgHaTest::start_node($twin);
 ok( PgHaTest::poll_until(
 		'pg3 publishes its member record', 30,
 		sub { defined $consul->kv_get("$prefix/members/pg3") }),
 	'the copy joins the cluster as a member');
-like(connect_error($twin) // '',
-	qr/node "pg3" is fenced.*DETAIL:.*member "pg1" holds the leader key/s,
-	'the copy refuses client connections: pg1 holds the leader key');
+ok( PgHaTest::poll_until(
+		'pg3 demotes', 30,
+		sub { log_matches($twin, qr/demote: member "pg1" holds the leader key/) }),
+	'the copy stays fenced and demotes: pg1 holds the leader key');
+ok( PgHaTest::poll_until(
+		'pg3 runs as a standby', 60,
+		sub {
+			$twin->psql('postgres', 'SELECT pg_is_in_recovery()', stdout => \my $r);
+			($r // '') eq 't';
+		}),
+	'the copy was demoted into a standby');
 isnt($consul->kv_session("$prefix/members/pg3"), $session,
 	'the copy did not reuse the session of the data directory it was copied from');
 is($consul->kv_get("$prefix/leader"), 'pg1', 'leader unchanged');
 $twin->stop;
+
+# The same copy started under pg1's own name, with pg1's session file:
+# it must not take pg1's session (and lock), and it says the name is taken.
+my $dup = PostgreSQL::Test::Cluster->new('pg1dup');
+$dup->init_from_backup($pg1, 'b1');
+$dup->append_conf('postgresql.conf', PgHaTest::pg_ha_conf($dup, 'pg1', %common));
+ok(-e $dup->data_dir . '/pg_ha.session', "the copy carries pg1's session file");
+PgHaTest::start_node($dup);
+ok( PgHaTest::poll_until(
+		'the duplicate name is reported', 30,
+		sub { log_matches($dup, qr/is node name "pg1" used twice\?/) }),
+	'a second node named pg1 is told that the name is used twice');
+ok(log_matches($dup, qr/not reusing Consul session \Q$session\E/),
+	"it does not reuse pg1's session");
+is($consul->kv_session("$prefix/leader"), $session, 'pg1 keeps its session and lock');
+is($consul->kv_get_json("$prefix/members/pg1")->{conn_url},
+	'postgres://127.0.0.1:' . $pg1->port . '/postgres', "pg1's member record is intact");
+$dup->stop;
+ok($pg1->psql('postgres', 'INSERT INTO t VALUES (1)') == 0, 'pg1 still takes writes');
+$pg1->safe_psql('postgres', 'DELETE FROM t WHERE id = 1 AND ctid <> (SELECT min(ctid) FROM t)');
 
 # ---------------------------------------------------------------------
 # 4. Garbage in Consul's keys: logged, no crash, no change.

@@ -321,6 +321,33 @@ sub new_node
 	return $node;
 }
 
+=item PgHaTest::start_node($node)
+
+Start $node when pg_ha may restart it on its own right away (a primary that
+the HA worker demotes through pg_ha_ctl rejoin can be stopped and started
+again before pg_ctl's wait ends).  Waits until a postmaster runs, whichever
+started it, and lets the node object know its pid, so that stop() works.
+
+=cut
+
+sub start_node
+{
+	my ($node) = @_;
+	$node->start(fail_ok => 1);
+	my $pidfile = $node->data_dir . '/postmaster.pid';
+	my $ok = poll_until(
+		'a postmaster for ' . $node->name, 60,
+		sub {
+			open(my $fh, '<', $pidfile) or return 0;
+			my $pid = <$fh>;
+			close $fh;
+			chomp $pid if defined $pid;
+			return defined $pid && $pid =~ /^\d+$/ && kill(0, $pid);
+		});
+	$node->_update_pid(1) if $ok;
+	return $ok;
+}
+
 =item PgHaTest::new_replica($name, $primary, %opts)
 
 A standby of $primary for pg_ha to manage: a base backup of $primary,

@@ -1,59 +1,95 @@
 /*-------------------------------------------------------------------------
  *
  * pg_ha_ctl.c
- *	  Command-line tool of pg_ha: what an operator runs from any host that
- *	  reaches Consul.
+ *	  Command-line tool of pg_ha: the command line, "list" and "version".
  *
- * This first version reads the cluster from Consul and prints the
- * patronictl-style table ("list").  Node lifecycle (init, clone, rewind)
- * and the operator actions come with later work; the option names are
- * those of the GUCs so that scripts need not change.
+ * pg_ha_ctl does what must happen while PostgreSQL is not running and
+ * what an operator runs from any host that reaches Consul:
+ *
+ *	list	the patronictl-style table of the members (this file);
+ *	init	bootstrap the first node of a cluster, or clone a new node from
+ *			the leader, or start an existing node (init.c);
+ *	rejoin	restart an old primary as a standby, rewound when needed; the
+ *			HA worker runs it, detached (rejoin.c).
+ *
+ * The option names are those of the GUCs (--node-name for pg_ha.node_name
+ * and so on), each also read from an environment variable, so that
+ * scripts need not change.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres_fe.h"
 
-#include <curl/curl.h>
-
 #include "common/logging.h"
 #include "getopt_long.h"
-#include "cluster.h"
+#include "pg_ha_ctl.h"
 
-#define PG_HA_CTL_VERSION "0.1.0"
+const char *progname;
 
-static const char *progname;
-
-typedef struct CtlOptions
+/* long options without a short form */
+enum
 {
-	const char *cluster;
-	const char *namespace;
-	const char *consul_url;
-	const char *consul_token;
-	const char *format;
-} CtlOptions;
-
-typedef struct Buffer
-{
-	char	   *data;
-	size_t		len;
-} Buffer;
+	OPT_NODE_NAME = 1000,
+	OPT_CONNECT_ADDRESS,
+	OPT_API_LISTEN,
+	OPT_PORT,
+	OPT_LISTEN_ADDRESSES,
+	OPT_REPLICATION_USER,
+	OPT_PASSFILE,
+	OPT_SET,
+	OPT_SOURCE_CONNINFO,
+	OPT_CLUSTER,
+	OPT_NAMESPACE,
+	OPT_CONSUL_URL,
+	OPT_FORMAT
+};
 
 static void
 usage(void)
 {
-	printf("pg_ha_ctl controls a pg_ha cluster.\n\n"
+	printf("pg_ha_ctl controls a pg_ha cluster and creates its nodes.\n\n"
 		   "Usage:\n"
-		   "  pg_ha_ctl [OPTION]... COMMAND\n\n"
+		   "  pg_ha_ctl list [OPTION]...\n"
+		   "  pg_ha_ctl init -D DATADIR --cluster=NAME --node-name=NAME --consul-url=URL\n"
+		   "                 --connect-address=HOST:PORT [OPTION]...\n"
+		   "  pg_ha_ctl rejoin -D DATADIR [--source-conninfo=CONNINFO] [--timeout=SECS]\n"
+		   "  pg_ha_ctl version\n\n"
 		   "Commands:\n"
-		   "  list         show the members of the cluster\n"
-		   "  version      show the version of pg_ha_ctl\n\n"
-		   "Options (or environment variables):\n"
-		   "  --cluster=NAME        cluster name (PG_HA_CLUSTER)\n"
-		   "  --namespace=NAME      Consul key namespace, default \"service\" (PG_HA_NAMESPACE)\n"
-		   "  --consul-url=URL      Consul HTTP API, default http://127.0.0.1:8500 (PG_HA_CONSUL_URL)\n"
-		   "                        the ACL token is read from PG_HA_CONSUL_TOKEN only\n"
-		   "  --format=table|json   output format of list, default table\n"
-		   "  -?, --help            show this help, then exit\n");
+		   "  list      show the members of the cluster\n"
+		   "  init      create this node in an empty DATADIR: bootstrap the cluster when\n"
+		   "            Consul has never seen it (initdb), else clone the leader\n"
+		   "            (pg_basebackup); an existing DATADIR of the cluster is started\n"
+		   "  rejoin    restart a primary as a standby: stop it, rewind it from\n"
+		   "            CONNINFO if given (pg_rewind), start it with the options it had;\n"
+		   "            the HA worker runs this when it demotes its node\n"
+		   "  version   show the version of pg_ha_ctl\n\n"
+		   "Cluster options (or environment variables):\n"
+		   "  --cluster=NAME            cluster name (PG_HA_CLUSTER)\n"
+		   "  --namespace=NAME          Consul key namespace, default \"service\" (PG_HA_NAMESPACE)\n"
+		   "  --consul-url=URL          Consul HTTP API, default http://127.0.0.1:8500 (PG_HA_CONSUL_URL);\n"
+		   "                            the ACL token is read from PG_HA_CONSUL_TOKEN only\n"
+		   "  --format=table|json       output format of list, default table\n\n"
+		   "Node options of init (or environment variables):\n"
+		   "  -D, --pgdata=DATADIR      data directory (PGDATA)\n"
+		   "  --node-name=NAME          name of this node in the cluster (PG_HA_NODE_NAME)\n"
+		   "  --connect-address=HOST:PORT  where the other nodes reach this node\n"
+		   "                            (PG_HA_CONNECT_ADDRESS)\n"
+		   "  --port=PORT               server port, default the port of --connect-address\n"
+		   "  --listen-addresses=ADDRS  listen_addresses, default the host of --connect-address\n"
+		   "  --api-listen=[HOST]:PORT  REST API address, default :8008 (PG_HA_API_LISTEN)\n"
+		   "  --replication-user=ROLE   role of replication and pg_rewind, default replicator\n"
+		   "  --passfile=FILE           libpq password file holding its password, default\n"
+		   "                            ~/.pgpass; init of the first node adds a random one\n"
+		   "  -l, --log=FILE            server log (pg_ctl -l), default DATADIR/../NODE.log\n"
+		   "  --set=NAME=VALUE          another postgresql.conf setting, e.g. pg_ha.ttl=30s\n"
+		   "                            (repeatable; VALUE is quoted unless it is already)\n\n"
+		   "Options of rejoin:\n"
+		   "  -D, --pgdata=DATADIR      data directory (PGDATA)\n"
+		   "  --source-conninfo=CONNINFO  rewind from this server (pg_rewind --source-server)\n"
+		   "  -t, --timeout=SECS        for pg_ctl stop and start, default 60\n\n"
+		   "Other options:\n"
+		   "  -V, --version             show the version, then exit\n"
+		   "  -?, --help                show this help, then exit\n");
 }
 
 static const char *
@@ -62,95 +98,6 @@ env_or(const char *name, const char *fallback)
 	const char *v = getenv(name);
 
 	return (v != NULL && v[0] != '\0') ? v : fallback;
-}
-
-static size_t
-collect(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	Buffer	   *b = (Buffer *) userdata;
-	size_t		n = size * nmemb;
-
-	if (b->len + n > 4 * 1024 * 1024)
-		return 0;
-	b->data = pg_realloc(b->data, b->len + n + 1);
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
-
-/* GET url; returns the HTTP status, or -1 with a message printed */
-static long
-http_get(const CtlOptions *opt, const char *path, Buffer *body)
-{
-	CURL	   *curl = curl_easy_init();
-	char		url[2048];
-	char		errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers = NULL;
-	long		status = -1;
-	CURLcode	rc;
-
-	if (curl == NULL)
-		pg_fatal("could not initialize libcurl");
-	snprintf(url, sizeof(url), "%s%s", opt->consul_url, path);
-	if (opt->consul_token != NULL)
-	{
-		char		h[600];
-
-		snprintf(h, sizeof(h), "X-Consul-Token: %s", opt->consul_token);
-		headers = curl_slist_append(headers, h);
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	rc = curl_easy_perform(curl);
-	if (rc != CURLE_OK)
-		pg_log_error("cannot reach Consul at %s: %s", opt->consul_url,
-					 errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	else
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	return status;
-}
-
-static bool
-read_cluster(const CtlOptions *opt, PgHaCluster *c)
-{
-	char		path[512];
-	char		prefix[256];
-	char		err[PGHA_ERR_LEN];
-	Buffer		body = {NULL, 0};
-	long		status;
-
-	snprintf(prefix, sizeof(prefix), "%s/%s/", opt->namespace, opt->cluster);
-	snprintf(path, sizeof(path), "/v1/kv/%s?recurse", prefix);
-	status = http_get(opt, path, &body);
-	if (status < 0)
-		return false;
-	if (status == 404)
-	{
-		pg_log_error("cluster \"%s\" is not known to Consul at %s",
-					 opt->cluster, opt->consul_url);
-		pg_log_error_hint("Check --cluster and --namespace, or start the first node of the cluster.");
-		return false;
-	}
-	if (status != 200)
-	{
-		pg_log_error("Consul at %s answered HTTP %ld", opt->consul_url, status);
-		return false;
-	}
-	if (!pgha_parse_kv_listing(body.data, body.len, prefix, c, err, sizeof(err)))
-	{
-		pg_log_error("unexpected answer from Consul: %s", err);
-		return false;
-	}
-	pg_free(body.data);
-	return true;
 }
 
 static bool
@@ -165,9 +112,17 @@ cmd_list(const CtlOptions *opt)
 {
 	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
 	int64_t		leader_pos = -1;
+	bool		found;
 
-	if (!read_cluster(opt, c))
+	if (!ctl_read_cluster(opt, c, &found))
 		return 1;
+	if (!found)
+	{
+		pg_log_error("cluster \"%s\" is not known to Consul at %s",
+					 opt->cluster, opt->consul_url);
+		pg_log_error_hint("Check --cluster and --namespace, or start the first node of the cluster (pg_ha_ctl init).");
+		return 1;
+	}
 	for (int i = 0; i < c->nmembers; i++)
 		if (is_leader(c, &c->members[i]) && c->members[i].has_xlog)
 			leader_pos = c->members[i].xlog_location;
@@ -221,14 +176,43 @@ cmd_list(const CtlOptions *opt)
 	return 0;
 }
 
+static void
+check_cluster_options(const CtlOptions *opt)
+{
+	if (opt->cluster == NULL || !pgha_valid_name(opt->cluster))
+	{
+		if (opt->cluster)
+			pg_log_error("invalid cluster name \"%s\"", opt->cluster);
+		else
+			pg_log_error("no cluster name given");
+		pg_log_error_hint("Give --cluster or set PG_HA_CLUSTER.");
+		exit(1);
+	}
+	if (!pgha_valid_name(opt->namespace))
+		pg_fatal("invalid namespace \"%s\"", opt->namespace);
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct option long_options[] = {
-		{"cluster", required_argument, NULL, 'c'},
-		{"namespace", required_argument, NULL, 'n'},
-		{"consul-url", required_argument, NULL, 'u'},
-		{"format", required_argument, NULL, 'f'},
+		{"cluster", required_argument, NULL, OPT_CLUSTER},
+		{"namespace", required_argument, NULL, OPT_NAMESPACE},
+		{"consul-url", required_argument, NULL, OPT_CONSUL_URL},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"pgdata", required_argument, NULL, 'D'},
+		{"node-name", required_argument, NULL, OPT_NODE_NAME},
+		{"connect-address", required_argument, NULL, OPT_CONNECT_ADDRESS},
+		{"api-listen", required_argument, NULL, OPT_API_LISTEN},
+		{"port", required_argument, NULL, OPT_PORT},
+		{"listen-addresses", required_argument, NULL, OPT_LISTEN_ADDRESSES},
+		{"replication-user", required_argument, NULL, OPT_REPLICATION_USER},
+		{"passfile", required_argument, NULL, OPT_PASSFILE},
+		{"log", required_argument, NULL, 'l'},
+		{"set", required_argument, NULL, OPT_SET},
+		{"source-conninfo", required_argument, NULL, OPT_SOURCE_CONNINFO},
+		{"timeout", required_argument, NULL, 't'},
+		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0}
 	};
@@ -238,28 +222,87 @@ main(int argc, char **argv)
 
 	pg_logging_init(argv[0]);
 	progname = get_progname(argv[0]);
+	ctl_set_tool_dir(argv[0]);
+
+	memset(&opt, 0, sizeof(opt));
 	opt.cluster = env_or("PG_HA_CLUSTER", NULL);
 	opt.namespace = env_or("PG_HA_NAMESPACE", "service");
 	opt.consul_url = env_or("PG_HA_CONSUL_URL", "http://127.0.0.1:8500");
 	opt.consul_token = env_or("PG_HA_CONSUL_TOKEN", NULL);
 	opt.format = "table";
+	opt.pgdata = env_or("PGDATA", NULL);
+	opt.node_name = env_or("PG_HA_NODE_NAME", NULL);
+	opt.connect_address = env_or("PG_HA_CONNECT_ADDRESS", NULL);
+	opt.api_listen = env_or("PG_HA_API_LISTEN", NULL);
+	opt.settings = pg_malloc0(sizeof(char *) * argc);
+	opt.timeout = 60;
 
-	while ((c = getopt_long(argc, argv, "?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "D:l:t:V?", long_options, NULL)) != -1)
 	{
 		switch (c)
 		{
-			case 'c':
+			case OPT_CLUSTER:
 				opt.cluster = optarg;
 				break;
-			case 'n':
+			case OPT_NAMESPACE:
 				opt.namespace = optarg;
 				break;
-			case 'u':
+			case OPT_CONSUL_URL:
 				opt.consul_url = optarg;
 				break;
-			case 'f':
+			case OPT_FORMAT:
 				opt.format = optarg;
 				break;
+			case 'D':
+				opt.pgdata = optarg;
+				break;
+			case OPT_NODE_NAME:
+				opt.node_name = optarg;
+				break;
+			case OPT_CONNECT_ADDRESS:
+				opt.connect_address = optarg;
+				break;
+			case OPT_API_LISTEN:
+				opt.api_listen = optarg;
+				break;
+			case OPT_PORT:
+				opt.port = optarg;
+				break;
+			case OPT_LISTEN_ADDRESSES:
+				opt.listen_addresses = optarg;
+				break;
+			case OPT_REPLICATION_USER:
+				opt.replication_user = optarg;
+				break;
+			case OPT_PASSFILE:
+				opt.passfile = optarg;
+				break;
+			case 'l':
+				opt.log_file = optarg;
+				break;
+			case OPT_SET:
+				opt.settings[opt.nsettings++] = optarg;
+				break;
+			case OPT_SOURCE_CONNINFO:
+				opt.source_conninfo = optarg;
+				break;
+			case 't':
+				{
+					char	   *end;
+					long		v;
+
+					errno = 0;
+					v = strtol(optarg, &end, 10);
+					if (errno != 0 || end == optarg || *end != '\0' ||
+						v < 1 || v > 86400)
+						pg_fatal("invalid timeout \"%s\": give seconds, 1 to 86400",
+								 optarg);
+					opt.timeout = (int) v;
+				}
+				break;
+			case 'V':
+				printf("pg_ha_ctl %s\n", PG_HA_CTL_VERSION);
+				exit(0);
 			case '?':
 				if (optopt == 0 || optopt == '?')
 				{
@@ -272,6 +315,16 @@ main(int argc, char **argv)
 				exit(1);
 		}
 	}
+	/* http://host:8500/ is meant as http://host:8500 */
+	if (opt.consul_url[0] != '\0' && opt.consul_url[strlen(opt.consul_url) - 1] == '/')
+	{
+		char	   *url = pg_strdup(opt.consul_url);
+
+		while (url[0] != '\0' && url[strlen(url) - 1] == '/')
+			url[strlen(url) - 1] = '\0';
+		opt.consul_url = url;
+	}
+
 	if (optind >= argc)
 	{
 		pg_log_error("no command given");
@@ -279,29 +332,35 @@ main(int argc, char **argv)
 		exit(1);
 	}
 	command = argv[optind];
+	if (optind + 1 < argc)
+	{
+		pg_log_error("too many command-line arguments (first is \"%s\")",
+					 argv[optind + 1]);
+		pg_log_error_hint("Try \"%s --help\" for more information.", progname);
+		exit(1);
+	}
+
 	if (strcmp(command, "version") == 0)
 	{
 		printf("pg_ha_ctl %s\n", PG_HA_CTL_VERSION);
 		return 0;
 	}
-	if (strcmp(command, "list") != 0)
+	if (strcmp(command, "list") == 0)
 	{
-		pg_log_error("unknown command \"%s\"", command);
-		pg_log_error_hint("Try \"%s --help\" for more information.", progname);
-		exit(1);
+		check_cluster_options(&opt);
+		if (strcmp(opt.format, "table") != 0 && strcmp(opt.format, "json") != 0)
+			pg_fatal("unknown format \"%s\": use table or json", opt.format);
+		return cmd_list(&opt);
 	}
-	if (opt.cluster == NULL || !pgha_valid_name(opt.cluster))
+	if (strcmp(command, "init") == 0)
 	{
-		pg_log_error(opt.cluster ? "invalid cluster name \"%s\"" : "no cluster name given%s",
-					 opt.cluster ? opt.cluster : "");
-		pg_log_error_hint("Give --cluster or set PG_HA_CLUSTER.");
-		exit(1);
+		check_cluster_options(&opt);
+		return cmd_init(&opt);
 	}
-	if (!pgha_valid_name(opt.namespace))
-		pg_fatal("invalid namespace \"%s\"", opt.namespace);
-	if (strcmp(opt.format, "table") != 0 && strcmp(opt.format, "json") != 0)
-		pg_fatal("unknown format \"%s\": use table or json", opt.format);
+	if (strcmp(command, "rejoin") == 0)
+		return cmd_rejoin(&opt);
 
-	curl_global_init(CURL_GLOBAL_ALL);
-	return cmd_list(&opt);
+	pg_log_error("unknown command \"%s\"", command);
+	pg_log_error_hint("Try \"%s --help\" for more information.", progname);
+	exit(1);
 }

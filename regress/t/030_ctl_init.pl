@@ -1,0 +1,273 @@
+# pg_ha_ctl init bootstraps the first node and clones the second from the
+# leader, refuses what it must refuse (a name in use, a directory that is
+# not a data directory, a data directory of another database cluster, a
+# cluster without a leader, an unreachable Consul), never lets the
+# replication password out of its password file, and pg_ha_ctl rejoin
+# restarts a replica through pg_rewind keeping the node's own settings.
+use strict;
+use warnings;
+
+use Fcntl qw(S_IMODE);
+use File::Basename qw(basename);
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use PgHaTest;
+
+my $consul  = PgHaTest::Consul->start();
+my $cluster = 'ctl';
+my $prefix  = "service/$cluster";
+
+my $base     = PostgreSQL::Test::Utils::tempdir('ctl');
+my $sockdir  = PostgreSQL::Test::Utils::tempdir_short();
+my $passfile = "$base/replication.pgpass";
+my %port     = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2);
+my %api      = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2);
+
+# data directories of the servers this test may have started
+my @datadirs;
+
+END
+{
+	local $?;
+	foreach my $dir (@datadirs)
+	{
+		next unless -e "$dir/postmaster.pid";
+		system('pg_ctl', '-D', $dir, '-m', 'immediate', '-w', 'stop');
+	}
+}
+
+# Run pg_ha_ctl; returns (exit code, stdout, stderr), all logged.
+sub ctl
+{
+	my @args = @_;
+	my ($out, $err) = ('', '');
+	print "# running: pg_ha_ctl @args\n";
+	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', \undef, '>', \$out, '2>', \$err);
+	my $rc = $? >> 8;
+	print "# exit code $rc\n# stdout:\n$out# stderr:\n$err";
+	return ($rc, $out, $err);
+}
+
+# The options of init for node $name (its own ports, the short timings).
+sub init_args
+{
+	my ($name, %opts) = @_;
+	return (
+		'init', '-D', $opts{datadir} // "$base/$name",
+		'--cluster', $cluster,
+		'--node-name', $name,
+		'--consul-url', $opts{consul_url} // $consul->http_url,
+		'--connect-address', '127.0.0.1:' . ($port{$name} // PostgreSQL::Test::Cluster::get_free_port()),
+		'--api-listen', '127.0.0.1:' . ($api{$name} // PostgreSQL::Test::Cluster::get_free_port()),
+		'--passfile', $passfile,
+		'--set', 'pg_ha.ttl=10s',
+		'--set', 'pg_ha.loop_wait=1s',
+		'--set', 'pg_ha.retry_timeout=2s',
+		'--set', "unix_socket_directories=$sockdir");
+}
+
+# One query through the Unix socket as the bootstrap superuser; dies on error.
+sub psql_at
+{
+	my ($name, $sql, $db) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run(
+		[
+			'psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1',
+			'-h', $sockdir, '-p', $port{$name}, '-d', $db // 'postgres',
+			'-c', $sql
+		],
+		'<', \undef, '>', \$out, '2>', \$err)
+	  or die "psql on $name failed: $err";
+	chomp $out;
+	return $out;
+}
+
+sub streaming_replicas
+{
+	return psql_at('pg1',
+		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
+		  . "FROM pg_stat_replication WHERE state = 'streaming'");
+}
+
+sub last_line
+{
+	my ($file) = @_;
+	my @lines = grep { /\S/ } split /\n/, slurp_file($file);
+	return $lines[-1];
+}
+
+# ---------------------------------------------------------------------
+# 1. The first node bootstraps the cluster.
+
+push @datadirs, "$base/pg1";
+my ($rc, $out, $err) = ctl(init_args('pg1'));
+is($rc, 0, 'init of pg1 succeeds');
+like($out, qr/Node "pg1" bootstrapped cluster "ctl" and is its leader/,
+	'init says it bootstrapped the cluster');
+ok( PgHaTest::poll_until(
+		'pg1 holds the leader key', 30,
+		sub { ($consul->kv_get("$prefix/leader") // '') eq 'pg1' }),
+	'pg1 becomes the leader');
+psql_at('pg1', 'CREATE DATABASE pg2test');
+is(psql_at('pg1', "SELECT count(*) FROM pg_database WHERE datname = 'pg2test'"),
+	'1', 'the leader takes writes: CREATE DATABASE pg2test');
+my $sysid = psql_at('pg1', 'SELECT system_identifier FROM pg_control_system()');
+is($consul->kv_get("$prefix/initialize"), $sysid,
+	'the initialize key holds the system identifier of pg1');
+
+is(S_IMODE((stat $passfile)[2]), 0600, 'the password file has mode 0600');
+my ($password) = slurp_file($passfile) =~ /^\*:\*:\*:replicator:(\S+)$/m;
+ok(defined $password && length($password) >= 24,
+	'the password file holds a random password of 24+ characters for replicator');
+is(psql_at('pg1',
+		"SELECT rolreplication AND rolcanlogin FROM pg_roles WHERE rolname = 'replicator'"),
+	't', 'role replicator exists with REPLICATION LOGIN');
+is(psql_at('pg1',
+		"SELECT has_function_privilege('replicator', "
+		  . "'pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)', 'EXECUTE')"),
+	't', 'replicator may run what pg_rewind needs');
+is(last_line("$base/pg1/postgresql.conf"), "include_if_exists = 'pg_ha.conf'",
+	'postgresql.conf ends with the include of pg_ha.conf');
+
+# ---------------------------------------------------------------------
+# 2. The second node is cloned from the leader.
+
+push @datadirs, "$base/pg2";
+($rc, $out, $err) = ctl(init_args('pg2'));
+is($rc, 0, 'init of pg2 succeeds');
+like($out, qr/Node "pg2" joined cluster "ctl" as a replica of "pg1"/,
+	'init says it cloned pg2 from pg1');
+is(psql_at('pg2', 'SELECT pg_is_in_recovery()'), 't', 'pg2 is in recovery');
+ok( PgHaTest::poll_until(
+		'pg2 streams from pg1', 30, sub { streaming_replicas() eq 'pg2' }),
+	'pg_stat_replication on pg1 shows pg2 streaming');
+ok( PgHaTest::poll_until(
+		'pg2test replayed on pg2', 30,
+		sub { psql_at('pg2', "SELECT count(*) FROM pg_database WHERE datname = 'pg2test'") eq '1' }),
+	'database pg2test exists on pg2');
+is(psql_at('pg2', 'SHOW pg_ha.node_name'), 'pg2', 'pg2 runs under its own name');
+is(psql_at('pg2', 'SHOW port'), $port{pg2}, 'pg2 runs on its own port');
+like(slurp_file("$base/pg2/pg_ha.conf"), qr/^primary_slot_name = 'pg2'$/m,
+	'pg_ha.conf of pg2 names its slot');
+is(last_line("$base/pg2/postgresql.conf"), "include_if_exists = 'pg_ha.conf'",
+	'the postgresql.conf of pg2 still ends with the include');
+ok(!-e "$base/pg2/pg_ha.session"
+	  || slurp_file("$base/pg2/pg_ha.session") =~ /\bpg2\s*$/,
+	'the session file of pg1 was not kept');
+
+($rc, $out, $err) = ctl('list', '--cluster', $cluster, '--consul-url', $consul->http_url);
+like($out, qr/^\| pg1 +\| 127\.0\.0\.1:$port{pg1} +\| Leader /m, 'list shows pg1 as the leader');
+like($out, qr/^\| pg2 +\| 127\.0\.0\.1:$port{pg2} +\| Replica /m, 'list shows pg2 as a replica');
+
+# ---------------------------------------------------------------------
+# 3. What init refuses.
+
+mkdir "$base/twin" or die "mkdir: $!";
+($rc, $out, $err) = ctl(init_args('pg2', datadir => "$base/twin"));
+is($rc, 1, 'init with the name of a live member fails');
+like($err, qr/node name "pg2" is already used in cluster "ctl"/,
+	'... saying the name is in use');
+my @left = glob("$base/twin/*");
+is(scalar @left, 0, '... and leaves the directory empty');
+
+mkdir "$base/junk" or die "mkdir: $!";
+append_to_file("$base/junk/notes.txt", "not a database\n");
+($rc, $out, $err) = ctl(init_args('pg3', datadir => "$base/junk"));
+is($rc, 1, 'init into a non-empty directory that is no data directory fails');
+like($err, qr/directory "\Q$base\E\/junk" exists but is not empty, and it is not a PostgreSQL data directory/,
+	'... saying why');
+@left = glob("$base/junk/*");
+is_deeply(\@left, ["$base/junk/notes.txt"], '... and touches nothing there');
+
+PostgreSQL::Test::Utils::system_or_bail('initdb', '-N', '-A', 'trust', '-D', "$base/other");
+my ($controldata) = run_command([ 'pg_controldata', "$base/other" ]);
+my ($other_sysid) = $controldata =~ /Database system identifier:\s+(\d+)/;
+($rc, $out, $err) = ctl(init_args('pg3', datadir => "$base/other"));
+is($rc, 1, 'init of the data directory of another database cluster fails');
+like($err,
+	qr/its system identifier is \Q$other_sysid\E, cluster "ctl" has system identifier \Q$sysid\E/,
+	'... naming both system identifiers');
+like($err, qr/hint: /, '... with a hint');
+ok(!-e "$base/other/postmaster.pid", '... and does not start it');
+
+$consul->kv_put('service/headless/initialize', '7000000000000000001');
+($rc, $out, $err) = ctl(init_args('pg3', datadir => "$base/headless"),
+	'--cluster', 'headless');
+is($rc, 1, 'init into a cluster without a leader fails');
+like($err, qr/cluster "headless" has no leader to clone from/, '... saying so');
+ok(!-e "$base/headless", '... before creating anything');
+
+my $nowhere = 'http://127.0.0.1:' . PostgreSQL::Test::Cluster::get_free_port();
+($rc, $out, $err) = ctl(init_args('pg3', datadir => "$base/nowhere", consul_url => $nowhere));
+is($rc, 1, 'init with an unreachable Consul fails');
+like($err, qr/cannot reach Consul at \Q$nowhere\E/, '... naming the URL');
+
+# ---------------------------------------------------------------------
+# 4. rejoin: stop pg2, rewind it from pg1, start it with its own settings.
+
+my $log2 = "$base/pg2.log";
+# as a service manager might have started it: with options to keep
+PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', "$base/pg2", '-l', $log2,
+	'-m', 'fast', '-w', '-o', '-c work_mem=5MB --cluster-name=pg2', 'restart');
+my $started = psql_at('pg2', 'SELECT pg_postmaster_start_time()');
+my $source =
+  "host=127.0.0.1 port=$port{pg1} user=replicator dbname=postgres passfile=$passfile";
+print "# running: pg_ha_ctl rejoin -D $base/pg2 --source-conninfo '$source'\n";
+# as the HA worker starts it: output to the server's log
+IPC::Run::run([ 'pg_ha_ctl', 'rejoin', '-D', "$base/pg2", '--source-conninfo', $source ],
+	'<', \undef, '>>', $log2, '2>>', $log2);
+is($? >> 8, 0, 'rejoin of pg2 succeeds');
+my $log = slurp_file($log2);
+like($log, qr/^pg_ha_ctl rejoin: stopping the server/m, 'rejoin logs its steps to stderr');
+like($log, qr/no rewind required/, 'pg_rewind ran and found nothing to rewind');
+isnt(psql_at('pg2', 'SELECT pg_postmaster_start_time()'), $started, 'pg2 was restarted');
+is(psql_at('pg2', 'SELECT pg_is_in_recovery()'), 't', 'pg2 is still in recovery');
+is(psql_at('pg2', 'SHOW pg_ha.node_name'), 'pg2', 'pg2 still runs under its own name');
+like(slurp_file("$base/pg2/postgresql.conf"), qr/^pg_ha\.node_name = 'pg2'$/m,
+	'the postgresql.conf of pg2 still names pg2');
+like(slurp_file("$base/pg2/postmaster.opts"), qr/"-D" "\Q$base\E\/pg2"/,
+	'pg2 started with the same data directory');
+is(psql_at('pg2', 'SHOW work_mem'), '5MB', 'pg2 started with the options it had');
+psql_at('pg1', 'CREATE TABLE after_rejoin AS SELECT 1 AS x');
+ok( PgHaTest::poll_until(
+		'pg2 streams from pg1 again', 60,
+		sub {
+			streaming_replicas() eq 'pg2'
+			  && psql_at('pg2', "SELECT count(*) FROM pg_class WHERE relname = 'after_rejoin'") eq '1';
+		}),
+	'pg2 streams from pg1 again and replays new writes');
+
+# ---------------------------------------------------------------------
+# 5. init of a stopped node of the cluster just starts it.
+
+PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', "$base/pg2", '-m', 'fast', '-w', 'stop');
+ok( PgHaTest::poll_until(
+		'the member record of pg2 is gone', 30,
+		sub { !defined $consul->kv_get("$prefix/members/pg2") }),
+	'a stopped pg2 leaves the cluster');
+($rc, $out, $err) = ctl(init_args('pg2'));
+is($rc, 0, 'init of the existing data directory of pg2 succeeds');
+like($out, qr/belongs to cluster "ctl" \(system identifier $sysid\): starting it/,
+	'... saying it starts the existing node');
+is(psql_at('pg2', 'SELECT pg_is_in_recovery()'), 't', 'pg2 runs again, in recovery');
+ok( PgHaTest::poll_until(
+		'pg2 streams from pg1 after its restart', 60,
+		sub { streaming_replicas() eq 'pg2' }),
+	'pg2 streams from pg1 again');
+
+# ---------------------------------------------------------------------
+# 6. The password never left the password file.
+
+foreach my $file ("$base/pg1.log", "$base/pg2.log", $consul->log_file)
+{
+	unlike(slurp_file($file), qr/\Q$password\E/, "the password is not in " . basename($file));
+}
+my @keys = $consul->kv_keys('');
+my @leaks = grep { (($consul->kv_get($_) // '') =~ /\Q$password\E/) } @keys;
+is_deeply(\@leaks, [], 'the password is in no Consul key (' . scalar(@keys) . ' keys read)');
+
+done_testing();

@@ -1,0 +1,1523 @@
+/*-------------------------------------------------------------------------
+ *
+ * api_route.c
+ *	  The REST API's answers, Patroni-compatible, as pure functions.
+ *
+ * HAProxy decides where clients go from the status codes given here, so
+ * they follow Patroni 3.0.2's rules (patroni/api.py, do_GET and friends)
+ * with pg_ha's stricter notion of a primary: 200 on /primary only while
+ * the node holds the leader key with a live lease, is not fenced and is
+ * out of recovery, the same condition under which fence.c lets writes
+ * through.  Bodies are Patroni's JSON, built with jansson in Patroni's key
+ * order, and Prometheus text for /metrics.
+ *
+ * Every request is outside data: the method and URI are checked for
+ * length and characters before anything else, percent-escapes are decoded
+ * into bounded buffers, and anything that does not parse gets a 4xx, never
+ * a guess.  Strings from the snapshot (application names come from
+ * clients) are bounded by their arrays and made valid UTF-8 before they
+ * reach JSON.
+ *
+ * Not json_object(): inside the backend that name resolves to PostgreSQL's
+ * own SQL function, which the postgres binary exports (see cluster.c);
+ * empty objects come from json_pack("{}").
+ *
+ * What this file is not for: reading shared memory or sockets (api.c),
+ * deciding anything about failover (ha_decide.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "api_route.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define JSON_FLAGS		(JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
+#define CT_JSON			"application/json"
+#define CT_METRICS		"text/plain; version=0.0.4; charset=utf-8"
+#define MAX_METHOD_LEN	32
+#define MAX_BODY_LEN	(1024 * 1024)
+
+/* ----- small helpers */
+
+static size_t
+bounded_strlen(const char *s, size_t maxlen)
+{
+	size_t		n = 0;
+
+	while (n < maxlen && s[n] != '\0')
+		n++;
+	return n;
+}
+
+static char
+ascii_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char) (c - 'A' + 'a') : c;
+}
+
+static bool
+prefix_nocase(const char *s, const char *prefix)
+{
+	for (; *prefix != '\0'; s++, prefix++)
+		if (ascii_lower(*s) != *prefix)
+			return false;
+	return true;
+}
+
+static void
+set_static_body(PgHaApiResponse *resp, const char *content_type,
+				const char *text)
+{
+	size_t		n = strlen(text);
+
+	resp->body = malloc(n + 1);
+	if (resp->body == NULL)
+	{
+		resp->body_len = 0;
+		resp->content_type = NULL;
+		return;
+	}
+	memcpy(resp->body, text, n + 1);
+	resp->body_len = n;
+	resp->content_type = content_type;
+}
+
+static void
+reset_response(PgHaApiResponse *resp)
+{
+	resp->status = 500;
+	resp->content_type = NULL;
+	resp->body = NULL;
+	resp->body_len = 0;
+	resp->allow = false;
+}
+
+/* An error answer: {"error": "<message>"}; message is ours, plain ASCII. */
+static void
+error_response(PgHaApiResponse *resp, int status, const char *message)
+{
+	char		buf[512];
+
+	reset_response(resp);
+	resp->status = status;
+	/* messages are constants without quotes or backslashes */
+	snprintf(buf, sizeof(buf), "{\"error\": \"%s\"}", message);
+	set_static_body(resp, CT_JSON, buf);
+}
+
+/* ----- JSON helpers */
+
+static json_t *
+new_object(void)
+{
+	return json_pack("{}");
+}
+
+/*
+ * A JSON string from a fixed array of maxlen bytes.  Bytes that jansson
+ * refuses (invalid UTF-8: application names are whatever clients sent, in
+ * the server's encoding) become '?'.  NULL only when out of memory.
+ */
+static json_t *
+json_str(const char *s, size_t maxlen)
+{
+	size_t		n = bounded_strlen(s, maxlen);
+	json_t	   *j = json_stringn(s, n);
+	char	   *copy;
+
+	if (j != NULL)
+		return j;
+	copy = malloc(n + 1);
+	if (copy == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		copy[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char) c;
+	}
+	copy[n] = '\0';
+	j = json_stringn(copy, n);
+	free(copy);
+	return j;
+}
+
+#define JSON_STR(field) json_str((field), sizeof(field))
+
+/* Add value to obj under key; false (value released) on failure. */
+static bool
+put(json_t *obj, const char *key, json_t *value)
+{
+	if (value == NULL)
+		return false;
+	return json_object_set_new(obj, key, value) == 0;
+}
+
+static bool
+append(json_t *arr, json_t *value)
+{
+	if (value == NULL)
+		return false;
+	return json_array_append_new(arr, value) == 0;
+}
+
+/*
+ * Serialize root (released) into resp's body.  False when out of memory,
+ * resp untouched: the caller chooses between its status without a body
+ * (health checks) and a 500 (documents).
+ */
+static bool
+json_body(PgHaApiResponse *resp, json_t *root)
+{
+	char	   *text;
+
+	if (root == NULL)
+		return false;
+	text = json_dumps(root, JSON_FLAGS);
+	json_decref(root);
+	if (text == NULL)
+		return false;
+	resp->body = text;
+	resp->body_len = strlen(text);
+	resp->content_type = CT_JSON;
+	return true;
+}
+
+/* ----- a growing text buffer for /metrics */
+
+typedef struct TextBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	bool		failed;
+} TextBuf;
+
+#if defined(__GNUC__) || defined(__clang__)
+static void text_printf(TextBuf *b, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+#endif
+
+static void
+text_printf(TextBuf *b, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	if (b->failed)
+		return;
+	for (;;)
+	{
+		size_t		room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->data ? b->data + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+		{
+			b->failed = true;
+			return;
+		}
+		if ((size_t) n < room)
+		{
+			b->len += (size_t) n;
+			return;
+		}
+		/* grow and retry */
+		{
+			size_t		need = b->len + (size_t) n + 1;
+			size_t		cap = b->cap ? b->cap : 4096;
+			char	   *p;
+
+			while (cap < need)
+				cap *= 2;
+			if (cap > MAX_BODY_LEN)
+			{
+				b->failed = true;
+				return;
+			}
+			p = realloc(b->data, cap);
+			if (p == NULL)
+			{
+				b->failed = true;
+				return;
+			}
+			b->data = p;
+			b->cap = cap;
+		}
+	}
+}
+
+/* ----- public helpers */
+
+bool
+pgha_api_parse_size(const char *s, int64_t *bytes)
+{
+	static const struct
+	{
+		const char *name;
+		int64_t		mult;
+	}			units[] = {
+		{"B", 1},
+		{"kB", INT64_C(1) << 10},
+		{"MB", INT64_C(1) << 20},
+		{"GB", INT64_C(1) << 30},
+		{"TB", INT64_C(1) << 40},
+	};
+	int64_t		ipart = 0;
+	int64_t		frac = 0;
+	int64_t		frac_den = 1;
+	int64_t		mult = 1;
+	bool		digits = false;
+	const char *unit;
+	size_t		unit_len;
+
+	if (s == NULL || bytes == NULL)
+		return false;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '+')
+		s++;
+	while (*s >= '0' && *s <= '9')
+	{
+		if (ipart > (INT64_MAX - 9) / 10)
+			return false;
+		ipart = ipart * 10 + (*s - '0');
+		digits = true;
+		s++;
+	}
+	if (*s == '.')
+	{
+		s++;
+		while (*s >= '0' && *s <= '9')
+		{
+			/* six digits are plenty for bytes; the rest must be digits */
+			if (frac_den < 1000000)
+			{
+				frac = frac * 10 + (*s - '0');
+				frac_den *= 10;
+			}
+			digits = true;
+			s++;
+		}
+	}
+	if (!digits)
+		return false;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	unit = s;
+	while (*s != '\0' && *s != ' ' && *s != '\t')
+		s++;
+	unit_len = (size_t) (s - unit);
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '\0')
+		return false;
+	if (unit_len > 0)
+	{
+		bool		found = false;
+
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		{
+			if (strlen(units[i].name) == unit_len &&
+				memcmp(units[i].name, unit, unit_len) == 0)
+			{
+				mult = units[i].mult;
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			return false;
+	}
+	if (ipart > INT64_MAX / mult)
+		return false;
+	ipart *= mult;
+	/* frac < 10^6 and mult <= 2^40: the product fits in 64 bits */
+	frac = (frac * mult + frac_den / 2) / frac_den;
+	if (ipart > INT64_MAX - frac)
+		return false;
+	*bytes = ipart + frac;
+	return true;
+}
+
+bool
+pgha_api_replica_lag(bool has_optime, int64_t optime, int64_t latest_end,
+					 int64_t replayed, int64_t *lag)
+{
+	int64_t		leader = 0;
+
+	if (has_optime && optime > 0)
+		leader = optime;
+	if (latest_end > leader)
+		leader = latest_end;
+	if (leader <= 0)
+		return false;
+	*lag = (replayed >= leader) ? 0 : leader - (replayed > 0 ? replayed : 0);
+	return true;
+}
+
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
+static void
+civil_from_days(int64_t z, int64_t *year, int *month, int *day)
+{
+	int64_t		era;
+	int64_t		doe;
+	int64_t		yoe;
+	int64_t		doy;
+	int64_t		mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*day = (int) (doy - (153 * mp + 2) / 5 + 1);
+	*month = (int) (mp < 10 ? mp + 3 : mp - 9);
+	*year = yoe + era * 400 + (*month <= 2 ? 1 : 0);
+}
+
+bool
+pgha_api_format_time(int64_t epoch_us, char *buf, size_t len)
+{
+	int64_t		secs;
+	int64_t		usec;
+	int64_t		days;
+	int64_t		sod;
+	int64_t		year;
+	int			month;
+	int			day;
+	int			n;
+
+	if (buf == NULL || len == 0)
+		return false;
+	buf[0] = '\0';
+	/* floor division, for times before 1970 too */
+	secs = epoch_us / 1000000;
+	usec = epoch_us % 1000000;
+	if (usec < 0)
+	{
+		usec += 1000000;
+		secs -= 1;
+	}
+	days = secs / 86400;
+	sod = secs % 86400;
+	if (sod < 0)
+	{
+		sod += 86400;
+		days -= 1;
+	}
+	civil_from_days(days, &year, &month, &day);
+	if (year < 1 || year > 9999)
+		return false;
+	if (usec != 0)
+		n = snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00:00",
+					 (int) year, month, day, (int) (sod / 3600),
+					 (int) (sod / 60 % 60), (int) (sod % 60), (int) usec);
+	else
+		n = snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d+00:00",
+					 (int) year, month, day, (int) (sod / 3600),
+					 (int) (sod / 60 % 60), (int) (sod % 60));
+	if (n < 0 || (size_t) n >= len)
+	{
+		buf[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* ----- request parsing */
+
+static const struct
+{
+	const char *path;
+	PgHaApiEndpoint endpoint;
+}			routes[] = {
+	{"/", PGHA_EP_PRIMARY},
+	{"/primary", PGHA_EP_PRIMARY},
+	{"/master", PGHA_EP_PRIMARY},
+	{"/read-write", PGHA_EP_PRIMARY},
+	{"/leader", PGHA_EP_LEADER},
+	{"/standby-leader", PGHA_EP_STANDBY_LEADER},
+	{"/standby_leader", PGHA_EP_STANDBY_LEADER},
+	{"/replica", PGHA_EP_REPLICA},
+	{"/read-only", PGHA_EP_READ_ONLY},
+	{"/sync", PGHA_EP_SYNC},
+	{"/synchronous", PGHA_EP_SYNC},
+	{"/async", PGHA_EP_ASYNC},
+	{"/asynchronous", PGHA_EP_ASYNC},
+	{"/read-only-sync", PGHA_EP_READ_ONLY_SYNC},
+	{"/read-only-synchronous", PGHA_EP_READ_ONLY_SYNC},
+	{"/health", PGHA_EP_HEALTH},
+	{"/liveness", PGHA_EP_LIVENESS},
+	{"/readiness", PGHA_EP_READINESS},
+	{"/patroni", PGHA_EP_PATRONI},
+	{"/cluster", PGHA_EP_CLUSTER},
+	{"/history", PGHA_EP_HISTORY},
+	{"/config", PGHA_EP_CONFIG},
+	{"/metrics", PGHA_EP_METRICS},
+};
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+typedef enum
+{
+	DECODE_OK,
+	DECODE_BAD,					/* bad escape or NUL */
+	DECODE_TOO_LONG
+} DecodeResult;
+
+/*
+ * Percent-decode src[0..len) into dst (dstlen bytes with the NUL); '+'
+ * becomes a blank when plus_is_space (query strings).
+ */
+static DecodeResult
+percent_decode(const char *src, size_t len, char *dst, size_t dstlen,
+			   bool plus_is_space)
+{
+	size_t		out = 0;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = src[i];
+
+		if (c == '%')
+		{
+			int			hi;
+			int			lo;
+
+			if (len - i < 3)
+				return DECODE_BAD;	/* fewer than two hex digits left */
+			hi = hex_value(src[i + 1]);
+			lo = hex_value(src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return DECODE_BAD;
+			c = (char) (hi * 16 + lo);
+			if (c == '\0')
+				return DECODE_BAD;
+			i += 2;
+		}
+		else if (c == '+' && plus_is_space)
+			c = ' ';
+		if (out + 1 >= dstlen)
+			return DECODE_TOO_LONG;
+		dst[out++] = c;
+	}
+	dst[out] = '\0';
+	return DECODE_OK;
+}
+
+/* RFC 9110 token characters, for the method. */
+static bool
+is_tchar(char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Parse one query parameter; false with resp set on a bad one. */
+static bool
+parse_param(const char *seg, size_t len, PgHaApiRequest *req,
+			PgHaApiResponse *resp, bool *seen_lag)
+{
+	char		key[PGHA_API_MAX_PARAM_LEN];
+	char		value[PGHA_API_MAX_PARAM_LEN];
+	const char *eq = memchr(seg, '=', len);
+	DecodeResult r;
+
+	/* Python's parse_qs: no "=", or an empty value: ignored */
+	if (eq == NULL || eq == seg + len - 1)
+		return true;
+	r = percent_decode(seg, (size_t) (eq - seg), key, sizeof(key), true);
+	if (r == DECODE_OK)
+		r = percent_decode(eq + 1, len - (size_t) (eq - seg) - 1,
+						   value, sizeof(value), true);
+	if (r == DECODE_BAD)
+	{
+		error_response(resp, 400, "bad percent-encoding in the query string");
+		return false;
+	}
+	if (r == DECODE_TOO_LONG)
+	{
+		error_response(resp, 400, "query parameter too long");
+		return false;
+	}
+
+	/* the first occurrence of a parameter counts, as in Patroni */
+	if (strcmp(key, "lag") == 0)
+	{
+		if (*seen_lag)
+			return true;
+		*seen_lag = true;
+		if (!pgha_api_parse_size(value, &req->max_lag))
+		{
+			error_response(resp, 400, "bad lag: expected bytes, or a number with a unit B, kB, MB, GB or TB");
+			return false;
+		}
+		req->has_max_lag = true;
+	}
+	else if (strcmp(key, "replication_state") == 0)
+	{
+		if (req->has_replication_state)
+			return true;
+		if (strlen(value) >= sizeof(req->replication_state))
+		{
+			error_response(resp, 400, "bad replication_state");
+			return false;
+		}
+		strcpy(req->replication_state, value);
+		req->has_replication_state = true;
+	}
+	else if (strncmp(key, "tag_", 4) == 0)
+	{
+		const char *name = key + 4;
+
+		for (int i = 0; i < req->ntag_filters; i++)
+			if (strcmp(req->tag_filters[i].name, name) == 0)
+				return true;
+		if (req->ntag_filters >= PGHA_API_MAX_TAG_FILTERS)
+		{
+			error_response(resp, 400, "too many tag filters");
+			return false;
+		}
+		/* both fit: same buffer sizes as key and value */
+		strcpy(req->tag_filters[req->ntag_filters].name, name);
+		strcpy(req->tag_filters[req->ntag_filters].value, value);
+		req->ntag_filters++;
+	}
+	/* anything else: ignored, as Patroni does */
+	return true;
+}
+
+bool
+pgha_api_parse_request(const char *method, const char *uri,
+					   PgHaApiRequest *req, PgHaApiResponse *resp)
+{
+	size_t		mlen;
+	size_t		ulen;
+	const char *path;
+	const char *end;
+	const char *query = NULL;
+	size_t		path_len;
+	size_t		query_len = 0;
+	char		decoded[PGHA_API_MAX_PATH];
+	DecodeResult r;
+	bool		found = false;
+	bool		seen_lag = false;
+	int			nparams = 0;
+
+	reset_response(resp);
+	memset(req, 0, sizeof(*req));
+
+	/* the method: a token; only GET, HEAD and OPTIONS are served */
+	if (method == NULL || uri == NULL)
+	{
+		error_response(resp, 400, "bad request");
+		return false;
+	}
+	mlen = bounded_strlen(method, MAX_METHOD_LEN + 1);
+	if (mlen == 0 || mlen > MAX_METHOD_LEN)
+	{
+		error_response(resp, 400, "bad method");
+		return false;
+	}
+	for (size_t i = 0; i < mlen; i++)
+	{
+		if (!is_tchar(method[i]))
+		{
+			error_response(resp, 400, "bad method");
+			return false;
+		}
+	}
+	if (strcmp(method, "GET") == 0)
+		req->method = PGHA_API_GET;
+	else if (strcmp(method, "HEAD") == 0)
+		req->method = PGHA_API_HEAD;
+	else if (strcmp(method, "OPTIONS") == 0)
+		req->method = PGHA_API_OPTIONS;
+	else
+	{
+		error_response(resp, 405, "method not allowed: this API serves GET, HEAD and OPTIONS");
+		resp->allow = true;
+		return false;
+	}
+	req->wants_body = (req->method == PGHA_API_GET);
+
+	/* the URI: bounded, printable ASCII */
+	ulen = bounded_strlen(uri, PGHA_API_MAX_URI + 1);
+	if (ulen > PGHA_API_MAX_URI)
+	{
+		error_response(resp, 414, "URI too long");
+		return false;
+	}
+	for (size_t i = 0; i < ulen; i++)
+	{
+		unsigned char c = (unsigned char) uri[i];
+
+		if (c <= 0x20 || c >= 0x7f)
+		{
+			error_response(resp, 400, "bad character in the URI");
+			return false;
+		}
+	}
+	end = uri + ulen;
+	/* a fragment is not sent by clients; ignore one if it is */
+	{
+		const char *hash = memchr(uri, '#', ulen);
+
+		if (hash != NULL)
+			end = hash;
+	}
+
+	/* absolute-form (RFC 9112 3.2.2): skip scheme and authority */
+	path = uri;
+	if (prefix_nocase(uri, "http://") || prefix_nocase(uri, "https://"))
+	{
+		const char *p = uri + (ascii_lower(uri[4]) == 's' ? 8 : 7);
+
+		while (p < end && *p != '/' && *p != '?')
+			p++;
+		path = p;
+		if (path == end || *path == '?')
+		{
+			/* empty path: "/" */
+			query = (path < end) ? path + 1 : NULL;
+			query_len = (path < end) ? (size_t) (end - path - 1) : 0;
+			path = "/";
+			path_len = 1;
+			goto have_parts;
+		}
+	}
+	if (path >= end || *path != '/')
+	{
+		error_response(resp, 400, "the request target must be an absolute path");
+		return false;
+	}
+	{
+		const char *q = memchr(path, '?', (size_t) (end - path));
+
+		if (q != NULL)
+		{
+			query = q + 1;
+			query_len = (size_t) (end - q - 1);
+			path_len = (size_t) (q - path);
+		}
+		else
+			path_len = (size_t) (end - path);
+	}
+
+have_parts:
+	r = percent_decode(path, path_len, decoded, sizeof(decoded), false);
+	if (r == DECODE_BAD)
+	{
+		error_response(resp, 400, "bad percent-encoding in the path");
+		return false;
+	}
+	if (r == DECODE_TOO_LONG)
+	{
+		error_response(resp, 404, "not found");
+		return false;
+	}
+	/* one trailing slash is forgiven: /patroni/ is /patroni */
+	{
+		size_t		n = strlen(decoded);
+
+		if (n > 1 && decoded[n - 1] == '/')
+			decoded[n - 1] = '\0';
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+	{
+		if (strcmp(decoded, routes[i].path) == 0)
+		{
+			req->endpoint = routes[i].endpoint;
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+	{
+		error_response(resp, 404, "not found");
+		return false;
+	}
+
+	/* the query string: key=value pairs separated by "&" */
+	while (query != NULL && query_len > 0)
+	{
+		const char *amp = memchr(query, '&', query_len);
+		size_t		seg_len = amp ? (size_t) (amp - query) : query_len;
+
+		if (seg_len > 0)
+		{
+			if (++nparams > PGHA_API_MAX_PARAMS)
+			{
+				error_response(resp, 400, "too many query parameters");
+				return false;
+			}
+			if (!parse_param(query, seg_len, req, resp, &seen_lag))
+				return false;
+		}
+		if (amp == NULL)
+			break;
+		query_len -= seg_len + 1;
+		query = amp + 1;
+	}
+
+	/* success: the caller answers */
+	resp->status = 0;
+	return true;
+}
+
+bool
+pgha_api_needs_replication(const PgHaApiRequest *req)
+{
+	if (req == NULL || !req->wants_body)
+		return false;
+	switch (req->endpoint)
+	{
+		case PGHA_EP_LIVENESS:
+		case PGHA_EP_READINESS:
+		case PGHA_EP_CLUSTER:
+		case PGHA_EP_HISTORY:
+		case PGHA_EP_CONFIG:
+		case PGHA_EP_METRICS:
+		case PGHA_EP_NONE:
+			return false;
+		default:
+			return true;
+	}
+}
+
+/* ----- the node's state as Patroni reports it */
+
+static bool
+is_paused(const PgHaApiSnapshot *s)
+{
+	return s->cluster_valid && s->cluster.paused;
+}
+
+/* Would a client be sent here for writes? */
+static bool
+primary_ok(const PgHaApiSnapshot *s)
+{
+	return s->role == PGHA_API_ROLE_LEADER && !s->fenced &&
+		!s->in_recovery && s->pg_running;
+}
+
+static bool
+lag_ok(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
+{
+	if (!req->has_max_lag)
+		return true;
+	/* an unknown lag is not a small one */
+	return s->has_lag && s->lag_bytes >= 0 && s->lag_bytes <= req->max_lag;
+}
+
+/* Patroni's replica_status_code, plus "streaming". */
+static bool
+replica_ok(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
+{
+	if (!s->in_recovery || !s->pg_running || s->fenced || !s->streaming)
+		return false;
+	if (!lag_ok(req, s))
+		return false;
+	if (req->has_replication_state &&
+		strcmp(req->replication_state, "streaming") != 0)
+		return false;
+	return true;
+}
+
+/* ?tag_<name>=<value>: every filter must match one of the node's tags. */
+static bool
+tags_match(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
+{
+	for (int i = 0; i < req->ntag_filters; i++)
+	{
+		const PgHaApiTagFilter *f = &req->tag_filters[i];
+
+		/* Patroni drops false boolean tags, and prints true as "true" */
+		if (strcmp(f->name, "nofailover") == 0 && s->nofailover)
+		{
+			if (strcmp(f->value, "true") != 0)
+				return false;
+		}
+		else
+			return false;		/* a tag this node does not have */
+	}
+	return true;
+}
+
+static json_t *
+xlog_json(const PgHaApiSnapshot *s)
+{
+	json_t	   *x = new_object();
+	bool		ok;
+
+	if (x == NULL)
+		return NULL;
+	if (!s->in_recovery)
+		ok = put(x, "location", json_integer(s->location));
+	else
+	{
+		/* as Patroni: the received position, or the replayed one */
+		int64_t		received = s->received_location > 0 ?
+			s->received_location : s->replayed_location;
+
+		ok = put(x, "received_location", json_integer(received)) &&
+			put(x, "replayed_location", json_integer(s->replayed_location)) &&
+			put(x, "replayed_timestamp",
+				s->has_replayed_timestamp ? JSON_STR(s->replayed_timestamp) :
+				json_null()) &&
+			put(x, "paused", json_boolean(s->replay_paused));
+	}
+	if (!ok)
+	{
+		json_decref(x);
+		return NULL;
+	}
+	return x;
+}
+
+static json_t *
+replication_json(const PgHaApiSnapshot *s)
+{
+	json_t	   *arr = json_array();
+	int			n = s->nreplication;
+
+	if (arr == NULL)
+		return NULL;
+	if (n < 0)
+		n = 0;
+	if (n > PGHA_API_MAX_REPLICATION)
+		n = PGHA_API_MAX_REPLICATION;
+	for (int i = 0; i < n; i++)
+	{
+		const PgHaApiReplication *r = &s->replication[i];
+		json_t	   *o = new_object();
+		bool		ok;
+
+		ok = o != NULL &&
+			put(o, "usename", r->has_usename ? JSON_STR(r->usename) : json_null()) &&
+			put(o, "application_name", JSON_STR(r->application_name)) &&
+			put(o, "client_addr",
+				r->has_client_addr ? JSON_STR(r->client_addr) : json_null()) &&
+			put(o, "state", JSON_STR(r->state)) &&
+			put(o, "sync_state", JSON_STR(r->sync_state)) &&
+			put(o, "sync_priority", json_integer(r->sync_priority));
+		if (!ok || !append(arr, o))
+		{
+			if (!ok)
+				json_decref(o);
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/*
+ * The status document of /patroni, also the body of every health check:
+ * Patroni's get_postgresql_status() and _write_status_response(), keys in
+ * their order.
+ */
+static json_t *
+status_json(const PgHaApiSnapshot *s)
+{
+	json_t	   *root = new_object();
+	const char *role = s->in_recovery ? "replica" : "master";
+	bool		ok;
+
+	if (root == NULL)
+		return NULL;
+	if (s->pg_running)
+	{
+		ok = put(root, "state", json_string("running")) &&
+			put(root, "postmaster_start_time", JSON_STR(s->postmaster_start_time)) &&
+			put(root, "role", json_string(role)) &&
+			put(root, "server_version", json_integer(s->server_version)) &&
+			put(root, "xlog", xlog_json(s)) &&
+			put(root, "timeline", s->timeline > 0 ?
+				json_integer(s->timeline) : json_null());
+		if (ok && s->nreplication > 0)
+			ok = put(root, "replication", replication_json(s));
+	}
+	else
+		ok = put(root, "state", json_string("starting")) &&
+			put(root, "role", json_string(role));
+
+	if (ok && (!s->cluster_valid || !s->cluster.has_leader))
+		ok = put(root, "cluster_unlocked", json_true());
+	if (ok)
+		ok = put(root, "dcs_last_seen", json_integer(s->dcs_last_seen));
+	if (ok && s->nofailover)
+		ok = put(root, "tags", json_pack("{s:b}", "nofailover", 1));
+	if (ok && bounded_strlen(s->sysid, sizeof(s->sysid)) > 0)
+		ok = put(root, "database_system_identifier", JSON_STR(s->sysid));
+	if (ok && s->pending_restart)
+		ok = put(root, "pending_restart", json_true());
+	if (ok)
+	{
+		json_t	   *p = new_object();
+
+		ok = p != NULL &&
+			put(p, "version", JSON_STR(s->version)) &&
+			put(p, "scope", JSON_STR(s->scope));
+		if (ok)
+			ok = put(root, "patroni", p);
+		else if (p != NULL)
+			json_decref(p);
+	}
+	if (ok && is_paused(s))
+		ok = put(root, "pause", json_true());
+	if (!ok)
+	{
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* ----- /cluster */
+
+/*
+ * host and port of a member's conn_url (postgres://[user@]host[:port]/db),
+ * as Patroni's conn_kwargs() reads them.  host empty when unknown, port 0
+ * when absent or invalid.
+ */
+static void
+conn_url_host_port(const char *url, size_t urllen, char *host, size_t hostlen,
+				   int *port)
+{
+	size_t		n = bounded_strlen(url, urllen);
+	const char *p;
+	const char *end;
+	const char *at;
+	const char *h;
+	const char *hend;
+	const char *portstr = NULL;
+	size_t		hl;
+
+	host[0] = '\0';
+	*port = 0;
+	if (n >= 11 && prefix_nocase(url, "postgres://"))
+		p = url + 11;
+	else if (n >= 13 && prefix_nocase(url, "postgresql://"))
+		p = url + 13;
+	else
+		return;
+	end = p;
+	while (end < url + n && *end != '/' && *end != '?' && *end != '#')
+		end++;
+	/* userinfo ends at the last "@" of the authority */
+	at = NULL;
+	for (const char *q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	h = at ? at + 1 : p;
+	if (h < end && *h == '[')
+	{
+		const char *close = memchr(h, ']', (size_t) (end - h));
+
+		if (close == NULL)
+			return;
+		hend = close;
+		h++;
+		if (close + 1 < end && close[1] == ':')
+			portstr = close + 2;
+	}
+	else
+	{
+		const char *colon = memchr(h, ':', (size_t) (end - h));
+
+		hend = colon ? colon : end;
+		if (colon)
+			portstr = colon + 1;
+	}
+	hl = (size_t) (hend - h);
+	if (hl == 0 || hl >= hostlen)
+		return;
+	for (size_t i = 0; i < hl; i++)
+		host[i] = ascii_lower(h[i]);
+	host[hl] = '\0';
+	if (portstr != NULL)
+	{
+		long		v = 0;
+		const char *q = portstr;
+
+		while (q < end && *q >= '0' && *q <= '9' && v <= 65535)
+			v = v * 10 + (*q++ - '0');
+		if (q == end && q > portstr && v >= 1 && v <= 65535)
+			*port = (int) v;
+	}
+}
+
+static int
+member_name_cmp(const void *a, const void *b)
+{
+	const PgHaMember *ma = *(const PgHaMember *const *) a;
+	const PgHaMember *mb = *(const PgHaMember *const *) b;
+
+	return strncmp(ma->name, mb->name, sizeof(ma->name));
+}
+
+/* Patroni's cluster_as_json(), 3.0.2. */
+static json_t *
+cluster_json(const PgHaApiSnapshot *s)
+{
+	const PgHaCluster *c = &s->cluster;
+	const PgHaMember *sorted[PGHA_MAX_MEMBERS];
+	json_t	   *root = new_object();
+	json_t	   *members = json_array();
+	int64_t		cluster_lsn = (c->has_optime && c->optime > 0) ? c->optime : 0;
+	int			n = c->nmembers;
+	bool		ok = root != NULL && members != NULL;
+
+	if (n < 0)
+		n = 0;
+	if (n > PGHA_MAX_MEMBERS)
+		n = PGHA_MAX_MEMBERS;
+	for (int i = 0; i < n; i++)
+		sorted[i] = &c->members[i];
+	qsort(sorted, (size_t) n, sizeof(sorted[0]), member_name_cmp);
+
+	for (int i = 0; ok && i < n; i++)
+	{
+		const PgHaMember *m = sorted[i];
+		bool		leader = c->has_leader &&
+			strncmp(m->name, c->leader, sizeof(m->name)) == 0;
+		char		host[PGHA_URL_LEN];
+		int			port;
+		json_t	   *o = new_object();
+
+		ok = o != NULL &&
+			put(o, "name", JSON_STR(m->name)) &&
+			put(o, "role", json_string(leader ? "leader" : "replica")) &&
+			put(o, "state", JSON_STR(m->state)) &&
+			put(o, "api_url", JSON_STR(m->api_url));
+		conn_url_host_port(m->conn_url, sizeof(m->conn_url), host, sizeof(host), &port);
+		if (ok && host[0] != '\0')
+		{
+			ok = put(o, "host", json_str(host, sizeof(host)));
+			if (ok && port > 0)
+				ok = put(o, "port", json_integer(port));
+		}
+		if (ok && m->timeline > 0)
+			ok = put(o, "timeline", json_integer(m->timeline));
+		if (ok && m->pending_restart)
+			ok = put(o, "pending_restart", json_true());
+		if (ok && m->nofailover)
+			ok = put(o, "tags", json_pack("{s:b}", "nofailover", 1));
+		if (ok && !leader)
+		{
+			if (!m->has_xlog)
+				ok = put(o, "lag", json_string("unknown"));
+			else
+				ok = put(o, "lag", json_integer(cluster_lsn >= m->xlog_location ?
+												cluster_lsn - m->xlog_location : 0));
+		}
+		if (!ok)
+		{
+			if (o != NULL)
+				json_decref(o);
+			break;
+		}
+		ok = append(members, o);
+	}
+	if (ok)
+	{
+		ok = put(root, "members", members);
+		members = NULL;
+	}
+	if (ok && c->paused)
+		ok = put(root, "pause", json_true());
+	if (!ok)
+	{
+		if (members != NULL)
+			json_decref(members);
+		if (root != NULL)
+			json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* ----- /metrics */
+
+/* Prometheus label value: backslash, quote and newline escaped. */
+static void
+label_value(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	size_t		n = bounded_strlen(src, srclen);
+	size_t		out = 0;
+
+	for (size_t i = 0; i < n && out + 3 < dstlen; i++)
+	{
+		char		c = src[i];
+
+		if (c == '\\' || c == '"')
+		{
+			dst[out++] = '\\';
+			dst[out++] = c;
+		}
+		else if (c == '\n')
+		{
+			dst[out++] = '\\';
+			dst[out++] = 'n';
+		}
+		else
+			dst[out++] = c;
+	}
+	dst[out] = '\0';
+}
+
+/* "3.0.2" -> 30002 (Patroni prints 030002: the same number). */
+static long
+padded_semver(const char *v, size_t vlen)
+{
+	long		result = 0;
+	int			parts = 0;
+	size_t		n = bounded_strlen(v, vlen);
+	size_t		i = 0;
+
+	while (parts < 3)
+	{
+		long		part = 0;
+
+		while (i < n && v[i] >= '0' && v[i] <= '9' && part < 100)
+			part = part * 10 + (v[i++] - '0');
+		if (part > 99)
+			part = 99;
+		result = result * 100 + part;
+		parts++;
+		while (i < n && v[i] != '.')
+			i++;
+		if (i < n)
+			i++;
+	}
+	return result;
+}
+
+static void
+metric(TextBuf *b, const char *name, const char *type, const char *help,
+	   const char *labels, const char *value)
+{
+	text_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s%s %s\n",
+				name, help, name, type, name, labels, value);
+}
+
+static void
+metric_int(TextBuf *b, const char *name, const char *type, const char *help,
+		   const char *labels, long long value)
+{
+	char		v[32];
+
+	snprintf(v, sizeof(v), "%lld", value);
+	metric(b, name, type, help, labels, v);
+}
+
+static void
+metric_secs(TextBuf *b, const char *name, const char *type, const char *help,
+			const char *labels, int64_t ms)
+{
+	char		v[48];
+
+	if (ms <= 0)
+		snprintf(v, sizeof(v), "0");
+	else
+		snprintf(v, sizeof(v), "%lld.%03d", (long long) (ms / 1000),
+				 (int) (ms % 1000));
+	metric(b, name, type, help, labels, v);
+}
+
+static void
+metrics_body(const PgHaApiSnapshot *s, PgHaApiResponse *resp)
+{
+	TextBuf		b = {NULL, 0, 0, false};
+	char		scope[2 * PGHA_NAME_LEN + 1];
+	char		labels[2 * PGHA_NAME_LEN + 16];
+	bool		primary = primary_ok(s);
+	bool		replica = s->in_recovery && s->pg_running;
+	bool		unlocked = !s->cluster_valid || !s->cluster.has_leader;
+
+	label_value(scope, sizeof(scope), s->scope, sizeof(s->scope));
+	snprintf(labels, sizeof(labels), "{scope=\"%s\"}", scope);
+
+	metric_int(&b, "patroni_version", "gauge",
+			   "Patroni semver without periods (here: pg_ha's version).",
+			   labels, padded_semver(s->version, sizeof(s->version)));
+	metric_int(&b, "patroni_postgres_running", "gauge",
+			   "Value is 1 if Postgres is running, 0 otherwise.",
+			   labels, s->pg_running);
+	metric_secs(&b, "patroni_postmaster_start_time", "gauge",
+				"Epoch seconds since Postgres started.",
+				labels, s->postmaster_start_ms);
+	metric_int(&b, "patroni_master", "gauge",
+			   "Value is 1 if this node is the leader, 0 otherwise.",
+			   labels, primary);
+	metric_int(&b, "patroni_primary", "gauge",
+			   "Value is 1 if this node is the leader, 0 otherwise.",
+			   labels, primary);
+	metric_int(&b, "patroni_xlog_location", "counter",
+			   "Current location of the Postgres transaction log, 0 if this node is not the leader.",
+			   labels, (!s->in_recovery && s->pg_running) ? (long long) s->location : 0);
+	metric_int(&b, "patroni_standby_leader", "gauge",
+			   "Value is 1 if this node is the standby_leader, 0 otherwise.",
+			   labels, 0);
+	metric_int(&b, "patroni_replica", "gauge",
+			   "Value is 1 if this node is a replica, 0 otherwise.",
+			   labels, replica);
+	metric_int(&b, "patroni_sync_standby", "gauge",
+			   "Value is 1 if this node is a sync standby replica, 0 otherwise.",
+			   labels, 0);
+	metric_int(&b, "patroni_xlog_received_location", "counter",
+			   "Current location of the received Postgres transaction log, 0 if this node is not a replica.",
+			   labels, replica ? (long long) (s->received_location > 0 ?
+											  s->received_location : s->replayed_location) : 0);
+	metric_int(&b, "patroni_xlog_replayed_location", "counter",
+			   "Current location of the replayed Postgres transaction log, 0 if this node is not a replica.",
+			   labels, replica ? (long long) s->replayed_location : 0);
+	metric_secs(&b, "patroni_xlog_replayed_timestamp", "gauge",
+				"Current timestamp of the replayed Postgres transaction log, 0 if null.",
+				labels, (replica && s->has_replayed_timestamp) ? s->replayed_timestamp_ms : 0);
+	metric_int(&b, "patroni_xlog_paused", "gauge",
+			   "Value is 1 if the Postgres xlog is paused, 0 otherwise.",
+			   labels, replica && s->replay_paused);
+	metric_int(&b, "patroni_postgres_streaming", "gauge",
+			   "Value is 1 if Postgres is streaming, 0 otherwise.",
+			   labels, replica && s->streaming);
+	metric_int(&b, "patroni_postgres_server_version", "gauge",
+			   "Version of Postgres (if running), 0 otherwise.",
+			   labels, s->pg_running ? s->server_version : 0);
+	metric_int(&b, "patroni_cluster_unlocked", "gauge",
+			   "Value is 1 if the cluster is unlocked, 0 if locked.",
+			   labels, unlocked);
+	metric_int(&b, "patroni_failsafe_mode_is_active", "gauge",
+			   "Value is 1 if failsafe mode is active, 0 if inactive.",
+			   labels, 0);
+	metric_int(&b, "patroni_postgres_timeline", "counter",
+			   "Postgres timeline of this node (if running), 0 otherwise.",
+			   labels, s->pg_running ? (long long) s->timeline : 0);
+	metric_int(&b, "patroni_timeline", "counter",
+			   "Postgres timeline of this node (if running), 0 otherwise (same as patroni_postgres_timeline).",
+			   labels, s->pg_running ? (long long) s->timeline : 0);
+	metric_int(&b, "patroni_dcs_last_seen", "gauge",
+			   "Epoch timestamp when DCS was last contacted successfully by Patroni.",
+			   labels, (long long) s->dcs_last_seen);
+	metric_int(&b, "patroni_pending_restart", "gauge",
+			   "Value is 1 if the node needs a restart, 0 otherwise.",
+			   labels, s->pending_restart);
+	metric_int(&b, "patroni_is_paused", "gauge",
+			   "Value is 1 if auto failover is disabled, 0 otherwise.",
+			   labels, is_paused(s));
+	metric_int(&b, "pg_ha_fenced", "gauge",
+			   "Value is 1 if this node is a primary that refuses writes (no leader lease), 0 otherwise.",
+			   labels, s->fenced);
+	metric_secs(&b, "pg_ha_lease_remaining_seconds", "gauge",
+				"Seconds left on this node's leader lease, 0 without a lease.",
+				labels, s->lease_remaining_ms > 0 ? s->lease_remaining_ms : 0);
+
+	if (b.failed || b.data == NULL)
+	{
+		free(b.data);
+		error_response(resp, 500, "out of memory");
+		return;
+	}
+	resp->body = b.data;
+	resp->body_len = b.len;
+	resp->content_type = CT_METRICS;
+}
+
+/* ----- answers */
+
+static int
+status_code_of(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
+{
+	bool		ok;
+	bool		check_tags = true;
+
+	switch (req->endpoint)
+	{
+		case PGHA_EP_PRIMARY:
+		case PGHA_EP_LEADER:
+			ok = primary_ok(s);
+			check_tags = false;
+			break;
+		case PGHA_EP_STANDBY_LEADER:
+			ok = false;			/* no standby clusters (yet) */
+			check_tags = false;
+			break;
+		case PGHA_EP_REPLICA:
+			ok = replica_ok(req, s);
+			break;
+		case PGHA_EP_READ_ONLY:
+			ok = primary_ok(s) || replica_ok(req, s);
+			break;
+		case PGHA_EP_HEALTH:
+			ok = s->pg_running;
+			break;
+		case PGHA_EP_SYNC:
+			ok = false;			/* no synchronous mode (yet) */
+			break;
+		case PGHA_EP_ASYNC:
+			ok = s->cluster_valid && replica_ok(req, s);
+			break;
+		case PGHA_EP_READ_ONLY_SYNC:
+			ok = s->cluster_valid && primary_ok(s);
+			break;
+		default:
+			ok = false;
+			break;
+	}
+	if (ok && check_tags && !tags_match(req, s))
+		ok = false;
+	return ok ? 200 : 503;
+}
+
+static bool
+liveness_ok(const PgHaApiSnapshot *s)
+{
+	bool		primary = !s->in_recovery && s->pg_running;
+	int64_t		ref = s->last_round_ms > 0 ? s->last_round_ms : s->postmaster_start_ms;
+	int64_t		limit;
+
+	/* in maintenance mode a stuck loop is fine, as in Patroni */
+	if (is_paused(s))
+		return true;
+	if (ref <= 0)
+		return false;
+	/* Patroni: next run + ttl on a primary, twice the ttl on a replica */
+	limit = (int64_t) (s->loop_wait_ms > 0 ? s->loop_wait_ms : 0) +
+		(int64_t) (s->ttl_ms > 0 ? s->ttl_ms : 0) * (primary ? 1 : 2);
+	return s->now_ms - ref <= limit;
+}
+
+static bool
+readiness_ok(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
+{
+	if (s->role == PGHA_API_ROLE_LEADER)
+		return true;
+	return s->in_recovery && s->pg_running && !s->fenced && s->streaming &&
+		lag_ok(req, s);
+}
+
+void
+pgha_api_respond(const PgHaApiRequest *req, const PgHaApiSnapshot *s,
+				 PgHaApiResponse *resp)
+{
+	bool		body = req != NULL && req->wants_body;
+
+	reset_response(resp);
+	if (req == NULL || s == NULL)
+	{
+		error_response(resp, 500, "no state to answer from");
+		return;
+	}
+	resp->allow = (req->method == PGHA_API_OPTIONS);
+
+	switch (req->endpoint)
+	{
+		case PGHA_EP_PRIMARY:
+		case PGHA_EP_LEADER:
+		case PGHA_EP_STANDBY_LEADER:
+		case PGHA_EP_REPLICA:
+		case PGHA_EP_READ_ONLY:
+		case PGHA_EP_SYNC:
+		case PGHA_EP_ASYNC:
+		case PGHA_EP_READ_ONLY_SYNC:
+		case PGHA_EP_HEALTH:
+			/* the status code matters most: without memory, send it alone */
+			resp->status = status_code_of(req, s);
+			if (body)
+				(void) json_body(resp, status_json(s));
+			return;
+
+		case PGHA_EP_LIVENESS:
+			resp->status = liveness_ok(s) ? 200 : 503;
+			return;
+
+		case PGHA_EP_READINESS:
+			resp->status = readiness_ok(req, s) ? 200 : 503;
+			return;
+
+		case PGHA_EP_PATRONI:
+			resp->status = 200;
+			if (body && !json_body(resp, status_json(s)))
+				error_response(resp, 500, "out of memory");
+			return;
+
+		case PGHA_EP_CLUSTER:
+			if (!s->cluster_valid)
+			{
+				if (body)
+					error_response(resp, 503, "the cluster has not been read from Consul yet");
+				resp->status = 503;
+				return;
+			}
+			resp->status = 200;
+			if (body && !json_body(resp, cluster_json(s)))
+				error_response(resp, 500, "out of memory");
+			return;
+
+		case PGHA_EP_HISTORY:
+			resp->status = 200;
+			if (body)
+				set_static_body(resp, CT_JSON, "[]");
+			return;
+
+		case PGHA_EP_CONFIG:
+			if (body)
+				error_response(resp, 503, "the cluster configuration is not available from this API yet");
+			resp->status = 503;
+			return;
+
+		case PGHA_EP_METRICS:
+			resp->status = 200;
+			if (body)
+				metrics_body(s, resp);
+			return;
+
+		case PGHA_EP_NONE:
+			break;
+	}
+	error_response(resp, 404, "not found");
+}
+
+void
+pgha_api_handle(const char *method, const char *uri,
+				const PgHaApiSnapshot *snap, PgHaApiResponse *resp)
+{
+	PgHaApiRequest req;
+
+	if (!pgha_api_parse_request(method, uri, &req, resp))
+		return;
+	pgha_api_respond(&req, snap, resp);
+}
+
+void
+pgha_api_response_free(PgHaApiResponse *resp)
+{
+	if (resp == NULL)
+		return;
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+	resp->content_type = NULL;
+}

@@ -1,0 +1,223 @@
+/*-------------------------------------------------------------------------
+ *
+ * api_route.h
+ *	  The REST API's answers as pure functions: request in, response out.
+ *
+ * The API worker (api.c) reads the node's state into a PgHaApiSnapshot
+ * and hands it here with the method and the raw request URI; this file
+ * parses the request, picks the status code Patroni 3.0.2 would give and
+ * builds the body (Patroni's JSON, Prometheus text).  It does no I/O and
+ * knows nothing of PostgreSQL or of the HTTP library: libc and jansson
+ * only, like cluster.c, so that every branch is unit-tested alone
+ * (regress/unit/test_api_route.c) and fuzzed with hostile requests.
+ *
+ * What this file is not for: reading shared memory, talking HTTP, or
+ * changing anything.  The API only reports; actions (switchover, restart)
+ * will be POST endpoints later.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_HA_API_ROUTE_H
+#define PG_HA_API_ROUTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+
+#define PGHA_API_MAX_REPLICATION	32
+#define PGHA_API_TIME_LEN		48	/* "2026-11-25 17:19:32.229033+00:00" */
+#define PGHA_API_ADDR_LEN		64	/* numeric IPv6 address and more */
+#define PGHA_API_MAX_URI		4096	/* longer: 414 */
+#define PGHA_API_MAX_PATH		256 /* decoded path; longer: no such page */
+#define PGHA_API_MAX_PARAMS		64	/* query parameters; more: 400 */
+#define PGHA_API_MAX_PARAM_LEN	256 /* one decoded key or value; longer: 400 */
+#define PGHA_API_MAX_TAG_FILTERS	8	/* tag_<name>= parameters; more: 400 */
+#define PGHA_API_ALLOW			"GET, HEAD, OPTIONS"
+
+/* The node's place in the cluster, as the API judges it. */
+typedef enum PgHaApiRole
+{
+	PGHA_API_ROLE_STARTING,		/* the HA worker has not decided yet */
+	PGHA_API_ROLE_LEADER,		/* holds the leader key and its lease */
+	PGHA_API_ROLE_REPLICA,		/* a standby */
+	PGHA_API_ROLE_PRIMARY_FENCED	/* a primary without the lease */
+} PgHaApiRole;
+
+/* One walsender, as in pg_stat_replication. */
+typedef struct PgHaApiReplication
+{
+	bool		has_usename;	/* false: JSON null (unknown role name) */
+	char		usename[PGHA_NAME_LEN];
+	char		application_name[PGHA_NAME_LEN];
+	bool		has_client_addr;	/* false: JSON null (Unix socket) */
+	char		client_addr[PGHA_API_ADDR_LEN];
+	char		state[PGHA_SHORT_LEN];	/* streaming, catchup, backup... */
+	char		sync_state[PGHA_SHORT_LEN]; /* async, sync, potential,
+											 * quorum */
+	int			sync_priority;
+} PgHaApiReplication;
+
+/*
+ * Everything the answers depend on, read at one moment.  Strings are
+ * NUL-terminated within their arrays (the functions below also stop at the
+ * end of the array if one is not).  Times are Unix epoch based.
+ */
+typedef struct PgHaApiSnapshot
+{
+	/* the node */
+	PgHaApiRole role;
+	bool		fenced;			/* a primary refusing writes */
+	bool		pg_running;		/* accepts connections ("running"), else
+								 * "starting" */
+	bool		in_recovery;
+	uint32_t	timeline;		/* 0: unknown */
+	int64_t		location;		/* primary: WAL write position, bytes */
+	int64_t		received_location;	/* replica: flushed by the walreceiver */
+	int64_t		replayed_location;	/* replica: replayed */
+	bool		has_replayed_timestamp; /* last replayed commit's time */
+	char		replayed_timestamp[PGHA_API_TIME_LEN];
+	int64_t		replayed_timestamp_ms;	/* the same, epoch ms */
+	bool		replay_paused;
+	bool		streaming;		/* the walreceiver streams */
+	bool		has_lag;		/* lag behind the leader is known */
+	int64_t		lag_bytes;
+	char		postmaster_start_time[PGHA_API_TIME_LEN];
+	int64_t		postmaster_start_ms;	/* epoch ms */
+	int			server_version; /* e.g. 150002 */
+	char		sysid[PGHA_SHORT_LEN];	/* empty: unknown */
+	bool		pending_restart;
+	bool		nofailover;		/* the nofailover tag */
+
+	/* the HA worker */
+	char		scope[PGHA_NAME_LEN];	/* cluster name */
+	char		name[PGHA_NAME_LEN];	/* node name */
+	char		version[PGHA_SHORT_LEN];	/* pg_ha's version */
+	int64_t		now_ms;			/* epoch ms, the snapshot's time */
+	int64_t		dcs_last_seen;	/* epoch s of the last Consul read, 0 never */
+	int64_t		last_round_ms;	/* epoch ms of the worker's last round, 0
+								 * never */
+	int			ttl_ms;
+	int			loop_wait_ms;
+	int64_t		lease_remaining_ms; /* 0 when no lease */
+
+	/* the cluster as last read from Consul */
+	bool		cluster_valid;
+	PgHaCluster cluster;
+
+	/* walsenders (on any node that has some) */
+	int			nreplication;
+	PgHaApiReplication replication[PGHA_API_MAX_REPLICATION];
+} PgHaApiSnapshot;
+
+typedef enum PgHaApiMethod
+{
+	PGHA_API_GET,
+	PGHA_API_HEAD,
+	PGHA_API_OPTIONS
+} PgHaApiMethod;
+
+typedef enum PgHaApiEndpoint
+{
+	PGHA_EP_NONE = 0,
+	/* health checks: Patroni's status JSON as body */
+	PGHA_EP_PRIMARY,			/* / /primary /master /read-write */
+	PGHA_EP_LEADER,				/* /leader */
+	PGHA_EP_STANDBY_LEADER,		/* /standby-leader /standby_leader */
+	PGHA_EP_REPLICA,			/* /replica */
+	PGHA_EP_READ_ONLY,			/* /read-only */
+	PGHA_EP_SYNC,				/* /sync /synchronous */
+	PGHA_EP_ASYNC,				/* /async /asynchronous */
+	PGHA_EP_READ_ONLY_SYNC,		/* /read-only-sync /read-only-synchronous */
+	PGHA_EP_HEALTH,				/* /health */
+	/* probes: status code only */
+	PGHA_EP_LIVENESS,
+	PGHA_EP_READINESS,
+	/* documents */
+	PGHA_EP_PATRONI,
+	PGHA_EP_CLUSTER,
+	PGHA_EP_HISTORY,
+	PGHA_EP_CONFIG,
+	PGHA_EP_METRICS
+} PgHaApiEndpoint;
+
+typedef struct PgHaApiTagFilter
+{
+	char		name[PGHA_API_MAX_PARAM_LEN];
+	char		value[PGHA_API_MAX_PARAM_LEN];
+} PgHaApiTagFilter;
+
+/* A request that parsed. */
+typedef struct PgHaApiRequest
+{
+	PgHaApiMethod method;
+	PgHaApiEndpoint endpoint;
+	bool		wants_body;		/* GET */
+	bool		has_max_lag;	/* ?lag= */
+	int64_t		max_lag;		/* bytes */
+	bool		has_replication_state;	/* ?replication_state= */
+	char		replication_state[PGHA_SHORT_LEN];
+	int			ntag_filters;	/* ?tag_<name>=<value> */
+	PgHaApiTagFilter tag_filters[PGHA_API_MAX_TAG_FILTERS];
+} PgHaApiRequest;
+
+/* An answer.  body is malloc'ed (free with pgha_api_response_free). */
+typedef struct PgHaApiResponse
+{
+	int			status;
+	const char *content_type;	/* static string; NULL when no body */
+	char	   *body;
+	size_t		body_len;
+	bool		allow;			/* send "Allow: " PGHA_API_ALLOW */
+} PgHaApiResponse;
+
+/*
+ * Parse method and raw request URI (origin-form "/path?query" or
+ * absolute-form "http://host/path?query", not yet percent-decoded).
+ * Returns true with *req filled, or false with *resp holding the error
+ * answer (400, 404, 405, 414; or 500 when out of memory).
+ */
+extern bool pgha_api_parse_request(const char *method, const char *uri,
+								   PgHaApiRequest *req, PgHaApiResponse *resp);
+
+/* Does the answer to req need the walsenders in the snapshot? */
+extern bool pgha_api_needs_replication(const PgHaApiRequest *req);
+
+/* The answer to a parsed request. */
+extern void pgha_api_respond(const PgHaApiRequest *req,
+							 const PgHaApiSnapshot *snap,
+							 PgHaApiResponse *resp);
+
+/* Both of the above.  snap may be NULL only for requests that fail to parse. */
+extern void pgha_api_handle(const char *method, const char *uri,
+							const PgHaApiSnapshot *snap,
+							PgHaApiResponse *resp);
+
+extern void pgha_api_response_free(PgHaApiResponse *resp);
+
+/*
+ * A size as Patroni's ?lag= takes it: bytes, or a number with a unit B,
+ * kB, MB, GB, TB (1024-based, as PostgreSQL's memory units), blanks
+ * allowed around.  False on anything else, negative values and overflow.
+ */
+extern bool pgha_api_parse_size(const char *s, int64_t *bytes);
+
+/*
+ * A replica's lag behind the leader: the leader's position is the newer of
+ * the optime it published (has_optime) and the end of WAL its walsender
+ * reported (latest_end, 0 when unknown).  False when neither is known.
+ * Never negative.
+ */
+extern bool pgha_api_replica_lag(bool has_optime, int64_t optime,
+								 int64_t latest_end, int64_t replayed,
+								 int64_t *lag);
+
+/*
+ * Format a time (Unix epoch, microseconds) as Patroni prints PostgreSQL
+ * timestamps: "2026-11-25 17:19:32.229033+00:00", in UTC, without the
+ * fraction when it is zero.  Returns false when buf is too small.
+ */
+extern bool pgha_api_format_time(int64_t epoch_us, char *buf, size_t len);
+
+#endif							/* PG_HA_API_ROUTE_H */

@@ -1,0 +1,974 @@
+/*-------------------------------------------------------------------------
+ *
+ * init.c
+ *	  pg_ha_ctl init: create a node of a pg_ha cluster, or start one.
+ *
+ * What init does depends on the data directory and on what Consul holds
+ * under <namespace>/<cluster>/:
+ *
+ *	- an empty (or new) directory, a cluster Consul has never seen:
+ *	  bootstrap.  initdb, the settings of a pg_ha node, the replication
+ *	  role with a random password kept in the libpq password file, then
+ *	  start: the HA worker initializes the cluster in Consul and takes the
+ *	  leader key;
+ *	- an empty directory, a cluster with a leader: clone.  pg_basebackup
+ *	  from the leader through this node's physical slot, the node's own
+ *	  settings, standby.signal and pg_ha.conf (primary_conninfo and
+ *	  primary_slot_name; the HA worker rewrites it later), then start;
+ *	- the data directory of a node of the cluster (same system identifier
+ *	  as the initialize key): start it.
+ *
+ * Everything else is refused before anything is changed: a non-empty
+ * directory that is not a data directory, a data directory of another
+ * database cluster, a node name a live member uses, a cluster without a
+ * leader to clone from.
+ *
+ * The password of the replication role is read from, or written to, the
+ * password file only: it is never on a command line, in Consul, in a
+ * server log or printed.  The role is created with the SCRAM secret that
+ * libpq computes, so even the server never sees the password in clear.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/logging.h"
+#include "libpq-fe.h"
+#include "pg_ha_ctl.h"
+
+#define CONNECT_DEADLINE_S	60
+#define STREAM_DEADLINE_S	30
+#define PASSWORD_LEN		32
+
+/* The node to create, from the options with their defaults applied. */
+typedef struct InitNode
+{
+	const CtlOptions *opt;
+	char	   *pgdata;			/* absolute */
+	char		connect_host[256];
+	int			connect_port;
+	int			port;			/* of the server */
+	const char *listen_addresses;
+	const char *api_listen;
+	const char *user;			/* replication role */
+	char	   *passfile;		/* absolute */
+	char	   *log_file;		/* absolute */
+	char		slot[NAMEDATALEN];
+} InitNode;
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool
+valid_consul_url(const char *url)
+{
+	const char *host;
+
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return false;
+	return *host != '\0' && *host != '/' && *host != ':' &&
+		strlen(url) <= 512 && strpbrk(url, " \t\r\n?#'\\") == NULL &&
+		url[strlen(url) - 1] != '/';
+}
+
+static char *
+absolute_path(const char *path)
+{
+	char	   *abs = make_absolute_path(path);
+
+	if (abs == NULL)
+		pg_fatal("could not make \"%s\" an absolute path", path);
+	canonicalize_path(abs);
+	return abs;
+}
+
+static char *
+default_passfile(void)
+{
+	const char *home = getenv("HOME");
+
+	if (home == NULL || home[0] == '\0')
+	{
+		struct passwd *pw = getpwuid(geteuid());
+
+		if (pw == NULL || pw->pw_dir == NULL)
+			pg_fatal("cannot find the home directory for the default password file");
+		home = pw->pw_dir;
+	}
+	return psprintf("%s/.pgpass", home);
+}
+
+/* Apply defaults and check every option; exits on a bad one. */
+static void
+plan_node(const CtlOptions *opt, InitNode *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->opt = opt;
+
+	if (opt->pgdata == NULL)
+	{
+		pg_log_error("no data directory given");
+		pg_log_error_hint("Give -D DATADIR or set PGDATA.");
+		exit(1);
+	}
+	if (opt->node_name == NULL)
+	{
+		pg_log_error("no node name given");
+		pg_log_error_hint("Give --node-name or set PG_HA_NODE_NAME.");
+		exit(1);
+	}
+	if (!pgha_valid_name(opt->node_name))
+	{
+		pg_log_error("invalid node name \"%s\"", opt->node_name);
+		pg_log_error_hint("A name may hold letters, digits, \"_\", \".\" and \"-\", at most %d of them.",
+						  PGHA_NAME_LEN - 1);
+		exit(1);
+	}
+	if (!valid_consul_url(opt->consul_url))
+	{
+		pg_log_error("invalid Consul URL \"%s\"", opt->consul_url);
+		pg_log_error_hint("Give the agent's HTTP API as http(s)://host:port, as in http://127.0.0.1:8500.");
+		exit(1);
+	}
+	if (opt->connect_address == NULL)
+	{
+		pg_log_error("no connect address given");
+		pg_log_error_hint("Give --connect-address HOST:PORT (or set PG_HA_CONNECT_ADDRESS): where the other nodes reach this one.");
+		exit(1);
+	}
+	if (!ctl_split_host_port(opt->connect_address, true, n->connect_host,
+							 sizeof(n->connect_host), &n->connect_port))
+	{
+		pg_log_error("invalid connect address \"%s\"", opt->connect_address);
+		pg_log_error_hint("Expected host:port, as in 10.0.0.11:5432.");
+		exit(1);
+	}
+	n->port = n->connect_port;
+	if (opt->port != NULL)
+	{
+		char	   *end;
+		long		v;
+
+		errno = 0;
+		v = strtol(opt->port, &end, 10);
+		if (errno != 0 || end == opt->port || *end != '\0' || v < 1 || v > 65535)
+			pg_fatal("invalid port \"%s\"", opt->port);
+		n->port = (int) v;
+	}
+	n->listen_addresses = opt->listen_addresses ? opt->listen_addresses :
+		n->connect_host;
+	if (n->listen_addresses[0] == '\0' || strpbrk(n->listen_addresses, "'\\\r\n") != NULL)
+		pg_fatal("invalid listen addresses \"%s\"", n->listen_addresses);
+	n->api_listen = opt->api_listen ? opt->api_listen : ":8008";
+	{
+		char		host[256];
+		int			port;
+
+		if (!ctl_split_host_port(n->api_listen, false, host, sizeof(host), &port))
+		{
+			pg_log_error("invalid API address \"%s\"", n->api_listen);
+			pg_log_error_hint("Expected [host]:port, as in 0.0.0.0:8008 or :8008.");
+			exit(1);
+		}
+	}
+	n->user = opt->replication_user ? opt->replication_user : "replicator";
+	if (!ctl_valid_role_name(n->user))
+	{
+		pg_log_error("invalid replication user \"%s\"", n->user);
+		pg_log_error_hint("A role name without blanks, quotes, colons or backslashes is expected.");
+		exit(1);
+	}
+	for (int i = 0; i < opt->nsettings; i++)
+	{
+		char		name[NAMEDATALEN];
+		const char *value;
+
+		if (!ctl_valid_setting(opt->settings[i], name, sizeof(name), &value))
+		{
+			pg_log_error("invalid setting \"%s\"", opt->settings[i]);
+			pg_log_error_hint("Expected --set name=value, as in --set pg_ha.ttl=30s.");
+			exit(1);
+		}
+	}
+
+	n->pgdata = absolute_path(opt->pgdata);
+	n->passfile = absolute_path(opt->passfile ? opt->passfile : default_passfile());
+	if (strpbrk(n->passfile, "'\\\r\n") != NULL)
+		pg_fatal("the path of the password file must not hold quotes, backslashes or line breaks: \"%s\"",
+				 n->passfile);
+	if (opt->log_file != NULL)
+		n->log_file = absolute_path(opt->log_file);
+	else
+	{
+		char		parent[MAXPGPATH];
+
+		strlcpy(parent, n->pgdata, sizeof(parent));
+		get_parent_directory(parent);
+		n->log_file = psprintf("%s/%s.log", parent[0] ? parent : ".",
+							   opt->node_name);
+	}
+	ctl_slot_name(opt->node_name, n->slot, sizeof(n->slot));
+}
+
+/* ----- postgresql.conf */
+
+static void
+append_setting_line(PQExpBuffer buf, const char *setting)
+{
+	char		name[NAMEDATALEN];
+	const char *value;
+	size_t		len;
+
+	(void) ctl_valid_setting(setting, name, sizeof(name), &value);
+	len = strlen(value);
+	if (len >= 2 && value[0] == '\'' && value[len - 1] == '\'')
+		appendPQExpBuffer(buf, "%s = %s\n", name, value);
+	else
+		ctl_append_conf_value(buf, name, value);
+}
+
+/* The settings that differ from node to node, then --set, then include. */
+static void
+append_node_block(PQExpBuffer buf, const InitNode *n)
+{
+	const CtlOptions *opt = n->opt;
+
+	appendPQExpBuffer(buf, "\n# pg_ha_ctl init: settings of node %s\n",
+					  opt->node_name);
+	appendPQExpBuffer(buf, "port = %d\n", n->port);
+	ctl_append_conf_value(buf, "listen_addresses", n->listen_addresses);
+	ctl_append_conf_value(buf, "pg_ha.cluster", opt->cluster);
+	ctl_append_conf_value(buf, "pg_ha.namespace", opt->namespace);
+	ctl_append_conf_value(buf, "pg_ha.consul_url", opt->consul_url);
+	ctl_append_conf_value(buf, "pg_ha.node_name", opt->node_name);
+	ctl_append_conf_value(buf, "pg_ha.connect_address", opt->connect_address);
+	ctl_append_conf_value(buf, "pg_ha.api_listen", n->api_listen);
+	ctl_append_conf_value(buf, "pg_ha.replication_user", n->user);
+	ctl_append_conf_value(buf, "pg_ha.passfile", n->passfile);
+	for (int i = 0; i < opt->nsettings; i++)
+		append_setting_line(buf, opt->settings[i]);
+	appendPQExpBufferStr(buf, "# last, so that pg_ha's managed settings win\n");
+	appendPQExpBufferStr(buf, PGHA_INCLUDE_LINE "\n");
+}
+
+static bool
+append_to_datadir_file(const InitNode *n, const char *file, const char *text)
+{
+	char	   *path = psprintf("%s/%s", n->pgdata, file);
+	bool		ok = ctl_write_file(path, text, S_IRUSR | S_IWUSR, true);
+
+	pg_free(path);
+	return ok;
+}
+
+/* ----- the server */
+
+static void
+print_log_tail(const char *log_file, int lines)
+{
+	size_t		len;
+	char	   *content = ctl_read_file(log_file, &len);
+	const char *start;
+	int			seen = 0;
+
+	if (content == NULL || len == 0)
+	{
+		pg_free(content);
+		return;
+	}
+	start = content + len;
+	if (start > content && start[-1] == '\n')
+		start--;
+	while (start > content && seen < lines)
+	{
+		start--;
+		if (*start == '\n')
+			seen++;
+	}
+	if (*start == '\n')
+		start++;
+	fprintf(stderr, "Last lines of the server log %s:\n%s%s", log_file, start,
+			content[len - 1] == '\n' ? "" : "\n");
+	pg_free(content);
+}
+
+static bool
+start_server(const InitNode *n)
+{
+	const char *argv[] = {ctl_tool("pg_ctl"), "start", "-D", n->pgdata, "-w",
+	"-l", n->log_file, NULL};
+	int			rc;
+
+	printf("Starting the server (log: %s)\n", n->log_file);
+	rc = ctl_run(argv, NULL);
+	if (rc != 0)
+	{
+		pg_log_error("could not start the server in \"%s\": pg_ctl %s",
+					 n->pgdata, ctl_exit_text(rc));
+		print_log_tail(n->log_file, 10);
+		pg_log_error_hint("See the server log \"%s\".", n->log_file);
+		return false;
+	}
+	return true;
+}
+
+/* The server's first Unix socket directory, from postmaster.pid. */
+static char *
+socket_directory(const InitNode *n)
+{
+	char	   *path = psprintf("%s/postmaster.pid", n->pgdata);
+	char	   *content = ctl_read_file(path, NULL);
+	char	   *line;
+	char	   *result = NULL;
+	int			lineno = 1;
+
+	pg_free(path);
+	if (content == NULL)
+		return NULL;
+	for (line = content; line != NULL && lineno <= 5; lineno++)
+	{
+		char	   *next = strchr(line, '\n');
+
+		if (next != NULL)
+			*next++ = '\0';
+		if (lineno == 5 && line[0] != '\0')	/* LOCK_FILE_LINE_SOCKET_DIR */
+			result = pg_strdup(line);
+		line = next;
+	}
+	pg_free(content);
+	return result;
+}
+
+/* A connection to the local server as the bootstrap superuser. */
+static PGconn *
+connect_local(const InitNode *n)
+{
+	char	   *sockdir = socket_directory(n);
+	char		port[16];
+	const char *keywords[] = {"host", "port", "dbname", "connect_timeout",
+	"fallback_application_name", NULL};
+	const char *values[6];
+	PGconn	   *conn;
+
+	snprintf(port, sizeof(port), "%d", n->port);
+	values[0] = sockdir ? sockdir : n->connect_host;
+	values[1] = port;
+	values[2] = "postgres";
+	values[3] = "5";
+	values[4] = "pg_ha_ctl";
+	values[5] = NULL;
+	conn = PQconnectdbParams(keywords, values, 0);
+	pg_free(sockdir);
+	return conn;
+}
+
+/*
+ * Wait until the server accepts a connection: a new primary refuses them
+ * until its HA worker holds the leader key.
+ */
+static PGconn *
+wait_for_connection(const InitNode *n, const char *why)
+{
+	double		deadline = now_seconds() + CONNECT_DEADLINE_S;
+	char	   *last_error = NULL;
+	bool		said = false;
+
+	for (;;)
+	{
+		PGconn	   *conn = connect_local(n);
+
+		if (PQstatus(conn) == CONNECTION_OK)
+		{
+			pg_free(last_error);
+			return conn;
+		}
+		pg_free(last_error);
+		last_error = pg_strdup(PQerrorMessage(conn));
+		PQfinish(conn);
+		if (!said)
+		{
+			printf("Waiting for %s (up to %d s)\n", why, CONNECT_DEADLINE_S);
+			fflush(stdout);
+			said = true;
+		}
+		if (now_seconds() >= deadline)
+			break;
+		pg_usleep(200 * 1000L);
+	}
+	pg_log_error("the server in \"%s\" accepted no connection within %d s", n->pgdata,
+				 CONNECT_DEADLINE_S);
+	pg_log_error_detail("Last error: %s", last_error);
+	pg_log_error_hint("The server is running (log: \"%s\"); stop it with \"pg_ctl stop -D %s\", fix the cause, then remove the directory and run init again.",
+					  n->log_file, n->pgdata);
+	pg_free(last_error);
+	return NULL;
+}
+
+static bool
+exec_ok(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult   *res = PQexec(conn, sql);
+	bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+		PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		pg_log_error("could not %s: %s", what, PQerrorMessage(conn));
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * Create (or, should it exist, update) the replication role with the
+ * password, and grant it what pg_rewind needs.  Nothing of it is logged:
+ * the statements go with log_statement off, and carry the SCRAM secret
+ * rather than the password.
+ */
+static bool
+create_replication_role(PGconn *conn, const InitNode *n, const char *password)
+{
+	const char *params[1] = {n->user};
+	PGresult   *res;
+	bool		exists;
+	char	   *secret;
+	char	   *literal;
+	char	   *ident;
+	PQExpBufferData sql;
+	bool		ok;
+
+	if (!exec_ok(conn, "SET log_statement = 'none'", "turn statement logging off") ||
+		!exec_ok(conn, "SET log_min_error_statement = 'panic'", "turn statement logging off") ||
+		!exec_ok(conn, "SET log_min_duration_statement = -1", "turn statement logging off"))
+		return false;
+
+	res = PQexecParams(conn, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		pg_log_error("could not look for role \"%s\": %s", n->user, PQerrorMessage(conn));
+		PQclear(res);
+		return false;
+	}
+	exists = PQntuples(res) > 0;
+	PQclear(res);
+
+	secret = PQencryptPasswordConn(conn, password, n->user, NULL);
+	if (secret == NULL)
+	{
+		pg_log_error("could not encrypt the password: %s", PQerrorMessage(conn));
+		return false;
+	}
+	literal = PQescapeLiteral(conn, secret, strlen(secret));
+	ident = PQescapeIdentifier(conn, n->user, strlen(n->user));
+	explicit_bzero(secret, strlen(secret));
+	PQfreemem(secret);
+	if (literal == NULL || ident == NULL)
+	{
+		pg_log_error("could not quote the role: %s", PQerrorMessage(conn));
+		return false;
+	}
+
+	initPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "%s ROLE %s WITH REPLICATION LOGIN PASSWORD %s",
+					  exists ? "ALTER" : "CREATE", ident, literal);
+	ok = exec_ok(conn, sql.data, exists ? "alter the replication role" :
+				 "create the replication role");
+	explicit_bzero(sql.data, sql.len);
+	explicit_bzero(literal, strlen(literal));
+	PQfreemem(literal);
+
+	if (ok)
+	{
+		resetPQExpBuffer(&sql);
+		appendPQExpBuffer(&sql,
+						  "GRANT EXECUTE ON FUNCTION "
+						  "pg_catalog.pg_ls_dir(text, boolean, boolean), "
+						  "pg_catalog.pg_stat_file(text, boolean), "
+						  "pg_catalog.pg_read_binary_file(text), "
+						  "pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean) "
+						  "TO %s", ident);
+		ok = exec_ok(conn, sql.data, "grant the functions of pg_rewind");
+	}
+	if (ok)
+	{
+		/* so that rejoin can make a new leader checkpoint before pg_rewind */
+		resetPQExpBuffer(&sql);
+		appendPQExpBuffer(&sql, "GRANT pg_checkpoint TO %s", ident);
+		ok = exec_ok(conn, sql.data, "grant pg_checkpoint");
+	}
+	termPQExpBuffer(&sql);
+	PQfreemem(ident);
+	if (ok)
+		printf("%s role \"%s\" (REPLICATION LOGIN, the functions pg_rewind needs, pg_checkpoint)\n",
+			   exists ? "Updated" : "Created", n->user);
+	return ok;
+}
+
+/* ----- the three ways */
+
+static int
+bootstrap(const InitNode *n)
+{
+	const CtlOptions *opt = n->opt;
+	char	   *password = NULL;
+	bool		new_password = false;
+	bool		created = false;
+	PQExpBufferData conf;
+	PGconn	   *conn;
+	int			rc;
+	const char *initdb_argv[] = {ctl_tool("initdb"), "-D", n->pgdata,
+		"--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+	"--no-instructions", NULL};
+
+	printf("Cluster \"%s\" is not known to Consul at %s: bootstrapping it with node \"%s\"\n",
+		   opt->cluster, opt->consul_url, opt->node_name);
+
+	/* the password first: a failure here changes nothing */
+	rc = ctl_passfile_lookup(n->passfile, n->user, &password);
+	if (rc < 0)
+		return 1;
+	if (rc == 0)
+	{
+		password = pg_malloc(PASSWORD_LEN + 1);
+		if (!ctl_random_password(password, PASSWORD_LEN + 1) ||
+			!ctl_passfile_add(n->passfile, n->user, password))
+			return 1;
+		new_password = true;
+		printf("Added a random password for role \"%s\" to the password file %s\n",
+			   n->user, n->passfile);
+	}
+	else
+		printf("Using the password of role \"%s\" from the password file %s\n",
+			   n->user, n->passfile);
+
+	ctl_print_command(stdout, "Running: ", initdb_argv);
+	rc = ctl_run(initdb_argv, NULL);
+	if (rc != 0)
+	{
+		pg_log_error("initdb %s", ctl_exit_text(rc));
+		goto fail;
+	}
+	created = true;
+
+	initPQExpBuffer(&conf);
+	appendPQExpBuffer(&conf,
+					  "\n# pg_ha_ctl init: settings of cluster %s, bootstrapped by node %s\n",
+					  opt->cluster, opt->node_name);
+	appendPQExpBufferStr(&conf,
+						 "wal_level = replica\n"
+						 "hot_standby = on\n"
+						 "# pg_rewind needs it\n"
+						 "wal_log_hints = on\n"
+						 "max_wal_senders = 10\n"
+						 "max_replication_slots = 10\n"
+						 "wal_keep_size = '128MB'\n"
+						 "shared_preload_libraries = 'pg_ha'\n");
+	append_node_block(&conf, n);
+	if (!append_to_datadir_file(n, "postgresql.conf", conf.data))
+		goto fail;
+	resetPQExpBuffer(&conf);
+	appendPQExpBuffer(&conf,
+					  "\n# pg_ha_ctl init: replication and pg_rewind connections of the other nodes\n"
+					  "host    replication     %-15s all    scram-sha-256\n"
+					  "host    postgres        %-15s all    scram-sha-256\n",
+					  n->user, n->user);
+	if (!append_to_datadir_file(n, "pg_hba.conf", conf.data))
+		goto fail;
+	termPQExpBuffer(&conf);
+	printf("Configured %s/postgresql.conf (pg_ha, replication) and pg_hba.conf (role \"%s\")\n",
+		   n->pgdata, n->user);
+
+	if (!start_server(n))
+		goto fail;
+	conn = wait_for_connection(n, "the HA worker to take the leader key");
+	if (conn == NULL)
+		goto fail;
+	if (!create_replication_role(conn, n, password))
+	{
+		PQfinish(conn);
+		goto fail;
+	}
+	PQfinish(conn);
+	explicit_bzero(password, strlen(password));
+	pg_free(password);
+
+	printf("\nNode \"%s\" bootstrapped cluster \"%s\" and is its leader.\n"
+		   "  data directory:   %s\n"
+		   "  server log:       %s\n"
+		   "  connect address:  %s\n"
+		   "  replication role: %s (password in %s)\n"
+		   "Copy the password file to the hosts of the other nodes (mode 0600), then run\n"
+		   "\"pg_ha_ctl init\" there to clone them from this node.\n",
+		   opt->node_name, opt->cluster, n->pgdata, n->log_file,
+		   opt->connect_address, n->user, n->passfile);
+	return 0;
+
+fail:
+	if (password != NULL)
+	{
+		explicit_bzero(password, strlen(password));
+		pg_free(password);
+	}
+	if (new_password)
+		pg_log_info("the password of role \"%s\" stays in %s, for the next attempt",
+					n->user, n->passfile);
+	if (created)
+		pg_log_info("remove the data directory \"%s\" (stop its server first, if it runs) before running init again",
+					n->pgdata);
+	return 1;
+}
+
+/* Run pg_basebackup; *slot_exists tells whether it failed on an existing slot. */
+static int
+run_basebackup(const InitNode *n, const char *conninfo, bool create_slot,
+			   bool *slot_exists)
+{
+	const char *argv[16];
+	int			i = 0;
+	PQExpBufferData out;
+	int			rc;
+
+	argv[i++] = ctl_tool("pg_basebackup");
+	argv[i++] = "-D";
+	argv[i++] = n->pgdata;
+	argv[i++] = "-d";
+	argv[i++] = conninfo;
+	argv[i++] = "-X";
+	argv[i++] = "stream";
+	argv[i++] = "-c";
+	argv[i++] = "fast";
+	argv[i++] = "-w";
+	if (create_slot)
+		argv[i++] = "-C";
+	argv[i++] = "-S";
+	argv[i++] = n->slot;
+	argv[i] = NULL;
+
+	ctl_print_command(stdout, "Running: ", argv);
+	initPQExpBuffer(&out);
+	rc = ctl_run(argv, &out);
+	if (out.len > 0)
+		fputs(out.data, stderr);
+	*slot_exists = rc != 0 && strstr(out.data, "already exists") != NULL &&
+		strstr(out.data, "replication slot") != NULL;
+	termPQExpBuffer(&out);
+	return rc;
+}
+
+static int
+wait_for_streaming(const InitNode *n, const char *leader)
+{
+	double		deadline = now_seconds() + STREAM_DEADLINE_S;
+
+	while (now_seconds() < deadline)
+	{
+		PGconn	   *conn = connect_local(n);
+
+		if (PQstatus(conn) == CONNECTION_OK)
+		{
+			PGresult   *res = PQexec(conn,
+									 "SELECT status FROM pg_catalog.pg_stat_wal_receiver");
+			bool		streaming = PQresultStatus(res) == PGRES_TUPLES_OK &&
+				PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "streaming") == 0;
+
+			PQclear(res);
+			PQfinish(conn);
+			if (streaming)
+			{
+				printf("Node \"%s\" streams from the leader \"%s\"\n", n->opt->node_name, leader);
+				return 0;
+			}
+		}
+		else
+			PQfinish(conn);
+		pg_usleep(200 * 1000L);
+	}
+	pg_log_warning("node \"%s\" does not stream from \"%s\" yet after %d s",
+				   n->opt->node_name, leader, STREAM_DEADLINE_S);
+	pg_log_warning_hint("See the server log \"%s\".", n->log_file);
+	return 1;
+}
+
+static int
+clone_from_leader(const InitNode *n, const PgHaCluster *c)
+{
+	const CtlOptions *opt = n->opt;
+	const PgHaMember *leader = pgha_find_member(c, c->leader);
+	char		host[256];
+	int			port;
+	char		portstr[16];
+	char	   *password = NULL;
+	int			rc;
+	bool		slot_exists;
+	PQExpBufferData conninfo;
+	PQExpBufferData text;
+	static const char *const copied[] = {PGHA_SESSION_FILE, PGHA_MANAGED_CONF_FILE,
+	"postmaster.opts", "recovery.signal", NULL};
+
+	if (leader == NULL)
+	{
+		pg_log_error("the leader \"%s\" of cluster \"%s\" has published no member record",
+					 c->leader, opt->cluster);
+		pg_log_error_hint("Retry in a few seconds, once the leader's HA worker has published it.");
+		return 1;
+	}
+	if (!ctl_split_conn_url(leader->conn_url, host, sizeof(host), &port))
+	{
+		pg_log_error("the leader \"%s\" of cluster \"%s\" publishes an unusable conn_url \"%s\"",
+					 leader->name, opt->cluster, leader->conn_url);
+		return 1;
+	}
+	snprintf(portstr, sizeof(portstr), "%d", port);
+
+	rc = ctl_passfile_lookup(n->passfile, n->user, &password);
+	if (rc < 0)
+		return 1;
+	if (rc == 0)
+	{
+		pg_log_error("the password file \"%s\" holds no password for role \"%s\"",
+					 n->passfile, n->user);
+		pg_log_error_hint("Copy the password file of the cluster's first node here (mode 0600), or give it with --passfile.");
+		return 1;
+	}
+	explicit_bzero(password, strlen(password));
+	pg_free(password);
+
+	printf("Cloning node \"%s\" from the leader \"%s\" of cluster \"%s\" at %s:%d\n",
+		   opt->node_name, leader->name, opt->cluster, host, port);
+	initPQExpBuffer(&conninfo);
+	ctl_append_conninfo_value(&conninfo, "host", host);
+	ctl_append_conninfo_value(&conninfo, "port", portstr);
+	ctl_append_conninfo_value(&conninfo, "user", n->user);
+	ctl_append_conninfo_value(&conninfo, "passfile", n->passfile);
+
+	rc = run_basebackup(n, conninfo.data, true, &slot_exists);
+	if (rc != 0 && slot_exists)
+	{
+		int			dir = pg_check_dir(n->pgdata);
+
+		if (dir != 0 && dir != 1)
+		{
+			pg_log_error("pg_basebackup left files in \"%s\"", n->pgdata);
+			return 1;
+		}
+		printf("Slot \"%s\" exists on the leader already: using it\n", n->slot);
+		rc = run_basebackup(n, conninfo.data, false, &slot_exists);
+	}
+	if (rc != 0)
+	{
+		pg_log_error("pg_basebackup %s", ctl_exit_text(rc));
+		pg_log_error_hint("Check that the leader at %s:%d accepts replication connections of role \"%s\" (pg_hba.conf) with the password in \"%s\".",
+						  host, port, n->user, n->passfile);
+		return 1;
+	}
+
+	/* what belongs to the leader, not to this node */
+	for (int i = 0; copied[i] != NULL; i++)
+	{
+		char	   *path = psprintf("%s/%s", n->pgdata, copied[i]);
+
+		if (unlink(path) == 0)
+			printf("Removed %s copied from the leader\n", copied[i]);
+		pg_free(path);
+	}
+
+	initPQExpBuffer(&text);
+	append_node_block(&text, n);
+	if (!append_to_datadir_file(n, "postgresql.conf", text.data))
+		return 1;
+	printf("Appended the settings of node \"%s\" to %s/postgresql.conf\n",
+		   opt->node_name, n->pgdata);
+
+	if (!append_to_datadir_file(n, "standby.signal", ""))
+		return 1;
+
+	/* as the HA worker will write it (it rewrites the file when it runs) */
+	resetPQExpBuffer(&text);
+	appendPQExpBufferStr(&text,
+						 "# Written by pg_ha_ctl init; the HA worker rewrites this file: do not edit.\n");
+	ctl_append_conninfo_value(&conninfo, "application_name", opt->node_name);
+	ctl_append_conf_value(&text, "primary_conninfo", conninfo.data);
+	ctl_append_conf_value(&text, "primary_slot_name", n->slot);
+	appendPQExpBufferStr(&text, "recovery_target_timeline = 'latest'\n");
+	{
+		char	   *path = psprintf("%s/%s", n->pgdata, PGHA_MANAGED_CONF_FILE);
+
+		if (!ctl_write_file(path, text.data, S_IRUSR | S_IWUSR, false))
+			return 1;
+		pg_free(path);
+	}
+	printf("Wrote standby.signal and %s (primary_conninfo to %s:%d, slot \"%s\")\n",
+		   PGHA_MANAGED_CONF_FILE, host, port, n->slot);
+	termPQExpBuffer(&text);
+	termPQExpBuffer(&conninfo);
+
+	if (!start_server(n))
+		return 1;
+	(void) wait_for_streaming(n, leader->name);
+
+	printf("\nNode \"%s\" joined cluster \"%s\" as a replica of \"%s\".\n"
+		   "  data directory:   %s\n"
+		   "  server log:       %s\n"
+		   "  connect address:  %s\n"
+		   "  replication slot: %s (on the leader)\n",
+		   opt->node_name, opt->cluster, leader->name, n->pgdata, n->log_file,
+		   opt->connect_address, n->slot);
+	return 0;
+}
+
+static const PgHaMember *
+live_member(const PgHaCluster *c, const char *name)
+{
+	const PgHaMember *m = pgha_find_member(c, name);
+
+	return (m != NULL && m->session[0] != '\0') ? m : NULL;
+}
+
+static void
+refuse_used_name(const InitNode *n, const PgHaCluster *c)
+{
+	const CtlOptions *opt = n->opt;
+	const PgHaMember *m = live_member(c, opt->node_name);
+	bool		leads = c->has_leader && c->leader_session[0] != '\0' &&
+		strcmp(c->leader, opt->node_name) == 0;
+
+	if (m == NULL && !leads)
+		return;
+	pg_log_error("node name \"%s\" is already used in cluster \"%s\"",
+				 opt->node_name, opt->cluster);
+	if (m != NULL)
+		pg_log_error_detail("Member \"%s\" is alive at %s (Consul session %s).",
+							m->name, m->conn_url[0] ? m->conn_url : "an unknown address",
+							m->session);
+	pg_log_error_hint("Give this node another --node-name; a name is free again once its node has stopped.");
+	exit(1);
+}
+
+/* An existing data directory: start it if it belongs to the cluster. */
+static int
+start_existing(const InitNode *n, const PgHaCluster *c, bool found)
+{
+	const CtlOptions *opt = n->opt;
+	char		sysid[32];
+
+	{
+		char	   *path = psprintf("%s/PG_VERSION", n->pgdata);
+		char	   *version = ctl_read_file(path, NULL);
+
+		if (version == NULL)
+			pg_fatal("could not read file \"%s\": %m", path);
+		version[strcspn(version, "\r\n")] = '\0';
+		if (strcmp(version, PG_MAJORVERSION) != 0)
+		{
+			pg_log_error("data directory \"%s\" is of PostgreSQL %s, not %s",
+						 n->pgdata, version, PG_MAJORVERSION);
+			return 1;
+		}
+		pg_free(version);
+		pg_free(path);
+	}
+	if (!ctl_read_sysid(n->pgdata, sysid, sizeof(sysid)))
+		return 1;
+	if (!found || !c->has_initialize)
+	{
+		pg_log_error("\"%s\" holds a database cluster (system identifier %s), but cluster \"%s\" has no initialize key in Consul at %s",
+					 n->pgdata, sysid, opt->cluster, opt->consul_url);
+		pg_log_error_hint("init bootstraps a cluster into an empty directory only. To make this database the cluster's first node, configure pg_ha in its postgresql.conf and start it.");
+		return 1;
+	}
+	if (strcmp(sysid, c->initialize) != 0)
+	{
+		pg_log_error("data directory \"%s\" belongs to another database cluster: its system identifier is %s, cluster \"%s\" has system identifier %s",
+					 n->pgdata, sysid, opt->cluster, c->initialize);
+		pg_log_error_hint("Give an empty directory to clone a new node from the leader, or the data directory of a node of cluster \"%s\".",
+						  opt->cluster);
+		return 1;
+	}
+	if (ctl_server_running(n->pgdata))
+	{
+		printf("Data directory \"%s\" belongs to cluster \"%s\" (system identifier %s) and its server is running already: nothing to do\n",
+			   n->pgdata, opt->cluster, sysid);
+		return 0;
+	}
+	refuse_used_name(n, c);
+	printf("Data directory \"%s\" belongs to cluster \"%s\" (system identifier %s): starting it\n",
+		   n->pgdata, opt->cluster, sysid);
+	if (!start_server(n))
+		return 1;
+	printf("Started the existing node in \"%s\" (log: %s)\n", n->pgdata, n->log_file);
+	return 0;
+}
+
+int
+cmd_init(CtlOptions *opt)
+{
+	InitNode	n;
+	PgHaCluster *c;
+	bool		found;
+	bool		is_datadir = false;
+	int			dir;
+
+	plan_node(opt, &n);
+
+	dir = pg_check_dir(n.pgdata);
+	if (dir < 0)
+		pg_fatal("could not access directory \"%s\": %m", n.pgdata);
+	if (dir >= 2)
+	{
+		char	   *version = psprintf("%s/PG_VERSION", n.pgdata);
+
+		is_datadir = ctl_file_exists(version);
+		pg_free(version);
+		if (!is_datadir)
+		{
+			pg_log_error("directory \"%s\" exists but is not empty, and it is not a PostgreSQL data directory",
+						 n.pgdata);
+			pg_log_error_hint("Give a new or empty directory to create a node, or the data directory of a node of cluster \"%s\" to start it.",
+							  opt->cluster);
+			return 1;
+		}
+	}
+
+	c = pg_malloc0(sizeof(PgHaCluster));
+	if (!ctl_read_cluster(opt, c, &found))
+		return 1;
+
+	if (is_datadir)
+		return start_existing(&n, c, found);
+
+	refuse_used_name(&n, c);
+	if (!found || !c->has_initialize)
+	{
+		if (c->has_leader && c->leader_session[0] != '\0')
+		{
+			pg_log_error("cluster \"%s\" has a leader (\"%s\") but no initialize key in Consul at %s",
+						 opt->cluster, c->leader, opt->consul_url);
+			pg_log_error_hint("Was the key deleted? The leader writes it again; retry in a few seconds.");
+			return 1;
+		}
+		return bootstrap(&n);
+	}
+	if (!c->has_leader || c->leader_session[0] == '\0')
+	{
+		pg_log_error("cluster \"%s\" has no leader to clone from", opt->cluster);
+		pg_log_error_detail("Consul at %s knows the cluster (system identifier %s), but no node holds its leader key.",
+							opt->consul_url, c->initialize);
+		pg_log_error_hint("Retry once a leader exists (pg_ha_ctl list shows it).");
+		return 1;
+	}
+	return clone_from_leader(&n, c);
+}
