@@ -835,9 +835,28 @@ release_on_shutdown(HaWorker *w)
 	char		err[PGHA_ERR_LEN];
 	bool		done;
 
+	bool		was_leader = pg_atomic_read_u32(&pgha_shared->leader_confirmed) != 0;
+
 	pg_atomic_write_u32(&pgha_shared->leader_confirmed, 0);
 	if (w->session[0] == '\0')
 		return;
+
+	/*
+	 * A leader keeps the key until the server is down, so that the replicas
+	 * have its shutdown checkpoint before one of them takes over.
+	 */
+	if (was_leader && PostmasterIsAlive())
+	{
+		if (pgha_start_release(w->session, w->check_id, err, sizeof(err)))
+		{
+			ereport(LOG,
+					(errmsg("pg_ha: the leader key of cluster \"%s\" is released once the server has shut down",
+							pg_ha_cluster)));
+			return;
+		}
+		ereport(WARNING,
+				(errmsg("pg_ha: releasing the leader key now: %s", err)));
+	}
 
 	/* refresh the leader key's index, then delete it only if still ours */
 	if (dcs_read_cluster(w->prefix, w->cluster, err, sizeof(err)) &&

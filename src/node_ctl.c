@@ -246,7 +246,7 @@ pgha_request_promote(void)
  * stdin, stdout and stderr (the server's log stays the helper's log).
  */
 static bool
-spawn_detached(char *const argv[], char *err, size_t errlen)
+spawn_detached(char *const argv[], const char *token, char *err, size_t errlen)
 {
 	pid_t		pid = fork();
 	int			status;
@@ -265,6 +265,8 @@ spawn_detached(char *const argv[], char *err, size_t errlen)
 		if (pid != 0)
 			_exit(pid < 0 ? 1 : 0);
 		closefrom(3);
+		if (token != NULL && token[0] != '\0')
+			setenv("PG_HA_CONSUL_TOKEN", token, 1);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -275,6 +277,51 @@ spawn_detached(char *const argv[], char *err, size_t errlen)
 		return false;
 	}
 	return true;
+}
+
+static void
+pg_ha_ctl_path(char *path, size_t len)
+{
+	/* pg_ha_ctl sits beside the postgres binary */
+	strlcpy(path, my_exec_path, len);
+	get_parent_directory(path);
+	strlcat(path, "/pg_ha_ctl", len);
+}
+
+bool
+pgha_start_release(const char *session, const char *check_id,
+				   char *err, size_t errlen)
+{
+	char		ctl[MAXPGPATH];
+	char		pid[32];
+	char		ttl[32];
+	char	   *argv[20];
+	int			n = 0;
+
+	pg_ha_ctl_path(ctl, sizeof(ctl));
+	snprintf(pid, sizeof(pid), "%d", (int) PostmasterPid);
+	snprintf(ttl, sizeof(ttl), "%d", pg_ha_ttl);
+	argv[n++] = ctl;
+	argv[n++] = "release";
+	argv[n++] = "-D";
+	argv[n++] = DataDir;
+	argv[n++] = "--postmaster-pid";
+	argv[n++] = pid;
+	argv[n++] = "--session";
+	argv[n++] = (char *) session;
+	argv[n++] = "--check-id";
+	argv[n++] = (char *) check_id;
+	argv[n++] = "--ttl-ms";
+	argv[n++] = ttl;
+	argv[n++] = "--cluster";
+	argv[n++] = pg_ha_cluster;
+	argv[n++] = "--namespace";
+	argv[n++] = pg_ha_namespace;
+	argv[n++] = "--consul-url";
+	argv[n++] = pg_ha_consul_url;
+	argv[n] = NULL;
+	/* the token travels in the environment, never on a command line */
+	return spawn_detached(argv, pg_ha_consul_token, err, errlen);
 }
 
 bool
@@ -302,10 +349,7 @@ pgha_start_demotion(const PgHaMember *leader, char *err, size_t errlen)
 	}
 	(void) pgha_write_managed_conf(leader);
 
-	/* pg_ha_ctl sits beside the postgres binary */
-	strlcpy(ctl, my_exec_path, sizeof(ctl));
-	get_parent_directory(ctl);
-	strlcat(ctl, "/pg_ha_ctl", sizeof(ctl));
+	pg_ha_ctl_path(ctl, sizeof(ctl));
 
 	argv[0] = ctl;
 	argv[1] = "rejoin";
@@ -314,7 +358,7 @@ pgha_start_demotion(const PgHaMember *leader, char *err, size_t errlen)
 	argv[4] = "--source-conninfo";
 	argv[5] = conninfo.data;
 	argv[6] = NULL;
-	if (!spawn_detached(argv, err, errlen))
+	if (!spawn_detached(argv, pg_ha_consul_token, err, errlen))
 		return false;
 	ereport(LOG,
 			(errmsg("pg_ha: demoting node \"%s\": \"%s rejoin\" restarts it as a standby of \"%s\"",

@@ -39,6 +39,14 @@ extern void pgha_request_promote(void);
 extern bool pgha_start_demotion(const PgHaMember *leader, char *err,
 								size_t errlen);
 
+/*
+ * Hand the leader key over once the postmaster is down: a detached
+ * `pg_ha_ctl release` keeps the session alive through the shutdown
+ * checkpoint, then deletes the key and the session.
+ */
+extern bool pgha_start_release(const char *session, const char *check_id,
+							   char *err, size_t errlen);
+
 /* The leader keeps one physical slot per other member, and no others. */
 extern void pgha_sync_slots(const PgHaCluster *cluster, const char *self);
 

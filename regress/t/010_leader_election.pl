@@ -271,10 +271,16 @@ ok(log_matches($pg1, qr/reusing Consul session \Q$session\E/), 'reuse is logged'
 # 9. A clean shutdown releases the leader key and the session.
 
 $pg1->stop('fast');
-ok(!defined $consul->kv_get("$prefix/leader"), 'leader key released at shutdown');
+ok(log_matches($pg1, qr/leader key of cluster "otus" is released once the server has shut down/),
+	'the leader hands the key over only after the shutdown');
+ok( PgHaTest::poll_until('leader key released', 10,
+		sub { !defined $consul->kv_get("$prefix/leader") }),
+	'leader key released after the shutdown');
 ok(!defined $consul->kv_get("$prefix/members/pg1"), 'member record gone');
 ok(!(grep { $_->{ID} eq $session } $consul->session_list), 'session destroyed');
 ok(!-e $pg1->data_dir . '/pg_ha.session', 'session file removed');
+like($consul->kv_get("$prefix/status"), qr/^\{"optime":\d+\}$/,
+	'the final position is published for the replicas');
 
 # ---------------------------------------------------------------------
 # 10. Bad settings stop the server at start with a clear message.

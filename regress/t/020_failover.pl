@@ -131,4 +131,19 @@ my $handover = time - $stopped_at;
 cmp_ok($handover, '<', $ttl_s / 2,
 	sprintf('handover took %.1f s, well below the ttl', $handover));
 
+# The replicas had the shutdown checkpoint: the old leader comes back
+# without a rewind and with every write it acknowledged on the new leader.
+my $next_name = leader_key();
+my ($next) = grep { $_->name eq $next_name } ($pg1, $pg2, $pg3);
+ok(wait_writable($next, $next_name), "$next_name is promoted");
+is($next->safe_psql('pg2test', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
+	'1,2', 'the new leader has every write acknowledged before the stop');
+PgHaTest::start_node($new);
+ok( PgHaTest::poll_until('the stopped leader rejoins', 90,
+		sub { $new->psql('postgres', 'SELECT pg_is_in_recovery()', stdout => \my $r); ($r // '') eq 't' }),
+	'the gracefully stopped leader rejoins as a replica');
+$next->wait_for_catchup($new, 'replay', $next->lsn('insert'));
+is($new->safe_psql('pg2test', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
+	'1,2', 'and it has the same data as the new leader');
+
 done_testing();

@@ -18,11 +18,7 @@
 
 #define MAX_BODY	(4 * 1024 * 1024)
 
-typedef struct Body
-{
-	char	   *data;
-	size_t		len;
-} Body;
+typedef CtlBody Body;
 
 static size_t
 collect(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -42,6 +38,17 @@ collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 /* GET path; returns the HTTP status, or -1 with the error logged */
 static long
 http_get(const CtlOptions *opt, const char *path, Body *body)
+{
+	return ctl_http(opt, "GET", path, NULL, (CtlBody *) body);
+}
+
+/*
+ * One request to Consul: method, path (with query), an optional request
+ * body.  Returns the HTTP status, or -1 with the error logged.
+ */
+long
+ctl_http(const CtlOptions *opt, const char *method, const char *path,
+		 const char *request, CtlBody *body)
 {
 	static bool initialized = false;
 	CURL	   *curl;
@@ -68,6 +75,13 @@ http_get(const CtlOptions *opt, const char *path, Body *body)
 		pg_free(h);
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (request != NULL || strcmp(method, "PUT") == 0)
+	{
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request ? request : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
+						 (long) (request ? strlen(request) : 0));
+	}
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);

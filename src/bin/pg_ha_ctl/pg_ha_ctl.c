@@ -38,6 +38,10 @@ enum
 	OPT_PASSFILE,
 	OPT_SET,
 	OPT_SOURCE_CONNINFO,
+	OPT_POSTMASTER_PID,
+	OPT_SESSION,
+	OPT_CHECK_ID,
+	OPT_TTL_MS,
 	OPT_CLUSTER,
 	OPT_NAMESPACE,
 	OPT_CONSUL_URL,
@@ -212,6 +216,10 @@ main(int argc, char **argv)
 		{"set", required_argument, NULL, OPT_SET},
 		{"source-conninfo", required_argument, NULL, OPT_SOURCE_CONNINFO},
 		{"timeout", required_argument, NULL, 't'},
+		{"postmaster-pid", required_argument, NULL, OPT_POSTMASTER_PID},
+		{"session", required_argument, NULL, OPT_SESSION},
+		{"check-id", required_argument, NULL, OPT_CHECK_ID},
+		{"ttl-ms", required_argument, NULL, OPT_TTL_MS},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0}
@@ -300,6 +308,18 @@ main(int argc, char **argv)
 					opt.timeout = (int) v;
 				}
 				break;
+			case OPT_POSTMASTER_PID:
+				opt.postmaster_pid = atol(optarg);
+				break;
+			case OPT_SESSION:
+				opt.session = optarg;
+				break;
+			case OPT_CHECK_ID:
+				opt.check_id = optarg;
+				break;
+			case OPT_TTL_MS:
+				opt.ttl_ms = atoi(optarg);
+				break;
 			case 'V':
 				printf("pg_ha_ctl %s\n", PG_HA_CTL_VERSION);
 				exit(0);
@@ -359,6 +379,11 @@ main(int argc, char **argv)
 	}
 	if (strcmp(command, "rejoin") == 0)
 		return cmd_rejoin(&opt);
+	if (strcmp(command, "release") == 0)
+	{
+		check_cluster_options(&opt);
+		return cmd_release(&opt);
+	}
 
 	pg_log_error("unknown command \"%s\"", command);
 	pg_log_error_hint("Try \"%s --help\" for more information.", progname);

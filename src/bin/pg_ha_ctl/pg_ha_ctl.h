@@ -49,6 +49,12 @@ typedef struct CtlOptions
 	/* rejoin */
 	const char *source_conninfo;
 	int			timeout;		/* seconds */
+
+	/* release (run by the HA worker) */
+	long		postmaster_pid;
+	const char *session;
+	const char *check_id;
+	int			ttl_ms;
 } CtlOptions;
 
 /* pg_ha_ctl.c */
@@ -61,8 +67,16 @@ extern const char *progname;
  * with the error logged, when Consul cannot be read; *found tells whether
  * Consul holds any key of the cluster (false: a cluster never seen).
  */
+typedef struct CtlBody
+{
+	char	   *data;
+	size_t		len;
+} CtlBody;
+
 extern bool ctl_read_cluster(const CtlOptions *opt, PgHaCluster *c,
 							 bool *found);
+extern long ctl_http(const CtlOptions *opt, const char *method,
+					 const char *path, const char *request, CtlBody *body);
 
 /* util.c */
 extern void ctl_set_tool_dir(const char *argv0);
@@ -103,5 +117,6 @@ extern bool ctl_read_sysid(const char *pgdata, char *sysid, size_t len);
 /* init.c and rejoin.c */
 extern int	cmd_init(CtlOptions *opt);
 extern int	cmd_rejoin(CtlOptions *opt);
+extern int	cmd_release(CtlOptions *opt);
 
 #endif							/* PG_HA_CTL_H */

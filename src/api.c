@@ -1,0 +1,713 @@
+/*-------------------------------------------------------------------------
+ *
+ * api.c
+ *	  The REST API worker: Patroni-compatible health checks for HAProxy.
+ *
+ * One background worker per postmaster serves pg_ha.api_listen with
+ * libmicrohttpd, single-threaded: MHD runs without threads of its own
+ * (MHD_USE_EPOLL) and exposes one epoll descriptor, which the worker's
+ * own wait loop watches together with its latch and the postmaster; when
+ * it is readable the worker calls MHD_run().  So SIGTERM, SIGHUP and the
+ * death of the postmaster are seen within one wait, as in any worker.
+ *
+ * Every answer comes from memory: the HA worker's shared state (role,
+ * lease, the cluster as last read from Consul) and the server's own
+ * (recovery, WAL positions, walsenders).  The API never talks to Consul or
+ * runs SQL, so it answers in microseconds when Consul is slow or gone, and
+ * it needs no database connection: it starts with the postmaster and
+ * reports "starting" during crash recovery.
+ *
+ * The requests are outside data from anyone who can reach the port.  MHD
+ * bounds them (connection limits, timeouts, a memory limit per
+ * connection); api_route.c parses what remains defensively.  Nothing here
+ * may raise an ERROR through MHD's stack: the snapshot is taken under
+ * PG_TRY, and a failure becomes a 500 for that request alone.
+ *
+ * What this file is not for: the status codes and bodies (api_route.c,
+ * unit-tested), or changing anything in the cluster.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <microhttpd.h>
+
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "common/ip.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "replication/syncrep.h"
+#include "replication/walreceiver.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "api.h"
+#include "api_route.h"
+#include "pg_ha.h"
+#include "state.h"
+
+/* Limits: HAProxy makes one short connection per check. */
+#define API_CONNECTION_LIMIT		128
+#define API_PER_IP_LIMIT			32
+#define API_CONNECTION_TIMEOUT_S	10
+#define API_CONNECTION_MEMORY		(16 * 1024)
+#define API_MAX_WAIT_MS				1000
+#define API_RETRY_START_MS			10000
+
+/* The raw URI of a request, kept from MHD's URI callback to its end. */
+typedef struct ApiRequestCtx
+{
+	size_t		len;
+	char		uri[FLEXIBLE_ARRAY_MEMBER];
+} ApiRequestCtx;
+
+static MemoryContext request_cxt = NULL;
+static PgHaApiSnapshot *snapshot = NULL;
+
+/* MHD's messages while starting are the reason a start failed */
+static bool mhd_starting = false;
+static char mhd_start_error[256];
+
+/* ----- time */
+
+static int64
+timestamptz_to_epoch_us(TimestampTz t)
+{
+	return (int64) t +
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
+/* ----- the snapshot */
+
+static const char *
+walsnd_state_name(WalSndState state)
+{
+	switch (state)
+	{
+		case WALSNDSTATE_STARTUP:
+			return "startup";
+		case WALSNDSTATE_BACKUP:
+			return "backup";
+		case WALSNDSTATE_CATCHUP:
+			return "catchup";
+		case WALSNDSTATE_STREAMING:
+			return "streaming";
+		case WALSNDSTATE_STOPPING:
+			return "stopping";
+	}
+	return "unknown";
+}
+
+/*
+ * The walsenders, as pg_stat_replication shows them (Patroni's
+ * "replication" list).  The role name needs the catalogs, which a worker
+ * without a database connection cannot read: usename stays null.
+ */
+static void
+collect_walsenders(PgHaApiSnapshot *s)
+{
+	SyncRepStandbyData *sync = NULL;
+	int			nsync;
+	int			nbackends;
+
+	s->nreplication = 0;
+	if (WalSndCtl == NULL || max_wal_senders <= 0)
+		return;
+
+	nsync = SyncRepGetCandidateStandbys(&sync);
+	pgstat_clear_backend_activity_snapshot();
+	nbackends = pgstat_fetch_stat_numbackends();
+
+	for (int i = 0; i < max_wal_senders &&
+		 s->nreplication < PGHA_API_MAX_REPLICATION; i++)
+	{
+		WalSnd	   *walsnd = &WalSndCtl->walsnds[i];
+		PgHaApiReplication *r = &s->replication[s->nreplication];
+		pid_t		pid;
+		WalSndState state;
+		int			priority;
+		bool		is_sync = false;
+
+		SpinLockAcquire(&walsnd->mutex);
+		pid = walsnd->pid;
+		state = walsnd->state;
+		priority = walsnd->sync_standby_priority;
+		SpinLockRelease(&walsnd->mutex);
+		if (pid == 0)
+			continue;
+
+		memset(r, 0, sizeof(*r));
+		strlcpy(r->state, walsnd_state_name(state), sizeof(r->state));
+		r->sync_priority = priority;
+		for (int j = 0; j < nsync; j++)
+			if (sync[j].walsnd_index == i)
+				is_sync = true;
+		if (priority == 0)
+			strlcpy(r->sync_state, "async", sizeof(r->sync_state));
+		else if (is_sync)
+			strlcpy(r->sync_state,
+					SyncRepConfig != NULL &&
+					SyncRepConfig->syncrep_method == SYNC_REP_PRIORITY ?
+					"sync" : "quorum", sizeof(r->sync_state));
+		else
+			strlcpy(r->sync_state, "potential", sizeof(r->sync_state));
+
+		for (int b = 1; b <= nbackends; b++)
+		{
+			LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(b);
+			PgBackendStatus *be;
+
+			if (local == NULL)
+				continue;
+			be = &local->backendStatus;
+			if (be->st_procpid != pid)
+				continue;
+			if (be->st_appname != NULL)
+				strlcpy(r->application_name, be->st_appname,
+						sizeof(r->application_name));
+			if (be->st_clientaddr.salen > 0 &&
+				(be->st_clientaddr.addr.ss_family == AF_INET ||
+				 be->st_clientaddr.addr.ss_family == AF_INET6))
+			{
+				char		host[NI_MAXHOST];
+
+				host[0] = '\0';
+				if (pg_getnameinfo_all(&be->st_clientaddr.addr,
+									   be->st_clientaddr.salen,
+									   host, sizeof(host), NULL, 0,
+									   NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+				{
+					clean_ipv6_addr(be->st_clientaddr.addr.ss_family, host);
+					strlcpy(r->client_addr, host, sizeof(r->client_addr));
+					r->has_client_addr = true;
+				}
+			}
+			break;
+		}
+		s->nreplication++;
+	}
+	pgstat_clear_backend_activity_snapshot();
+	if (sync != NULL)
+		pfree(sync);
+}
+
+/* Is a changed setting waiting for a restart (pg_settings.pending_restart)? */
+static bool
+any_pending_restart(void)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+		if (vars[i] != NULL && (vars[i]->status & GUC_PENDING_RESTART))
+			return true;
+	return false;
+}
+
+static void
+build_snapshot(PgHaApiSnapshot *s, bool with_replication)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int64		mono_now = pgha_monotonic_ms();
+	bool		in_recovery = RecoveryInProgress();
+	bool		lease = pgha_lease_held();
+	uint64		expiry;
+	char		shared_role[PGHA_SHORT_LEN];
+	TimestampTz last_contact;
+	const char *version_num;
+
+	memset(s, 0, sizeof(*s));
+
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	strlcpy(shared_role, pgha_shared->role, sizeof(shared_role));
+	last_contact = pgha_shared->last_contact;
+	s->ttl_ms = pgha_shared->ttl_ms > 0 ? pgha_shared->ttl_ms : pg_ha_ttl;
+	s->loop_wait_ms = pgha_shared->loop_wait_ms > 0 ?
+		pgha_shared->loop_wait_ms : pg_ha_loop_wait;
+	s->cluster_valid = pgha_shared->cluster_valid;
+	if (s->cluster_valid)
+		memcpy(&s->cluster, &pgha_shared->cluster, sizeof(PgHaCluster));
+	LWLockRelease(pgha_shared->lock);
+
+	expiry = pg_atomic_read_u64(&pgha_shared->lease_expiry_ms);
+	if (lease && expiry > (uint64) mono_now)
+		s->lease_remaining_ms = (int64) (expiry - (uint64) mono_now);
+
+	/*
+	 * The leader is who holds the lease now, not who held it at the HA
+	 * worker's last round; and a primary without it is fenced, exactly when
+	 * fence.c refuses its connections and commits.
+	 */
+	s->in_recovery = in_recovery;
+	if (lease)
+		s->role = PGHA_API_ROLE_LEADER;
+	else if (strcmp(shared_role, "starting") == 0)
+		s->role = PGHA_API_ROLE_STARTING;
+	else if (in_recovery)
+		s->role = PGHA_API_ROLE_REPLICA;
+	else
+		s->role = PGHA_API_ROLE_PRIMARY_FENCED;
+	s->fenced = !in_recovery && !lease;
+
+	if (!in_recovery)
+	{
+		s->pg_running = true;
+		s->timeline = GetWALInsertionTimeLine();
+		s->location = (int64) GetXLogWriteRecPtr();
+	}
+	else
+	{
+		TimeLineID	tli = 0;
+		XLogRecPtr	replayed = GetXLogReplayRecPtr(&tli);
+		XLogRecPtr	received = GetWalRcvFlushRecPtr(NULL, NULL);
+		TimestampTz latest = GetLatestXTime();
+		XLogRecPtr	latest_end = InvalidXLogRecPtr;
+		bool		streaming = false;
+
+		/* a standby runs once it takes connections; crash recovery starts */
+		s->pg_running = HotStandbyActive();
+		s->timeline = tli;
+		s->replayed_location = (int64) replayed;
+		s->received_location = (int64) received;
+		if (latest != 0)
+		{
+			int64		us = timestamptz_to_epoch_us(latest);
+
+			s->has_replayed_timestamp =
+				pgha_api_format_time(us, s->replayed_timestamp,
+									 sizeof(s->replayed_timestamp));
+			s->replayed_timestamp_ms = us / 1000;
+		}
+		s->replay_paused = GetRecoveryPauseState() != RECOVERY_NOT_PAUSED;
+
+		if (WalRcv != NULL)
+		{
+			SpinLockAcquire(&WalRcv->mutex);
+			streaming = WalRcv->walRcvState == WALRCV_STREAMING;
+			latest_end = WalRcv->latestWalEnd;
+			SpinLockRelease(&WalRcv->mutex);
+		}
+		s->streaming = streaming;
+		s->has_lag = pgha_api_replica_lag(s->cluster_valid && s->cluster.has_optime,
+										  s->cluster.optime,
+										  streaming ? (int64) latest_end : 0,
+										  (int64) replayed, &s->lag_bytes);
+	}
+
+	{
+		int64		us = timestamptz_to_epoch_us(PgStartTime);
+
+		(void) pgha_api_format_time(us, s->postmaster_start_time,
+									sizeof(s->postmaster_start_time));
+		s->postmaster_start_ms = us / 1000;
+	}
+	version_num = GetConfigOption("server_version_num", true, false);
+	s->server_version = version_num ? atoi(version_num) : PG_VERSION_NUM;
+	snprintf(s->sysid, sizeof(s->sysid), UINT64_FORMAT, GetSystemIdentifier());
+	s->pending_restart = any_pending_restart();
+	s->nofailover = pg_ha_nofailover;
+
+	strlcpy(s->scope, pg_ha_cluster, sizeof(s->scope));
+	strlcpy(s->name, pg_ha_node_name, sizeof(s->name));
+	strlcpy(s->version, PG_HA_VERSION, sizeof(s->version));
+	s->now_ms = timestamptz_to_epoch_us(now) / 1000;
+	if (last_contact != 0)
+	{
+		int64		ms = timestamptz_to_epoch_us(last_contact) / 1000;
+
+		s->dcs_last_seen = ms / 1000;
+		/* the HA worker's last complete round */
+		s->last_round_ms = ms;
+	}
+
+	if (with_replication)
+		collect_walsenders(s);
+}
+
+/* ----- MHD callbacks: no ERROR may escape them */
+
+static void *
+api_uri_log(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	size_t		len = uri ? strnlen(uri, PGHA_API_MAX_URI + 1) : 0;
+	ApiRequestCtx *ctx;
+
+	/* one byte more than the limit is enough to answer 414 */
+	ctx = malloc(offsetof(ApiRequestCtx, uri) + len + 1);
+	if (ctx == NULL)
+		return NULL;
+	ctx->len = len;
+	if (len > 0)
+		memcpy(ctx->uri, uri, len);
+	ctx->uri[len] = '\0';
+	return ctx;
+}
+
+static void
+api_completed(void *cls, struct MHD_Connection *con, void **req_cls,
+			  enum MHD_RequestTerminationCode toe)
+{
+	if (req_cls != NULL && *req_cls != NULL)
+	{
+		free(*req_cls);
+		*req_cls = NULL;
+	}
+}
+
+static void
+api_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char		buf[256];
+	size_t		n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (mhd_starting)
+	{
+		strlcpy(mhd_start_error, buf, sizeof(mhd_start_error));
+		return;
+	}
+	/* bad clients must not flood the server log */
+	elog(DEBUG1, "pg_ha: REST API: %s", buf);
+}
+
+static enum MHD_Result
+send_response(struct MHD_Connection *con, PgHaApiResponse *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	bool		has_body = resp->body != NULL && resp->body_len > 0;
+
+	if (has_body)
+	{
+		r = MHD_create_response_from_buffer_with_free_callback(resp->body_len,
+															   resp->body,
+															   free);
+		if (r != NULL)
+			resp->body = NULL;	/* MHD frees it now */
+	}
+	else
+		r = MHD_create_response_from_buffer(0, (void *) "",
+											MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+	{
+		pgha_api_response_free(resp);
+		return MHD_NO;			/* MHD closes the connection */
+	}
+	if (has_body && resp->content_type != NULL)
+		(void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+									   resp->content_type);
+	if (resp->allow)
+		(void) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, PGHA_API_ALLOW);
+	ret = MHD_queue_response(con, (unsigned int) resp->status, r);
+	MHD_destroy_response(r);
+	pgha_api_response_free(resp);
+	return ret;
+}
+
+/* A fixed answer when nothing else can be built. */
+static enum MHD_Result
+send_plain_error(struct MHD_Connection *con, int status)
+{
+	PgHaApiResponse resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.status = status;
+	return send_response(con, &resp);
+}
+
+static enum MHD_Result
+api_access(void *cls, struct MHD_Connection *con, const char *url,
+		   const char *method, const char *version, const char *upload_data,
+		   size_t *upload_data_size, void **req_cls)
+{
+	ApiRequestCtx *ctx = *req_cls;
+	PgHaApiRequest req;
+	PgHaApiResponse resp;
+	MemoryContext old;
+	bool		ok = false;
+
+	/* called again with a request body: the answer is already queued */
+	if (*upload_data_size != 0)
+	{
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	/* out of memory in api_uri_log: the query string is lost, say so */
+	if (ctx == NULL)
+		return send_plain_error(con, MHD_HTTP_SERVICE_UNAVAILABLE);
+
+	if (!pgha_api_parse_request(method, ctx->uri, &req, &resp))
+		return send_response(con, &resp);
+
+	old = MemoryContextSwitchTo(request_cxt);
+	PG_TRY();
+	{
+		build_snapshot(snapshot, pgha_api_needs_replication(&req));
+		ok = true;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(request_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		LWLockReleaseAll();
+		pgstat_clear_backend_activity_snapshot();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(request_cxt);
+
+	if (!ok)
+		return send_plain_error(con, MHD_HTTP_INTERNAL_SERVER_ERROR);
+	pgha_api_respond(&req, snapshot, &resp);
+	return send_response(con, &resp);
+}
+
+/* ----- the daemon */
+
+/*
+ * Start MHD on pg_ha.api_listen ("[host]:port"; an empty host or "*": all
+ * addresses, IPv6 and IPv4).  NULL with err set on failure.
+ */
+static struct MHD_Daemon *
+start_daemon(char *err, size_t errlen)
+{
+	const char *listen = pg_ha_api_listen;
+	const char *colon = strrchr(listen, ':');
+	char		host[256];
+	int			port;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct sockaddr_storage addr;
+	bool		have_addr = false;
+	bool		any = false;
+	struct MHD_OptionItem opts[16];
+	int			n = 0;
+	struct MHD_Daemon *d;
+
+	err[0] = '\0';
+	if (colon == NULL)
+	{
+		snprintf(err, errlen, "pg_ha.api_listen \"%s\" has no port", listen);
+		return NULL;
+	}
+	port = atoi(colon + 1);
+	snprintf(host, sizeof(host), "%.*s", (int) (colon - listen), listen);
+	/* [v6]:port */
+	if (host[0] == '[' && host[strlen(host) - 1] == ']')
+	{
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+
+	memset(&addr, 0, sizeof(addr));
+	if (host[0] == '\0' || strcmp(host, "*") == 0)
+		any = true;
+	else
+	{
+		struct addrinfo hints;
+		struct addrinfo *res = NULL;
+		int			rc;
+
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE;
+		rc = getaddrinfo(host, NULL, &hints, &res);
+		if (rc != 0 || res == NULL)
+		{
+			snprintf(err, errlen, "could not resolve \"%s\": %s", host,
+					 gai_strerror(rc));
+			if (res)
+				freeaddrinfo(res);
+			return NULL;
+		}
+		memcpy(&addr, res->ai_addr, Min(res->ai_addrlen, sizeof(addr)));
+		freeaddrinfo(res);
+		if (addr.ss_family == AF_INET6)
+		{
+			((struct sockaddr_in6 *) &addr)->sin6_port = htons((uint16) port);
+			flags |= MHD_USE_IPv6;
+		}
+		else
+			((struct sockaddr_in *) &addr)->sin_port = htons((uint16) port);
+		have_addr = true;
+	}
+
+#define OPT(o, v, p) \
+	do { opts[n].option = (o); opts[n].value = (intptr_t) (v); \
+		 opts[n].ptr_value = (p); n++; } while (0)
+	OPT(MHD_OPTION_CONNECTION_LIMIT, API_CONNECTION_LIMIT, NULL);
+	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, API_PER_IP_LIMIT, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, API_CONNECTION_TIMEOUT_S, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, API_CONNECTION_MEMORY, NULL);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, api_uri_log, NULL);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL);
+	/* background workers ignore SIGPIPE */
+	OPT(MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, NULL);
+	if (have_addr)
+		OPT(MHD_OPTION_SOCK_ADDR, 0, &addr);
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+
+	mhd_starting = true;
+	mhd_start_error[0] = '\0';
+	d = MHD_start_daemon(flags | (any ? MHD_USE_DUAL_STACK : 0),
+						 (uint16_t) port, NULL, NULL, api_access, NULL,
+						 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (d == NULL && any)
+	{
+		/* no IPv6 on this host: all IPv4 addresses */
+		mhd_start_error[0] = '\0';
+		d = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL,
+							 api_access, NULL,
+							 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	}
+	mhd_starting = false;
+	if (d == NULL)
+		snprintf(err, errlen, "could not listen on \"%s\": %s", listen,
+				 mhd_start_error[0] ? mhd_start_error : "libmicrohttpd failed to start");
+	return d;
+}
+
+void
+pg_ha_api_main(Datum main_arg)
+{
+	struct MHD_Daemon *daemon = NULL;
+	WaitEventSet *wes = NULL;
+	int64		next_start = 0;
+	char		logged_error[PGHA_ERR_LEN] = "";
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+
+	/* exit code 0: not restarted */
+	if (!pg_ha_active())
+		proc_exit(0);
+
+	request_cxt = AllocSetContextCreate(TopMemoryContext, "pg_ha API request",
+										ALLOCSET_DEFAULT_SIZES);
+	snapshot = MemoryContextAllocZero(TopMemoryContext, sizeof(PgHaApiSnapshot));
+
+	while (!ShutdownRequestPending)
+	{
+		long		timeout = API_MAX_WAIT_MS;
+		int64		now;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			/* api_listen needs a restart; pending_restart and tags follow */
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		now = pgha_monotonic_ms();
+		if (daemon == NULL && now >= next_start)
+		{
+			char		err[PGHA_ERR_LEN];
+
+			daemon = start_daemon(err, sizeof(err));
+			if (daemon == NULL)
+			{
+				/* keep trying (the port may be freed), complain once */
+				if (strcmp(err, logged_error) != 0)
+					ereport(WARNING,
+							(errmsg("pg_ha: REST API not started: %s", err),
+							 errhint("Check pg_ha.api_listen; the worker retries every %d seconds.",
+									 API_RETRY_START_MS / 1000)));
+				strlcpy(logged_error, err, sizeof(logged_error));
+				next_start = now + API_RETRY_START_MS;
+			}
+			else
+			{
+				const union MHD_DaemonInfo *info =
+					MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
+
+				if (info == NULL || info->epoll_fd < 0)
+				{
+					MHD_stop_daemon(daemon);
+					daemon = NULL;
+					ereport(ERROR,
+							(errmsg("pg_ha: libmicrohttpd has no epoll descriptor")));
+				}
+				wes = CreateWaitEventSet(TopMemoryContext, 3);
+				AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+				AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+				AddWaitEventToSet(wes, WL_SOCKET_READABLE, info->epoll_fd, NULL, NULL);
+				ereport(LOG,
+						(errmsg("pg_ha: REST API listening on \"%s\" (pid %d)",
+								pg_ha_api_listen, MyProcPid)));
+				logged_error[0] = '\0';
+			}
+		}
+
+		if (daemon != NULL)
+		{
+			MHD_UNSIGNED_LONG_LONG mhd_timeout;
+			WaitEvent	event;
+
+			if (MHD_get_timeout(daemon, &mhd_timeout) == MHD_YES &&
+				mhd_timeout < (MHD_UNSIGNED_LONG_LONG) timeout)
+				timeout = (long) mhd_timeout;
+			(void) WaitEventSetWait(wes, timeout, &event, 1, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			/* accept, read, answer, time out: whatever is ready */
+			(void) MHD_run(daemon);
+		}
+		else
+		{
+			timeout = Min((long) (next_start - now), API_MAX_WAIT_MS);
+			if (timeout < 0)
+				timeout = 0;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 timeout, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+
+	if (daemon != NULL)
+		MHD_stop_daemon(daemon);
+	proc_exit(0);
+}
+
+void
+pgha_api_register(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	/* no database needed: it answers during recovery too ("starting") */
+	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
+	worker.bgw_restart_time = 1;
+	strlcpy(worker.bgw_library_name, "pg_ha", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "pg_ha_api_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "pg_ha API worker", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "pg_ha API worker", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
