@@ -16,13 +16,15 @@ OBJS = \
 	src/cluster.o \
 	src/fence.o \
 	src/node_ctl.o \
-	src/sql_api.o
+	src/sql_api.o \
+	src/api.o \
+	src/api_route.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
 DATA = sql/pg_ha--0.1.sql
 
-SHLIB_LINK = -lcurl -ljansson
+SHLIB_LINK = -lcurl -ljansson -lmicrohttpd
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wmissing-prototypes
 
@@ -40,6 +42,9 @@ include $(PGXS)
 # after the include: Makefile.global sets PROVE_FLAGS too
 PROVE_FLAGS += -I regress/t
 
+# PGXS tracks no header dependencies: a changed struct must rebuild all
+$(OBJS): $(wildcard src/*.h)
+
 CTL_DIR = src/bin/pg_ha_ctl
 
 all: ctl
@@ -52,12 +57,14 @@ clean: clean-ctl clean-unit
 clean-ctl:
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) clean
 
-UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide
+UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
 UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g -Isrc
 regress/unit/test_cluster: regress/unit/test_cluster.c src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/cluster.c -ljansson
 regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c
+regress/unit/test_api_route: regress/unit/test_api_route.c src/api_route.c src/api_route.h src/cluster.c src/cluster.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
 unitcheck: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "--- $$t"; ./$$t || exit 1; done
 clean-unit:

@@ -234,6 +234,7 @@ build_snapshot(PgHaApiSnapshot *s, bool with_replication)
 	uint64		expiry;
 	char		shared_role[PGHA_SHORT_LEN];
 	TimestampTz last_contact;
+	TimestampTz last_round;
 	const char *version_num;
 
 	memset(s, 0, sizeof(*s));
@@ -241,6 +242,7 @@ build_snapshot(PgHaApiSnapshot *s, bool with_replication)
 	LWLockAcquire(pgha_shared->lock, LW_SHARED);
 	strlcpy(shared_role, pgha_shared->role, sizeof(shared_role));
 	last_contact = pgha_shared->last_contact;
+	last_round = pgha_shared->last_round;
 	s->ttl_ms = pgha_shared->ttl_ms > 0 ? pgha_shared->ttl_ms : pg_ha_ttl;
 	s->loop_wait_ms = pgha_shared->loop_wait_ms > 0 ?
 		pgha_shared->loop_wait_ms : pg_ha_loop_wait;
@@ -336,9 +338,10 @@ build_snapshot(PgHaApiSnapshot *s, bool with_replication)
 		int64		ms = timestamptz_to_epoch_us(last_contact) / 1000;
 
 		s->dcs_last_seen = ms / 1000;
-		/* the HA worker's last complete round */
-		s->last_round_ms = ms;
 	}
+	/* liveness: the HA worker goes round, whether Consul answers or not */
+	if (last_round != 0)
+		s->last_round_ms = timestamptz_to_epoch_us(last_round) / 1000;
 
 	if (with_replication)
 		collect_walsenders(s);
@@ -692,7 +695,14 @@ pg_ha_api_main(Datum main_arg)
 
 	if (daemon != NULL)
 		MHD_stop_daemon(daemon);
-	proc_exit(0);
+
+	/*
+	 * Exit code 1: a stray SIGTERM to this worker alone gets it restarted
+	 * (bgw_restart_time), instead of leaving the node without health checks
+	 * until the next server restart.  During a shutdown the postmaster
+	 * restarts nothing.
+	 */
+	proc_exit(1);
 }
 
 void

@@ -286,7 +286,7 @@ pgha_api_parse_size(const char *s, int64_t *bytes)
 		s++;
 	while (*s >= '0' && *s <= '9')
 	{
-		if (ipart > (INT64_MAX - 9) / 10)
+		if (ipart > (INT64_MAX - (*s - '0')) / 10)
 			return false;
 		ipart = ipart * 10 + (*s - '0');
 		digits = true;
@@ -608,6 +608,42 @@ parse_param(const char *seg, size_t len, PgHaApiRequest *req,
 	return true;
 }
 
+/*
+ * Split a request target [uri, end) into path and query.  Origin-form
+ * "/path?query", or absolute-form "http://host/path?query" (RFC 9112
+ * 3.2.2, whose empty path is "/").  False for anything else ("*" too).
+ */
+static bool
+split_target(const char *uri, const char *end, const char **path,
+			 size_t *path_len, const char **query, size_t *query_len)
+{
+	const char *p = uri;
+	const char *q;
+
+	if (prefix_nocase(uri, "http://") || prefix_nocase(uri, "https://"))
+	{
+		p = uri + (ascii_lower(uri[4]) == 's' ? 8 : 7);
+		while (p < end && *p != '/' && *p != '?')
+			p++;
+		if (p == end || *p == '?')
+		{
+			*path = "/";
+			*path_len = 1;
+			*query = p < end ? p + 1 : NULL;
+			*query_len = p < end ? (size_t) (end - p - 1) : 0;
+			return true;
+		}
+	}
+	if (p >= end || *p != '/')
+		return false;
+	q = memchr(p, '?', (size_t) (end - p));
+	*path = p;
+	*path_len = q ? (size_t) (q - p) : (size_t) (end - p);
+	*query = q ? q + 1 : NULL;
+	*query_len = q ? (size_t) (end - q - 1) : 0;
+	return true;
+}
+
 bool
 pgha_api_parse_request(const char *method, const char *uri,
 					   PgHaApiRequest *req, PgHaApiResponse *resp)
@@ -688,44 +724,11 @@ pgha_api_parse_request(const char *method, const char *uri,
 			end = hash;
 	}
 
-	/* absolute-form (RFC 9112 3.2.2): skip scheme and authority */
-	path = uri;
-	if (prefix_nocase(uri, "http://") || prefix_nocase(uri, "https://"))
-	{
-		const char *p = uri + (ascii_lower(uri[4]) == 's' ? 8 : 7);
-
-		while (p < end && *p != '/' && *p != '?')
-			p++;
-		path = p;
-		if (path == end || *path == '?')
-		{
-			/* empty path: "/" */
-			query = (path < end) ? path + 1 : NULL;
-			query_len = (path < end) ? (size_t) (end - path - 1) : 0;
-			path = "/";
-			path_len = 1;
-			goto have_parts;
-		}
-	}
-	if (path >= end || *path != '/')
+	if (!split_target(uri, end, &path, &path_len, &query, &query_len))
 	{
 		error_response(resp, 400, "the request target must be an absolute path");
 		return false;
 	}
-	{
-		const char *q = memchr(path, '?', (size_t) (end - path));
-
-		if (q != NULL)
-		{
-			query = q + 1;
-			query_len = (size_t) (end - q - 1);
-			path_len = (size_t) (q - path);
-		}
-		else
-			path_len = (size_t) (end - path);
-	}
-
-have_parts:
 	r = percent_decode(path, path_len, decoded, sizeof(decoded), false);
 	if (r == DECODE_BAD)
 	{
@@ -1161,7 +1164,10 @@ cluster_json(const PgHaApiSnapshot *s)
 
 /* ----- /metrics */
 
-/* Prometheus label value: backslash, quote and newline escaped. */
+/*
+ * Prometheus label value: backslash, quote and newline escaped, other
+ * control and non-ASCII bytes as '?' (the format wants valid UTF-8).
+ */
 static void
 label_value(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
@@ -1170,20 +1176,22 @@ label_value(char *dst, size_t dstlen, const char *src, size_t srclen)
 
 	for (size_t i = 0; i < n && out + 3 < dstlen; i++)
 	{
-		char		c = src[i];
+		unsigned char c = (unsigned char) src[i];
 
 		if (c == '\\' || c == '"')
 		{
 			dst[out++] = '\\';
-			dst[out++] = c;
+			dst[out++] = (char) c;
 		}
 		else if (c == '\n')
 		{
 			dst[out++] = '\\';
 			dst[out++] = 'n';
 		}
+		else if (c < 0x20 || c >= 0x7f)
+			dst[out++] = '?';
 		else
-			dst[out++] = c;
+			dst[out++] = (char) c;
 	}
 	dst[out] = '\0';
 }

@@ -31,6 +31,7 @@ extern void dcs_configure(const DcsSettings *settings);
 extern bool dcs_check_register(const char *check_id, const char *name,
 							   int ttl_ms, char *err, size_t errlen);
 extern bool dcs_check_pass(const char *check_id, char *err, size_t errlen);
+extern bool dcs_check_fail(const char *check_id, char *err, size_t errlen);
 
 /* Sessions. */
 extern bool dcs_session_create(const char *name, const char *check_id,

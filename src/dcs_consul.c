@@ -288,6 +288,19 @@ dcs_check_pass(const char *check_id, char *err, size_t errlen)
 	return dcs_expect_ok("the check update", &resp, err, errlen);
 }
 
+/* Mark the check critical: Consul invalidates the sessions bound to it. */
+bool
+dcs_check_fail(const char *check_id, char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[256];
+
+	snprintf(path, sizeof(path), "/v1/agent/check/fail/%s", check_id);
+	if (!dcs_request("PUT", path, NULL, dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	return dcs_expect_ok("the check update", &resp, err, errlen);
+}
+
 bool
 dcs_session_create(const char *name, const char *check_id, int ttl_s,
 				   int lock_delay_ms, char *id, size_t idlen,

@@ -132,3 +132,67 @@ pgha_terminate_client_backends(void)
 	pgstat_clear_backend_activity_snapshot();
 	return n;
 }
+
+/* gone or a zombie: either way it runs no more code */
+static bool
+process_ended(pid_t pid)
+{
+	char		path[64];
+	char		buf[512];
+	FILE	   *f;
+	char	   *paren;
+
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	paren = strrchr(buf, ')');
+	return paren != NULL && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+/*
+ * SIGKILL to every client backend, then wait until each has ended.  Only
+ * for a server whose postmaster is dead: its orphans must not commit once
+ * the cluster is told that this node is gone.  False when one survived
+ * timeout_ms.
+ */
+bool
+pgha_kill_client_backends(int timeout_ms)
+{
+	pid_t		pids[1024];
+	int			npids = 0;
+	int			nbackends;
+	long		waited = 0;
+
+	pgstat_clear_backend_activity_snapshot();
+	nbackends = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= nbackends && npids < lengthof(pids); i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+
+		if (local == NULL || local->backendStatus.st_backendType != B_BACKEND ||
+			local->backendStatus.st_procpid <= 0)
+			continue;
+		pids[npids++] = local->backendStatus.st_procpid;
+	}
+	pgstat_clear_backend_activity_snapshot();
+
+	for (int i = 0; i < npids; i++)
+		(void) kill(pids[i], SIGKILL);
+	for (int i = 0; i < npids; i++)
+	{
+		while (!process_ended(pids[i]))
+		{
+			if (waited >= timeout_ms)
+				return false;
+			pg_usleep(5000);
+			waited += 5;
+		}
+	}
+	return true;
+}

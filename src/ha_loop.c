@@ -690,6 +690,7 @@ publish_state(HaWorker *w, const HaLocalState *local, const HaDecision *d,
 		pgha_shared->fence_reason[0] = '\0';
 	}
 	strlcpy(pgha_shared->session, w->session, sizeof(pgha_shared->session));
+	pgha_shared->last_round = GetCurrentTimestamp();
 	if (w->cluster_ok)
 	{
 		pgha_shared->last_contact = GetCurrentTimestamp();
@@ -880,6 +881,34 @@ release_on_shutdown(HaWorker *w)
 						w->session, err)));
 }
 
+/*
+ * The postmaster is gone (killed, crashed): the server can no longer serve,
+ * so let the cluster know now instead of a ttl later.  First make sure
+ * nothing here can commit any more: the lease is given up (the commit-time
+ * check refuses), and the orphaned client backends, which could be inside
+ * a commit, are killed and waited for.  Only then is the check failed,
+ * which makes Consul invalidate the session and free the leader key.
+ */
+static void
+exit_on_postmaster_death(HaWorker *w)
+{
+	char		err[PGHA_ERR_LEN];
+	bool		was_leader = pg_atomic_read_u32(&pgha_shared->leader_confirmed) != 0;
+
+	pg_atomic_write_u32(&pgha_shared->leader_confirmed, 0);
+	if (!was_leader || w->session[0] == '\0')
+		proc_exit(1);
+
+	/* unsure whether they are gone: let the check expire on its own */
+	if (!pgha_kill_client_backends(2000))
+		proc_exit(1);
+	if (dcs_check_fail(w->check_id, err, sizeof(err)))
+		ereport(LOG,
+				(errmsg("pg_ha: the postmaster died; failed check \"%s\" so that the leader key is freed now",
+						w->check_id)));
+	proc_exit(1);
+}
+
 /* ----- main */
 
 static void
@@ -945,7 +974,7 @@ pg_ha_worker_main(Datum main_arg)
 		 * session of a dead server would keep its lock alive.
 		 */
 		if (!PostmasterIsAlive())
-			proc_exit(1);
+			exit_on_postmaster_death(&w);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{

@@ -18,6 +18,7 @@
 #include "storage/ipc.h"
 #include "utils/guc.h"
 
+#include "api.h"
 #include "cluster.h"
 #include "ha_decide.h"
 #include "pg_ha.h"
@@ -384,4 +385,5 @@ _PG_init(void)
 
 	pgha_fence_init();
 	register_ha_worker();
+	pgha_api_register();
 }

@@ -40,5 +40,6 @@ extern PGDLLEXPORT void pg_ha_worker_main(Datum main_arg);
 /* fence.c */
 extern void pgha_fence_init(void);
 extern int	pgha_terminate_client_backends(void);
+extern bool pgha_kill_client_backends(int timeout_ms);
 
 #endif							/* PG_HA_H */

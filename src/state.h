@@ -37,6 +37,7 @@ typedef struct PgHaShared
 	char		last_error[PGHA_ERR_LEN];
 	char		session[PGHA_SESSION_LEN];
 	TimestampTz last_contact;	/* last complete round with Consul */
+	TimestampTz last_round;		/* last round of the HA worker, Consul or not */
 	int			ttl_ms;			/* timings in force in the worker */
 	int			loop_wait_ms;
 	int			retry_timeout_ms;

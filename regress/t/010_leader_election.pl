@@ -35,7 +35,8 @@ sub connect_error
 # ---------------------------------------------------------------------
 # 1. The first node initializes the cluster and becomes leader.
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
+# restart_after_crash: PostgreSQL's default, which the test framework turns off
+my $pg1 = PgHaTest::new_node('pg1', %common, extra_conf => 'restart_after_crash = on');
 $pg1->start;
 ok( PgHaTest::poll_until(
 		'pg1 accepts connections', 30,
@@ -60,7 +61,8 @@ is($member->{role},  'master',  'member record: role');
 is($member->{state}, 'running', 'member record: state');
 is($member->{conn_url}, 'postgres://127.0.0.1:' . $pg1->port . '/postgres',
 	'member record: conn_url');
-is($member->{api_url}, 'http://127.0.0.1:8008/patroni', 'member record: api_url');
+my ($api_listen) = slurp_file($pg1->data_dir . '/postgresql.conf') =~ /^pg_ha\.api_listen = '([^']+)'/m;
+is($member->{api_url}, "http://$api_listen/patroni", 'member record: api_url');
 is($member->{timeline}, 1, 'member record: timeline');
 like($member->{xlog_location}, qr/^\d+$/, 'member record: xlog_location');
 
@@ -249,23 +251,45 @@ is($pg1->safe_psql('postgres', 'SELECT count(*) FROM t WHERE id IN (1, 2, 4)'), 
 	'and the writes before and after the outage');
 
 # ---------------------------------------------------------------------
-# 8. A crash and a quick restart keep the session and the lock.
+# 8. A crash of a child process: the postmaster restarts every process,
+#    and the HA worker, back within ttl, keeps its session and the lock.
 
 $session = $consul->kv_session("$prefix/leader");
+my $worker = $pg1->safe_psql('postgres', 'SELECT worker_pid FROM pg_ha_node');
+kill 'KILL', $worker;
+ok( PgHaTest::poll_until(
+		'pg1 takes writes after the crash restart', 30,
+		sub { $pg1->psql('postgres', 'INSERT INTO t VALUES (5)') == 0 }),
+	'pg1 takes writes again after a crash restart');
+is($consul->kv_session("$prefix/leader"), $session,
+	'the restarted HA worker kept its session and its lock');
+ok(log_matches($pg1, qr/reusing Consul session \Q$session\E/), 'reuse is logged');
+
+# A kill -9 of the postmaster: the orphaned HA worker kills the orphaned
+# client backends, then fails its check, so the key is free at once
+# instead of a ttl later.
+my $bg2 = $pg1->background_psql('postgres', on_error_stop => 0);
+$bg2->query_safe('SELECT 1');
 my $pm_pid = $pg1->{_pid};
+my $killed_at = time;
 $pg1->kill9;
-# children notice the postmaster's death on their own; start when they did
+ok( PgHaTest::poll_until(
+		'leader key freed', $ttl_s,
+		sub { !defined $consul->kv_get("$prefix/leader") }),
+	'the leader key is freed after kill -9 of the postmaster');
+my $freed = time - $killed_at;
+cmp_ok($freed, '<', $ttl_s / 2, sprintf('... within %.1f s, not a ttl', $freed));
+ok(log_matches($pg1, qr/the postmaster died; failed check/), 'the worker says why');
+eval { $bg2->quit };
 ok( PgHaTest::poll_until(
 		'pg1 starts again after kill -9', 30,
 		sub { !kill(0, $pm_pid) && $pg1->start(fail_ok => 1) }),
 	'pg1 starts again after kill -9');
 ok( PgHaTest::poll_until(
 		'pg1 takes writes after restart', 30,
-		sub { $pg1->psql('postgres', 'INSERT INTO t VALUES (5)') == 0 }),
-	'pg1 takes writes after a crash and restart');
-is($consul->kv_session("$prefix/leader"), $session,
-	'the restarted node kept its session and its lock');
-ok(log_matches($pg1, qr/reusing Consul session \Q$session\E/), 'reuse is logged');
+		sub { $pg1->psql('postgres', 'INSERT INTO t VALUES (6)') == 0 }),
+	'pg1, the only node, takes the lock again with a new session');
+$session = $consul->kv_session("$prefix/leader");
 
 # ---------------------------------------------------------------------
 # 9. A clean shutdown releases the leader key and the session.

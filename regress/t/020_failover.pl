@@ -82,6 +82,7 @@ ok( PgHaTest::poll_until('pg_ha_status shows three members', 30,
 
 my %start_time = map { $_->name => $_->safe_psql('postgres', 'SELECT pg_postmaster_start_time()') } ($pg2, $pg3);
 my $killed_at = time;
+my $pg1_pid = $pg1->{_pid};
 $pg1->kill9;
 ok( PgHaTest::poll_until('a new leader', 3 * $ttl_s,
 		sub { leader_key() =~ /^pg[23]$/ }),
@@ -106,6 +107,9 @@ $new->safe_psql('postgres', 'CREATE DATABASE pg1switchover');
 # ---------------------------------------------------------------------
 # The old leader comes back: fenced, demoted, rewound, streaming.
 
+# the old postmaster must be gone (reaped) before a new one may start
+ok(PgHaTest::poll_until('old postmaster reaped', 30, sub { !kill(0, $pg1_pid) }),
+	'the killed postmaster is gone');
 PgHaTest::start_node($pg1);
 ok( PgHaTest::poll_until('pg1 rejoins as a replica', 90,
 		sub { streaming($new) eq join(',', sort('pg1', $other->name)) }),

@@ -266,6 +266,9 @@ sub pg_ha_conf
 		'pg_ha.loop_wait = ' . _conf_quote($loop_wait),
 		'pg_ha.retry_timeout = ' . _conf_quote($retry_timeout),
 		'pg_ha.connect_address = ' . _conf_quote('127.0.0.1:' . $node->port),
+		# every node its own REST API port (later lines may override)
+		'pg_ha.api_listen = '
+		  . _conf_quote('127.0.0.1:' . PostgreSQL::Test::Cluster::get_free_port()),
 		'wal_log_hints = on',
 		# the test clusters trust loopback: their superuser replicates
 		'pg_ha.replication_user = '

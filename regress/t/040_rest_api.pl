@@ -1,0 +1,348 @@
+# The REST API, as HAProxy and patronictl see it: Patroni 3.0.2's status
+# codes on a leader and a replica, the /patroni and /cluster documents,
+# 404/405/400 answers, a worker that survives hostile clients (a huge
+# header, garbage bytes, idle connections) without restarting, and answers
+# that come from memory while Consul is down.
+use strict;
+use warnings;
+
+use IO::Select;
+use IO::Socket::INET;
+use HTTP::Tiny;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+
+use PgHaTest;
+
+my $consul = PgHaTest::Consul->start();
+my $prefix = 'service/otus';
+my %common = (cluster => 'otus', consul => $consul);
+my $http   = HTTP::Tiny->new(timeout => 5);
+my $json   = JSON::PP->new->utf8;
+
+# Each node's API on its own free port.
+my %api_port;
+
+sub api_conf
+{
+	my ($name) = @_;
+	$api_port{$name} = PostgreSQL::Test::Cluster::get_free_port();
+	return "pg_ha.api_listen = '127.0.0.1:$api_port{$name}'";
+}
+
+# ($status, $content, $headers) of one request to $node's API.
+sub api
+{
+	my ($node, $method, $path, %opts) = @_;
+	my $url = "http://127.0.0.1:$api_port{$node->name}$path";
+	my $res = $http->request($method, $url, \%opts);
+	return ($res->{status}, $res->{content} // '', $res->{headers} // {});
+}
+
+sub status_of { my @r = api(@_); return $r[0] }
+
+sub get_json
+{
+	my ($node, $path) = @_;
+	my ($status, $content) = api($node, 'GET', $path);
+	my $doc = eval { $json->decode($content) };
+	return ($status, $doc, $content);
+}
+
+sub streaming
+{
+	my ($leader) = @_;
+	my $r = $leader->psql('postgres',
+		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
+		  . "FROM pg_stat_replication WHERE state = 'streaming'",
+		stdout => \my $out);
+	return $r == 0 ? $out : '';
+}
+
+# Send raw bytes, half-close, and return what the server answered within
+# $timeout seconds ('' when it closed without an answer).
+sub raw_request
+{
+	my ($node, $bytes, $timeout) = @_;
+	local $SIG{PIPE} = 'IGNORE';
+	my $sock = IO::Socket::INET->new(
+		PeerAddr => '127.0.0.1',
+		PeerPort => $api_port{ $node->name },
+		Proto    => 'tcp',
+		Timeout  => 5) or die "connect: $!";
+	$sock->autoflush(1);
+	# the server may answer and close before it has read everything
+	eval { print {$sock} $bytes; };
+	shutdown($sock, 1);
+	my $sel      = IO::Select->new($sock);
+	my $answer   = '';
+	my $deadline = time + ($timeout // 15);
+	while (time < $deadline)
+	{
+		last unless $sel->can_read($deadline - time);
+		my $n = sysread($sock, my $buf, 65536);
+		last if !$n;
+		$answer .= $buf;
+	}
+	close $sock;
+	return $answer;
+}
+
+# A 4xx (or, for an HTTP version it does not speak, 505), or a closed
+# connection: anything but a crash or a success.
+sub answered_4xx_or_closed
+{
+	my ($answer, $what) = @_;
+	my ($line) = $answer =~ /\A([^\r\n]*)/;
+	ok($answer eq '' || $answer =~ m{\AHTTP/1\.[01] (4\d\d|505) },
+		"$what: answered with a 4xx or closed ("
+		  . ($answer eq '' ? 'closed' : $line) . ')');
+}
+
+# ---------------------------------------------------------------------
+# A leader and a streaming replica, each with its API.
+
+my $pg1 = PgHaTest::new_node('pg1', %common, extra_conf => api_conf('pg1'));
+$pg1->start;
+ok( PgHaTest::poll_until('pg1 takes writes', 60,
+		sub { $pg1->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') eq 't' }),
+	'pg1 is the leader');
+
+my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common, extra_conf => api_conf('pg2'));
+$pg2->start;
+ok(PgHaTest::poll_until('pg2 streams from pg1', 60, sub { streaming($pg1) eq 'pg2' }),
+	'pg2 streams from pg1');
+
+ok(PgHaTest::poll_until('pg1 API says primary', 30, sub { status_of($pg1, 'GET', '/primary') == 200 }),
+	'the leader answers 200 on /primary');
+ok(PgHaTest::poll_until('pg2 API says replica', 30, sub { status_of($pg2, 'GET', '/replica') == 200 }),
+	'the replica answers 200 on /replica');
+
+my ($api_pid) = slurp_file($pg1->logfile) =~ /REST API listening on "127\.0\.0\.1:\d+" \(pid (\d+)\)/;
+ok(defined $api_pid, 'the API worker logged its address and pid');
+like(slurp_file("/proc/$api_pid/cmdline"), qr/pg_ha API worker/,
+	'that pid is the pg_ha API worker');
+
+# ---------------------------------------------------------------------
+# HAProxy's view: the reference table of Patroni 3.0.2.
+
+my %expected = (
+	pg1 => { '/master' => 200, '/primary' => 200, '/leader' => 200, '/replica' => 503,
+			 '/read-only' => 200, '/health' => 200, '/liveness' => 200, '/readiness' => 200 },
+	pg2 => { '/master' => 503, '/primary' => 503, '/leader' => 503, '/replica' => 200,
+			 '/read-only' => 200, '/health' => 200, '/liveness' => 200, '/readiness' => 200 });
+for my $node ($pg1, $pg2)
+{
+	my $name = $node->name;
+	for my $path (sort keys %{ $expected{$name} })
+	{
+		is(status_of($node, 'GET', $path), $expected{$name}{$path}, "$name: GET $path");
+	}
+	my ($status, $content) = api($node, 'OPTIONS', '/master');
+	is($status, $expected{$name}{'/master'}, "$name: OPTIONS /master (HAProxy's check)");
+	is($content, '', "$name: OPTIONS answers without a body");
+	($status, $content) = api($node, 'HEAD', '/primary');
+	is($status, $expected{$name}{'/primary'}, "$name: HEAD /primary");
+}
+is(status_of($pg1, 'OPTIONS', '/primary'), 200, 'OPTIONS /primary: 200 on the leader');
+is(status_of($pg2, 'OPTIONS', '/primary'), 503, 'OPTIONS /primary: 503 on the replica');
+is(status_of($pg2, 'GET', '/replica?lag=1TB'), 200, 'GET /replica?lag=1TB on the replica');
+is(status_of($pg2, 'GET', '/replica?lag=junk'), 400, 'a lag that is not a size: 400');
+is(status_of($pg2, 'GET', '/replica?tag_nofailover=true'), 503,
+	'a tag the node does not have: 503');
+
+# ---------------------------------------------------------------------
+# /patroni on the leader and on the replica.
+
+my ($status, $doc, $raw) = get_json($pg1, '/patroni');
+is($status, 200, 'GET /patroni on the leader');
+like($raw, qr/\A\{"state": "running", "postmaster_start_time": "[^"]+", "role": "master", "server_version": \d+, "xlog": \{"location": \d+\}, "timeline": 1, "replication": \[/,
+	'leader /patroni: Patroni\'s keys in Patroni\'s order');
+is($doc->{server_version}, $pg1->safe_psql('postgres', 'SHOW server_version_num'),
+	'server_version is server_version_num');
+like($doc->{postmaster_start_time}, qr/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\+00:00$/,
+	'postmaster_start_time in Patroni\'s format');
+is(substr($doc->{postmaster_start_time}, 0, 19),
+	$pg1->safe_psql('postgres',
+		"SELECT to_char(pg_postmaster_start_time() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"),
+	'postmaster_start_time is pg_postmaster_start_time() in UTC');
+cmp_ok($doc->{xlog}{location}, '>', 0, 'xlog.location of the leader');
+my @rep = @{ $doc->{replication} // [] };
+is(scalar(@rep), 1, 'one walsender in the replication list');
+is($rep[0]{application_name}, 'pg2', 'replication: application_name');
+is($rep[0]{state}, 'streaming', 'replication: state');
+is($rep[0]{client_addr}, '127.0.0.1', 'replication: client_addr');
+is($rep[0]{sync_state}, 'async', 'replication: sync_state');
+is($rep[0]{sync_priority}, 0, 'replication: sync_priority');
+ok(exists $rep[0]{usename}, 'replication: usename is there (null without catalog access)');
+cmp_ok(abs($doc->{dcs_last_seen} - time), '<', 30, 'dcs_last_seen is recent epoch seconds');
+is($doc->{database_system_identifier},
+	$pg1->safe_psql('postgres', 'SELECT system_identifier FROM pg_control_system()'),
+	'database_system_identifier');
+is($doc->{patroni}{scope}, 'otus', 'patroni.scope');
+ok(defined $doc->{patroni}{version}, 'patroni.version');
+ok(!exists $doc->{cluster_unlocked}, 'no cluster_unlocked while a leader holds the key');
+
+my ($code, $primary_doc) = get_json($pg1, '/primary');
+is($code, 200, 'GET /primary on the leader');
+is_deeply([ sort keys %$primary_doc ], [ sort keys %$doc ],
+	'the body of /primary is the /patroni document');
+
+($status, $doc, $raw) = get_json($pg2, '/patroni');
+is($status, 200, 'GET /patroni on the replica');
+is($doc->{role}, 'replica', 'replica /patroni: role');
+like($raw, qr/"xlog": \{"received_location": \d+, "replayed_location": \d+, "replayed_timestamp": [^,]+, "paused": false\}/,
+	'replica /patroni: xlog as Patroni writes it');
+is($doc->{timeline}, 1, 'replica /patroni: timeline');
+ok(!exists $doc->{replication}, 'replica /patroni: no replication list');
+my (undef, $body503) = api($pg2, 'GET', '/primary');
+is(eval { $json->decode($body503)->{role} }, 'replica', 'a 503 health check carries the document too');
+
+# ---------------------------------------------------------------------
+# /cluster, /history, /config, /metrics.
+
+ok( PgHaTest::poll_until('both members in /cluster', 30,
+		sub { my (undef, $d) = get_json($pg1, '/cluster');
+			  join(',', map { $_->{name} } @{ $d->{members} // [] }) eq 'pg1,pg2' }),
+	'/cluster lists both members, sorted');
+($status, $doc) = get_json($pg1, '/cluster');
+is($status, 200, 'GET /cluster');
+my %m = map { $_->{name} => $_ } @{ $doc->{members} };
+is($m{pg1}{role}, 'leader', '/cluster: pg1 is the leader');
+is($m{pg2}{role}, 'replica', '/cluster: pg2 is a replica');
+is($m{pg1}{state}, 'running', '/cluster: state');
+is($m{pg1}{host}, '127.0.0.1', '/cluster: host');
+is($m{pg1}{port}, $pg1->port, '/cluster: port');
+is($m{pg2}{port}, $pg2->port, '/cluster: port of the replica');
+is($m{pg1}{api_url}, "http://127.0.0.1:$api_port{pg1}/patroni", '/cluster: api_url');
+ok(!exists $m{pg1}{lag}, '/cluster: no lag on the leader');
+like($m{pg2}{lag}, qr/^(\d+|unknown)$/, '/cluster: lag of the replica');
+
+($status, my $content) = api($pg1, 'GET', '/history');
+is($status, 200, 'GET /history');
+is($content, '[]', '/history is empty for now');
+($status, $doc) = get_json($pg1, '/config');
+is($status, 503, 'GET /config: not available yet');
+ok(defined $doc->{error}, '/config says why');
+
+my $headers;
+($status, $content, $headers) = api($pg1, 'GET', '/metrics');
+is($status, 200, 'GET /metrics');
+like($headers->{'content-type'}, qr{^text/plain}, '/metrics is text/plain');
+like($content, qr/^# HELP patroni_primary .*\n# TYPE patroni_primary gauge\npatroni_primary\{scope="otus"\} 1$/m,
+	'/metrics: patroni_primary 1 on the leader');
+like($content, qr/^patroni_replica\{scope="otus"\} 0$/m, '/metrics: patroni_replica 0');
+like($content, qr/^patroni_xlog_location\{scope="otus"\} [1-9]\d*$/m, '/metrics: patroni_xlog_location');
+like($content, qr/^patroni_postgres_timeline\{scope="otus"\} 1$/m, '/metrics: timeline');
+like($content, qr/^pg_ha_fenced\{scope="otus"\} 0$/m, '/metrics: pg_ha_fenced 0');
+like($content, qr/^pg_ha_lease_remaining_seconds\{scope="otus"\} [1-9][\d.]*$/m,
+	'/metrics: the leader has a lease');
+(undef, $content) = api($pg2, 'GET', '/metrics');
+like($content, qr/^patroni_primary\{scope="otus"\} 0$/m, '/metrics: patroni_primary 0 on the replica');
+like($content, qr/^patroni_replica\{scope="otus"\} 1$/m, '/metrics: patroni_replica 1 on the replica');
+
+# ---------------------------------------------------------------------
+# Bad requests: 404, 405, 400.
+
+is(status_of($pg1, 'GET', '/nope'), 404, 'GET /nope: 404');
+is(status_of($pg1, 'GET', '/patroni/x'), 404, 'GET /patroni/x: 404');
+($status, undef, $headers) = api($pg1, 'POST', '/primary', content => '{}');
+is($status, 405, 'POST /primary: 405');
+like($headers->{allow} // '', qr/GET/, '405 names the allowed methods');
+is(status_of($pg1, 'DELETE', '/cluster'), 405, 'DELETE /cluster: 405');
+like(raw_request($pg1, "GET /primary%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+	qr{\AHTTP/1\.[01] 400 }, 'a bad percent-escape: 400');
+like(raw_request($pg1, "GET /replica?lag=%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+	qr{\AHTTP/1\.[01] 400 }, 'a NUL in the query string: 400');
+like(raw_request($pg1, "GET primary HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+	qr{\AHTTP/1\.[01] 4\d\d }, 'a target without a slash: 4xx');
+
+# ---------------------------------------------------------------------
+# Hostile clients: the worker answers them with a 4xx or closes, and lives.
+
+answered_4xx_or_closed(
+	raw_request($pg1, "GET /primary HTTP/1.1\r\nHost: x\r\nX-Big: " . ('a' x 200_000) . "\r\n\r\n"),
+	'a 200 kB header');
+answered_4xx_or_closed(
+	raw_request($pg1, "GET /" . ('a' x 20_000) . " HTTP/1.1\r\nHost: x\r\n\r\n"),
+	'a 20 kB request line');
+answered_4xx_or_closed(
+	raw_request($pg1, join('', map { chr(int(rand(256))) } 1 .. 8192) . "\r\n\r\n"),
+	'8 kB of random bytes');
+answered_4xx_or_closed(raw_request($pg1, "\x00\x01\x02\x03\r\n\r\n"), 'binary junk');
+answered_4xx_or_closed(
+	raw_request($pg1, "GET /primary HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n"),
+	'a header line without a colon');
+answered_4xx_or_closed(
+	raw_request($pg1, "GET /primary HTTP/9.9\r\nHost: x\r\n\r\n"),
+	'an unknown HTTP version');
+answered_4xx_or_closed(
+	raw_request($pg1, "POST /primary HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\nabc"),
+	'a body that never comes');
+
+# idle connections do not starve the checks
+{
+	my @idle = map {
+		IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $api_port{pg1},
+			Proto => 'tcp', Timeout => 5)
+	} 1 .. 20;
+	is(scalar(grep { defined } @idle), 20, '20 idle connections open');
+	my $t0 = time;
+	is(status_of($pg1, 'GET', '/health'), 200, 'the API answers beside 20 idle connections');
+	cmp_ok(time - $t0, '<', 2, '... at once');
+	close $_ for grep { defined } @idle;
+}
+
+# many quick requests
+my $ok = 0;
+$ok += (status_of($pg1, 'GET', '/primary') == 200) for 1 .. 200;
+is($ok, 200, '200 requests in a row all answered 200');
+
+# a reload: the worker re-reads its settings and stays
+$pg1->reload;
+ok(PgHaTest::poll_until('API answers after a reload', 10, sub { status_of($pg1, 'GET', '/health') == 200 }),
+	'the API answers after a reload (SIGHUP)');
+
+# a setting that needs a restart shows as pending_restart, as in Patroni
+$pg2->append_conf('postgresql.conf', 'shared_buffers = 17MB');
+$pg2->reload;
+ok( PgHaTest::poll_until('pending_restart on pg2', 10,
+		sub { my (undef, $d) = get_json($pg2, '/patroni'); $d->{pending_restart} }),
+	'/patroni shows pending_restart after a change of shared_buffers');
+(undef, $content) = api($pg2, 'GET', '/metrics');
+like($content, qr/^patroni_pending_restart\{scope="otus"\} 1$/m, '/metrics: patroni_pending_restart 1');
+
+is(status_of($pg1, 'GET', '/health'), 200, 'the API still answers after the hostile clients');
+ok(kill(0, $api_pid), 'the same API worker process is alive');
+my $log = slurp_file($pg1->logfile);
+my @starts = $log =~ /REST API listening on/g;
+is(scalar(@starts), 1, 'the API worker never restarted');
+unlike($log, qr/terminated by signal/, 'no process of pg1 died by a signal');
+unlike($log, qr/pg_ha API worker.*exited with exit code/, 'the API worker did not exit');
+
+# ---------------------------------------------------------------------
+# Consul down: the API still answers at once, from memory; the leader
+# loses its lease and /primary says so.
+
+$consul->stop;
+my $t0 = time;
+is(status_of($pg1, 'GET', '/health'), 200, 'with Consul down, /health answers');
+cmp_ok(time - $t0, '<', 1, '... without waiting for Consul');
+ok( PgHaTest::poll_until('pg1 fenced without Consul', 30,
+		sub { status_of($pg1, 'GET', '/primary') == 503 }),
+	'the leader answers 503 on /primary once its lease is gone');
+(undef, $content) = api($pg1, 'GET', '/metrics');
+like($content, qr/^pg_ha_fenced\{scope="otus"\} 1$/m, '/metrics: pg_ha_fenced 1');
+is(status_of($pg1, 'GET', '/health'), 200, 'a fenced primary is still healthy PostgreSQL');
+($status, $doc) = get_json($pg1, '/patroni');
+is($status, 200, '/patroni answers without Consul');
+is($doc->{role}, 'master', '... the node is still a primary, fenced');
+is(status_of($pg2, 'GET', '/replica'), 200, 'the replica keeps streaming and answers 200');
+
+$pg2->stop;
+$pg1->stop;
+unlike(slurp_file($pg1->logfile), qr/terminated by signal/, 'pg1 stopped cleanly');
+done_testing();
