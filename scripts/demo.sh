@@ -8,6 +8,7 @@
 # Ports and place, overridable through the environment:
 #   PG_HA_DEMO_DIR (/tmp/pg_ha-demo), PG_HA_DEMO_PG_PORTS (5432,5433,5434),
 #   PG_HA_DEMO_API_PORTS (8008,8009,8010), PG_HA_DEMO_CONSUL_PORT (8500),
+#   PG_HA_DEMO_CONSUL_SERVER_PORT (8300), PG_HA_DEMO_CONSUL_SERF_PORT (8301),
 #   PG_HA_DEMO_PRIMARY_PORT (5000), PG_HA_DEMO_REPLICA_PORT (5001),
 #   PG_HA_DEMO_STATS_PORT (7000)
 set -euo pipefail
@@ -17,6 +18,8 @@ dir=${PG_HA_DEMO_DIR:-/tmp/pg_ha-demo}
 IFS=, read -r -a pg_ports <<<"${PG_HA_DEMO_PG_PORTS:-5432,5433,5434}"
 IFS=, read -r -a api_ports <<<"${PG_HA_DEMO_API_PORTS:-8008,8009,8010}"
 consul_port=${PG_HA_DEMO_CONSUL_PORT:-8500}
+consul_server_port=${PG_HA_DEMO_CONSUL_SERVER_PORT:-8300}
+consul_serf_port=${PG_HA_DEMO_CONSUL_SERF_PORT:-8301}
 primary_port=${PG_HA_DEMO_PRIMARY_PORT:-5000}
 replica_port=${PG_HA_DEMO_REPLICA_PORT:-5001}
 stats_port=${PG_HA_DEMO_STATS_PORT:-7000}
@@ -69,7 +72,8 @@ if [ -d "$dir" ]; then
 	echo "demo: $dir exists; stop the previous demo first: $0 stop" >&2
 	exit 1
 fi
-for p in "${pg_ports[@]}" "${api_ports[@]}" "$consul_port" "$primary_port" \
+for p in "${pg_ports[@]}" "${api_ports[@]}" "$consul_port" "$consul_server_port" \
+	"$consul_serf_port" "$primary_port" \
 	"$replica_port" "$stats_port"; do
 	if port_busy "$p"; then
 		echo "demo: port $p on 127.0.0.1 is in use; choose others (see the top of $0)" >&2
@@ -84,7 +88,8 @@ trap 'echo "demo: failed; logs are in $dir" >&2' ERR
 # Consul: one dev agent, in memory
 consul_bin="$top/tools/consul/usr/bin/consul"
 as_user bash -c "nohup '$consul_bin' agent -dev -bind 127.0.0.1 -client 127.0.0.1 \
-	-http-port $consul_port -dns-port -1 -grpc-port -1 \
+	-http-port $consul_port -server-port $consul_server_port \
+	-serf-lan-port $consul_serf_port -serf-wan-port -1 -dns-port -1 -grpc-port -1 \
 	>'$dir/consul.log' 2>&1 & echo \$! >'$dir/consul.pid'"
 consul_url="http://127.0.0.1:$consul_port"
 for _ in $(seq 1 100); do
@@ -104,7 +109,7 @@ for i in 0 1 2; do
 		--set pg_ha.ttl=10s --set pg_ha.loop_wait=1s --set pg_ha.retry_timeout=2s
 	if [ "$i" -eq 0 ]; then
 		# the demo trusts loopback, so that psql through HAProxy just works
-		echo "host all all 127.0.0.1/32 trust" >>"$dir/pg1/pg_hba.conf"
+		sed -i '1i host all all 127.0.0.1/32 trust' "$dir/pg1/pg_hba.conf"
 		as_user "$bindir/pg_ctl" -D "$dir/pg1" reload >/dev/null
 	fi
 done
@@ -124,7 +129,8 @@ as_user haproxy -q -f "$dir/haproxy.cfg" -D -p "$dir/haproxy.pid"
 for _ in $(seq 1 150); do
 	out=$(as_user "$bindir/pg_ha_ctl" list --cluster "$cluster" --consul-url "$consul_url" 2>/dev/null || true)
 	leaders=$(grep -c '| Leader ' <<<"$out" || true)
-	replicas=$(grep -c '| Replica .*| running ' <<<"$out" || true)
+	# streaming replicas have a timeline and a lag
+	replicas=$(grep -cE '\| Replica +\| running +\| +[1-9][0-9]* \| +[0-9]+ \|' <<<"$out" || true)
 	if [ "$leaders" = 1 ] && [ "$replicas" = 2 ] &&
 		as_user "$bindir/psql" -h 127.0.0.1 -p "$primary_port" -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
 		healthy=1
