@@ -17,6 +17,7 @@ OBJS = \
 	src/fence.o \
 	src/node_ctl.o \
 	src/sql_api.o \
+	src/sql_actions.o \
 	src/api.o \
 	src/api_route.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
@@ -61,8 +62,8 @@ UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/
 UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g -Isrc
 regress/unit/test_cluster: regress/unit/test_cluster.c src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/cluster.c -ljansson
-regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c
+regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.c src/cluster.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c -ljansson
 regress/unit/test_api_route: regress/unit/test_api_route.c src/api_route.c src/api_route.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
 unitcheck: $(UNIT_TESTS)

@@ -51,3 +51,39 @@ REVOKE ALL ON FUNCTION pg_ha_members() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pg_ha_node_info() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pg_ha_members() TO pg_monitor;
 GRANT SELECT ON pg_ha_node, pg_ha_status TO pg_monitor;
+
+-- Operator actions: superusers only unless granted.
+
+CREATE FUNCTION pg_ha_switchover(candidate text DEFAULT NULL,
+								 scheduled_at timestamptz DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pg_ha_switchover'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_switchover(text, timestamptz) IS 'hand the leader role over to a replica (the healthiest when no candidate is named), now or at a time';
+
+CREATE FUNCTION pg_ha_failover(candidate text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pg_ha_failover'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_failover(text) IS 'make the candidate the leader, also when the cluster has no healthy leader';
+
+CREATE FUNCTION pg_ha_pause()
+RETURNS text
+AS 'MODULE_PATHNAME', 'pg_ha_pause'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_pause() IS 'maintenance mode: no automatic failover until pg_ha_resume()';
+
+CREATE FUNCTION pg_ha_resume()
+RETURNS text
+AS 'MODULE_PATHNAME', 'pg_ha_resume'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_resume() IS 'end maintenance mode';
+
+REVOKE ALL ON FUNCTION pg_ha_switchover(text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_failover(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_pause() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_resume() FROM PUBLIC;

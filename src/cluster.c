@@ -635,10 +635,110 @@ handle_failover(PgHaCluster *c, const json_t *entry)
 	}
 	if (!json_is_object(root))
 		add_warning(c, "failover is not a JSON object");
-	else
-		c->has_failover = json_object_size(root) > 0;
+	else if (json_object_size(root) > 0)
+	{
+		const json_t *leader = json_object_get(root, "leader");
+		const json_t *member = json_object_get(root, "member");
+		const json_t *at = json_object_get(root, "scheduled_at");
+		const json_t *jindex = json_object_get(entry, "ModifyIndex");
+		bool		ok = true;
+
+		if (leader != NULL && !json_is_null(leader))
+			ok = copy_json_string(leader, "failover leader", c->failover_leader,
+								  sizeof(c->failover_leader), err, sizeof(err)) &&
+				(c->failover_leader[0] == '\0' || pgha_valid_name(c->failover_leader));
+		if (ok && member != NULL && !json_is_null(member))
+			ok = copy_json_string(member, "failover member", c->failover_member,
+								  sizeof(c->failover_member), err, sizeof(err)) &&
+				(c->failover_member[0] == '\0' || pgha_valid_name(c->failover_member));
+		if (ok && at != NULL && !json_is_null(at))
+			ok = json_is_string(at) &&
+				pgha_parse_iso_time(json_string_value(at), &c->failover_scheduled_ms) &&
+				(c->failover_scheduled = true);
+		if (jindex != NULL && json_is_integer(jindex) && json_integer_value(jindex) >= 0)
+			c->failover_modify_index = (uint64_t) json_integer_value(jindex);
+		if (ok)
+			c->has_failover = true;
+		else
+		{
+			/* a request we cannot read is no request, but it is reported */
+			c->failover_leader[0] = c->failover_member[0] = '\0';
+			c->failover_scheduled = false;
+			add_warning(c, "failover: not a valid request (leader, member, scheduled_at)");
+		}
+	}
 	json_decref(root);
 	return VALUE_OK;
+}
+
+/* days from 1970-01-01 to y-m-d (proleptic Gregorian) */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t		era;
+	int64_t		yoe;
+	int64_t		doy;
+	int64_t		doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+bool
+pgha_parse_iso_time(const char *s, int64_t *epoch_ms)
+{
+	int			y, mo, d, h, mi, sec;
+	int			n = 0;
+	int64_t		ms = 0;
+	int			offset_min = 0;
+	const char *p;
+
+	if (s == NULL || strlen(s) > 64)
+		return false;
+	if (sscanf(s, "%4d-%2d-%2d%*[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+		n == 0)
+		return false;
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+		h > 23 || mi > 59 || sec > 60)
+		return false;
+	p = s + n;
+	if (*p == '.')
+	{
+		int			digits = 0;
+		int64_t		frac = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
+				frac = frac * 10 + (*p - '0');
+		if (digits == 0)
+			return false;
+		while (digits++ < 3)
+			frac *= 10;
+		ms = frac;
+	}
+	if (*p == 'Z')
+		p++;
+	else if (*p == '+' || *p == '-')
+	{
+		int			oh, om;
+		int			k = 0;
+
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5 || oh > 23 || om > 59)
+			return false;
+		offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+		p += 1 + k;
+	}
+	else
+		return false;			/* a time without zone is ambiguous */
+	if (*p != '\0')
+		return false;
+	*epoch_ms = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec)
+				 - (int64_t) offset_min * 60) * 1000 + ms;
+	return true;
 }
 
 /* members/<name>: one member record, locked by the member's session */
@@ -1197,4 +1297,86 @@ pgha_find_member(const PgHaCluster *c, const char *name)
 			return &c->members[i];
 	}
 	return NULL;
+}
+
+/* a jansson value dumped into buf; -1 when it does not fit */
+static int
+dump_into(json_t *v, char *buf, size_t buflen)
+{
+	char	   *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t		n;
+
+	if (s == NULL)
+		return -1;
+	n = strlen(s);
+	if (n + 1 > buflen)
+	{
+		free(s);
+		return -1;
+	}
+	memcpy(buf, s, n + 1);
+	free(s);
+	return (int) n;
+}
+
+int
+pgha_failover_request_json(const char *leader, const char *member,
+						   const char *scheduled_at, char *buf, size_t buflen)
+{
+	json_t	   *req = new_object();
+	int			n;
+
+	if (req == NULL)
+		return -1;
+	if ((leader && json_object_set_new(req, "leader", json_string(leader)) != 0) ||
+		(member && json_object_set_new(req, "member", json_string(member)) != 0) ||
+		(scheduled_at &&
+		 json_object_set_new(req, "scheduled_at", json_string(scheduled_at)) != 0))
+	{
+		json_decref(req);
+		return -1;
+	}
+	n = dump_into(req, buf, buflen);
+	json_decref(req);
+	return n;
+}
+
+int
+pgha_config_with_pause(const char *config, size_t len, bool pause,
+					   char *buf, size_t buflen, char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	int			n;
+
+	if (config != NULL)
+	{
+		root = load_json(config, len, "config", errbuf, errlen);
+		if (root == NULL)
+			return -1;
+		if (!json_is_object(root))
+		{
+			json_decref(root);
+			set_error(errbuf, errlen, "config is not a JSON object");
+			return -1;
+		}
+	}
+	else if ((root = new_object()) == NULL)
+	{
+		set_error(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	if (json_is_true(json_object_get(root, "pause")) == pause)
+	{
+		json_decref(root);
+		return -2;
+	}
+	if (pause)
+		json_object_set_new(root, "pause", json_true());
+	else
+		json_object_del(root, "pause");
+	n = dump_into(root, buf, buflen);
+	json_decref(root);
+	if (n < 0)
+		set_error(errbuf, errlen, "config is too large");
+	return n;
 }

@@ -66,6 +66,11 @@ typedef struct PgHaCluster
 	int64_t		optime;			/* status.optime or optime/leader */
 
 	bool		has_failover;	/* failover key with a non-empty object */
+	char		failover_leader[PGHA_NAME_LEN];	/* "" when not given */
+	char		failover_member[PGHA_NAME_LEN];	/* "" when not given */
+	bool		failover_scheduled;
+	int64_t		failover_scheduled_ms;	/* epoch ms of scheduled_at */
+	uint64_t	failover_modify_index;
 
 	int			nmembers;
 	PgHaMember	members[PGHA_MAX_MEMBERS];
@@ -124,6 +129,29 @@ extern bool pgha_parse_session_info(const char *body, size_t len,
 /* Parse the "true"/"false" body of a KV PUT or DELETE. */
 extern bool pgha_parse_bool_body(const char *body, size_t len, bool *result,
 								 char *errbuf, size_t errlen);
+
+/*
+ * The failover key's value, Patroni's format: {"leader": .., "member": ..,
+ * "scheduled_at": ..}, each only when not NULL.  Length, or -1.
+ */
+extern int	pgha_failover_request_json(const char *leader, const char *member,
+									   const char *scheduled_at,
+									   char *buf, size_t buflen);
+
+/*
+ * The config key's value with "pause" set (pause) or removed; config may be
+ * NULL (no key yet).  Returns the length; -1 with errbuf set when config is
+ * not a JSON object; -2 when it is already in that state.
+ */
+extern int	pgha_config_with_pause(const char *config, size_t len, bool pause,
+								   char *buf, size_t buflen,
+								   char *errbuf, size_t errlen);
+
+/*
+ * Parse an ISO 8601 time as Patroni writes it ("2026-11-25T20:00:00+00:00",
+ * fraction and "Z" allowed, a space instead of "T" too) into epoch ms.
+ */
+extern bool pgha_parse_iso_time(const char *s, int64_t *epoch_ms);
 
 /* Is s a valid cluster, namespace or member name (used as a key part)? */
 extern bool pgha_valid_name(const char *s);

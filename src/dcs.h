@@ -47,6 +47,9 @@ extern bool dcs_session_destroy(const char *id, char *err, size_t errlen);
 /* Keys.  query is appended after '?' (e.g. "cas=0", "acquire=<id>"). */
 extern bool dcs_read_cluster(const char *prefix, PgHaCluster *out,
 							 char *err, size_t errlen);
+/* One key's raw value; *found false when it does not exist. */
+extern bool dcs_kv_get_raw(const char *key, char **value, uint64_t *index,
+						   bool *found, char *err, size_t errlen);
 extern bool dcs_kv_put(const char *key, const char *value, const char *query,
 					   bool *done, char *err, size_t errlen);
 extern bool dcs_kv_delete(const char *key, const char *query, bool *done,

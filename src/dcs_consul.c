@@ -408,6 +408,27 @@ dcs_read_cluster(const char *prefix, PgHaCluster *out, char *err, size_t errlen)
 }
 
 bool
+dcs_kv_get_raw(const char *key, char **value, uint64_t *index, bool *found,
+			   char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[512];
+
+	snprintf(path, sizeof(path), "/v1/kv/%s?raw", key);
+	if (!dcs_request("GET", path, NULL, dcs_timeout_ms, &resp, err, errlen))
+		return false;
+	*found = resp.status != 404;
+	*index = resp.index;
+	*value = NULL;
+	if (!*found)
+		return true;
+	if (!dcs_expect_ok("a key read", &resp, err, errlen))
+		return false;
+	*value = resp.body.data;
+	return true;
+}
+
+bool
 dcs_kv_put(const char *key, const char *value, const char *query, bool *done,
 		   char *err, size_t errlen)
 {

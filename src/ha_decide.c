@@ -26,6 +26,7 @@ set_decision(HaDecision *out, HaAction action, const char *fmt,...)
 	va_list		ap;
 
 	out->action = action;
+	out->target[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
 	va_end(ap);
@@ -46,6 +47,103 @@ holds_leader_key(const HaLocalState *local, const PgHaCluster *cluster)
 		strcmp(cluster->leader_session, local->session) == 0;
 }
 
+/* A member that could take over: a running replica not tagged nofailover. */
+static bool
+eligible_replica(const PgHaMember *m)
+{
+	return strcmp(m->state, "running") == 0 && strcmp(m->role, "replica") == 0 &&
+		!m->nofailover;
+}
+
+/*
+ * Is the replica close enough to the leader (us) to take over without
+ * losing what we have: on our timeline, within maximum_lag_on_failover?
+ * Its position is the one it last published.
+ */
+static bool
+caught_up(const HaLocalState *local, const PgHaCluster *cluster,
+		  const PgHaMember *m)
+{
+	if (!m->has_xlog || (local->timeline != 0 && m->timeline != local->timeline))
+		return false;
+	return !local->has_xlog ||
+		local->xlog_position - m->xlog_location <= cluster->max_lag_on_failover;
+}
+
+/*
+ * The leader and a switchover/failover request (the failover key): step
+ * down for the candidate, wait for its time, or drop a request that is
+ * done or cannot be carried out.  False when the request is not for us.
+ */
+static bool
+decide_switchover(const HaLocalState *local, const PgHaCluster *cluster,
+				  const HaConfig *config, HaDecision *out)
+{
+	const PgHaMember *best = NULL;
+
+	if (!cluster->has_failover)
+		return false;
+	if (cluster->failover_member[0] != '\0' &&
+		strcmp(cluster->failover_member, config->node_name) == 0)
+	{
+		set_decision(out, HA_CLEAR_FAILOVER,
+					 "switchover to this node is done");
+		return true;
+	}
+	if (cluster->failover_leader[0] != '\0' &&
+		strcmp(cluster->failover_leader, config->node_name) != 0)
+	{
+		set_decision(out, HA_CLEAR_FAILOVER,
+					 "the request names leader \"%s\", not this node",
+					 cluster->failover_leader);
+		return true;
+	}
+	if (cluster->failover_scheduled && local->wall_ms < cluster->failover_scheduled_ms)
+	{
+		set_decision(out, HA_KEEP_LEADER,
+					 "this node holds the leader key; a switchover is scheduled in %lld s",
+					 (long long) ((cluster->failover_scheduled_ms - local->wall_ms + 999) / 1000));
+		return true;
+	}
+	for (int i = 0; i < cluster->nmembers; i++)
+	{
+		const PgHaMember *m = &cluster->members[i];
+
+		if (strcmp(m->name, config->node_name) == 0 || !eligible_replica(m))
+			continue;
+		if (cluster->failover_member[0] != '\0')
+		{
+			if (strcmp(m->name, cluster->failover_member) == 0)
+				best = m;
+		}
+		else if (best == NULL || (m->has_xlog &&
+								  (!best->has_xlog || m->xlog_location > best->xlog_location)))
+			best = m;
+	}
+	if (best != NULL && !caught_up(local, cluster, best))
+	{
+		/* not an error: it will catch up (or the operator cancels) */
+		set_decision(out, HA_KEEP_LEADER,
+					 "this node holds the leader key; switchover candidate \"%s\" has not caught up yet",
+					 best->name);
+		return true;
+	}
+	if (best == NULL)
+	{
+		if (cluster->failover_member[0] != '\0')
+			set_decision(out, HA_CLEAR_FAILOVER,
+						 "switchover candidate \"%s\" is not a running replica that may take over",
+						 cluster->failover_member);
+		else
+			set_decision(out, HA_CLEAR_FAILOVER,
+						 "no running replica may take over: switchover cancelled");
+		return true;
+	}
+	set_decision(out, HA_SWITCHOVER, "switchover to \"%s\"", best->name);
+	snprintf(out->target, sizeof(out->target), "%s", best->name);
+	return true;
+}
+
 /*
  * A replica sees no leader: may it take over?  Only the healthiest one
  * does (invariant 5): not tagged nofailover, not paused, its position
@@ -56,6 +154,26 @@ static void
 decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 				const HaConfig *config, HaDecision *out)
 {
+	/* a switchover or failover request names who takes over */
+	if (cluster->has_failover && cluster->failover_member[0] != '\0')
+	{
+		const PgHaMember *cand = pgha_find_member(cluster, cluster->failover_member);
+
+		if (strcmp(cluster->failover_member, config->node_name) == 0)
+		{
+			set_decision(out, HA_ACQUIRE,
+						 "no leader; this node is the switchover candidate: taking over");
+			return;
+		}
+		if (cand != NULL && strcmp(cand->state, "running") == 0)
+		{
+			set_decision(out, HA_NOTHING,
+						 "no leader; waiting for switchover candidate \"%s\" to take over",
+						 cand->name);
+			return;
+		}
+		/* the candidate is gone: the usual rules apply */
+	}
 	if (local->nofailover)
 	{
 		set_decision(out, HA_NOTHING,
@@ -88,9 +206,8 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 		const PgHaMember *m = &cluster->members[i];
 
 		/* only replicas that could take over count; a fenced primary won't */
-		if (strcmp(m->name, config->node_name) == 0 || m->nofailover ||
-			!m->has_xlog || strcmp(m->state, "running") != 0 ||
-			strcmp(m->role, "replica") != 0)
+		if (strcmp(m->name, config->node_name) == 0 || !eligible_replica(m) ||
+			!m->has_xlog)
 			continue;
 		if (m->xlog_location > local->xlog_position)
 		{
@@ -151,14 +268,17 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 
 	if (holds_leader_key(local, cluster))
 	{
-		if (!local->is_primary)
+		if (!local->is_primary && local->in_recovery)
 			set_decision(out, HA_PROMOTE, "this node holds the leader key");
+		else if (!local->is_primary)
+			set_decision(out, HA_FENCE,
+						 "this node steps down: its restart as a standby is under way");
 		else if (!lease_valid(local))
 			set_decision(out, HA_FENCE, "the leader lease ran out");
 		else if (local->in_recovery)
 			set_decision(out, HA_FENCE,
 						 "this node holds the leader key; waiting for recovery to end");
-		else
+		else if (!decide_switchover(local, cluster, config, out))
 			set_decision(out, HA_KEEP_LEADER, "this node holds the leader key");
 		return;
 	}
@@ -209,6 +329,10 @@ ha_action_name(HaAction action)
 			return "follow";
 		case HA_DEMOTE:
 			return "demote";
+		case HA_SWITCHOVER:
+			return "switchover";
+		case HA_CLEAR_FAILOVER:
+			return "clear switchover request";
 	}
 	return "unknown";
 }

@@ -25,7 +25,9 @@ typedef enum HaAction
 	HA_FENCE,					/* primary that must not take writes */
 	HA_PROMOTE,					/* we hold the key but still in recovery */
 	HA_FOLLOW,					/* replica: follow the current leader */
-	HA_DEMOTE					/* primary while another member leads */
+	HA_DEMOTE,					/* primary while another member leads */
+	HA_SWITCHOVER,				/* leader: step down for target */
+	HA_CLEAR_FAILOVER			/* leader: drop a done or impossible request */
 } HaAction;
 
 /* The node itself, as the HA worker saw it this round. */
@@ -39,8 +41,11 @@ typedef struct HaLocalState
 	char		session[PGHA_SESSION_LEN];
 	bool		nofailover;
 	bool		has_xlog;
-	int64_t		xlog_position;	/* received or replayed (replica), bytes */
+	int64_t		xlog_position;	/* insert (primary), received or replayed
+								 * (replica), bytes */
+	uint32_t	timeline;		/* 0 when unknown */
 	int64_t		now_ms;			/* monotonic clock */
+	int64_t		wall_ms;		/* epoch ms, for scheduled switchovers */
 	int64_t		lease_expiry_ms;	/* monotonic; 0 when we never renewed */
 } HaLocalState;
 
@@ -52,6 +57,7 @@ typedef struct HaConfig
 typedef struct HaDecision
 {
 	HaAction	action;
+	char		target[PGHA_NAME_LEN];	/* HA_SWITCHOVER: the candidate */
 	char		reason[PGHA_ERR_LEN];
 } HaDecision;
 

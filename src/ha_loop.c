@@ -58,6 +58,7 @@ typedef struct HaWorker
 	char		initialize_key[KEY_LEN];
 	char		config_key[KEY_LEN];
 	char		status_key[KEY_LEN];
+	char		failover_key[KEY_LEN];
 	char		check_id[KEY_LEN + 16];
 
 	/* timings in force (a reload that breaks the rule is refused) */
@@ -391,8 +392,17 @@ read_local_state(HaWorker *w, HaLocalState *local)
 
 		local->has_xlog = pos != InvalidXLogRecPtr;
 		local->xlog_position = (int64_t) pos;
+		local->timeline = tli;
+	}
+	else
+	{
+		local->has_xlog = true;
+		local->xlog_position = (int64_t) GetXLogInsertRecPtr();
+		local->timeline = GetWALInsertionTimeLine();
 	}
 	local->now_ms = pgha_monotonic_ms();
+	local->wall_ms = (int64_t) (GetCurrentTimestamp() / 1000) +
+		(int64_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
 	local->lease_expiry_ms = w->lease_expiry_ms;
 }
 
@@ -609,6 +619,47 @@ do_demote(HaWorker *w, const HaDecision *d)
 	w->demotion_started = true;
 }
 
+/*
+ * Step down for the candidate: fence, then the same detached restart as a
+ * demotion, pointed at the candidate.  The shutdown hands the key over
+ * (pg_ha_ctl release) once every replica has the last WAL; the candidate,
+ * named in the failover key, is the only one to take it.
+ */
+static void
+do_switchover(HaWorker *w, const HaDecision *d)
+{
+	const PgHaMember *target = pgha_find_member(w->cluster, d->target);
+	char		err[PGHA_ERR_LEN];
+
+	if (w->demotion_started || target == NULL)
+		return;
+	set_fenced(w, d->reason, true);
+	if (!pgha_start_demotion(target, err, sizeof(err)))
+	{
+		ereport(WARNING,
+				(errmsg("pg_ha: switchover to \"%s\" failed: %s", target->name, err),
+				 errhint("This node stays fenced; the leader key expires and a replica takes over.")));
+		return;
+	}
+	w->demotion_started = true;
+}
+
+static void
+clear_failover(HaWorker *w, const HaDecision *d)
+{
+	char		err[PGHA_ERR_LEN];
+	char		query[64];
+	bool		done;
+
+	snprintf(query, sizeof(query), "cas=" UINT64_FORMAT,
+			 (uint64) w->cluster->failover_modify_index);
+	if (!dcs_kv_delete(w->failover_key, query, &done, err, sizeof(err)))
+		publish_error(err);
+	else if (strstr(d->reason, "is done") == NULL)
+		ereport(WARNING,
+				(errmsg("pg_ha: dropped the switchover request: %s", d->reason)));
+}
+
 static void
 do_keep_leader(HaWorker *w)
 {
@@ -780,6 +831,13 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		case HA_DEMOTE:
 			do_demote(w, &d);
 			break;
+		case HA_SWITCHOVER:
+			do_switchover(w, &d);
+			break;
+		case HA_CLEAR_FAILOVER:
+			do_keep_leader(w);
+			clear_failover(w, &d);
+			break;
 		case HA_NOTHING:
 			if (local.is_primary && !pgha_lease_held())
 				set_fenced(w, d.reason[0] ? d.reason : "no leader lease", false);
@@ -808,8 +866,12 @@ wait_between_rounds(HaWorker *w)
 		uint64		index = w->leader_index > w->cluster->index ?
 			w->leader_index : w->cluster->index;
 
+		/* the leader waits for requests, the others for the leader's key */
+		const char *key = pg_atomic_read_u32(&pgha_shared->leader_confirmed) ?
+			w->failover_key : w->leader_key;
+
 		err[0] = '\0';
-		if (dcs_wait_key(w->leader_key, &index, w->loop_wait_ms, err, sizeof(err)))
+		if (dcs_wait_key(key, &index, w->loop_wait_ms, err, sizeof(err)))
 		{
 			w->leader_index = index;
 			return;
@@ -836,7 +898,9 @@ release_on_shutdown(HaWorker *w)
 	char		err[PGHA_ERR_LEN];
 	bool		done;
 
-	bool		was_leader = pg_atomic_read_u32(&pgha_shared->leader_confirmed) != 0;
+	/* the key holder, fenced or not (a switchover fences first) */
+	bool		was_leader = w->session[0] != '\0' && w->cluster->has_leader &&
+		strcmp(w->cluster->leader_session, w->session) == 0;
 
 	pg_atomic_write_u32(&pgha_shared->leader_confirmed, 0);
 	if (w->session[0] == '\0')
@@ -922,6 +986,7 @@ init_worker(HaWorker *w)
 	snprintf(w->initialize_key, sizeof(w->initialize_key), "%sinitialize", w->prefix);
 	snprintf(w->config_key, sizeof(w->config_key), "%sconfig", w->prefix);
 	snprintf(w->status_key, sizeof(w->status_key), "%sstatus", w->prefix);
+	snprintf(w->failover_key, sizeof(w->failover_key), "%sfailover", w->prefix);
 	snprintf(w->check_id, sizeof(w->check_id), "pg_ha:%s:%s:%s",
 			 pg_ha_namespace, pg_ha_cluster, pg_ha_node_name);
 	snprintf(w->sysid, sizeof(w->sysid), UINT64_FORMAT, GetSystemIdentifier());
@@ -951,6 +1016,7 @@ pg_ha_worker_main(Datum main_arg)
 
 	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
 	pgha_shared->worker_pid = MyProcPid;
+	pgha_shared->worker_latch = MyLatch;
 	LWLockRelease(pgha_shared->lock);
 
 	init_worker(&w);

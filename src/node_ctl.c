@@ -229,6 +229,9 @@ pgha_request_promote(void)
 
 	if (stat(PROMOTE_SIGNAL_FILE, &st) == 0)
 		return;					/* asked already */
+	/* a promote file left on a primary would promote its next standby life */
+	if (!RecoveryInProgress())
+		return;
 	f = AllocateFile(PROMOTE_SIGNAL_FILE, "w");
 	if (f == NULL || FreeFile(f) != 0)
 		ereport(ERROR,

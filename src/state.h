@@ -13,6 +13,7 @@
 #define PG_HA_STATE_H
 
 #include "port/atomics.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
 
@@ -28,6 +29,7 @@ typedef struct PgHaShared
 
 	/* under lock */
 	pid_t		worker_pid;
+	Latch	   *worker_latch;	/* set it to make the HA worker look now */
 	char		role[PGHA_SHORT_LEN];	/* leader, primary, replica,
 										 * starting */
 	bool		fenced;

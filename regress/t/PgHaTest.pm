@@ -270,6 +270,8 @@ sub pg_ha_conf
 		'pg_ha.api_listen = '
 		  . _conf_quote('127.0.0.1:' . PostgreSQL::Test::Cluster::get_free_port()),
 		'wal_log_hints = on',
+		# as pg_ha_ctl init sets it: WAL a rewound node still needs
+		"wal_keep_size = '128MB'",
 		# the test clusters trust loopback: their superuser replicates
 		'pg_ha.replication_user = '
 		  . _conf_quote($opts{replication_user} // scalar(getpwuid($<))));

@@ -1275,9 +1275,49 @@ test_find_member(void)
 	CHECK(pgha_find_member(&c, "nobody") == NULL);
 }
 
+static void
+test_failover_and_time(void)
+{
+	PgHaCluster c;
+	char		err[PGHA_ERR_LEN];
+	int64_t		ms;
+	const char *req = "{\"leader\": \"pg1\", \"member\": \"pg2\", \"scheduled_at\": \"2026-11-25T20:00:00+00:00\"}";
+
+	CHECK(pgha_parse_iso_time("1970-01-01T00:00:00+00:00", &ms) && ms == 0);
+	CHECK(pgha_parse_iso_time("1970-01-01T00:00:01Z", &ms) && ms == 1000);
+	CHECK(pgha_parse_iso_time("1970-01-01 01:00:00.25+01:00", &ms) && ms == 250);
+	CHECK(pgha_parse_iso_time("2000-03-01T00:00:00-00:30", &ms) && ms == 951870600000LL);
+	CHECK(pgha_parse_iso_time("2026-11-25T20:00:00.123456+00:00", &ms) && ms == 1795636800123LL);
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00", &ms));	/* no zone */
+	CHECK(!pgha_parse_iso_time("2026-13-25T20:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+0000", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00Zjunk", &ms));
+	CHECK(!pgha_parse_iso_time("soon", &ms));
+	CHECK(!pgha_parse_iso_time("", &ms));
+
+	CHECK(parse_one("failover", req, strlen(req), NULL, &c, err));
+	CHECK(c.has_failover && c.failover_scheduled);
+	CHECK_STR(c.failover_leader, "pg1");
+	CHECK_STR(c.failover_member, "pg2");
+	CHECK(c.failover_scheduled_ms == 1795636800000LL);
+	CHECK(parse_one("failover", LIT("{\"member\": \"pg3\"}"), NULL, &c, err));
+	CHECK(c.has_failover && !c.failover_scheduled && c.failover_leader[0] == '\0');
+	CHECK_STR(c.failover_member, "pg3");
+	CHECK(parse_one("failover", LIT("{}"), NULL, &c, err));
+	CHECK(!c.has_failover);
+	/* unreadable requests are no requests, and are reported */
+	CHECK(parse_one("failover", LIT("{\"member\": \"a/b\"}"), NULL, &c, err));
+	CHECK(!c.has_failover && c.nwarnings == 1);
+	CHECK(parse_one("failover", LIT("{\"member\": 7}"), NULL, &c, err));
+	CHECK(!c.has_failover && c.nwarnings == 1);
+	CHECK(parse_one("failover", LIT("{\"leader\": \"pg1\", \"scheduled_at\": \"tomorrow\"}"), NULL, &c, err));
+	CHECK(!c.has_failover && c.failover_leader[0] == '\0' && c.nwarnings == 1);
+}
+
 int
 main(void)
 {
+	test_failover_and_time();
 	test_base64();
 	test_listing_patroni();
 	test_listing_keys();

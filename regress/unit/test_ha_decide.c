@@ -179,6 +179,94 @@ main(void)
 	/* our key on a standby: promote */
 	replica(&l);
 	CHECK(decide(&l, &c, true, &d) == HA_PROMOTE);
+	/* our key, standby.signal written but still a primary: stepping down */
+	replica(&l);
+	l.in_recovery = false;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "steps down") != NULL);
+
+	/* switchover requests reaching the leader */
+	primary(&l);
+	l.wall_ms = 1000000;
+	led_by(&c, "pg1", SESSION_US);
+	c.nmembers = 3;
+	strcpy(c.members[0].name, "pg1");
+	strcpy(c.members[0].state, "running");
+	strcpy(c.members[0].role, "master");
+	strcpy(c.members[1].name, "pg2");
+	strcpy(c.members[1].state, "running");
+	strcpy(c.members[1].role, "replica");
+	c.members[1].has_xlog = true;
+	c.members[1].xlog_location = 100;
+	strcpy(c.members[2].name, "pg3");
+	strcpy(c.members[2].state, "running");
+	strcpy(c.members[2].role, "replica");
+	c.members[2].has_xlog = true;
+	c.members[2].xlog_location = 200;
+	c.has_failover = true;
+	strcpy(c.failover_leader, "pg1");
+	strcpy(c.failover_member, "pg2");
+	c.max_lag_on_failover = 1000;
+	l.has_xlog = true;
+	l.xlog_position = 300;
+	l.timeline = 2;
+	c.members[1].timeline = 1;	/* still on the old timeline: wait */
+	c.members[2].timeline = 2;
+	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+	CHECK(strstr(d.reason, "not caught up") != NULL);
+	c.members[1].timeline = 2;
+	l.xlog_position = 100 + 1001;	/* too far behind: wait */
+	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+	l.xlog_position = 300;
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER);
+	CHECK(strcmp(d.target, "pg2") == 0);
+	c.failover_member[0] = '\0';	/* any: the most advanced replica */
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER);
+	CHECK(strcmp(d.target, "pg3") == 0);
+	c.members[2].nofailover = true;
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER);
+	CHECK(strcmp(d.target, "pg2") == 0);
+	c.members[2].nofailover = false;
+	c.failover_scheduled = true;	/* not yet */
+	c.failover_scheduled_ms = 2000000;
+	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+	CHECK(strstr(d.reason, "scheduled") != NULL);
+	l.wall_ms = 2000000;			/* now */
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER);
+	c.failover_scheduled = false;
+	strcpy(c.failover_member, "pg9");	/* impossible: dropped */
+	CHECK(decide(&l, &c, true, &d) == HA_CLEAR_FAILOVER);
+	strcpy(c.members[1].state, "stopped");
+	strcpy(c.failover_member, "pg2");
+	CHECK(decide(&l, &c, true, &d) == HA_CLEAR_FAILOVER);
+	strcpy(c.members[1].state, "running");
+	strcpy(c.failover_leader, "pg7");	/* for another leader: stale */
+	CHECK(decide(&l, &c, true, &d) == HA_CLEAR_FAILOVER);
+	c.failover_leader[0] = '\0';		/* a failover names no leader */
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER);
+	/* the candidate, now leader, drops the request it carried out */
+	strcpy(c.failover_member, "pg1");
+	CHECK(decide(&l, &c, true, &d) == HA_CLEAR_FAILOVER);
+	CHECK(strstr(d.reason, "done") != NULL);
+
+	/* replicas while the key is free and a candidate is named */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 500;			/* ahead of everyone */
+	c.has_leader = false;
+	c.leader_session[0] = '\0';
+	strcpy(c.failover_member, "pg2");
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "pg2") != NULL);
+	strcpy(c.failover_member, "pg1");	/* us */
+	c.paused = true;				/* a manual request works in pause too */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.paused = false;
+	strcpy(c.failover_member, "pg2");
+	strcpy(c.members[1].state, "stopped");	/* the candidate is gone */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.has_failover = false;
+	c.nmembers = 0;
 
 	/* someone else's key: a primary demotes, a replica follows */
 	primary(&l);
@@ -212,7 +300,7 @@ main(void)
 	CHECK(decide(&l, &c, false, &d) != HA_ACQUIRE);
 
 	/* every action has a name */
-	for (int a = HA_NOTHING; a <= HA_DEMOTE; a++)
+	for (int a = HA_NOTHING; a <= HA_CLEAR_FAILOVER; a++)
 		CHECK(strcmp(ha_action_name((HaAction) a), "unknown") != 0);
 
 	/* timing rule: loop_wait + 2 * retry_timeout <= ttl */

@@ -1,0 +1,132 @@
+# The exercise's step 4 in SQL: switchover pg1 -> pg2, failover to pg3,
+# timelines 1 -> 2 -> 3, every database everywhere, the old leaders back as
+# replicas without pg_rewind after a switchover; and every bad request
+# refused with nothing written.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use PgHaTest;
+
+my $consul = PgHaTest::Consul->start();
+my $prefix = 'service/otus';
+my %common = (cluster => 'otus', consul => $consul);
+
+sub leader_key { return $consul->kv_get("$prefix/leader") // '' }
+
+sub streaming
+{
+	my ($leader) = @_;
+	my $r = $leader->psql('postgres',
+		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
+		  . "FROM pg_stat_replication WHERE state = 'streaming'",
+		stdout => \my $out);
+	return $r == 0 ? $out : '';
+}
+
+sub timeline
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', 'SELECT timeline_id FROM pg_control_checkpoint()');
+}
+
+my $pg1 = PgHaTest::new_node('pg1', %common);
+$pg1->start;
+ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
+	'pg1 is the leader');
+$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
+my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
+my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
+$_->start for ($pg2, $pg3);
+my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
+ok(PgHaTest::poll_until('both replicas stream', 60, sub { streaming($pg1) eq 'pg2,pg3' }),
+	'pg2 and pg3 stream from pg1');
+$pg1->safe_psql('postgres', 'CREATE DATABASE pg2test');
+# positions in Consul are refreshed every loop_wait: wait for them
+ok( PgHaTest::poll_until('replicas caught up in Consul', 30,
+		sub { $pg1->safe_psql('postgres',
+				"SELECT count(*) FROM pg_ha_status WHERE role = 'Replica' AND lag_mb = 0") eq '2' }),
+	'both replicas have caught up');
+
+# ---------------------------------------------------------------------
+# Bad requests: a clear error each, and no failover key written.
+
+my @bad = (
+	[ "SELECT pg_ha_switchover('pg9')", qr/cluster "otus" has no member "pg9"/, 'unknown candidate' ],
+	[ "SELECT pg_ha_switchover('pg1')", qr/member "pg1" is already the leader/, 'the leader as candidate' ],
+	[ "SELECT pg_ha_switchover('pg2', now() - interval '1 hour')", qr/scheduled time .* is in the past/, 'a time in the past' ],
+	[ "SELECT pg_ha_failover(NULL)", qr/^$/, 'a NULL failover candidate does nothing' ],
+);
+for my $b (@bad)
+{
+	my ($sql, $re, $what) = @$b;
+	my ($ret, $out, $err) = $pg1->psql('postgres', $sql);
+	like($err, $re, "refused: $what");
+	ok(!defined $consul->kv_get("$prefix/failover"), "nothing written: $what");
+}
+$pg1->safe_psql('postgres', 'CREATE ROLE regress_ha_user LOGIN');
+my ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_switchover('pg2')",
+	extra_params => [ '-U', 'regress_ha_user' ]);
+like($e, qr/permission denied for function pg_ha_switchover/, 'refused: a non-superuser');
+
+# a pending request blocks another one
+$pg1->safe_psql('postgres', "SELECT pg_ha_switchover('pg2', now() + interval '1 hour')");
+like($consul->kv_get("$prefix/failover"), qr/"scheduled_at":"\d{4}-\d\d-\d\dT/,
+	'a scheduled switchover is written with its time');
+($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_switchover('pg3')");
+like($e, qr/already pending/, 'refused: a switchover already pending');
+$consul->kv_delete("$prefix/failover");
+
+# ---------------------------------------------------------------------
+# Switchover pg1 -> pg2: clean, on the leader itself.
+
+($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_switchover('pg2')");
+is($r, 0, 'pg_ha_switchover on the leader returns');
+like($o, qr/switchover from "pg1" to "pg2" requested/, 'and says what it did');
+like($e, qr/NOTICE:.*steps down/, 'and warns that this session will be terminated');
+ok(PgHaTest::poll_until('pg2 leads', 60, sub { leader_key() eq 'pg2' }), 'pg2 takes the leader key');
+ok( PgHaTest::poll_until('pg1 and pg3 stream from pg2', 90,
+		sub { streaming($pg2) eq 'pg1,pg3' }),
+	'pg1 rejoins and pg3 follows: both stream from pg2');
+is(timeline($pg2), '2', 'pg2 is on timeline 2');
+ok(!defined $consul->kv_get("$prefix/failover"), 'the new leader removed the request');
+like(slurp_file($pg1->logfile), qr/no rewind required/,
+	'after a switchover the old leader needs no rewind');
+$pg2->safe_psql('postgres', 'CREATE DATABASE pg1switchover');
+
+# ---------------------------------------------------------------------
+# Failover to pg3, asked on a replica.
+
+($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_failover('pg3')");
+like($o, qr/failover to "pg3" requested/, 'pg_ha_failover on a replica');
+ok(PgHaTest::poll_until('pg3 leads', 60, sub { leader_key() eq 'pg3' }), 'pg3 takes the leader key');
+ok( PgHaTest::poll_until('pg1 and pg2 stream from pg3', 90,
+		sub { streaming($pg3) eq 'pg1,pg2' }),
+	'pg1 and pg2 stream from pg3');
+is(timeline($pg3), '3', 'pg3 is on timeline 3');
+$pg3->safe_psql('postgres', 'CREATE DATABASE pg3failover');
+my $lsn = $pg3->lsn('insert');
+$pg3->wait_for_catchup($_, 'replay', $lsn) for ($pg1, $pg2);
+for my $n (sort keys %node)
+{
+	is( $node{$n}->safe_psql('postgres',
+			"SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database "
+			  . "WHERE datname IN ('pg2test', 'pg1switchover', 'pg3failover')"),
+		'pg1switchover,pg2test,pg3failover',
+		"$n has every database");
+}
+
+# ---------------------------------------------------------------------
+# Pause: no automatic failover; resume.
+
+like($pg3->safe_psql('postgres', 'SELECT pg_ha_pause()'), qr/paused/, 'pg_ha_pause');
+is($consul->kv_get_json("$prefix/config")->{pause}, JSON::PP::true, 'the config key says pause');
+($r, $o, $e) = $pg3->psql('postgres', 'SELECT pg_ha_pause()');
+like($e, qr/already paused/, 'pausing twice is refused');
+like($pg3->safe_psql('postgres', 'SELECT pg_ha_resume()'), qr/resumed/, 'pg_ha_resume');
+ok(!exists $consul->kv_get_json("$prefix/config")->{pause}, 'the pause flag is gone');
+
+done_testing();

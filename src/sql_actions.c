@@ -1,0 +1,326 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql_actions.c
+ *	  The operator's actions in SQL: switchover, failover, pause, resume.
+ *
+ * Each validates against the cluster as Consul has it now, then writes one
+ * Consul key (the failover request, Patroni's format, or the pause flag
+ * of the config key), with check-and-set so that concurrent calls never
+ * overwrite each other.  The HA workers carry the request out.  Nothing is
+ * written when a check fails.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "cluster.h"
+#include "dcs.h"
+#include "pg_ha.h"
+#include "state.h"
+
+PG_FUNCTION_INFO_V1(pg_ha_switchover);
+PG_FUNCTION_INFO_V1(pg_ha_failover);
+PG_FUNCTION_INFO_V1(pg_ha_pause);
+PG_FUNCTION_INFO_V1(pg_ha_resume);
+
+static void
+require_active(void)
+{
+	if (!pg_ha_active())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_ha is not active on this node"),
+				 errhint("Set pg_ha.cluster and pg_ha.node_name in postgresql.conf and restart.")));
+}
+
+static void
+connect_dcs(void)
+{
+	DcsSettings s;
+
+	dcs_init();
+	s.url = pg_ha_consul_url;
+	s.token = pg_ha_consul_token;
+	s.timeout_ms = pg_ha_retry_timeout;
+	dcs_configure(&s);
+}
+
+static char *
+cluster_key(const char *name)
+{
+	return psprintf("%s/%s/%s", pg_ha_namespace, pg_ha_cluster, name);
+}
+
+static void
+read_cluster(PgHaCluster *c)
+{
+	char		err[PGHA_ERR_LEN];
+	char	   *prefix = psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster);
+
+	connect_dcs();
+	if (!dcs_read_cluster(prefix, c, err, sizeof(err)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not read cluster \"%s\" from Consul", pg_ha_cluster),
+				 errdetail("%s.", err)));
+}
+
+static bool
+has_leader(const PgHaCluster *c)
+{
+	return c->has_leader && c->leader_session[0] != '\0';
+}
+
+static void
+no_pending_request(const PgHaCluster *c)
+{
+	if (c->has_failover)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a switchover or failover of cluster \"%s\" is already pending",
+						pg_ha_cluster),
+				 c->failover_member[0] ?
+				 errdetail("The request names candidate \"%s\".", c->failover_member) : 0,
+				 errhint("Wait for it to complete, or cancel it with: pg_ha_ctl flush %s switchover",
+						 pg_ha_cluster)));
+}
+
+/* The member named name, checked to be a replica that may take over. */
+static const PgHaMember *
+check_candidate(const PgHaCluster *c, const char *name, bool check_lag)
+{
+	const PgHaMember *m = pgha_find_member(c, name);
+	const PgHaMember *leader = has_leader(c) ? pgha_find_member(c, c->leader) : NULL;
+
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cluster \"%s\" has no member \"%s\"", pg_ha_cluster, name),
+				 errhint("SELECT member FROM pg_ha_status lists the members.")));
+	if (has_leader(c) && strcmp(c->leader, name) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("member \"%s\" is already the leader", name),
+				 errhint("Name a replica as the candidate.")));
+	if (strcmp(m->state, "running") != 0 || strcmp(m->role, "replica") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("member \"%s\" is not a running replica", name),
+				 errdetail("Its state is \"%s\", its role \"%s\".", m->state, m->role)));
+	if (m->nofailover)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("member \"%s\" is tagged nofailover", name),
+				 errhint("Remove pg_ha.nofailover on that node, or choose another candidate.")));
+	if (check_lag && leader != NULL && leader->has_xlog && m->has_xlog &&
+		leader->xlog_location - m->xlog_location > c->max_lag_on_failover)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("member \"%s\" lags %lld bytes behind the leader", name,
+						(long long) (leader->xlog_location - m->xlog_location)),
+				 errdetail("maximum_lag_on_failover is %lld bytes.",
+						   (long long) c->max_lag_on_failover),
+				 errhint("Wait until it has caught up, or choose another candidate.")));
+	return m;
+}
+
+static bool
+any_candidate(const PgHaCluster *c)
+{
+	for (int i = 0; i < c->nmembers; i++)
+	{
+		const PgHaMember *m = &c->members[i];
+
+		if (strcmp(m->state, "running") == 0 && strcmp(m->role, "replica") == 0 &&
+			!m->nofailover && !(has_leader(c) && strcmp(m->name, c->leader) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Write the failover request, only if none exists; wake our worker. */
+static void
+write_request(const char *leader, const char *member, const char *scheduled_at)
+{
+	char		body[1024];
+	char		err[PGHA_ERR_LEN];
+	bool		done = false;
+
+	if (pgha_failover_request_json(leader, member, scheduled_at, body, sizeof(body)) < 0)
+		elog(ERROR, "could not format the failover request");
+	if (!dcs_kv_put(cluster_key("failover"), body, "cas=0", &done, err, sizeof(err)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not write the request to Consul"),
+				 errdetail("%s.", err)));
+	if (!done)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a switchover or failover of cluster \"%s\" is already pending",
+						pg_ha_cluster),
+				 errhint("Wait for it to complete, or cancel it with: pg_ha_ctl flush %s switchover",
+						 pg_ha_cluster)));
+	if (pgha_shared->worker_latch != NULL)
+		SetLatch(pgha_shared->worker_latch);
+}
+
+/* Patroni's format: 2026-11-25T20:00:00.123456+00:00 */
+static char *
+iso_time(TimestampTz t)
+{
+	pg_time_t	secs = timestamptz_to_time_t(t);
+	struct pg_tm *tm = pg_gmtime(&secs);
+	char		buf[64];
+
+	pg_strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", tm);
+	return psprintf("%s.%06d+00:00", buf,
+					(int) ((t % USECS_PER_SEC + USECS_PER_SEC) % USECS_PER_SEC));
+}
+
+static void
+notice_if_stepping_down(const PgHaCluster *c)
+{
+	if (has_leader(c) && strcmp(c->leader, pg_ha_node_name) == 0)
+		ereport(NOTICE,
+				(errmsg("this node, \"%s\", steps down: its client sessions, this one included, will be terminated",
+						pg_ha_node_name),
+				 errhint("Reconnect through HAProxy's primary port to reach the new leader.")));
+}
+
+Datum
+pg_ha_switchover(PG_FUNCTION_ARGS)
+{
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	const char *candidate = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *when = NULL;
+
+	require_active();
+	if (!PG_ARGISNULL(1))
+	{
+		TimestampTz at = PG_GETARG_TIMESTAMPTZ(1);
+
+		if (at <= GetCurrentTimestamp())
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("scheduled time %s is in the past", timestamptz_to_str(at)),
+					 errhint("Give a future time, or NULL for now.")));
+		when = iso_time(at);
+	}
+	read_cluster(c);
+	if (!has_leader(c))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cluster \"%s\" has no leader to switch over from", pg_ha_cluster),
+				 errhint("Use pg_ha_failover(candidate) to make a replica the leader.")));
+	no_pending_request(c);
+	if (candidate != NULL)
+		(void) check_candidate(c, candidate, true);
+	else if (!any_candidate(c))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cluster \"%s\" has no replica that may take over", pg_ha_cluster),
+				 errhint("A candidate must be a running replica not tagged nofailover.")));
+
+	write_request(c->leader, candidate, when);
+	if (when == NULL)
+		notice_if_stepping_down(c);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("switchover from \"%s\" to %s requested%s%s",
+											  c->leader,
+											  candidate ? psprintf("\"%s\"", candidate) :
+											  "the healthiest replica",
+											  when ? " for " : "", when ? when : "")));
+}
+
+Datum
+pg_ha_failover(PG_FUNCTION_ARGS)
+{
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	const char *candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	require_active();
+	read_cluster(c);
+	no_pending_request(c);
+	/* a failover is for when the leader is unhealthy: no lag check */
+	(void) check_candidate(c, candidate, false);
+	write_request(has_leader(c) ? c->leader : NULL, candidate, NULL);
+	notice_if_stepping_down(c);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("failover to \"%s\" requested", candidate)));
+}
+
+/* Set or clear "pause" in the config key, with check-and-set. */
+static void
+set_pause(bool pause)
+{
+	char	   *key;
+	char		err[PGHA_ERR_LEN];
+
+	require_active();
+	connect_dcs();
+	key = cluster_key("config");
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		char	   *value;
+		uint64_t	index;
+		bool		found;
+		bool		done;
+		char		body[8192];
+		int			n;
+		char	   *query;
+
+		if (!dcs_kv_get_raw(key, &value, &index, &found, err, sizeof(err)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not read the configuration of cluster \"%s\" from Consul",
+							pg_ha_cluster),
+					 errdetail("%s.", err)));
+		n = pgha_config_with_pause(found ? value : NULL, found ? strlen(value) : 0,
+								   pause, body, sizeof(body), err, sizeof(err));
+		if (n == -2)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cluster \"%s\" is already %s", pg_ha_cluster,
+							pause ? "paused" : "resumed")));
+		if (n < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the configuration of cluster \"%s\" in Consul cannot be changed",
+							pg_ha_cluster),
+					 errdetail("%s.", err),
+					 errhint("Repair key \"%s\".", key)));
+		query = psprintf("cas=" UINT64_FORMAT, found ? (uint64) index : (uint64) 0);
+		if (!dcs_kv_put(key, body, query, &done, err, sizeof(err)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not write the configuration of cluster \"%s\" to Consul",
+							pg_ha_cluster),
+					 errdetail("%s.", err)));
+		if (done)
+			return;
+		/* someone changed the config meanwhile: read it again */
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("the configuration of cluster \"%s\" kept changing; nothing was written",
+					pg_ha_cluster),
+			 errhint("Try again.")));
+}
+
+Datum
+pg_ha_pause(PG_FUNCTION_ARGS)
+{
+	set_pause(true);
+	PG_RETURN_TEXT_P(cstring_to_text("cluster management is paused: no automatic failover"));
+}
+
+Datum
+pg_ha_resume(PG_FUNCTION_ARGS)
+{
+	set_pause(false);
+	PG_RETURN_TEXT_P(cstring_to_text("cluster management is resumed"));
+}
