@@ -87,3 +87,40 @@ REVOKE ALL ON FUNCTION pg_ha_switchover(text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_failover(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_pause() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_resume() FROM PUBLIC;
+
+-- Cluster-wide configuration and restarts.
+
+CREATE FUNCTION pg_ha_config()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pg_ha_config'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_config() IS 'the cluster-wide configuration (Consul config key, Patroni format)';
+
+CREATE FUNCTION pg_ha_set_config(name text, value text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pg_ha_set_config'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_set_config(text, text) IS 'set (NULL: remove) a PostgreSQL parameter on every node, validated first';
+
+CREATE FUNCTION pg_ha_reload()
+RETURNS text
+AS 'MODULE_PATHNAME', 'pg_ha_reload'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_reload() IS 'reload the configuration of this node';
+
+CREATE FUNCTION pg_ha_restart(member text DEFAULT NULL, pending_only boolean DEFAULT false,
+							  scheduled_at timestamptz DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pg_ha_restart'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION pg_ha_restart(text, boolean, timestamptz) IS 'restart a member (default: this node), keeping its leader lock';
+
+REVOKE ALL ON FUNCTION pg_ha_config() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_ha_config() TO pg_monitor;
+REVOKE ALL ON FUNCTION pg_ha_set_config(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_reload() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_restart(text, boolean, timestamptz) FROM PUBLIC;

@@ -27,12 +27,15 @@
 #include "cluster.h"
 
 #include <limits.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+
+static json_t *new_object(void);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PGHA_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -519,9 +522,9 @@ handle_config(PgHaCluster *c, const json_t *entry)
 	if ((r = entry_value(c, entry, "config", &value, &len)) != VALUE_OK)
 		return r;
 	root = load_json(value, len, "config", err, sizeof(err));
-	free(value);
 	if (root == NULL)
 	{
+		free(value);
 		add_warning(c, "%s", err);
 		return VALUE_OK;
 	}
@@ -533,12 +536,20 @@ handle_config(PgHaCluster *c, const json_t *entry)
 
 		c->config_valid = true;
 		c->paused = json_is_true(json_object_get(root, "pause"));
+		if (len < sizeof(c->config_json))
+		{
+			memcpy(c->config_json, value, len);
+			c->config_json[len] = '\0';
+		}
+		else
+			add_warning(c, "config is larger than %d bytes", PGHA_CONFIG_LEN - 1);
 		if (lag != NULL && json_is_integer(lag) && json_integer_value(lag) >= 0)
 			c->max_lag_on_failover = (int64_t) json_integer_value(lag);
 		else if (lag != NULL)
 			add_warning(c, "config: maximum_lag_on_failover is not a non-negative integer");
 	}
 	json_decref(root);
+	free(value);
 	return VALUE_OK;
 }
 
@@ -741,6 +752,51 @@ pgha_parse_iso_time(const char *s, int64_t *epoch_ms)
 	return true;
 }
 
+/* restart/<name>: a request to restart that member */
+static ValueResult
+handle_restart(PgHaCluster *c, const json_t *entry, const char *name,
+			   size_t namelen)
+{
+	char	   *value;
+	size_t		len;
+	json_t	   *root;
+	char		err[PGHA_ERR_LEN];
+	ValueResult r;
+	const json_t *jindex = json_object_get(entry, "ModifyIndex");
+	int			i = c->nrestarts;
+
+	if (i >= PGHA_MAX_MEMBERS || namelen >= PGHA_NAME_LEN ||
+		memchr(name, '/', namelen) != NULL)
+		return VALUE_OK;
+	memcpy(c->restarts[i].member, name, namelen);
+	c->restarts[i].member[namelen] = '\0';
+	if (!pgha_valid_name(c->restarts[i].member))
+		return VALUE_OK;
+	if ((r = entry_value(c, entry, "restart", &value, &len)) != VALUE_OK)
+		return r;
+	root = len > 0 ? load_json(value, len, "restart", err, sizeof(err)) : new_object();
+	free(value);
+	if (root == NULL || !json_is_object(root))
+	{
+		add_warning(c, "restart/%s: not a JSON object", c->restarts[i].member);
+		if (root)
+			json_decref(root);
+		return VALUE_OK;
+	}
+	c->restarts[i].pending_only = json_is_true(json_object_get(root, "pending_only"));
+	c->restarts[i].scheduled = false;
+	if (json_is_string(json_object_get(root, "scheduled_at")))
+		c->restarts[i].scheduled =
+			pgha_parse_iso_time(json_string_value(json_object_get(root, "scheduled_at")),
+								&c->restarts[i].scheduled_ms);
+	c->restarts[i].modify_index =
+		(jindex && json_is_integer(jindex) && json_integer_value(jindex) >= 0) ?
+		(uint64_t) json_integer_value(jindex) : 0;
+	json_decref(root);
+	c->nrestarts++;
+	return VALUE_OK;
+}
+
 /* members/<name>: one member record, locked by the member's session */
 static ValueResult
 handle_member(PgHaCluster *c, const json_t *entry,
@@ -900,6 +956,10 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 			if (memchr(name, '/', namelen) == NULL)
 				r = handle_member(c, entry, name, namelen);
 		}
+		else if (rellen > strlen("restart/") &&
+				 memcmp(rel, "restart/", strlen("restart/")) == 0)
+			r = handle_restart(c, entry, rel + strlen("restart/"),
+							   rellen - strlen("restart/"));
 		/* anything else (history, sync, folders...) is not used */
 
 		if (r == VALUE_OOM)
@@ -1374,6 +1434,140 @@ pgha_config_with_pause(const char *config, size_t len, bool pause,
 		json_object_set_new(root, "pause", json_true());
 	else
 		json_object_del(root, "pause");
+	n = dump_into(root, buf, buflen);
+	json_decref(root);
+	if (n < 0)
+		set_error(errbuf, errlen, "config is too large");
+	return n;
+}
+
+int
+pgha_config_parameters(const char *config, PgHaParam *params, int maxparams,
+					   char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	json_t	   *pg;
+	json_t	   *parameters;
+	const char *name;
+	json_t	   *value;
+	int			n = 0;
+
+	if (config == NULL || config[0] == '\0')
+		return 0;
+	root = load_json(config, strlen(config), "config", errbuf, errlen);
+	if (root == NULL)
+		return -1;
+	pg = json_object_get(root, "postgresql");
+	parameters = pg ? json_object_get(pg, "parameters") : NULL;
+	if (parameters == NULL || json_is_null(parameters))
+	{
+		json_decref(root);
+		return 0;
+	}
+	if (!json_is_object(parameters))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "config: postgresql.parameters is not an object");
+		return -1;
+	}
+	json_object_foreach(parameters, name, value)
+	{
+		PgHaParam  *p;
+		int			len;
+		char		quoted[PGHA_NAME_LEN];
+
+		if (n >= maxparams)
+		{
+			set_error(errbuf, errlen, "config: more than %d parameters", maxparams);
+			json_decref(root);
+			return -1;
+		}
+		p = &params[n];
+		if (strlen(name) >= sizeof(p->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") != strlen(name) ||
+			name[0] == '\0')
+		{
+			set_error(errbuf, errlen, "config: \"%s\" is not a parameter name", quote_text(name, strlen(name), quoted, sizeof(quoted)));
+			json_decref(root);
+			return -1;
+		}
+		strcpy(p->name, name);
+		if (json_is_string(value))
+			len = snprintf(p->value, sizeof(p->value), "%s", json_string_value(value));
+		else if (json_is_integer(value))
+			len = snprintf(p->value, sizeof(p->value), "%lld", (long long) json_integer_value(value));
+		else if (json_is_real(value))
+			len = snprintf(p->value, sizeof(p->value), "%.17g", json_real_value(value));
+		else if (json_is_boolean(value))
+			len = snprintf(p->value, sizeof(p->value), "%s", json_is_true(value) ? "on" : "off");
+		else
+		{
+			set_error(errbuf, errlen, "config: parameter %s is not a string, number or boolean", name);
+			json_decref(root);
+			return -1;
+		}
+		if (len < 0 || (size_t) len >= sizeof(p->value) || strchr(p->value, '\n') != NULL)
+		{
+			set_error(errbuf, errlen, "config: the value of %s is too long or spans lines", name);
+			json_decref(root);
+			return -1;
+		}
+		n++;
+	}
+	json_decref(root);
+	return n;
+}
+
+int
+pgha_config_with_parameter(const char *config, const char *name,
+						   const char *value, char *buf, size_t buflen,
+						   char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	json_t	   *pg;
+	json_t	   *parameters;
+	int			n;
+
+	root = config ? load_json(config, strlen(config), "config", errbuf, errlen) : new_object();
+	if (root == NULL)
+		return -1;
+	if (!json_is_object(root))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "config is not a JSON object");
+		return -1;
+	}
+	pg = json_object_get(root, "postgresql");
+	if (pg == NULL)
+	{
+		pg = new_object();
+		json_object_set_new(root, "postgresql", pg);
+	}
+	parameters = json_is_object(pg) ? json_object_get(pg, "parameters") : NULL;
+	if (json_is_object(pg) && parameters == NULL)
+	{
+		parameters = new_object();
+		json_object_set_new(pg, "parameters", parameters);
+	}
+	if (!json_is_object(pg) || !json_is_object(parameters))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "config: postgresql.parameters is not an object");
+		return -1;
+	}
+	if (value == NULL)
+		json_object_del(parameters, name);
+	else
+	{
+		char	   *end;
+		long long	v;
+
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (value[0] != '\0' && *end == '\0' && errno == 0)
+			json_object_set_new(parameters, name, json_integer((json_int_t) v));
+		else
+			json_object_set_new(parameters, name, json_string(value));
+	}
 	n = dump_into(root, buf, buflen);
 	json_decref(root);
 	if (n < 0)

@@ -24,7 +24,16 @@
 #define PGHA_SHORT_LEN		32	/* state, role, version, sysid */
 #define PGHA_ERR_LEN		256
 #define PGHA_MAX_MEMBERS	32
+#define PGHA_CONFIG_LEN		8192	/* the config key's JSON kept as text */
+#define PGHA_MAX_PARAMS		64
 #define PGHA_DEFAULT_MAX_LAG	1048576 /* Patroni's default, bytes */
+
+/* One PostgreSQL parameter of the cluster-wide configuration. */
+typedef struct PgHaParam
+{
+	char		name[PGHA_NAME_LEN];
+	char		value[PGHA_URL_LEN];
+} PgHaParam;
 
 /* A member record: Patroni's members/<name> JSON plus Consul metadata. */
 typedef struct PgHaMember
@@ -59,6 +68,7 @@ typedef struct PgHaCluster
 	bool		has_config;		/* the config key exists */
 	bool		config_valid;	/* ... and parsed as a JSON object */
 	bool		paused;			/* config.pause */
+	char		config_json[PGHA_CONFIG_LEN];	/* "" when absent or too large */
 	int64_t		max_lag_on_failover;	/* config.maximum_lag_on_failover,
 										 * bytes */
 
@@ -74,6 +84,17 @@ typedef struct PgHaCluster
 
 	int			nmembers;
 	PgHaMember	members[PGHA_MAX_MEMBERS];
+
+	/* restart requests: restart/<member> = {"pending_only":, "scheduled_at":} */
+	int			nrestarts;
+	struct
+	{
+		char		member[PGHA_NAME_LEN];
+		bool		pending_only;
+		bool		scheduled;
+		int64_t		scheduled_ms;
+		uint64_t	modify_index;
+	}			restarts[PGHA_MAX_MEMBERS];
 
 	/* bad records skipped while parsing (e.g. a member with bad JSON) */
 	int			nwarnings;
@@ -146,6 +167,24 @@ extern int	pgha_failover_request_json(const char *leader, const char *member,
 extern int	pgha_config_with_pause(const char *config, size_t len, bool pause,
 								   char *buf, size_t buflen,
 								   char *errbuf, size_t errlen);
+
+/*
+ * The config key's value with postgresql.parameters.<name> set to value
+ * (NULL: removed).  A value that reads as an integer is stored as one, as
+ * Patroni does.  Length, or -1 with errbuf set.
+ */
+extern int	pgha_config_with_parameter(const char *config, const char *name,
+									   const char *value, char *buf,
+									   size_t buflen, char *errbuf,
+									   size_t errlen);
+
+/*
+ * The postgresql.parameters of a config key's JSON, as name/value text
+ * (numbers as written, booleans as on/off).  Returns how many, or -1 with
+ * errbuf set when the config or a parameter is not usable.
+ */
+extern int	pgha_config_parameters(const char *config, PgHaParam *params,
+								   int maxparams, char *errbuf, size_t errlen);
 
 /*
  * Parse an ISO 8601 time as Patroni writes it ("2026-11-25T20:00:00+00:00",

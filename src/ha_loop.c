@@ -87,6 +87,7 @@ typedef struct HaWorker
 	bool		rerun;			/* start the next round at once */
 	bool		demotion_started;	/* pg_ha_ctl rejoin is on its way */
 	bool		checkpoint_after_promote;
+	bool		restart_started;	/* pg_ctl restart is on its way */
 } HaWorker;
 
 static void
@@ -474,6 +475,7 @@ build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 		(void) replay;
 	}
 	m->nofailover = pg_ha_nofailover;
+	m->pending_restart = pgha_pending_restart();
 }
 
 /* ----- actions */
@@ -576,7 +578,7 @@ leader_housekeeping(HaWorker *w)
 
 	PG_TRY();
 	{
-		(void) pgha_write_managed_conf(NULL);
+		(void) pgha_write_managed_conf(NULL, w->cluster);
 		publish_optime(w);
 		pgha_sync_slots(w->cluster, pg_ha_node_name);
 	}
@@ -596,7 +598,7 @@ do_follow(HaWorker *w)
 
 	/* without the leader's record we do not know where it is: keep on */
 	if (leader != NULL)
-		(void) pgha_write_managed_conf(leader);
+		(void) pgha_write_managed_conf(leader, w->cluster);
 }
 
 static void
@@ -608,7 +610,7 @@ do_demote(HaWorker *w, const HaDecision *d)
 	set_fenced(w, d->reason, true);
 	if (w->demotion_started || leader == NULL)
 		return;
-	if (!pgha_start_demotion(leader, err, sizeof(err)))
+	if (!pgha_start_demotion(leader, w->cluster, err, sizeof(err)))
 	{
 		ereport(WARNING,
 				(errmsg("pg_ha: cannot demote node \"%s\": %s", pg_ha_node_name, err),
@@ -634,7 +636,7 @@ do_switchover(HaWorker *w, const HaDecision *d)
 	if (w->demotion_started || target == NULL)
 		return;
 	set_fenced(w, d->reason, true);
-	if (!pgha_start_demotion(target, err, sizeof(err)))
+	if (!pgha_start_demotion(target, w->cluster, err, sizeof(err)))
 	{
 		ereport(WARNING,
 				(errmsg("pg_ha: switchover to \"%s\" failed: %s", target->name, err),
@@ -713,6 +715,53 @@ publish_member(HaWorker *w, const HaLocalState *local)
 				 w->member_key, pg_ha_node_name);
 		log_error_change(w, err);
 		publish_error(err);
+	}
+}
+
+/*
+ * A restart request for this node (restart/<name>): remove it, then let
+ * pg_ctl restart the server.  The session is kept across the restart, so
+ * a leader back within ttl still holds its key: no failover.
+ */
+static void
+handle_restart_request(HaWorker *w, const HaLocalState *local)
+{
+	char		err[PGHA_ERR_LEN];
+	char		key[KEY_LEN + 16];
+	char		query[64];
+	bool		done;
+
+	if (w->restart_started || w->demotion_started)
+		return;
+	for (int i = 0; i < w->cluster->nrestarts; i++)
+	{
+		if (strcmp(w->cluster->restarts[i].member, pg_ha_node_name) != 0)
+			continue;
+		if (w->cluster->restarts[i].scheduled &&
+			local->wall_ms < w->cluster->restarts[i].scheduled_ms)
+			return;
+		snprintf(key, sizeof(key), "%srestart/%s", w->prefix, pg_ha_node_name);
+		snprintf(query, sizeof(query), "cas=" UINT64_FORMAT,
+				 (uint64) w->cluster->restarts[i].modify_index);
+		if (!dcs_kv_delete(key, query, &done, err, sizeof(err)) || !done)
+			return;				/* changed meanwhile: look again next round */
+		if (w->cluster->restarts[i].pending_only && !pgha_pending_restart())
+		{
+			ereport(LOG,
+					(errmsg("pg_ha: restart request ignored: no setting is pending a restart")));
+			return;
+		}
+		w->restart_started = true;
+		if (!pgha_start_restart(err, sizeof(err)))
+		{
+			w->restart_started = false;
+			ereport(WARNING, (errmsg("pg_ha: could not restart: %s", err)));
+			return;
+		}
+		ereport(LOG,
+				(errmsg("pg_ha: restarting node \"%s\" as requested; its Consul session is kept",
+						pg_ha_node_name)));
+		return;
 	}
 }
 
@@ -845,7 +894,10 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	}
 
 	if (w->cluster_ok && d.action != HA_REFUSE_JOIN)
+	{
 		publish_member(w, &local);
+		handle_restart_request(w, &local);
+	}
 	publish_state(w, &local, &d, err);
 }
 
@@ -905,6 +957,14 @@ release_on_shutdown(HaWorker *w)
 	pg_atomic_write_u32(&pgha_shared->leader_confirmed, 0);
 	if (w->session[0] == '\0')
 		return;
+
+	/* a requested restart keeps the session: the node is back within ttl */
+	if (w->restart_started)
+	{
+		ereport(LOG,
+				(errmsg("pg_ha: keeping Consul session %s across the restart", w->session)));
+		return;
+	}
 
 	/*
 	 * A leader keeps the key until the server is down, so that the replicas

@@ -25,6 +25,8 @@
 #include "replication/slot.h"
 #include "storage/fd.h"
 #include "storage/lwlock.h"
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/memutils.h"
 
 #include "node_ctl.h"
@@ -177,8 +179,71 @@ write_file_atomically(const char *path, const char *content)
 				 errmsg("pg_ha: could not rename \"%s\" to \"%s\": %m", tmp, path)));
 }
 
+const char *
+pgha_owned_parameter(const char *name)
+{
+	static const char *const node_local[] = {
+		"primary_conninfo", "primary_slot_name", "recovery_target_timeline",
+		"shared_preload_libraries", "port", "listen_addresses",
+		"data_directory", "hba_file", "ident_file", "config_file",
+		"hot_standby", "wal_level"
+	};
+
+	if (strncmp(name, "pg_ha.", 6) == 0)
+		return "pg_ha's own settings are per node, in postgresql.conf";
+	for (int i = 0; i < lengthof(node_local); i++)
+		if (strcmp(name, node_local[i]) == 0)
+			return "pg_ha sets it itself, or it is per node";
+	return NULL;
+}
+
 bool
-pgha_write_managed_conf(const PgHaMember *leader)
+pgha_pending_restart(void)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+		if (vars[i]->status & GUC_PENDING_RESTART)
+			return true;
+	return false;
+}
+
+/* The cluster-wide parameters, those pg_ha owns left out (and said once). */
+static void
+append_parameters(StringInfo buf, const PgHaCluster *cluster)
+{
+	static PgHaParam params[PGHA_MAX_PARAMS];
+	static char last_complaint[PGHA_ERR_LEN];
+	char		err[PGHA_ERR_LEN];
+	char		complaint[PGHA_ERR_LEN] = "";
+	int			n;
+
+	if (cluster == NULL || !cluster->config_valid)
+		return;
+	n = pgha_config_parameters(cluster->config_json, params, lengthof(params),
+							   err, sizeof(err));
+	if (n < 0)
+		snprintf(complaint, sizeof(complaint), "%s", err);
+	for (int i = 0; i < n; i++)
+	{
+		const char *why = pgha_owned_parameter(params[i].name);
+
+		if (why != NULL)
+		{
+			snprintf(complaint, sizeof(complaint),
+					 "cluster-wide parameter \"%s\" ignored: %s", params[i].name, why);
+			continue;
+		}
+		append_conf_string(buf, params[i].name, params[i].value);
+	}
+	if (strcmp(complaint, last_complaint) != 0 && complaint[0] != '\0')
+		ereport(WARNING, (errmsg("pg_ha: %s", complaint)));
+	strlcpy(last_complaint, complaint, sizeof(last_complaint));
+}
+
+bool
+pgha_write_managed_conf(const PgHaMember *leader, const PgHaCluster *cluster)
 {
 	StringInfoData buf;
 	char	   *current;
@@ -186,6 +251,7 @@ pgha_write_managed_conf(const PgHaMember *leader)
 	initStringInfo(&buf);
 	appendStringInfoString(&buf,
 						   "# Written by pg_ha's HA worker; do not edit: changes are overwritten.\n");
+	append_parameters(&buf, cluster);
 	if (leader != NULL)
 	{
 		StringInfoData conninfo;
@@ -328,7 +394,30 @@ pgha_start_release(const char *session, const char *check_id,
 }
 
 bool
-pgha_start_demotion(const PgHaMember *leader, char *err, size_t errlen)
+pgha_start_restart(char *err, size_t errlen)
+{
+	char		pg_ctl[MAXPGPATH];
+	char	   *argv[12];
+
+	strlcpy(pg_ctl, my_exec_path, sizeof(pg_ctl));
+	get_parent_directory(pg_ctl);
+	strlcat(pg_ctl, "/pg_ctl", sizeof(pg_ctl));
+	argv[0] = pg_ctl;
+	argv[1] = "restart";
+	argv[2] = "-D";
+	argv[3] = DataDir;
+	argv[4] = "-m";
+	argv[5] = "fast";
+	argv[6] = "-w";
+	argv[7] = "-t";
+	argv[8] = "120";
+	argv[9] = NULL;
+	return spawn_detached(argv, NULL, err, errlen);
+}
+
+bool
+pgha_start_demotion(const PgHaMember *leader, const PgHaCluster *cluster,
+					char *err, size_t errlen)
 {
 	StringInfoData conninfo;
 	char		ctl[MAXPGPATH];
@@ -350,7 +439,7 @@ pgha_start_demotion(const PgHaMember *leader, char *err, size_t errlen)
 		snprintf(err, errlen, "could not create \"%s\": %m", STANDBY_SIGNAL_FILE);
 		return false;
 	}
-	(void) pgha_write_managed_conf(leader);
+	(void) pgha_write_managed_conf(leader, cluster);
 
 	pg_ha_ctl_path(ctl, sizeof(ctl));
 

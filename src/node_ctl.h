@@ -26,7 +26,14 @@ extern bool pgha_split_conn_url(const char *url, char *host, size_t hostlen,
  * on the leader); reloads the postmaster when the content changed.
  * Returns true when the file changed.
  */
-extern bool pgha_write_managed_conf(const PgHaMember *leader);
+extern bool pgha_write_managed_conf(const PgHaMember *leader,
+									const PgHaCluster *cluster);
+
+/* Does a changed setting wait for a restart (pg_settings.pending_restart)? */
+extern bool pgha_pending_restart(void);
+
+/* Parameters the cluster-wide configuration may not set, with why. */
+extern const char *pgha_owned_parameter(const char *name);
 
 /* Ask the postmaster to promote this standby (as pg_promote() does). */
 extern void pgha_request_promote(void);
@@ -36,7 +43,8 @@ extern void pgha_request_promote(void);
  * then a detached `pg_ha_ctl rejoin` that restarts the server (and rewinds
  * it when its timeline diverged).  False with err set when it could not.
  */
-extern bool pgha_start_demotion(const PgHaMember *leader, char *err,
+extern bool pgha_start_demotion(const PgHaMember *leader,
+								const PgHaCluster *cluster, char *err,
 								size_t errlen);
 
 /*
@@ -46,6 +54,9 @@ extern bool pgha_start_demotion(const PgHaMember *leader, char *err,
  */
 extern bool pgha_start_release(const char *session, const char *check_id,
 							   char *err, size_t errlen);
+
+/* Restart the server with pg_ctl restart, detached; same options. */
+extern bool pgha_start_restart(char *err, size_t errlen);
 
 /* The leader keeps one physical slot per other member, and no others. */
 extern void pgha_sync_slots(const PgHaCluster *cluster, const char *self);

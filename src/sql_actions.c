@@ -17,17 +17,25 @@
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include <signal.h>
 #include "utils/timestamp.h"
 
 #include "cluster.h"
 #include "dcs.h"
 #include "pg_ha.h"
+#include "node_ctl.h"
 #include "state.h"
 
 PG_FUNCTION_INFO_V1(pg_ha_switchover);
 PG_FUNCTION_INFO_V1(pg_ha_failover);
 PG_FUNCTION_INFO_V1(pg_ha_pause);
 PG_FUNCTION_INFO_V1(pg_ha_resume);
+PG_FUNCTION_INFO_V1(pg_ha_config);
+PG_FUNCTION_INFO_V1(pg_ha_set_config);
+PG_FUNCTION_INFO_V1(pg_ha_reload);
+PG_FUNCTION_INFO_V1(pg_ha_restart);
 
 static void
 require_active(void)
@@ -323,4 +331,180 @@ pg_ha_resume(PG_FUNCTION_ARGS)
 {
 	set_pause(false);
 	PG_RETURN_TEXT_P(cstring_to_text("cluster management is resumed"));
+}
+
+/* The cluster-wide configuration (the config key), as jsonb. */
+Datum
+pg_ha_config(PG_FUNCTION_ARGS)
+{
+	char	   *value;
+	uint64_t	index;
+	bool		found;
+	char		err[PGHA_ERR_LEN];
+
+	require_active();
+	connect_dcs();
+	if (!dcs_kv_get_raw(cluster_key("config"), &value, &index, &found, err, sizeof(err)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not read the configuration of cluster \"%s\" from Consul",
+						pg_ha_cluster),
+				 errdetail("%s.", err)));
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(value)));
+}
+
+/*
+ * Set (value NULL: remove) one PostgreSQL parameter cluster-wide.  The
+ * value is checked by PostgreSQL's own validation first; Consul is written
+ * with check-and-set, so concurrent edits never overwrite each other.
+ */
+Datum
+pg_ha_set_config(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *value = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	const char *why;
+	char	   *key;
+	char		err[PGHA_ERR_LEN];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the parameter name must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	require_active();
+	if ((why = pgha_owned_parameter(name)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CANT_CHANGE_RUNTIME_PARAM),
+				 errmsg("parameter \"%s\" cannot be set cluster-wide", name),
+				 errdetail("%s.", why)));
+	if (GetConfigOption(name, true, false) == NULL && strchr(name, '.') == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("unrecognized configuration parameter \"%s\"", name)));
+	/* PostgreSQL's own check of the value; nothing is changed here */
+	if (value != NULL)
+		(void) set_config_option(name, value, PGC_POSTMASTER, PGC_S_TEST,
+								 GUC_ACTION_SET, false, ERROR, false);
+
+	connect_dcs();
+	key = cluster_key("config");
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		char	   *current;
+		uint64_t	index;
+		bool		found;
+		bool		done;
+		char		body[PGHA_CONFIG_LEN];
+
+		if (!dcs_kv_get_raw(key, &current, &index, &found, err, sizeof(err)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not read the configuration of cluster \"%s\" from Consul",
+							pg_ha_cluster),
+					 errdetail("%s.", err)));
+		if (pgha_config_with_parameter(found ? current : NULL, name, value,
+									   body, sizeof(body), err, sizeof(err)) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the configuration of cluster \"%s\" cannot be changed",
+							pg_ha_cluster),
+					 errdetail("%s.", err)));
+		if (!dcs_kv_put(key, body, psprintf("cas=" UINT64_FORMAT, found ? (uint64) index : (uint64) 0),
+						&done, err, sizeof(err)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not write the configuration of cluster \"%s\" to Consul",
+							pg_ha_cluster),
+					 errdetail("%s.", err)));
+		if (done)
+		{
+			if (pgha_shared->worker_latch != NULL)
+				SetLatch(pgha_shared->worker_latch);
+			PG_RETURN_TEXT_P(cstring_to_text(value ?
+											 psprintf("%s = '%s' set for cluster \"%s\"", name, value, pg_ha_cluster) :
+											 psprintf("%s removed from cluster \"%s\"", name, pg_ha_cluster)));
+		}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("the configuration of cluster \"%s\" kept changing; nothing was written",
+					pg_ha_cluster),
+			 errhint("Try again.")));
+	PG_RETURN_NULL();
+}
+
+/* Reload this node's configuration, as pg_reload_conf() does. */
+Datum
+pg_ha_reload(PG_FUNCTION_ARGS)
+{
+	if (kill(PostmasterPid, SIGHUP) != 0)
+		ereport(ERROR,
+				(errmsg("could not send a reload signal to the postmaster: %m")));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("reload of node \"%s\" requested",
+											  pg_ha_node_name ? pg_ha_node_name : "")));
+}
+
+/*
+ * Ask a member (NULL: this node) to restart: a restart/<member> key that
+ * its HA worker carries out, keeping its Consul session (a leader keeps
+ * its lock).  pending_only: only when a setting waits for a restart.
+ */
+Datum
+pg_ha_restart(PG_FUNCTION_ARGS)
+{
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	const char *member = PG_ARGISNULL(0) ? pg_ha_node_name : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		pending_only = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	char	   *when = NULL;
+	const PgHaMember *m;
+	char		err[PGHA_ERR_LEN];
+	bool		done;
+	char	   *body;
+
+	require_active();
+	if (!PG_ARGISNULL(2))
+	{
+		TimestampTz at = PG_GETARG_TIMESTAMPTZ(2);
+
+		if (at <= GetCurrentTimestamp())
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("scheduled time %s is in the past", timestamptz_to_str(at)),
+					 errhint("Give a future time, or NULL for now.")));
+		when = iso_time(at);
+	}
+	read_cluster(c);
+	m = pgha_find_member(c, member);
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cluster \"%s\" has no member \"%s\"", pg_ha_cluster, member),
+				 errhint("SELECT member FROM pg_ha_status lists the members.")));
+	if (pending_only && !m->pending_restart)
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("member \"%s\" has no setting pending a restart: nothing to do",
+												  member)));
+	body = psprintf("{\"pending_only\":%s%s%s%s}", pending_only ? "true" : "false",
+					when ? ",\"scheduled_at\":\"" : "", when ? when : "", when ? "\"" : "");
+	if (!dcs_kv_put(psprintf("%s/%s/restart/%s", pg_ha_namespace, pg_ha_cluster, member),
+					body, "cas=0", &done, err, sizeof(err)))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not write the restart request to Consul"),
+				 errdetail("%s.", err)));
+	if (!done)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a restart of member \"%s\" is already pending", member)));
+	if (strcmp(member, pg_ha_node_name) == 0)
+	{
+		ereport(NOTICE,
+				(errmsg("this node restarts: this session will be terminated")));
+		if (pgha_shared->worker_latch != NULL)
+			SetLatch(pgha_shared->worker_latch);
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("restart of member \"%s\" requested%s%s", member,
+											  when ? " for " : "", when ? when : "")));
 }
