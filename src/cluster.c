@@ -1064,6 +1064,8 @@ pgha_parse_member(const char *json, size_t len, PgHaMember *m,
 		}
 		tmp.pending_restart = json_is_true(v);
 	}
+	if ((v = json_object_get(root, "pause")) != NULL)
+		tmp.pause = json_is_true(v);
 	if ((v = json_object_get(root, "tags")) != NULL)
 	{
 		const json_t *nofailover;
@@ -1161,6 +1163,8 @@ pgha_member_to_json(const PgHaMember *m, char *buf, size_t buflen)
 								 json_integer((json_int_t) m->timeline)) == 0;
 	if (ok && m->pending_restart)
 		ok = json_object_set_new(root, "pending_restart", json_true()) == 0;
+	if (ok && m->pause)
+		ok = json_object_set_new(root, "pause", json_true()) == 0;
 	if (ok && m->nofailover)
 	{
 		/* json_object_set_new() takes the reference even when it fails */
@@ -1572,5 +1576,39 @@ pgha_config_with_parameter(const char *config, const char *name,
 	json_decref(root);
 	if (n < 0)
 		set_error(errbuf, errlen, "config is too large");
+	return n;
+}
+
+int
+pgha_history_append(const char *history, uint32_t timeline, int64_t lsn,
+					const char *reason, const char *when, const char *leader,
+					char *buf, size_t buflen, char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	json_t	   *entry;
+	int			n;
+
+	root = (history && history[0]) ?
+		load_json(history, strlen(history), "history", errbuf, errlen) : json_array();
+	if (root == NULL)
+		return -1;
+	if (!json_is_array(root))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "history is not a JSON array");
+		return -1;
+	}
+	entry = json_pack("[I, I, s, s, s]", (json_int_t) timeline, (json_int_t) lsn,
+					  reason, when, leader);
+	if (entry == NULL || json_array_append_new(root, entry) != 0)
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	n = dump_into(root, buf, buflen);
+	json_decref(root);
+	if (n < 0)
+		set_error(errbuf, errlen, "history is too large");
 	return n;
 }

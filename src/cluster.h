@@ -48,6 +48,7 @@ typedef struct PgHaMember
 	int64_t		xlog_location;	/* bytes */
 	uint32_t	timeline;		/* 0 when absent */
 	bool		pending_restart;
+	bool		pause;			/* the member sees the cluster paused */
 	bool		nofailover;		/* tags.nofailover */
 	char		session[PGHA_SESSION_LEN];	/* Consul session holding the key */
 } PgHaMember;
@@ -185,6 +186,17 @@ extern int	pgha_config_with_parameter(const char *config, const char *name,
  */
 extern int	pgha_config_parameters(const char *config, PgHaParam *params,
 								   int maxparams, char *errbuf, size_t errlen);
+
+/*
+ * The history key's value (NULL: none yet) with one entry appended, as
+ * Patroni writes it: [timeline, switch lsn, reason, iso time, new leader].
+ * Length, or -1 with errbuf set.
+ */
+extern int	pgha_history_append(const char *history, uint32_t timeline,
+								int64_t lsn, const char *reason,
+								const char *when, const char *leader,
+								char *buf, size_t buflen,
+								char *errbuf, size_t errlen);
 
 /*
  * Parse an ISO 8601 time as Patroni writes it ("2026-11-25T20:00:00+00:00",

@@ -56,6 +56,28 @@ eligible_replica(const PgHaMember *m)
 }
 
 /*
+ * A running replica that may take over and has more WAL than this node:
+ * a stale primary (restarted while the key was free) must not take the
+ * key from under it.
+ */
+static const PgHaMember *
+replica_ahead(const HaLocalState *local, const PgHaCluster *cluster,
+			  const HaConfig *config)
+{
+	if (!local->has_xlog)
+		return NULL;
+	for (int i = 0; i < cluster->nmembers; i++)
+	{
+		const PgHaMember *m = &cluster->members[i];
+
+		if (strcmp(m->name, config->node_name) != 0 && eligible_replica(m) &&
+			m->has_xlog && m->xlog_location > local->xlog_position)
+			return m;
+	}
+	return NULL;
+}
+
+/*
  * Is the replica close enough to the leader (us) to take over without
  * losing what we have: on our timeline, within maximum_lag_on_failover?
  * Its position is the one it last published.
@@ -285,7 +307,13 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 
 	if (!cluster->has_leader || cluster->leader_session[0] == '\0')
 	{
-		if (local->is_primary && !local->in_recovery)
+		const PgHaMember *ahead = local->is_primary ? replica_ahead(local, cluster, config) : NULL;
+
+		if (ahead != NULL)
+			set_decision(out, HA_FENCE,
+						 "the leader key is free but replica \"%s\" is ahead: it takes over",
+						 ahead->name);
+		else if (local->is_primary && !local->in_recovery)
 			set_decision(out, HA_ACQUIRE, "the leader key is free");
 		else if (local->is_primary)
 			set_decision(out, HA_FENCE,

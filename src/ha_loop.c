@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/timeline.h"
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "miscadmin.h"
@@ -476,6 +477,7 @@ build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 	}
 	m->nofailover = pg_ha_nofailover;
 	m->pending_restart = pgha_pending_restart();
+	m->pause = w->cluster->paused;
 }
 
 /* ----- actions */
@@ -537,13 +539,15 @@ do_acquire(HaWorker *w, const HaLocalState *local)
 	if (!dcs_kv_put(w->leader_key, pg_ha_node_name, query, &done, err, sizeof(err)))
 	{
 		publish_error(err);
-		set_fenced(w, err, local->is_primary && !local->in_recovery);
+		if (local->is_primary)
+			set_fenced(w, err, !local->in_recovery);
 		return;
 	}
 	if (!done)
 	{
-		set_fenced(w, "another member took the leader key first",
-				   local->is_primary && !local->in_recovery);
+		if (local->is_primary)
+			set_fenced(w, "another member took the leader key first",
+					   !local->in_recovery);
 		w->rerun = true;
 		return;
 	}
@@ -568,6 +572,47 @@ publish_optime(HaWorker *w)
 	snprintf(json, sizeof(json), "{\"optime\":" INT64_FORMAT "}", pos);
 	if (!dcs_kv_put(w->status_key, json, NULL, &done, err, sizeof(err)))
 		publish_error(err);
+}
+
+/*
+ * After a promotion: one entry in the history key, as Patroni keeps it
+ * (the timeline left, where, why, when, the new leader).
+ */
+static void
+append_history(HaWorker *w)
+{
+	char		key[KEY_LEN];
+	char	   *current;
+	uint64_t	index;
+	bool		found;
+	bool		done;
+	char		err[PGHA_ERR_LEN];
+	char		body[PGHA_CONFIG_LEN];
+	char		when[64];
+	TimeLineID	tli = GetWALInsertionTimeLine();
+	pg_time_t	now = (pg_time_t) time(NULL);
+
+	pg_strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+00:00", pg_gmtime(&now));
+	snprintf(key, sizeof(key), "%shistory", w->prefix);
+	if (tli < 2)
+		return;
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		if (!dcs_kv_get_raw(key, &current, &index, &found, err, sizeof(err)) ||
+			pgha_history_append(found ? current : NULL, tli - 1,
+								(int64_t) tliSwitchPoint(tli - 1, readTimeLineHistory(tli), NULL),
+								"no recovery target specified",
+								when, pg_ha_node_name, body, sizeof(body),
+								err, sizeof(err)) < 0 ||
+			!dcs_kv_put(key, body, psprintf("cas=" UINT64_FORMAT, found ? (uint64) index : (uint64) 0),
+						&done, err, sizeof(err)))
+		{
+			ereport(WARNING, (errmsg("pg_ha: could not record the promotion in the history key: %s", err)));
+			return;
+		}
+		if (done)
+			return;
+	}
 }
 
 /* Work of a leader that may fail without costing it the lead. */
@@ -687,6 +732,7 @@ do_keep_leader(HaWorker *w)
 	{
 		RequestCheckpoint(CHECKPOINT_IMMEDIATE | CHECKPOINT_FORCE);
 		w->checkpoint_after_promote = false;
+		append_history(w);
 	}
 	leader_housekeeping(w);
 }
@@ -972,7 +1018,7 @@ release_on_shutdown(HaWorker *w)
 	 */
 	if (was_leader && PostmasterIsAlive())
 	{
-		if (pgha_start_release(w->session, w->check_id, err, sizeof(err)))
+		if (pgha_start_release(w->session, w->check_id, w->check_ttl_ms, err, sizeof(err)))
 		{
 			ereport(LOG,
 					(errmsg("pg_ha: the leader key of cluster \"%s\" is released once the server has shut down",

@@ -268,8 +268,9 @@ pgha_write_managed_conf(const PgHaMember *leader, const PgHaCluster *cluster)
 		append_conf_string(&buf, "primary_conninfo", conninfo.data);
 		pgha_slot_name(pg_ha_node_name, slot, sizeof(slot));
 		append_conf_string(&buf, "primary_slot_name", slot);
-		appendStringInfoString(&buf, "recovery_target_timeline = 'latest'\n");
 	}
+	/* on the leader too: dropping it would leave a restart pending */
+	appendStringInfoString(&buf, "recovery_target_timeline = 'latest'\n");
 
 	current = read_whole_file(PGHA_MANAGED_CONF);
 	if (current != NULL && strcmp(current, buf.data) == 0)
@@ -358,7 +359,7 @@ pg_ha_ctl_path(char *path, size_t len)
 }
 
 bool
-pgha_start_release(const char *session, const char *check_id,
+pgha_start_release(const char *session, const char *check_id, int ttl_ms,
 				   char *err, size_t errlen)
 {
 	char		ctl[MAXPGPATH];
@@ -369,7 +370,7 @@ pgha_start_release(const char *session, const char *check_id,
 
 	pg_ha_ctl_path(ctl, sizeof(ctl));
 	snprintf(pid, sizeof(pid), "%d", (int) PostmasterPid);
-	snprintf(ttl, sizeof(ttl), "%d", pg_ha_ttl);
+	snprintf(ttl, sizeof(ttl), "%d", ttl_ms);
 	argv[n++] = ctl;
 	argv[n++] = "release";
 	argv[n++] = "-D";

@@ -53,7 +53,7 @@ extern bool pgha_start_demotion(const PgHaMember *leader,
  * checkpoint, then deletes the key and the session.
  */
 extern bool pgha_start_release(const char *session, const char *check_id,
-							   char *err, size_t errlen);
+							   int ttl_ms, char *err, size_t errlen);
 
 /* Restart the server with pg_ctl restart, detached; same options. */
 extern bool pgha_start_restart(char *err, size_t errlen);

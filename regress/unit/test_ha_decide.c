@@ -103,6 +103,21 @@ main(void)
 	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
 	l.in_recovery = true;
 	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	/* ... unless a replica has more WAL: it takes over, not us */
+	c.nmembers = 1;
+	strcpy(c.members[0].name, "pg2");
+	strcpy(c.members[0].state, "running");
+	strcpy(c.members[0].role, "replica");
+	c.members[0].has_xlog = true;
+	c.members[0].xlog_location = 2000;
+	l.in_recovery = false;
+	l.has_xlog = true;
+	l.xlog_position = 1000;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "pg2") != NULL);
+	l.xlog_position = 2000;		/* as far: ours */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.nmembers = 0;
 	/* a key left without a session is free too */
 	primary(&l);
 	led_by(&c, "pg2", "");

@@ -1,17 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * consul.c
- *	  pg_ha_ctl's reads from Consul's HTTP API.
+ *	  pg_ha_ctl's requests to Consul's HTTP API.
  *
  * One GET of the cluster's keys (?recurse), parsed by the cluster model
- * shared with the extension (src/cluster.c).  Every error names the Consul
- * URL, so that a wrong --consul-url is obvious.
+ * shared with the extension (src/cluster.c); single keys read with their
+ * ModifyIndex, written and deleted with check-and-set, for the operator
+ * commands.  Every error names the Consul URL, so that a wrong
+ * --consul-url is obvious.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres_fe.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "common/logging.h"
 #include "pg_ha_ctl.h"
@@ -160,4 +163,223 @@ done:
 	pg_free(path);
 	pg_free(prefix);
 	return ok;
+}
+
+/* ----- single keys */
+
+static char *
+kv_path(const CtlOptions *opt, const char *relkey, const char *query)
+{
+	return psprintf("/v1/kv/%s/%s/%s%s", opt->namespace, opt->cluster, relkey,
+					query ? query : "");
+}
+
+/* log a refused or failed request; true when status is 2xx */
+static bool
+check_status(const CtlOptions *opt, long status, const char *method,
+			 const char *path, const CtlBody *body)
+{
+	if (status < 0)
+		return false;			/* logged by ctl_http */
+	if (status >= 200 && status < 300)
+		return true;
+	if (status == 401 || status == 403)
+	{
+		pg_log_error("Consul at %s refused %s %s (HTTP %ld)",
+					 opt->consul_url, method, path, status);
+		pg_log_error_hint("Set PG_HA_CONSUL_TOKEN to an ACL token that may read and write \"%s/%s/\".",
+						  opt->namespace, opt->cluster);
+	}
+	else
+	{
+		char		excerpt[201];
+		size_t		n = body->data ? Min(body->len, sizeof(excerpt) - 1) : 0;
+
+		for (size_t i = 0; i < n; i++)
+			excerpt[i] = (body->data[i] >= 0x20 && body->data[i] < 0x7f) ? body->data[i] : ' ';
+		excerpt[n] = '\0';
+		pg_log_error("Consul at %s answered HTTP %ld to %s %s%s%s",
+					 opt->consul_url, status, method, path,
+					 n ? ": " : "", excerpt);
+	}
+	return false;
+}
+
+/*
+ * Read one key of the cluster with its ModifyIndex.  A missing key is not
+ * an error (kv->exists is false).  False, with the error logged, when
+ * Consul cannot be read or answers something else than a KV entry.
+ */
+bool
+ctl_kv_get(const CtlOptions *opt, const char *relkey, CtlKv *kv)
+{
+	char	   *path = kv_path(opt, relkey, NULL);
+	CtlBody		body = {NULL, 0};
+	long		status;
+	bool		ok = false;
+	json_t	   *root = NULL;
+	json_t	   *entry;
+	json_t	   *jindex;
+	json_t	   *jvalue;
+
+	memset(kv, 0, sizeof(CtlKv));
+	status = ctl_http(opt, "GET", path, NULL, &body);
+	if (status == 404)
+	{
+		kv->value = pg_strdup("");
+		ok = true;
+		goto done;
+	}
+	if (!check_status(opt, status, "GET", path, &body))
+		goto done;
+
+	root = body.data ? json_loadb(body.data, body.len, 0, NULL) : NULL;
+	entry = json_is_array(root) ? json_array_get(root, 0) : NULL;
+	jindex = json_is_object(entry) ? json_object_get(entry, "ModifyIndex") : NULL;
+	if (!json_is_integer(jindex) || json_integer_value(jindex) < 0)
+	{
+		pg_log_error("unexpected answer from Consul at %s to GET %s: not a KV entry",
+					 opt->consul_url, path);
+		goto done;
+	}
+	kv->modify_index = (uint64) json_integer_value(jindex);
+	jvalue = json_object_get(entry, "Value");
+	if (jvalue == NULL || json_is_null(jvalue))
+		kv->value = pg_strdup("");
+	else if (json_is_string(jvalue))
+	{
+		size_t		srclen = json_string_length(jvalue);
+		size_t		room = srclen / 4 * 3 + 1;
+		int			n;
+
+		kv->value = pg_malloc(room);
+		n = pgha_base64_decode(json_string_value(jvalue), srclen, kv->value, room);
+		if (n < 0 || memchr(kv->value, '\0', n) != NULL)
+		{
+			pg_log_error("the value of key \"%s/%s/%s\" in Consul is not text",
+						 opt->namespace, opt->cluster, relkey);
+			pg_free(kv->value);
+			kv->value = NULL;
+			goto done;
+		}
+		kv->len = (size_t) n;
+	}
+	else
+	{
+		pg_log_error("unexpected answer from Consul at %s to GET %s: Value is not a string",
+					 opt->consul_url, path);
+		goto done;
+	}
+	kv->exists = true;
+	ok = true;
+
+done:
+	json_decref(root);
+	pg_free(body.data);
+	pg_free(path);
+	return ok;
+}
+
+void
+ctl_kv_free(CtlKv *kv)
+{
+	pg_free(kv->value);
+	kv->value = NULL;
+}
+
+/* the true/false answer of a KV PUT or DELETE */
+static bool
+bool_answer(const CtlOptions *opt, const char *method, const char *path,
+			const CtlBody *body, bool *done)
+{
+	char		err[PGHA_ERR_LEN];
+
+	if (body->data == NULL ||
+		!pgha_parse_bool_body(body->data, body->len, done, err, sizeof(err)))
+	{
+		pg_log_error("unexpected answer from Consul at %s to %s %s: %s",
+					 opt->consul_url, method, path,
+					 body->data ? err : "empty body");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Write a key of the cluster; with cas >= 0 only if its ModifyIndex is
+ * still cas (0: only if it does not exist).  *done tells whether Consul
+ * wrote it.  False, with the error logged, when the request failed.
+ */
+bool
+ctl_kv_put(const CtlOptions *opt, const char *relkey, const char *value,
+		   int64 cas, bool *done)
+{
+	char	   *query = cas >= 0 ? psprintf("?cas=" INT64_FORMAT, cas) : NULL;
+	char	   *path = kv_path(opt, relkey, query);
+	CtlBody		body = {NULL, 0};
+	long		status;
+	bool		ok;
+
+	*done = false;
+	status = ctl_http(opt, "PUT", path, value, &body);
+	ok = check_status(opt, status, "PUT", path, &body) &&
+		bool_answer(opt, "PUT", path, &body, done);
+	pg_free(body.data);
+	pg_free(path);
+	pg_free(query);
+	return ok;
+}
+
+/* Delete a key of the cluster, with cas as for ctl_kv_put (0: none). */
+bool
+ctl_kv_delete(const CtlOptions *opt, const char *relkey, int64 cas, bool *done)
+{
+	char	   *query = cas > 0 ? psprintf("?cas=" INT64_FORMAT, cas) : NULL;
+	char	   *path = kv_path(opt, relkey, query);
+	CtlBody		body = {NULL, 0};
+	long		status;
+	bool		ok;
+
+	*done = false;
+	status = ctl_http(opt, "DELETE", path, NULL, &body);
+	ok = check_status(opt, status, "DELETE", path, &body) &&
+		bool_answer(opt, "DELETE", path, &body, done);
+	pg_free(body.data);
+	pg_free(path);
+	pg_free(query);
+	return ok;
+}
+
+/*
+ * The raw answer (a JSON array of KV entries) of GET ?recurse under
+ * <namespace>/<cluster>/<relprefix>; *found false when there is no key.
+ * NULL, with the error logged, on failure.
+ */
+char *
+ctl_kv_get_tree(const CtlOptions *opt, const char *relprefix, size_t *len,
+				bool *found)
+{
+	char	   *path = kv_path(opt, relprefix, "?recurse");
+	CtlBody		body = {NULL, 0};
+	long		status;
+
+	*found = false;
+	*len = 0;
+	status = ctl_http(opt, "GET", path, NULL, &body);
+	if (status == 404)
+	{
+		pg_free(body.data);
+		pg_free(path);
+		return pg_strdup("[]");
+	}
+	if (!check_status(opt, status, "GET", path, &body) || body.data == NULL)
+	{
+		pg_free(body.data);
+		pg_free(path);
+		return NULL;
+	}
+	pg_free(path);
+	*found = true;
+	*len = body.len;
+	return body.data;
 }

@@ -1,20 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * pg_ha_ctl.c
- *	  Command-line tool of pg_ha: the command line, "list" and "version".
+ *	  Command-line tool of pg_ha: the command line and its dispatch.
  *
  * pg_ha_ctl does what must happen while PostgreSQL is not running and
  * what an operator runs from any host that reaches Consul:
  *
- *	list	the patronictl-style table of the members (this file);
+ *	list, topology, history
+ *			the cluster as patronictl shows it (show.c);
+ *	switchover, failover, flush, pause, resume
+ *			the operator's requests to the cluster, written to Consul with
+ *			Patroni's protocol (operator.c);
  *	init	bootstrap the first node of a cluster, or clone a new node from
  *			the leader, or start an existing node (init.c);
  *	rejoin	restart an old primary as a standby, rewound when needed; the
- *			HA worker runs it, detached (rejoin.c).
+ *			HA worker runs it, detached (rejoin.c);
+ *	release	hand the leader key over once the server is down; the HA
+ *			worker runs it, detached (release.c).
  *
- * The option names are those of the GUCs (--node-name for pg_ha.node_name
- * and so on), each also read from an environment variable, so that
- * scripts need not change.
+ * The operator commands take the cluster name as their first argument, as
+ * patronictl does (pg_ha_ctl list otus), or from --cluster.  The option
+ * names of the node commands are those of the GUCs (--node-name for
+ * pg_ha.node_name and so on), each also read from an environment
+ * variable, so that scripts need not change.  Exit status: 0 on success,
+ * 1 on any failure.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,7 +54,13 @@ enum
 	OPT_CLUSTER,
 	OPT_NAMESPACE,
 	OPT_CONSUL_URL,
-	OPT_FORMAT
+	OPT_FORMAT,
+	OPT_LEADER,
+	OPT_CANDIDATE,
+	OPT_SCHEDULED,
+	OPT_FORCE,
+	OPT_WAIT,
+	OPT_WAIT_TIMEOUT
 };
 
 static void
@@ -53,26 +68,58 @@ usage(void)
 {
 	printf("pg_ha_ctl controls a pg_ha cluster and creates its nodes.\n\n"
 		   "Usage:\n"
-		   "  pg_ha_ctl list [OPTION]...\n"
+		   "  pg_ha_ctl list [CLUSTER] [--format=table|json|yaml] [-W | -w SECONDS]\n"
+		   "  pg_ha_ctl topology [CLUSTER] [-W | -w SECONDS]\n"
+		   "  pg_ha_ctl history [CLUSTER] [--format=table|json|yaml]\n"
+		   "  pg_ha_ctl switchover [CLUSTER] [--leader=NAME] [--candidate=NAME]\n"
+		   "                       [--scheduled=TIME|now] [--force] [--wait-timeout=SECS]\n"
+		   "  pg_ha_ctl failover [CLUSTER] [--candidate=NAME] [--force] [--wait-timeout=SECS]\n"
+		   "  pg_ha_ctl flush [CLUSTER] switchover\n"
+		   "  pg_ha_ctl pause [CLUSTER] [--wait]\n"
+		   "  pg_ha_ctl resume [CLUSTER] [--wait]\n"
 		   "  pg_ha_ctl init -D DATADIR --cluster=NAME --node-name=NAME --consul-url=URL\n"
 		   "                 --connect-address=HOST:PORT [OPTION]...\n"
 		   "  pg_ha_ctl rejoin -D DATADIR [--source-conninfo=CONNINFO] [--timeout=SECS]\n"
 		   "  pg_ha_ctl version\n\n"
-		   "Commands:\n"
-		   "  list      show the members of the cluster\n"
-		   "  init      create this node in an empty DATADIR: bootstrap the cluster when\n"
-		   "            Consul has never seen it (initdb), else clone the leader\n"
-		   "            (pg_basebackup); an existing DATADIR of the cluster is started\n"
-		   "  rejoin    restart a primary as a standby: stop it, rewind it from\n"
-		   "            CONNINFO if given (pg_rewind), start it with the options it had;\n"
-		   "            the HA worker runs this when it demotes its node\n"
-		   "  version   show the version of pg_ha_ctl\n\n"
+		   "Commands of the operator (CLUSTER, or --cluster, or PG_HA_CLUSTER):\n"
+		   "  list        show the members: role, state, timeline, lag, pending restart\n"
+		   "  topology    the same, the leader first and its replicas below it\n"
+		   "  history     the timeline history: each promotion, its LSN and reason\n"
+		   "  switchover  hand the leader role over to a healthy replica (the\n"
+		   "              candidate, or any), now or at a scheduled time; the leader\n"
+		   "              stops, the candidate promotes, the old leader follows it\n"
+		   "  failover    promote the candidate, also when the cluster has no leader\n"
+		   "  flush       cancel a pending switchover or failover request\n"
+		   "  pause       stop automatic failover (maintenance mode)\n"
+		   "  resume      resume automatic failover\n\n"
+		   "Node commands:\n"
+		   "  init        create this node in an empty DATADIR: bootstrap the cluster when\n"
+		   "              Consul has never seen it (initdb), else clone the leader\n"
+		   "              (pg_basebackup); an existing DATADIR of the cluster is started\n"
+		   "  rejoin      restart a primary as a standby: stop it, rewind it from\n"
+		   "              CONNINFO if given (pg_rewind), start it with the options it had;\n"
+		   "              the HA worker runs this when it demotes its node\n"
+		   "  version     show the version of pg_ha_ctl\n\n"
 		   "Cluster options (or environment variables):\n"
-		   "  --cluster=NAME            cluster name (PG_HA_CLUSTER)\n"
+		   "  --cluster=NAME            cluster name (PG_HA_CLUSTER); or give it first\n"
 		   "  --namespace=NAME          Consul key namespace, default \"service\" (PG_HA_NAMESPACE)\n"
 		   "  --consul-url=URL          Consul HTTP API, default http://127.0.0.1:8500 (PG_HA_CONSUL_URL);\n"
-		   "                            the ACL token is read from PG_HA_CONSUL_TOKEN only\n"
-		   "  --format=table|json       output format of list, default table\n\n"
+		   "                            the ACL token is read from PG_HA_CONSUL_TOKEN only\n\n"
+		   "Options of list, topology and history:\n"
+		   "  --format=FORMAT           table (default), json or yaml\n"
+		   "  -W                        redraw every 2 seconds until interrupted\n"
+		   "  -w, --watch=SECONDS       redraw every SECONDS seconds until interrupted\n\n"
+		   "Options of switchover and failover:\n"
+		   "  --leader=NAME             the current leader (--primary too); checked\n"
+		   "  --candidate=NAME          the member to promote; a switchover without one\n"
+		   "                            lets the leader choose a healthy replica\n"
+		   "  --scheduled=TIME          switch over at TIME (ISO 8601, local time unless\n"
+		   "                            it has an offset, e.g. 2026-11-25T21:00), or now\n"
+		   "  --force                   ask nothing; without it, ask as patronictl does\n"
+		   "                            (answers are read from standard input)\n"
+		   "  --wait-timeout=SECS       wait that long for the new leader, default 60\n\n"
+		   "Options of pause and resume:\n"
+		   "  --wait                    wait until every member has seen the change\n\n"
 		   "Node options of init (or environment variables):\n"
 		   "  -D, --pgdata=DATADIR      data directory (PGDATA)\n"
 		   "  --node-name=NAME          name of this node in the cluster (PG_HA_NODE_NAME)\n"
@@ -93,7 +140,8 @@ usage(void)
 		   "  -t, --timeout=SECS        for pg_ctl stop and start, default 60\n\n"
 		   "Other options:\n"
 		   "  -V, --version             show the version, then exit\n"
-		   "  -?, --help                show this help, then exit\n");
+		   "  -?, --help                show this help, then exit\n\n"
+		   "Exit status: 0 on success, 1 on failure.\n");
 }
 
 static const char *
@@ -104,80 +152,56 @@ env_or(const char *name, const char *fallback)
 	return (v != NULL && v[0] != '\0') ? v : fallback;
 }
 
-static bool
-is_leader(const PgHaCluster *c, const PgHaMember *m)
+/* a number of seconds, 1 to 86400, or exit */
+static int
+parse_seconds(const char *arg, const char *what)
 {
-	return c->has_leader && c->leader_session[0] != '\0' &&
-		strcmp(c->leader, m->name) == 0;
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < 1 || v > 86400)
+		pg_fatal("invalid %s \"%s\": give seconds, 1 to 86400", what, arg);
+	return (int) v;
 }
 
-static int
-cmd_list(const CtlOptions *opt)
+static void
+too_many_arguments(const char *first)
 {
-	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
-	int64_t		leader_pos = -1;
-	bool		found;
+	pg_log_error("too many command-line arguments (first is \"%s\")", first);
+	pg_log_error_hint("Try \"%s --help\" for more information.", progname);
+	exit(1);
+}
 
-	if (!ctl_read_cluster(opt, c, &found))
-		return 1;
-	if (!found)
+/*
+ * The cluster named as the first argument, as patronictl takes it; it
+ * must agree with --cluster when both are given.
+ */
+static void
+take_cluster_argument(CtlOptions *opt, const char *name, bool cluster_option)
+{
+	if (cluster_option && strcmp(opt->cluster, name) != 0)
 	{
-		pg_log_error("cluster \"%s\" is not known to Consul at %s",
-					 opt->cluster, opt->consul_url);
-		pg_log_error_hint("Check --cluster and --namespace, or start the first node of the cluster (pg_ha_ctl init).");
-		return 1;
+		pg_log_error("two cluster names given: \"%s\" and --cluster=%s", name, opt->cluster);
+		pg_log_error_hint("Give the cluster name once.");
+		exit(1);
 	}
-	for (int i = 0; i < c->nmembers; i++)
-		if (is_leader(c, &c->members[i]) && c->members[i].has_xlog)
-			leader_pos = c->members[i].xlog_location;
+	opt->cluster = name;
+}
 
-	if (strcmp(opt->format, "json") == 0)
-	{
-		printf("[");
-		for (int i = 0; i < c->nmembers; i++)
-		{
-			const PgHaMember *m = &c->members[i];
-
-			printf("%s{\"Cluster\": \"%s\", \"Member\": \"%s\", \"Host\": \"%s\", \"Role\": \"%s\", \"State\": \"%s\", \"TL\": %u",
-				   i ? ", " : "", opt->cluster, m->name, m->conn_url,
-				   is_leader(c, m) ? "Leader" : "Replica", m->state, m->timeline);
-			if (!is_leader(c, m) && m->has_xlog && leader_pos >= 0)
-				printf(", \"Lag in MB\": %lld",
-					   (long long) ((leader_pos > m->xlog_location ? leader_pos - m->xlog_location : 0) / (1024 * 1024)));
-			printf("}");
-		}
-		printf("]\n");
-		return 0;
-	}
-
-	printf("+ Cluster: %s (%s) +\n", opt->cluster,
-		   c->has_initialize ? c->initialize : "uninitialized");
-	printf("| %-10s | %-21s | %-7s | %-8s | %3s | %9s |\n",
-		   "Member", "Host", "Role", "State", "TL", "Lag in MB");
-	for (int i = 0; i < c->nmembers; i++)
-	{
-		const PgHaMember *m = &c->members[i];
-		const char *host = strstr(m->conn_url, "://");
-		char		hostbuf[64];
-		char		lag[32] = "";
-
-		snprintf(hostbuf, sizeof(hostbuf), "%s", host ? host + 3 : m->conn_url);
-		hostbuf[strcspn(hostbuf, "/")] = '\0';
-		if (!is_leader(c, m))
-		{
-			if (m->has_xlog && leader_pos >= 0)
-				snprintf(lag, sizeof(lag), "%lld",
-						 (long long) ((leader_pos > m->xlog_location ? leader_pos - m->xlog_location : 0) / (1024 * 1024)));
-			else
-				snprintf(lag, sizeof(lag), "unknown");
-		}
-		printf("| %-10s | %-21s | %-7s | %-8s | %3u | %9s |\n",
-			   m->name, hostbuf, is_leader(c, m) ? "Leader" : "Replica",
-			   m->state, m->timeline, lag);
-	}
-	if (c->paused)
-		printf(" Maintenance mode: on\n");
-	return 0;
+static CtlFormat
+parse_format(const char *format)
+{
+	if (strcmp(format, "table") == 0 || strcmp(format, "pretty") == 0)
+		return CTL_FORMAT_TABLE;
+	if (strcmp(format, "json") == 0)
+		return CTL_FORMAT_JSON;
+	if (strcmp(format, "yaml") == 0 || strcmp(format, "yml") == 0)
+		return CTL_FORMAT_YAML;
+	pg_log_error("unknown format \"%s\"", format);
+	pg_log_error_hint("Use table, json or yaml.");
+	exit(1);
 }
 
 static void
@@ -189,7 +213,7 @@ check_cluster_options(const CtlOptions *opt)
 			pg_log_error("invalid cluster name \"%s\"", opt->cluster);
 		else
 			pg_log_error("no cluster name given");
-		pg_log_error_hint("Give --cluster or set PG_HA_CLUSTER.");
+		pg_log_error_hint("Give the cluster name (pg_ha_ctl COMMAND CLUSTER), --cluster, or set PG_HA_CLUSTER.");
 		exit(1);
 	}
 	if (!pgha_valid_name(opt->namespace))
@@ -204,6 +228,14 @@ main(int argc, char **argv)
 		{"namespace", required_argument, NULL, OPT_NAMESPACE},
 		{"consul-url", required_argument, NULL, OPT_CONSUL_URL},
 		{"format", required_argument, NULL, OPT_FORMAT},
+		{"leader", required_argument, NULL, OPT_LEADER},
+		{"primary", required_argument, NULL, OPT_LEADER},
+		{"candidate", required_argument, NULL, OPT_CANDIDATE},
+		{"scheduled", required_argument, NULL, OPT_SCHEDULED},
+		{"force", no_argument, NULL, OPT_FORCE},
+		{"wait", no_argument, NULL, OPT_WAIT},
+		{"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+		{"watch", required_argument, NULL, 'w'},
 		{"pgdata", required_argument, NULL, 'D'},
 		{"node-name", required_argument, NULL, OPT_NODE_NAME},
 		{"connect-address", required_argument, NULL, OPT_CONNECT_ADDRESS},
@@ -227,6 +259,10 @@ main(int argc, char **argv)
 	CtlOptions	opt;
 	int			c;
 	const char *command;
+	bool		cluster_option = false;
+	bool		watch_option = false;
+	char	  **args;
+	int			nargs;
 
 	pg_logging_init(argv[0]);
 	progname = get_progname(argv[0]);
@@ -244,13 +280,15 @@ main(int argc, char **argv)
 	opt.api_listen = env_or("PG_HA_API_LISTEN", NULL);
 	opt.settings = pg_malloc0(sizeof(char *) * argc);
 	opt.timeout = 60;
+	opt.wait_timeout = 60;
 
-	while ((c = getopt_long(argc, argv, "D:l:t:V?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "D:l:t:Ww:V?", long_options, NULL)) != -1)
 	{
 		switch (c)
 		{
 			case OPT_CLUSTER:
 				opt.cluster = optarg;
+				cluster_option = true;
 				break;
 			case OPT_NAMESPACE:
 				opt.namespace = optarg;
@@ -260,6 +298,43 @@ main(int argc, char **argv)
 				break;
 			case OPT_FORMAT:
 				opt.format = optarg;
+				break;
+			case OPT_LEADER:
+				opt.leader = optarg;
+				break;
+			case OPT_CANDIDATE:
+				opt.candidate = optarg;
+				break;
+			case OPT_SCHEDULED:
+				opt.scheduled = optarg;
+				break;
+			case OPT_FORCE:
+				opt.force = true;
+				break;
+			case OPT_WAIT:
+				opt.wait = true;
+				break;
+			case OPT_WAIT_TIMEOUT:
+				opt.wait_timeout = parse_seconds(optarg, "wait timeout");
+				break;
+			case 'W':
+				if (!watch_option)
+					opt.watch = 2;
+				break;
+			case 'w':
+				{
+					char	   *end;
+					double		v;
+
+					errno = 0;
+					v = strtod(optarg, &end);
+					if (errno != 0 || end == optarg || *end != '\0' ||
+						!(v >= 0.1 && v <= 3600))
+						pg_fatal("invalid watch interval \"%s\": give seconds, 0.1 to 3600",
+								 optarg);
+					opt.watch = v;
+					watch_option = true;
+				}
 				break;
 			case 'D':
 				opt.pgdata = optarg;
@@ -295,18 +370,7 @@ main(int argc, char **argv)
 				opt.source_conninfo = optarg;
 				break;
 			case 't':
-				{
-					char	   *end;
-					long		v;
-
-					errno = 0;
-					v = strtol(optarg, &end, 10);
-					if (errno != 0 || end == optarg || *end != '\0' ||
-						v < 1 || v > 86400)
-						pg_fatal("invalid timeout \"%s\": give seconds, 1 to 86400",
-								 optarg);
-					opt.timeout = (int) v;
-				}
+				opt.timeout = parse_seconds(optarg, "timeout");
 				break;
 			case OPT_POSTMASTER_PID:
 				opt.postmaster_pid = atol(optarg);
@@ -352,26 +416,64 @@ main(int argc, char **argv)
 		exit(1);
 	}
 	command = argv[optind];
-	if (optind + 1 < argc)
-	{
-		pg_log_error("too many command-line arguments (first is \"%s\")",
-					 argv[optind + 1]);
-		pg_log_error_hint("Try \"%s --help\" for more information.", progname);
-		exit(1);
-	}
+	args = argv + optind + 1;
+	nargs = argc - optind - 1;
 
 	if (strcmp(command, "version") == 0)
 	{
+		if (nargs > 0)
+			too_many_arguments(args[0]);
 		printf("pg_ha_ctl %s\n", PG_HA_CTL_VERSION);
 		return 0;
 	}
-	if (strcmp(command, "list") == 0)
+
+	/* the operator's commands: [CLUSTER], flush [CLUSTER] TARGET */
+	if (strcmp(command, "flush") == 0)
 	{
+		if (nargs > 2)
+			too_many_arguments(args[2]);
+		if (nargs == 2)
+		{
+			take_cluster_argument(&opt, args[0], cluster_option);
+			opt.target = args[1];
+		}
+		else if (nargs == 1 && (strcmp(args[0], "switchover") == 0 ||
+								strcmp(args[0], "restart") == 0))
+			opt.target = args[0];
+		else if (nargs == 1)
+			take_cluster_argument(&opt, args[0], cluster_option);
 		check_cluster_options(&opt);
-		if (strcmp(opt.format, "table") != 0 && strcmp(opt.format, "json") != 0)
-			pg_fatal("unknown format \"%s\": use table or json", opt.format);
-		return cmd_list(&opt);
+		return cmd_flush(&opt);
 	}
+	if (strcmp(command, "list") == 0 || strcmp(command, "topology") == 0 ||
+		strcmp(command, "history") == 0 || strcmp(command, "switchover") == 0 ||
+		strcmp(command, "failover") == 0 || strcmp(command, "pause") == 0 ||
+		strcmp(command, "resume") == 0)
+	{
+		if (nargs > 1)
+			too_many_arguments(args[1]);
+		if (nargs == 1)
+			take_cluster_argument(&opt, args[0], cluster_option);
+		check_cluster_options(&opt);
+		opt.fmt = parse_format(opt.format);
+
+		if (strcmp(command, "list") == 0)
+			return cmd_list(&opt, false);
+		if (strcmp(command, "topology") == 0)
+			return cmd_list(&opt, true);
+		if (strcmp(command, "history") == 0)
+			return cmd_history(&opt);
+		if (strcmp(command, "switchover") == 0)
+			return cmd_switchover(&opt, false);
+		if (strcmp(command, "failover") == 0)
+			return cmd_switchover(&opt, true);
+		return cmd_pause(&opt, strcmp(command, "pause") == 0);
+	}
+
+	/* the node commands take options only */
+	if (nargs > 0 && (strcmp(command, "init") == 0 || strcmp(command, "rejoin") == 0 ||
+					  strcmp(command, "release") == 0))
+		too_many_arguments(args[0]);
 	if (strcmp(command, "init") == 0)
 	{
 		check_cluster_options(&opt);

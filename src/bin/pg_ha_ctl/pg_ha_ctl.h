@@ -3,10 +3,13 @@
  * pg_ha_ctl.h
  *	  Declarations shared by the files of pg_ha_ctl.
  *
- * pg_ha_ctl.c parses the command line and dispatches; consul.c reads the
- * cluster from Consul; util.c runs the server's tools and handles files,
- * quoting and the password file; init.c and rejoin.c are the node
- * lifecycle commands.
+ * pg_ha_ctl.c parses the command line and dispatches; consul.c reads and
+ * writes the cluster's keys in Consul; util.c runs the server's tools and
+ * handles files, quoting and the password file; init.c and rejoin.c are
+ * the node lifecycle commands; show.c the read-only operator commands
+ * (list, topology, history) and table.c their output forms; operator.c
+ * the commands that change the cluster (switchover, failover, flush,
+ * pause, resume).
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +26,14 @@
 #define PGHA_SESSION_FILE		"pg_ha.session"
 #define PGHA_INCLUDE_LINE		"include_if_exists = 'pg_ha.conf'"
 
+/* output forms of list, topology and history */
+typedef enum CtlFormat
+{
+	CTL_FORMAT_TABLE,
+	CTL_FORMAT_JSON,
+	CTL_FORMAT_YAML
+} CtlFormat;
+
 /* Every option of every command; NULL when not given. */
 typedef struct CtlOptions
 {
@@ -32,6 +43,19 @@ typedef struct CtlOptions
 	const char *consul_url;
 	const char *consul_token;	/* PG_HA_CONSUL_TOKEN only */
 	const char *format;
+	CtlFormat	fmt;
+
+	/* list, topology: redraw every watch seconds when > 0 */
+	double		watch;
+
+	/* switchover, failover, flush, pause, resume */
+	const char *leader;
+	const char *candidate;
+	const char *scheduled;
+	bool		force;
+	bool		wait;			/* pause/resume --wait */
+	int			wait_timeout;	/* seconds, switchover and failover */
+	const char *target;			/* flush: "switchover" */
 
 	/* node */
 	const char *pgdata;
@@ -77,6 +101,66 @@ extern bool ctl_read_cluster(const CtlOptions *opt, PgHaCluster *c,
 							 bool *found);
 extern long ctl_http(const CtlOptions *opt, const char *method,
 					 const char *path, const char *request, CtlBody *body);
+
+/* One key of the cluster (<namespace>/<cluster>/<relkey>) as read. */
+typedef struct CtlKv
+{
+	bool		exists;
+	uint64		modify_index;
+	char	   *value;			/* NUL-terminated, "" when empty */
+	size_t		len;
+} CtlKv;
+
+extern bool ctl_kv_get(const CtlOptions *opt, const char *relkey, CtlKv *kv);
+extern void ctl_kv_free(CtlKv *kv);
+extern bool ctl_kv_put(const CtlOptions *opt, const char *relkey,
+					   const char *value, int64 cas, bool *done);
+extern bool ctl_kv_delete(const CtlOptions *opt, const char *relkey,
+						  int64 cas, bool *done);
+extern char *ctl_kv_get_tree(const CtlOptions *opt, const char *relprefix,
+							 size_t *len, bool *found);
+
+/* table.c */
+typedef struct CtlCell
+{
+	char	   *text;			/* NULL or "": empty */
+	bool		is_int;			/* a number in JSON and YAML */
+} CtlCell;
+
+typedef struct CtlTable CtlTable;
+
+extern CtlTable *ctl_table_new(int ncols, const char *const *names,
+							   const char *align);
+extern void ctl_table_hide_column(CtlTable *t, int col);
+extern int	ctl_table_add_row(CtlTable *t);
+extern void ctl_table_set(CtlTable *t, int row, int col, const char *text,
+						  bool is_int);
+extern void ctl_table_set_int(CtlTable *t, int row, int col, long long value);
+extern void ctl_table_free(CtlTable *t);
+extern void ctl_table_print_text(const CtlTable *t, const char *title,
+								 FILE *out);
+extern void ctl_table_print_json(const CtlTable *t, bool drop_empty,
+								 FILE *out);
+extern void ctl_table_print_yaml(const CtlTable *t, bool drop_empty,
+								 FILE *out);
+extern void ctl_table_print(const CtlTable *t, CtlFormat fmt,
+							const char *title, bool drop_empty, FILE *out);
+
+/* show.c */
+extern char *ctl_timestamp(int digits);
+extern bool ctl_is_leader(const PgHaCluster *c, const PgHaMember *m);
+extern const PgHaMember *ctl_leader_member(const PgHaCluster *c);
+extern bool ctl_leader_position(const PgHaCluster *c, int64 *pos);
+extern bool ctl_read_known_cluster(const CtlOptions *opt, PgHaCluster *c);
+extern void ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
+							  CtlFormat fmt, bool topology);
+extern int	cmd_list(const CtlOptions *opt, bool topology);
+extern int	cmd_history(const CtlOptions *opt);
+
+/* operator.c */
+extern int	cmd_switchover(const CtlOptions *opt, bool failover);
+extern int	cmd_flush(const CtlOptions *opt);
+extern int	cmd_pause(const CtlOptions *opt, bool pause);
 
 /* util.c */
 extern void ctl_set_tool_dir(const char *argv0);
