@@ -1612,3 +1612,58 @@ pgha_history_append(const char *history, uint32_t timeline, int64_t lsn,
 		set_error(errbuf, errlen, "history is too large");
 	return n;
 }
+
+void
+pgha_slot_name(const char *member, char *slot, size_t len)
+{
+	size_t		i;
+
+	for (i = 0; member[i] != '\0' && i < len - 1; i++)
+	{
+		char		c = member[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = c - 'A' + 'a';
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			c = '_';
+		slot[i] = c;
+	}
+	slot[i] = '\0';
+}
+
+bool
+pgha_split_conn_url(const char *url, char *host, size_t hostlen, int *port)
+{
+	const char *p = strstr(url, "://");
+	const char *end;
+	const char *colon;
+	char	   *endptr;
+	long		v;
+
+	if (p == NULL)
+		return false;
+	p += 3;
+	end = p + strcspn(p, "/?");
+	if (*p == '[')
+	{
+		const char *close = memchr(p, ']', end - p);
+
+		if (close == NULL || close[1] != ':')
+			return false;
+		snprintf(host, hostlen, "%.*s", (int) (close - p - 1), p + 1);
+		colon = close + 1;
+	}
+	else
+	{
+		colon = memchr(p, ':', end - p);
+		if (colon == NULL)
+			return false;
+		snprintf(host, hostlen, "%.*s", (int) (colon - p), p);
+	}
+	v = strtol(colon + 1, &endptr, 10);
+	if (endptr != end || v < 1 || v > 65535 || host[0] == '\0')
+		return false;
+	*port = (int) v;
+	return true;
+}
+

@@ -204,6 +204,13 @@ extern int	pgha_history_append(const char *history, uint32_t timeline,
  */
 extern bool pgha_parse_iso_time(const char *s, int64_t *epoch_ms);
 
+/* Physical slot name of a member: lower case, [a-z0-9_] only. */
+extern void pgha_slot_name(const char *member, char *slot, size_t len);
+
+/* host and port out of postgres://host:port/db; false when malformed */
+extern bool pgha_split_conn_url(const char *url, char *host, size_t hostlen,
+								int *port);
+
 /* Is s a valid cluster, namespace or member name (used as a key part)? */
 extern bool pgha_valid_name(const char *s);
 

@@ -14,13 +14,6 @@
 
 #define PGHA_MANAGED_CONF	"pg_ha.conf"
 
-/* Physical slot name of a member: lower case, [a-z0-9_] only. */
-extern void pgha_slot_name(const char *member, char *slot, size_t len);
-
-/* host and port out of postgres://host:port/db; false when malformed */
-extern bool pgha_split_conn_url(const char *url, char *host, size_t hostlen,
-								int *port);
-
 /*
  * Write pg_ha.conf so that the server follows leader (NULL: no upstream, as
  * on the leader); reloads the postmaster when the content changed.

@@ -261,55 +261,57 @@ pg_ha_failover(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("failover to \"%s\" requested", candidate)));
 }
 
-/* Set or clear "pause" in the config key, with check-and-set. */
+/*
+ * Change the config key: edit() turns the current value (NULL: no key) into
+ * the new one in buf and returns its length (< 0: error in err).  Written
+ * with check-and-set, read again on a conflict.
+ */
+typedef int (*ConfigEdit) (const char *current, void *arg, char *buf,
+						   size_t buflen, char *err, size_t errlen);
+
 static void
-set_pause(bool pause)
+update_config(ConfigEdit edit, void *arg)
 {
 	char	   *key;
 	char		err[PGHA_ERR_LEN];
 
-	require_active();
 	connect_dcs();
 	key = cluster_key("config");
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
-		char	   *value;
+		char	   *current;
 		uint64_t	index;
 		bool		found;
 		bool		done;
-		char		body[8192];
-		int			n;
-		char	   *query;
+		char		body[PGHA_CONFIG_LEN];
 
-		if (!dcs_kv_get_raw(key, &value, &index, &found, err, sizeof(err)))
+		if (!dcs_kv_get_raw(key, &current, &index, &found, err, sizeof(err)))
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("could not read the configuration of cluster \"%s\" from Consul",
 							pg_ha_cluster),
 					 errdetail("%s.", err)));
-		n = pgha_config_with_pause(found ? value : NULL, found ? strlen(value) : 0,
-								   pause, body, sizeof(body), err, sizeof(err));
-		if (n == -2)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("cluster \"%s\" is already %s", pg_ha_cluster,
-							pause ? "paused" : "resumed")));
-		if (n < 0)
+		if (edit(found ? current : NULL, arg, body, sizeof(body), err, sizeof(err)) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("the configuration of cluster \"%s\" in Consul cannot be changed",
 							pg_ha_cluster),
 					 errdetail("%s.", err),
 					 errhint("Repair key \"%s\".", key)));
-		query = psprintf("cas=" UINT64_FORMAT, found ? (uint64) index : (uint64) 0);
-		if (!dcs_kv_put(key, body, query, &done, err, sizeof(err)))
+		if (!dcs_kv_put(key, body,
+						psprintf("cas=" UINT64_FORMAT, found ? (uint64) index : (uint64) 0),
+						&done, err, sizeof(err)))
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("could not write the configuration of cluster \"%s\" to Consul",
 							pg_ha_cluster),
 					 errdetail("%s.", err)));
 		if (done)
+		{
+			if (pgha_shared->worker_latch != NULL)
+				SetLatch(pgha_shared->worker_latch);
 			return;
+		}
 		/* someone changed the config meanwhile: read it again */
 	}
 	ereport(ERROR,
@@ -317,6 +319,29 @@ set_pause(bool pause)
 			 errmsg("the configuration of cluster \"%s\" kept changing; nothing was written",
 					pg_ha_cluster),
 			 errhint("Try again.")));
+}
+
+static int
+edit_pause(const char *current, void *arg, char *buf, size_t buflen,
+		   char *err, size_t errlen)
+{
+	bool		pause = *(bool *) arg;
+	int			n = pgha_config_with_pause(current, current ? strlen(current) : 0,
+										   pause, buf, buflen, err, errlen);
+
+	if (n == -2)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cluster \"%s\" is already %s", pg_ha_cluster,
+						pause ? "paused" : "resumed")));
+	return n;
+}
+
+static void
+set_pause(bool pause)
+{
+	require_active();
+	update_config(edit_pause, &pause);
 }
 
 Datum
@@ -355,6 +380,15 @@ pg_ha_config(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(value)));
 }
 
+static int
+edit_parameter(const char *current, void *arg, char *buf, size_t buflen,
+			   char *err, size_t errlen)
+{
+	const char **nv = (const char **) arg;
+
+	return pgha_config_with_parameter(current, nv[0], nv[1], buf, buflen, err, errlen);
+}
+
 /*
  * Set (value NULL: remove) one PostgreSQL parameter cluster-wide.  The
  * value is checked by PostgreSQL's own validation first; Consul is written
@@ -366,8 +400,7 @@ pg_ha_set_config(PG_FUNCTION_ARGS)
 	char	   *name;
 	char	   *value = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	const char *why;
-	char	   *key;
-	char		err[PGHA_ERR_LEN];
+	const char *nv[2];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -389,51 +422,12 @@ pg_ha_set_config(PG_FUNCTION_ARGS)
 		(void) set_config_option(name, value, PGC_POSTMASTER, PGC_S_TEST,
 								 GUC_ACTION_SET, false, ERROR, false);
 
-	connect_dcs();
-	key = cluster_key("config");
-	for (int attempt = 0; attempt < 5; attempt++)
-	{
-		char	   *current;
-		uint64_t	index;
-		bool		found;
-		bool		done;
-		char		body[PGHA_CONFIG_LEN];
-
-		if (!dcs_kv_get_raw(key, &current, &index, &found, err, sizeof(err)))
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("could not read the configuration of cluster \"%s\" from Consul",
-							pg_ha_cluster),
-					 errdetail("%s.", err)));
-		if (pgha_config_with_parameter(found ? current : NULL, name, value,
-									   body, sizeof(body), err, sizeof(err)) < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("the configuration of cluster \"%s\" cannot be changed",
-							pg_ha_cluster),
-					 errdetail("%s.", err)));
-		if (!dcs_kv_put(key, body, psprintf("cas=" UINT64_FORMAT, found ? (uint64) index : (uint64) 0),
-						&done, err, sizeof(err)))
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("could not write the configuration of cluster \"%s\" to Consul",
-							pg_ha_cluster),
-					 errdetail("%s.", err)));
-		if (done)
-		{
-			if (pgha_shared->worker_latch != NULL)
-				SetLatch(pgha_shared->worker_latch);
-			PG_RETURN_TEXT_P(cstring_to_text(value ?
-											 psprintf("%s = '%s' set for cluster \"%s\"", name, value, pg_ha_cluster) :
-											 psprintf("%s removed from cluster \"%s\"", name, pg_ha_cluster)));
-		}
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-			 errmsg("the configuration of cluster \"%s\" kept changing; nothing was written",
-					pg_ha_cluster),
-			 errhint("Try again.")));
-	PG_RETURN_NULL();
+	nv[0] = name;
+	nv[1] = value;
+	update_config(edit_parameter, nv);
+	PG_RETURN_TEXT_P(cstring_to_text(value ?
+									 psprintf("%s = '%s' set for cluster \"%s\"", name, value, pg_ha_cluster) :
+									 psprintf("%s removed from cluster \"%s\"", name, pg_ha_cluster)));
 }
 
 /* Reload this node's configuration, as pg_reload_conf() does. */

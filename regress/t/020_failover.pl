@@ -27,16 +27,7 @@ sub wait_writable
 			  $node->safe_psql('postgres', 'SELECT pg_is_in_recovery()') eq 'f' });
 }
 
-# Streaming replicas of $leader, by application_name.
-sub streaming
-{
-	my ($leader) = @_;
-	my $r = $leader->psql('postgres',
-		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
-		  . "FROM pg_stat_replication WHERE state = 'streaming'",
-		stdout => \my $out);
-	return $r == 0 ? $out : '';
-}
+sub streaming { return PgHaTest::streaming(@_) }
 
 # ---------------------------------------------------------------------
 # Bootstrap pg1, clone pg2 and pg3 from it.

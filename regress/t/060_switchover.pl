@@ -17,15 +17,7 @@ my %common = (cluster => 'otus', consul => $consul);
 
 sub leader_key { return $consul->kv_get("$prefix/leader") // '' }
 
-sub streaming
-{
-	my ($leader) = @_;
-	my $r = $leader->psql('postgres',
-		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
-		  . "FROM pg_stat_replication WHERE state = 'streaming'",
-		stdout => \my $out);
-	return $r == 0 ? $out : '';
-}
+sub streaming { return PgHaTest::streaming(@_) }
 
 sub timeline
 {

@@ -15,15 +15,7 @@ my $consul = PgHaTest::Consul->start();
 my $prefix = 'service/otus';
 my %common = (cluster => 'otus', consul => $consul);
 
-sub streaming
-{
-	my ($leader) = @_;
-	my $r = $leader->psql('postgres',
-		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
-		  . "FROM pg_stat_replication WHERE state = 'streaming'",
-		stdout => \my $out);
-	return $r == 0 ? $out : '';
-}
+sub streaming { return PgHaTest::streaming(@_) }
 
 sub pending
 {

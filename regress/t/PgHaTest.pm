@@ -326,6 +326,23 @@ sub new_node
 	return $node;
 }
 
+=item PgHaTest::streaming($leader)
+
+The application names of the replicas streaming from $leader, sorted and
+joined by commas ('' when $leader does not answer).
+
+=cut
+
+sub streaming
+{
+	my ($leader) = @_;
+	my $r = $leader->psql('postgres',
+		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
+		  . "FROM pg_stat_replication WHERE state = 'streaming'",
+		stdout => \my $out);
+	return $r == 0 ? $out : '';
+}
+
 =item PgHaTest::start_node($node)
 
 Start $node when pg_ha may restart it on its own right away (a primary that

@@ -222,7 +222,7 @@ plan_node(const CtlOptions *opt, InitNode *n)
 		n->log_file = psprintf("%s/%s.log", parent[0] ? parent : ".",
 							   opt->node_name);
 	}
-	ctl_slot_name(opt->node_name, n->slot, sizeof(n->slot));
+	pgha_slot_name(opt->node_name, n->slot, sizeof(n->slot));
 }
 
 /* ----- postgresql.conf */
@@ -726,7 +726,7 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 		pg_log_error_hint("Retry in a few seconds, once the leader's HA worker has published it.");
 		return 1;
 	}
-	if (!ctl_split_conn_url(leader->conn_url, host, sizeof(host), &port))
+	if (!pgha_split_conn_url(leader->conn_url, host, sizeof(host), &port))
 	{
 		pg_log_error("the leader \"%s\" of cluster \"%s\" publishes an unusable conn_url \"%s\"",
 					 leader->name, opt->cluster, leader->conn_url);

@@ -180,11 +180,8 @@ extern void ctl_append_conf_value(PQExpBuffer buf, const char *name,
 								  const char *value);
 extern void ctl_append_conninfo_value(PQExpBuffer buf, const char *keyword,
 									  const char *value);
-extern void ctl_slot_name(const char *node, char *slot, size_t len);
 extern bool ctl_split_host_port(const char *s, bool host_required,
 								char *host, size_t hostlen, int *port);
-extern bool ctl_split_conn_url(const char *url, char *host, size_t hostlen,
-							   int *port);
 extern bool ctl_valid_role_name(const char *s);
 extern bool ctl_valid_setting(const char *s, char *name, size_t namelen,
 							  const char **value);

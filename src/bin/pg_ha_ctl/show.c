@@ -221,7 +221,7 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 	{
 		if (sorted[i]->pending_restart)
 			any_pending = true;
-		if (!ctl_split_conn_url(sorted[i]->conn_url, hosts[i], sizeof(hosts[i]),
+		if (!pgha_split_conn_url(sorted[i]->conn_url, hosts[i], sizeof(hosts[i]),
 								&ports[i]))
 		{
 			hosts[i][0] = '\0';

@@ -364,25 +364,6 @@ ctl_append_conninfo_value(PQExpBuffer buf, const char *keyword,
 	appendPQExpBufferChar(buf, '\'');
 }
 
-/* Physical slot of a member: lower case, every other char but [a-z0-9_] '_' */
-void
-ctl_slot_name(const char *node, char *slot, size_t len)
-{
-	size_t		i;
-
-	for (i = 0; node[i] != '\0' && i < len - 1; i++)
-	{
-		char		c = node[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = c - 'A' + 'a';
-		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			c = '_';
-		slot[i] = c;
-	}
-	slot[i] = '\0';
-}
-
 /*
  * Split host:port or [v6]:port (host may be empty unless host_required);
  * the host comes back without brackets.
@@ -423,27 +404,6 @@ ctl_split_host_port(const char *s, bool host_required, char *host,
 		return false;
 	*port = (int) v;
 	return true;
-}
-
-/* host and port of postgres://host:port/dbname (a member's conn_url) */
-bool
-ctl_split_conn_url(const char *url, char *host, size_t hostlen, int *port)
-{
-	const char *p = strstr(url, "://");
-	char		authority[300];
-	size_t		n;
-
-	if (p == NULL)
-		return false;
-	p += 3;
-	n = strcspn(p, "/?");
-	if (n == 0 || n >= sizeof(authority))
-		return false;
-	memcpy(authority, p, n);
-	authority[n] = '\0';
-	if (strchr(authority, '@') != NULL)
-		return false;
-	return ctl_split_host_port(authority, true, host, hostlen, port);
 }
 
 /* as the worker's check of pg_ha.replication_user */
