@@ -124,3 +124,23 @@ GRANT EXECUTE ON FUNCTION pg_ha_config() TO pg_monitor;
 REVOKE ALL ON FUNCTION pg_ha_set_config(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_reload() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_restart(text, boolean, timestamptz) FROM PUBLIC;
+
+-- Timeline history (the history key, Patroni's format), from shared memory.
+
+CREATE FUNCTION pg_ha_history_entries(
+	OUT timeline bigint,
+	OUT switch_lsn pg_lsn,
+	OUT reason text,
+	OUT switched_at timestamptz,
+	OUT new_leader text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_ha_history_entries'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW pg_ha_history AS SELECT * FROM pg_ha_history_entries() ORDER BY timeline;
+
+COMMENT ON VIEW pg_ha_history IS 'timeline switches of the cluster: the timeline left, where, why, when, the new leader';
+
+REVOKE ALL ON FUNCTION pg_ha_history_entries() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_ha_history_entries() TO pg_monitor;
+GRANT SELECT ON pg_ha_history TO pg_monitor;

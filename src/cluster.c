@@ -960,7 +960,23 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 				 memcmp(rel, "restart/", strlen("restart/")) == 0)
 			r = handle_restart(c, entry, rel + strlen("restart/"),
 							   rellen - strlen("restart/"));
-		/* anything else (history, sync, folders...) is not used */
+		else if (key_is(rel, rellen, "history"))
+		{
+			char	   *value;
+			size_t		len;
+
+			r = entry_value(c, entry, "history", &value, &len);
+			if (r == VALUE_OK)
+			{
+				if (len < sizeof(c->history_json))
+				{
+					memcpy(c->history_json, value, len);
+					c->history_json[len] = '\0';
+				}
+				free(value);
+			}
+		}
+		/* anything else (sync, folders...) is not used */
 
 		if (r == VALUE_OOM)
 		{
@@ -1667,3 +1683,57 @@ pgha_split_conn_url(const char *url, char *host, size_t hostlen, int *port)
 	return true;
 }
 
+
+int
+pgha_parse_history(const char *history, PgHaHistoryEntry *entries, int max,
+				   char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	size_t		total;
+	size_t		first;
+	int			n = 0;
+
+	if (history == NULL || history[0] == '\0')
+		return 0;
+	root = load_json(history, strlen(history), "history", errbuf, errlen);
+	if (root == NULL)
+		return -1;
+	if (!json_is_array(root))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "history is not a JSON array");
+		return -1;
+	}
+	total = json_array_size(root);
+	first = total > (size_t) max ? total - (size_t) max : 0;
+	for (size_t i = first; i < total; i++)
+	{
+		json_t	   *e = json_array_get(root, i);
+		PgHaHistoryEntry *h = &entries[n];
+		json_t	   *v;
+
+		memset(h, 0, sizeof(*h));
+		if (!json_is_array(e) || json_array_size(e) < 3 ||
+			!json_is_integer(json_array_get(e, 0)) ||
+			!json_is_integer(json_array_get(e, 1)) ||
+			json_integer_value(json_array_get(e, 0)) < 0 ||
+			json_integer_value(json_array_get(e, 0)) > UINT32_MAX ||
+			json_integer_value(json_array_get(e, 1)) < 0)
+		{
+			json_decref(root);
+			set_error(errbuf, errlen, "history entry %zu is not [timeline, lsn, reason, ...]", i);
+			return -1;
+		}
+		h->timeline = (uint32_t) json_integer_value(json_array_get(e, 0));
+		h->lsn = (int64_t) json_integer_value(json_array_get(e, 1));
+		if (json_is_string(v = json_array_get(e, 2)))
+			snprintf(h->reason, sizeof(h->reason), "%s", json_string_value(v));
+		if (json_is_string(v = json_array_get(e, 3)))
+			snprintf(h->when, sizeof(h->when), "%s", json_string_value(v));
+		if (json_is_string(v = json_array_get(e, 4)))
+			snprintf(h->leader, sizeof(h->leader), "%s", json_string_value(v));
+		n++;
+	}
+	json_decref(root);
+	return n;
+}

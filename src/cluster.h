@@ -70,6 +70,7 @@ typedef struct PgHaCluster
 	bool		config_valid;	/* ... and parsed as a JSON object */
 	bool		paused;			/* config.pause */
 	char		config_json[PGHA_CONFIG_LEN];	/* "" when absent or too large */
+	char		history_json[PGHA_CONFIG_LEN];	/* the history key, or "" */
 	int64_t		max_lag_on_failover;	/* config.maximum_lag_on_failover,
 										 * bytes */
 
@@ -186,6 +187,24 @@ extern int	pgha_config_with_parameter(const char *config, const char *name,
  */
 extern int	pgha_config_parameters(const char *config, PgHaParam *params,
 								   int maxparams, char *errbuf, size_t errlen);
+
+/* One entry of the history key. */
+typedef struct PgHaHistoryEntry
+{
+	uint32_t	timeline;
+	int64_t		lsn;
+	char		reason[PGHA_ERR_LEN];
+	char		when[PGHA_SHORT_LEN * 2];
+	char		leader[PGHA_NAME_LEN];
+} PgHaHistoryEntry;
+
+/*
+ * Parse the history key (a JSON array of [timeline, lsn, reason, time,
+ * leader]; the last two may be absent in old Patroni).  Returns the number
+ * of entries (at most max, the newest kept), or -1 with errbuf set.
+ */
+extern int	pgha_parse_history(const char *history, PgHaHistoryEntry *entries,
+							   int max, char *errbuf, size_t errlen);
 
 /*
  * The history key's value (NULL: none yet) with one entry appended, as

@@ -15,6 +15,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
 
 #include "cluster.h"
@@ -24,6 +25,7 @@
 
 PG_FUNCTION_INFO_V1(pg_ha_node_info);
 PG_FUNCTION_INFO_V1(pg_ha_members);
+PG_FUNCTION_INFO_V1(pg_ha_history_entries);
 
 static Datum
 ms_interval(int64 ms)
@@ -163,6 +165,51 @@ pg_ha_members(PG_FUNCTION_ARGS)
 			nulls[6] = true;
 		values[7] = BoolGetDatum(mem->pending_restart);
 		values[8] = TimestampTzGetDatum(as_of);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* The history key, as last read from Consul: one row per promotion. */
+Datum
+pg_ha_history_entries(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *history = palloc(PGHA_CONFIG_LEN);
+	PgHaHistoryEntry *entries = palloc(sizeof(PgHaHistoryEntry) * 256);
+	char		err[PGHA_ERR_LEN];
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	strlcpy(history, pgha_shared->cluster.history_json, PGHA_CONFIG_LEN);
+	LWLockRelease(pgha_shared->lock);
+
+	n = pgha_parse_history(history, entries, 256, err, sizeof(err));
+	if (n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the history key of cluster \"%s\" cannot be read", pg_ha_cluster),
+				 errdetail("%s.", err)));
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5];
+		char		lsn[32];
+		int64_t		ms;
+
+		memset(nulls, 0, sizeof(nulls));
+		snprintf(lsn, sizeof(lsn), "%X/%X", (uint32) (entries[i].lsn >> 32),
+				 (uint32) entries[i].lsn);
+		values[0] = Int64GetDatum((int64) entries[i].timeline);
+		values[1] = DirectFunctionCall1(pg_lsn_in, CStringGetDatum(lsn));
+		values[2] = text_or_null(entries[i].reason, &nulls[2]);
+		if (pgha_parse_iso_time(entries[i].when, &ms))
+			values[3] = TimestampTzGetDatum((TimestampTz) (ms * 1000 -
+														   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC));
+		else
+			nulls[3] = true;
+		values[4] = text_or_null(entries[i].leader, &nulls[4]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

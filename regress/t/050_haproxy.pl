@@ -8,9 +8,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use File::Basename qw(dirname);
-use Cwd qw(abs_path);
-use HTTP::Tiny;
 
 use PgHaTest;
 
@@ -19,65 +16,22 @@ plan skip_all => 'haproxy not installed' unless defined $haproxy_bin;
 
 my $consul = PgHaTest::Consul->start();
 my %common = (cluster => 'otus', consul => $consul);
-my %api = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2 pg3);
-sub api_conf { "pg_ha.api_listen = '127.0.0.1:$api{$_[0]}'" }
 
-my $pg1 = PgHaTest::new_node('pg1', %common, extra_conf => api_conf('pg1'));
+my $pg1 = PgHaTest::new_node('pg1', %common);
 $pg1->start;
 ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
 	'pg1 is the leader');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common, extra_conf => api_conf('pg2'));
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common, extra_conf => api_conf('pg3'));
+my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
+my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
 $_->start for ($pg2, $pg3);
 my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
 
 # the documented configuration, with this test's ports
-my %port = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(primary replicas stats);
-my $cfg = slurp_file(dirname(abs_path(__FILE__)) . '/../../docs/haproxy.cfg');
-$cfg =~ s/127\.0\.0\.1:7000/127.0.0.1:$port{stats}/;
-$cfg =~ s/127\.0\.0\.1:5000/127.0.0.1:$port{primary}/;
-$cfg =~ s/127\.0\.0\.1:5001/127.0.0.1:$port{replicas}/;
-my %default_pg = (pg1 => 5432, pg2 => 5433, pg3 => 5434);
-my %default_api = (pg1 => 8008, pg2 => 8009, pg3 => 8010);
-for my $n (qw(pg1 pg2 pg3))
-{
-	my ($p, $a) = ($node{$n}->port, $api{$n});
-	$cfg =~ s/(server $n) 127\.0\.0\.1:$default_pg{$n} (.*) port $default_api{$n}$/$1 127.0.0.1:$p $2 port $a/mg;
-}
-unlike($cfg, qr/:543[234] |port 80(08|09|10)$/m, 'every documented port was replaced');
-my $dir = PostgreSQL::Test::Utils::tempdir();
-my $cfg_file = "$dir/haproxy.cfg";
-PostgreSQL::Test::Utils::append_to_file($cfg_file, $cfg);
-system($haproxy_bin, '-q', '-f', $cfg_file, '-D', '-p', "$dir/haproxy.pid") == 0
-  or BAIL_OUT('haproxy did not start');
-my $haproxy_pid = PostgreSQL::Test::Utils::slurp_file("$dir/haproxy.pid");
-chomp $haproxy_pid;
-END { kill 'TERM', $haproxy_pid if $haproxy_pid; }
+my $haproxy = PgHaTest::HAProxy->start(%node);
+unlike($haproxy->config, qr/:543[234] |port 80(08|09|10)$/m, 'every documented port was replaced');
 
-# psql through HAProxy: the port of the server that answered
-sub via
-{
-	my ($which, $sql) = @_;
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-h', '127.0.0.1', '-p', $port{$which},
-			'-d', 'postgres', '-c', $sql ], '>', \$out, '2>', \$err);
-	chomp $out;
-	note("psql via $which: $err") if $err ne '';
-	return $out;
-}
-
-# The servers HAProxy has UP in a section, from its stats page.  HAProxy
-# starts with every server UP until its checks say otherwise.
-sub up_servers
-{
-	my ($section) = @_;
-	my $r = HTTP::Tiny->new(timeout => 2)->get("http://127.0.0.1:$port{stats}/;csv");
-	return '' unless $r->{success};
-	my @up = map { (split /,/)[1] }
-	  grep { /^\Q$section\E,pg\d,/ && (split /,/)[17] eq 'UP' }
-	  split /\n/, $r->{content};
-	return join(',', sort @up);
-}
+sub via        { return $haproxy->via(@_) }
+sub up_servers { return $haproxy->up(@_) }
 
 ok( PgHaTest::poll_until('HAProxy has only pg1 UP for the primary port', 60,
 		sub { up_servers('primary') eq 'pg1' }),

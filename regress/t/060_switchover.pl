@@ -36,7 +36,20 @@ $_->start for ($pg2, $pg3);
 my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
 ok(PgHaTest::poll_until('both replicas stream', 60, sub { streaming($pg1) eq 'pg2,pg3' }),
 	'pg2 and pg3 stream from pg1');
-$pg1->safe_psql('postgres', 'CREATE DATABASE pg2test');
+
+# clients go through HAProxy, as in the exercise
+my $haproxy = PgHaTest::HAProxy->start(%node);
+sub leader_via_haproxy
+{
+	my ($name) = @_;
+	return PgHaTest::poll_until("HAProxy sends writes to $name", 60,
+		sub { $haproxy->up('primary') eq $name &&
+			  $haproxy->via('primary', 'SELECT inet_server_port()') eq $node{$name}->port });
+}
+ok(leader_via_haproxy('pg1'), 'HAProxy sends writes to pg1');
+$haproxy->via('primary', 'CREATE DATABASE pg2test');
+is($pg1->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'pg2test'"),
+	'1', 'CREATE DATABASE through HAProxy landed on the leader');
 # positions in Consul are refreshed every loop_wait: wait for them
 ok( PgHaTest::poll_until('replicas caught up in Consul', 30,
 		sub { $pg1->safe_psql('postgres',
@@ -87,7 +100,8 @@ is(timeline($pg2), '2', 'pg2 is on timeline 2');
 ok(!defined $consul->kv_get("$prefix/failover"), 'the new leader removed the request');
 like(slurp_file($pg1->logfile), qr/no rewind required/,
 	'after a switchover the old leader needs no rewind');
-$pg2->safe_psql('postgres', 'CREATE DATABASE pg1switchover');
+ok(leader_via_haproxy('pg2'), 'after the switchover HAProxy sends writes to pg2');
+$haproxy->via('primary', 'CREATE DATABASE pg1switchover');
 
 # ---------------------------------------------------------------------
 # Failover to pg3, asked on a replica.
@@ -99,7 +113,10 @@ ok( PgHaTest::poll_until('pg1 and pg2 stream from pg3', 90,
 		sub { streaming($pg3) eq 'pg1,pg2' }),
 	'pg1 and pg2 stream from pg3');
 is(timeline($pg3), '3', 'pg3 is on timeline 3');
-$pg3->safe_psql('postgres', 'CREATE DATABASE pg3failover');
+ok(leader_via_haproxy('pg3'), 'after the failover HAProxy sends writes to pg3');
+$haproxy->via('primary', 'CREATE DATABASE pg3failover');
+is($pg3->safe_psql('postgres', 'SELECT timeline, new_leader FROM pg_ha_history'),
+	"1|pg2\n2|pg3", 'pg_ha_history: pg2 took over on timeline 1, pg3 on timeline 2');
 my $lsn = $pg3->lsn('insert');
 $pg3->wait_for_catchup($_, 'replay', $lsn) for ($pg1, $pg2);
 for my $n (sort keys %node)

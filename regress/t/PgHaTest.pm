@@ -343,6 +343,19 @@ sub streaming
 	return $r == 0 ? $out : '';
 }
 
+=item PgHaTest::HAProxy->start(%nodes)
+
+A real HAProxy with the documented configuration (docs/haproxy.cfg), its
+ports replaced: the nodes pg1, pg2, pg3 given as name => node (each node's
+REST API port is read from its postgresql.conf), and free ports for the
+primary, replica and stats sections.  Stopped at exit.  Methods:
+->port('primary'|'replicas'|'stats'), ->config (the rendered file's text),
+->via($section, $sql) (psql through HAProxy, the output), ->up($section)
+(the servers HAProxy has UP there, from its stats page, sorted, joined by
+commas).
+
+=cut
+
 =item PgHaTest::start_node($node)
 
 Start $node when pg_ha may restart it on its own right away (a primary that
@@ -1156,6 +1169,81 @@ sub accepts_connections
 	return 0 unless $sock;
 	close $sock;
 	return 1;
+}
+
+
+package PgHaTest::HAProxy;
+
+use strict;
+use warnings;
+use Carp;
+use File::Basename qw(dirname);
+use Cwd qw(abs_path);
+use HTTP::Tiny;
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+
+my @haproxy_pids;
+
+sub start
+{
+	my ($class, %nodes) = @_;
+	my $bin = PgHaTest::haproxy_binary() or croak 'haproxy is not installed';
+	my %port = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(primary replicas stats);
+	my $cfg = slurp_file($module_dir . '/../../docs/haproxy.cfg');
+
+	$cfg =~ s/127\.0\.0\.1:7000/127.0.0.1:$port{stats}/;
+	$cfg =~ s/127\.0\.0\.1:5000/127.0.0.1:$port{primary}/;
+	$cfg =~ s/127\.0\.0\.1:5001/127.0.0.1:$port{replicas}/;
+	my %default_pg = (pg1 => 5432, pg2 => 5433, pg3 => 5434);
+	my %default_api = (pg1 => 8008, pg2 => 8009, pg3 => 8010);
+	for my $n (sort keys %nodes)
+	{
+		my $conf = slurp_file($nodes{$n}->data_dir . '/postgresql.conf');
+		my @api = $conf =~ /^pg_ha\.api_listen = '[^':]*:(\d+)'/mg;
+		croak "no pg_ha.api_listen port for $n" unless @api;
+		my ($p, $a) = ($nodes{$n}->port, $api[-1]);
+		$cfg =~ s/(server $n) 127\.0\.0\.1:$default_pg{$n} (.*) port $default_api{$n}$/$1 127.0.0.1:$p $2 port $a/mg;
+	}
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	PostgreSQL::Test::Utils::append_to_file("$dir/haproxy.cfg", $cfg);
+	system($bin, '-q', '-f', "$dir/haproxy.cfg", '-D', '-p', "$dir/haproxy.pid") == 0
+	  or croak 'haproxy did not start';
+	my $pid = slurp_file("$dir/haproxy.pid");
+	chomp $pid;
+	push @haproxy_pids, $pid;
+	return bless { port => \%port, config => $cfg, pid => $pid }, $class;
+}
+
+sub port   { return $_[0]->{port}{ $_[1] }; }
+sub config { return $_[0]->{config}; }
+
+sub via
+{
+	my ($self, $section, $sql) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-h', '127.0.0.1', '-p', $self->port($section),
+			'-d', 'postgres', '-c', $sql ], '>', \$out, '2>', \$err);
+	chomp $out;
+	Test::More::note("psql via $section: $err") if $err ne '';
+	return $out;
+}
+
+sub up
+{
+	my ($self, $section) = @_;
+	my $r = HTTP::Tiny->new(timeout => 2)->get('http://127.0.0.1:' . $self->port('stats') . '/;csv');
+	return '' unless $r->{success};
+	my @up = map { (split /,/)[1] }
+	  # "UP 1/2" is a server still UP while its checks start failing
+	  grep { /^\Q$section\E,pg\d,/ && (split /,/)[17] =~ /^UP/ }
+	  split /\n/, $r->{content};
+	return join(',', sort @up);
+}
+
+END
+{
+	kill 'TERM', $_ for @haproxy_pids;
 }
 
 1;
