@@ -10,12 +10,19 @@
  * it is readable the worker calls MHD_run().  So SIGTERM, SIGHUP and the
  * death of the postmaster are seen within one wait, as in any worker.
  *
- * Every answer comes from memory: the HA worker's shared state (role,
+ * Every GET answer comes from memory: the HA worker's shared state (role,
  * lease, the cluster as last read from Consul) and the server's own
- * (recovery, WAL positions, walsenders).  The API never talks to Consul or
- * runs SQL, so it answers in microseconds when Consul is slow or gone, and
- * it needs no database connection: it starts with the postmaster and
- * reports "starting" during crash recovery.
+ * (recovery, WAL positions, walsenders).  Health checks never talk to
+ * Consul or run SQL, so they answer in microseconds when Consul is slow or
+ * gone, and need no database connection: the worker starts with the
+ * postmaster and reports "starting" during crash recovery.
+ *
+ * The write requests (POST /switchover /failover /restart /reload, PATCH
+ * /config) are the exception: like the SQL actions, they read the cluster
+ * from Consul and write one key with check-and-set, blocking this loop for
+ * at most a few pg_ha.retry_timeouts.  They are rare and operator-driven;
+ * health checks queue meanwhile.  Who may write: pg_ha.api_auth
+ * (api_route.c, pgha_api_check_auth).
  *
  * The requests are outside data from anyone who can reach the port.  MHD
  * bounds them (connection limits, timeouts, a memory limit per
@@ -23,8 +30,8 @@
  * may raise an ERROR through MHD's stack: the snapshot is taken under
  * PG_TRY, and a failure becomes a 500 for that request alone.
  *
- * What this file is not for: the status codes and bodies (api_route.c,
- * unit-tested), or changing anything in the cluster.
+ * What this file is not for: the status codes, bodies and checks
+ * (api_route.c, unit-tested).
  *
  *-------------------------------------------------------------------------
  */
@@ -63,8 +70,13 @@
 
 #include "api.h"
 #include "api_route.h"
+#include "dcs.h"
+#include "node_ctl.h"
 #include "pg_ha.h"
 #include "state.h"
+
+/* pg_ha.api_auth, defined in pg_ha.c */
+extern char *pg_ha_api_auth;
 
 /* Limits: HAProxy makes one short connection per check. */
 #define API_CONNECTION_LIMIT		128
@@ -74,9 +86,18 @@
 #define API_MAX_WAIT_MS				1000
 #define API_RETRY_START_MS			10000
 
-/* The raw URI of a request, kept from MHD's URI callback to its end. */
+/*
+ * The raw URI of a request, kept from MHD's URI callback to its end; and
+ * for a write request, its parsed form and its body as it arrives.
+ */
 typedef struct ApiRequestCtx
 {
+	bool		started;		/* the first call of api_access is done */
+	bool		write;			/* a write request, authorized: collect */
+	bool		too_large;		/* body over PGHA_API_MAX_WRITE_BODY */
+	PgHaApiRequest req;
+	char	   *body;			/* malloc'ed */
+	size_t		body_len;
 	size_t		len;
 	char		uri[FLEXIBLE_ARRAY_MEMBER];
 } ApiRequestCtx;
@@ -347,6 +368,362 @@ build_snapshot(PgHaApiSnapshot *s, bool with_replication)
 		collect_walsenders(s);
 }
 
+/* ----- write requests */
+
+static bool
+client_is_loopback(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa;
+
+	if (info == NULL || info->client_addr == NULL)
+		return false;
+	sa = info->client_addr;
+	if (sa->sa_family == AF_INET)
+		return pgha_api_is_loopback(4, (const unsigned char *)
+									&((const struct sockaddr_in *) sa)->sin_addr);
+	if (sa->sa_family == AF_INET6)
+		return pgha_api_is_loopback(6, (const unsigned char *)
+									&((const struct sockaddr_in6 *) sa)->sin6_addr);
+	return false;
+}
+
+static void
+connect_dcs(void)
+{
+	DcsSettings s;
+
+	dcs_init();
+	s.url = pg_ha_consul_url;
+	s.token = pg_ha_consul_token;
+	s.timeout_ms = pg_ha_retry_timeout;
+	dcs_configure(&s);
+}
+
+static char *
+cluster_key(const char *name)
+{
+	return psprintf("%s/%s/%s", pg_ha_namespace, pg_ha_cluster, name);
+}
+
+static int64
+now_epoch_ms(void)
+{
+	return timestamptz_to_epoch_us(GetCurrentTimestamp()) / 1000;
+}
+
+static void
+wake_ha_worker(void)
+{
+	if (pgha_shared->worker_latch != NULL)
+		SetLatch(pgha_shared->worker_latch);
+}
+
+/* The cluster from Consul, or false with a 503 in resp. */
+static bool
+read_cluster(PgHaCluster *c, const char *what, PgHaApiResponse *resp)
+{
+	char		err[PGHA_ERR_LEN];
+
+	connect_dcs();
+	if (!dcs_read_cluster(psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster),
+						  c, err, sizeof(err)))
+	{
+		pgha_api_text_response(resp, 503,
+							   psprintf("%s failed: could not read the cluster from Consul: %s",
+										what, err));
+		return false;
+	}
+	return true;
+}
+
+/* POST /switchover, /failover */
+static void
+write_failover(bool switchover, const char *body, size_t len,
+			   PgHaApiResponse *resp)
+{
+	const char *action = switchover ? "switchover" : "failover";
+	PgHaApiFailover r;
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	char		msg[PGHA_ERR_LEN];
+	char		err[PGHA_ERR_LEN];
+	char		value[1024];
+	int			status;
+	bool		done = false;
+
+	status = pgha_api_parse_failover(body, len, &r, msg, sizeof(msg));
+	if (status != 0)
+	{
+		pgha_api_text_response(resp, status, msg);
+		return;
+	}
+	if (!read_cluster(c, action, resp))
+		return;
+	status = pgha_api_check_failover(c, &r, switchover, now_epoch_ms(),
+									 msg, sizeof(msg));
+	if (status != 0)
+	{
+		pgha_api_text_response(resp, status, msg);
+		return;
+	}
+	if (pgha_failover_request_json(r.leader[0] ? r.leader :
+								   (c->has_leader && c->leader_session[0] ? c->leader : NULL),
+								   r.candidate[0] ? r.candidate : NULL,
+								   r.scheduled_iso[0] ? r.scheduled_iso : NULL,
+								   value, sizeof(value)) < 0)
+	{
+		pgha_api_text_response(resp, 500, "could not format the request");
+		return;
+	}
+	if (!dcs_kv_put(cluster_key("failover"), value, "cas=0", &done, err, sizeof(err)))
+	{
+		pgha_api_text_response(resp, 503,
+							   psprintf("failed to write %s key into DCS: %s", action, err));
+		return;
+	}
+	if (!done)
+	{
+		pgha_api_text_response(resp, 412, "a switchover or failover is already pending");
+		return;
+	}
+	wake_ha_worker();
+	ereport(LOG,
+			(errmsg("pg_ha: %s requested through the REST API: leader \"%s\", candidate \"%s\"%s%s",
+					action, r.leader, r.candidate,
+					r.scheduled_iso[0] ? ", at " : "", r.scheduled_iso)));
+	if (r.scheduled_iso[0])
+		pgha_api_text_response(resp, 202, switchover ? "Switchover scheduled" : "Failover scheduled");
+	else if (r.candidate[0])
+		pgha_api_text_response(resp, 200, psprintf("%s to \"%s\" requested", action, r.candidate));
+	else
+		pgha_api_text_response(resp, 200, psprintf("%s requested", action));
+}
+
+/* POST /restart: this node */
+static void
+write_restart(const char *body, size_t len, PgHaApiResponse *resp)
+{
+	PgHaApiRestart r;
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	char		msg[PGHA_ERR_LEN];
+	char		err[PGHA_ERR_LEN];
+	char		value[256];
+	int			status;
+	bool		done = false;
+
+	status = pgha_api_parse_restart(body, len, &r, msg, sizeof(msg));
+	if (status != 0)
+	{
+		pgha_api_text_response(resp, status, msg);
+		return;
+	}
+	if (!read_cluster(c, "restart", resp))
+		return;
+	status = pgha_api_check_restart(c, pg_ha_node_name, &r, now_epoch_ms(),
+									value, sizeof(value), msg, sizeof(msg));
+	if (status != 0)
+	{
+		pgha_api_text_response(resp, status, msg);
+		return;
+	}
+	if (!dcs_kv_put(psprintf("%s/%s/restart/%s", pg_ha_namespace, pg_ha_cluster,
+							 pg_ha_node_name),
+					value, "cas=0", &done, err, sizeof(err)))
+	{
+		pgha_api_text_response(resp, 503,
+							   psprintf("restart failed: could not write the request to Consul: %s", err));
+		return;
+	}
+	if (!done)
+	{
+		pgha_api_text_response(resp, 409, "Another restart is already scheduled");
+		return;
+	}
+	wake_ha_worker();
+	ereport(LOG,
+			(errmsg("pg_ha: restart of this node requested through the REST API%s%s",
+					r.scheduled_iso[0] ? " for " : "", r.scheduled_iso)));
+	if (r.scheduled_iso[0])
+		pgha_api_text_response(resp, 202, "Restart scheduled");
+	else
+		pgha_api_text_response(resp, 200,
+							   psprintf("restart of member \"%s\" requested", pg_ha_node_name));
+}
+
+/*
+ * PostgreSQL's own check of one parameter, as pg_ha_set_config() does it:
+ * NULL when fine, else the message.  Nothing is changed.
+ */
+static char *
+check_parameter(const char *name, const char *value)
+{
+	const char *why = pgha_owned_parameter(name);
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *result = NULL;
+
+	if (why != NULL)
+		return psprintf("parameter \"%s\" cannot be set cluster-wide: %s", name, why);
+	if (GetConfigOption(name, true, false) == NULL && strchr(name, '.') == NULL)
+		return psprintf("unrecognized configuration parameter \"%s\"", name);
+	PG_TRY();
+	{
+		(void) set_config_option(name, value, PGC_POSTMASTER, PGC_S_TEST,
+								 GUC_ACTION_SET, false, ERROR, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		result = edata->detail ?
+			psprintf("%s: %s", edata->message, edata->detail) :
+			pstrdup(edata->message);
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/* PATCH /config */
+static void
+write_config(const char *body, size_t len, PgHaApiResponse *resp)
+{
+	char	   *key = cluster_key("config");
+	char		msg[PGHA_ERR_LEN];
+	char		err[PGHA_ERR_LEN];
+	PgHaParam  *params = palloc(sizeof(PgHaParam) * PGHA_MAX_PARAMS);
+
+	connect_dcs();
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		char	   *current;
+		uint64_t	index;
+		bool		found;
+		bool		changed;
+		bool		done = false;
+		char	   *result = NULL;
+		int			nparams;
+		int			status;
+
+		if (!dcs_kv_get_raw(key, &current, &index, &found, err, sizeof(err)))
+		{
+			pgha_api_text_response(resp, 503,
+								   psprintf("could not read the configuration from Consul: %s", err));
+			return;
+		}
+		/*
+		 * Patroni answers 503 without a config key; pg_ha creates one (cas=0),
+		 * as pg_ha_set_config() does: a new cluster has none.
+		 */
+		if (!found)
+			index = 0;
+		status = pgha_api_patch_config(found ? current : NULL, body, len, &result, &changed,
+									   params, PGHA_MAX_PARAMS, &nparams,
+									   msg, sizeof(msg));
+		if (status != 0)
+		{
+			pgha_api_text_response(resp, status, msg);
+			return;
+		}
+		for (int i = 0; i < nparams; i++)
+		{
+			char	   *why = check_parameter(params[i].name, params[i].value);
+
+			if (why != NULL)
+			{
+				free(result);
+				pgha_api_text_response(resp, 400, why);
+				return;
+			}
+		}
+		if (!changed)
+		{
+			pgha_api_json_response(resp, 200, result);
+			free(result);
+			return;
+		}
+		if (!dcs_kv_put(key, result, psprintf("cas=" UINT64_FORMAT, (uint64) index),
+						&done, err, sizeof(err)))
+		{
+			free(result);
+			pgha_api_text_response(resp, 503,
+								   psprintf("could not write the configuration to Consul: %s", err));
+			return;
+		}
+		if (done)
+		{
+			wake_ha_worker();
+			ereport(LOG,
+					(errmsg("pg_ha: cluster configuration changed through the REST API")));
+			pgha_api_json_response(resp, 200, result);
+			free(result);
+			return;
+		}
+		free(result);
+		/* changed meanwhile: apply the patch to the new value */
+	}
+	pgha_api_text_response(resp, 409, "the configuration kept changing; nothing was written");
+}
+
+/*
+ * Carry out an authorized write request.  Errors become a 500 for this
+ * request alone.
+ */
+static void
+handle_write(struct MHD_Connection *con, const PgHaApiRequest *req,
+			 const char *body, size_t len, PgHaApiResponse *resp)
+{
+	MemoryContext old = MemoryContextSwitchTo(request_cxt);
+	bool		ok = false;
+
+	memset(resp, 0, sizeof(*resp));
+	PG_TRY();
+	{
+		switch (req->endpoint)
+		{
+			case PGHA_EP_SWITCHOVER:
+				write_failover(true, body, len, resp);
+				break;
+			case PGHA_EP_FAILOVER:
+				write_failover(false, body, len, resp);
+				break;
+			case PGHA_EP_RESTART:
+				write_restart(body, len, resp);
+				break;
+			case PGHA_EP_RELOAD:
+				if (kill(PostmasterPid, SIGHUP) != 0)
+					pgha_api_text_response(resp, 500, "could not send a reload signal to the postmaster");
+				else
+					pgha_api_text_response(resp, 202, "reload scheduled");
+				break;
+			case PGHA_EP_CONFIG:
+				write_config(body, len, resp);
+				break;
+			default:
+				pgha_api_text_response(resp, 404, "not found");
+				break;
+		}
+		ok = true;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(request_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		LWLockReleaseAll();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(request_cxt);
+	if (!ok)
+	{
+		pgha_api_response_free(resp);
+		pgha_api_text_response(resp, 500, "internal error; see the server log");
+	}
+}
+
 /* ----- MHD callbacks: no ERROR may escape them */
 
 static void *
@@ -359,6 +736,7 @@ api_uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 	ctx = malloc(offsetof(ApiRequestCtx, uri) + len + 1);
 	if (ctx == NULL)
 		return NULL;
+	memset(ctx, 0, offsetof(ApiRequestCtx, uri));
 	ctx->len = len;
 	if (len > 0)
 		memcpy(ctx->uri, uri, len);
@@ -372,6 +750,7 @@ api_completed(void *cls, struct MHD_Connection *con, void **req_cls,
 {
 	if (req_cls != NULL && *req_cls != NULL)
 	{
+		free(((ApiRequestCtx *) *req_cls)->body);
 		free(*req_cls);
 		*req_cls = NULL;
 	}
@@ -423,7 +802,12 @@ send_response(struct MHD_Connection *con, PgHaApiResponse *resp)
 		(void) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 									   resp->content_type);
 	if (resp->allow)
-		(void) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, PGHA_API_ALLOW);
+		(void) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+									   resp->allow_methods ? resp->allow_methods :
+									   PGHA_API_ALLOW);
+	if (resp->status == MHD_HTTP_UNAUTHORIZED)
+		(void) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+									   "Basic realm=\"pg_ha\"");
 	ret = MHD_queue_response(con, (unsigned int) resp->status, r);
 	MHD_destroy_response(r);
 	pgha_api_response_free(resp);
@@ -452,18 +836,82 @@ api_access(void *cls, struct MHD_Connection *con, const char *url,
 	MemoryContext old;
 	bool		ok = false;
 
+	/* out of memory in api_uri_log: the query string is lost, say so */
+	if (ctx == NULL)
+	{
+		if (*upload_data_size != 0)
+		{
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return send_plain_error(con, MHD_HTTP_SERVICE_UNAVAILABLE);
+	}
+
+	/* a write request: collect its body, then answer */
+	if (ctx->write)
+	{
+		if (*upload_data_size != 0)
+		{
+			if (!ctx->too_large &&
+				ctx->body_len + *upload_data_size <= PGHA_API_MAX_WRITE_BODY)
+			{
+				char	   *p = realloc(ctx->body, ctx->body_len + *upload_data_size + 1);
+
+				if (p == NULL)
+					ctx->too_large = true;
+				else
+				{
+					ctx->body = p;
+					memcpy(p + ctx->body_len, upload_data, *upload_data_size);
+					ctx->body_len += *upload_data_size;
+					p[ctx->body_len] = '\0';
+				}
+			}
+			else
+				ctx->too_large = true;
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		if (ctx->too_large)
+		{
+			pgha_api_text_response(&resp, MHD_HTTP_CONTENT_TOO_LARGE,
+								   "request body too large");
+			return send_response(con, &resp);
+		}
+		handle_write(con, &ctx->req, ctx->body, ctx->body_len, &resp);
+		return send_response(con, &resp);
+	}
+
 	/* called again with a request body: the answer is already queued */
-	if (*upload_data_size != 0)
+	if (ctx->started)
 	{
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	/* out of memory in api_uri_log: the query string is lost, say so */
-	if (ctx == NULL)
-		return send_plain_error(con, MHD_HTTP_SERVICE_UNAVAILABLE);
+	ctx->started = true;
 
 	if (!pgha_api_parse_request(method, ctx->uri, &req, &resp))
 		return send_response(con, &resp);
+
+	if (pgha_api_is_write(&req))
+	{
+		char		msg[PGHA_ERR_LEN];
+		int			status;
+
+		status = pgha_api_check_auth(pg_ha_api_auth,
+									 MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+																 MHD_HTTP_HEADER_AUTHORIZATION),
+									 client_is_loopback(con), msg, sizeof(msg));
+		if (status != 0)
+		{
+			pgha_api_text_response(&resp, status, msg);
+			return send_response(con, &resp);
+		}
+		/* the body follows; answered at the last call */
+		ctx->req = req;
+		ctx->write = true;
+		return MHD_YES;
+	}
 
 	old = MemoryContextSwitchTo(request_cxt);
 	PG_TRY();

@@ -96,6 +96,7 @@ reset_response(PgHaApiResponse *resp)
 	resp->body = NULL;
 	resp->body_len = 0;
 	resp->allow = false;
+	resp->allow_methods = NULL;
 }
 
 /* An error answer: {"error": "<message>"}; message is ours, plain ASCII. */
@@ -463,7 +464,21 @@ static const struct
 	{"/history", PGHA_EP_HISTORY},
 	{"/config", PGHA_EP_CONFIG},
 	{"/metrics", PGHA_EP_METRICS},
+	{"/switchover", PGHA_EP_SWITCHOVER},
+	{"/failover", PGHA_EP_FAILOVER},
+	{"/restart", PGHA_EP_RESTART},
+	{"/reload", PGHA_EP_RELOAD},
 };
+
+#define ALLOW_POST		"POST"
+#define ALLOW_CONFIG	"GET, HEAD, OPTIONS, PATCH"
+
+static bool
+is_post_endpoint(PgHaApiEndpoint ep)
+{
+	return ep == PGHA_EP_SWITCHOVER || ep == PGHA_EP_FAILOVER ||
+		ep == PGHA_EP_RESTART || ep == PGHA_EP_RELOAD;
+}
 
 static int
 hex_value(char c)
@@ -690,9 +705,13 @@ pgha_api_parse_request(const char *method, const char *uri,
 		req->method = PGHA_API_HEAD;
 	else if (strcmp(method, "OPTIONS") == 0)
 		req->method = PGHA_API_OPTIONS;
+	else if (strcmp(method, "POST") == 0)
+		req->method = PGHA_API_POST;
+	else if (strcmp(method, "PATCH") == 0)
+		req->method = PGHA_API_PATCH;
 	else
 	{
-		error_response(resp, 405, "method not allowed: this API serves GET, HEAD and OPTIONS");
+		error_response(resp, 405, "method not allowed: this API serves GET, HEAD, OPTIONS, POST and PATCH");
 		resp->allow = true;
 		return false;
 	}
@@ -759,6 +778,26 @@ pgha_api_parse_request(const char *method, const char *uri,
 	if (!found)
 	{
 		error_response(resp, 404, "not found");
+		return false;
+	}
+
+	/* which methods each endpoint takes */
+	if (is_post_endpoint(req->endpoint) != (req->method == PGHA_API_POST) ||
+		(req->method == PGHA_API_PATCH && req->endpoint != PGHA_EP_CONFIG))
+	{
+		if (is_post_endpoint(req->endpoint))
+		{
+			error_response(resp, 405, "method not allowed: this endpoint takes POST");
+			resp->allow_methods = ALLOW_POST;
+		}
+		else if (req->endpoint == PGHA_EP_CONFIG)
+		{
+			error_response(resp, 405, "method not allowed: this endpoint takes GET, HEAD, OPTIONS and PATCH");
+			resp->allow_methods = ALLOW_CONFIG;
+		}
+		else
+			error_response(resp, 405, "method not allowed: this endpoint takes GET, HEAD and OPTIONS");
+		resp->allow = true;
 		return false;
 	}
 
@@ -1439,6 +1478,14 @@ pgha_api_respond(const PgHaApiRequest *req, const PgHaApiSnapshot *s,
 		return;
 	}
 	resp->allow = (req->method == PGHA_API_OPTIONS);
+	if (req->endpoint == PGHA_EP_CONFIG)
+		resp->allow_methods = ALLOW_CONFIG;
+	if (pgha_api_is_write(req))
+	{
+		/* api.c answers these: they need Consul */
+		error_response(resp, 500, "write requests are not answered from a snapshot");
+		return;
+	}
 
 	switch (req->endpoint)
 	{
@@ -1491,10 +1538,47 @@ pgha_api_respond(const PgHaApiRequest *req, const PgHaApiSnapshot *s,
 			return;
 
 		case PGHA_EP_CONFIG:
+			/* the config key as last read from Consul, as Patroni has it */
+			if (!s->cluster_valid || !s->cluster.has_config ||
+				!s->cluster.config_valid ||
+				bounded_strlen(s->cluster.config_json,
+							   sizeof(s->cluster.config_json)) == 0 ||
+				bounded_strlen(s->cluster.config_json,
+							   sizeof(s->cluster.config_json)) ==
+				sizeof(s->cluster.config_json))
+			{
+				if (body)
+					error_response(resp, 503, !s->cluster_valid ?
+								   "the cluster has not been read from Consul yet" :
+								   "the cluster has no usable configuration key");
+				resp->status = 503;
+				return;
+			}
+			resp->status = 200;
 			if (body)
-				error_response(resp, 503, "the cluster configuration is not available from this API yet");
-			resp->status = 503;
+			{
+				/* through jansson: what leaves is valid JSON, ASCII */
+				json_t	   *cfg = json_loadb(s->cluster.config_json,
+											 bounded_strlen(s->cluster.config_json,
+															sizeof(s->cluster.config_json)),
+											 0, NULL);
+
+				if (cfg == NULL || !json_is_object(cfg))
+				{
+					if (cfg != NULL)
+						json_decref(cfg);
+					error_response(resp, 503, "the cluster has no usable configuration key");
+				}
+				else if (!json_body(resp, cfg))
+					error_response(resp, 500, "out of memory");
+			}
 			return;
+
+		case PGHA_EP_SWITCHOVER:
+		case PGHA_EP_FAILOVER:
+		case PGHA_EP_RESTART:
+		case PGHA_EP_RELOAD:
+			break;
 
 		case PGHA_EP_METRICS:
 			resp->status = 200;
@@ -1528,4 +1612,650 @@ pgha_api_response_free(PgHaApiResponse *resp)
 	resp->body = NULL;
 	resp->body_len = 0;
 	resp->content_type = NULL;
+}
+
+/* ----- write endpoints */
+
+bool
+pgha_api_is_write(const PgHaApiRequest *req)
+{
+	return req != NULL &&
+		(req->method == PGHA_API_POST || req->method == PGHA_API_PATCH);
+}
+
+void
+pgha_api_text_response(PgHaApiResponse *resp, int status, const char *text)
+{
+	reset_response(resp);
+	resp->status = status;
+	set_static_body(resp, "text/plain; charset=utf-8", text);
+}
+
+void
+pgha_api_json_response(PgHaApiResponse *resp, int status, const char *json)
+{
+	reset_response(resp);
+	resp->status = status;
+	set_static_body(resp, CT_JSON, json);
+}
+
+bool
+pgha_api_is_loopback(int ipversion, const unsigned char *addr)
+{
+	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (addr == NULL)
+		return false;
+	if (ipversion == 4)
+		return addr[0] == 127;
+	if (ipversion != 6)
+		return false;
+	if (memcmp(addr, v4mapped, 12) == 0)
+		return addr[12] == 127;
+	for (int i = 0; i < 15; i++)
+		if (addr[i] != 0)
+			return false;
+	return addr[15] == 1;
+}
+
+int
+pgha_api_check_auth(const char *configured, const char *authorization,
+					bool loopback, char *msg, size_t msglen)
+{
+	char		decoded[512];
+	const char *b64;
+	size_t		b64len;
+	int			dlen;
+	size_t		clen;
+	unsigned int diff;
+
+	if (configured == NULL || configured[0] == '\0')
+	{
+		if (loopback)
+			return 0;
+		snprintf(msg, msglen, "Access is denied: without pg_ha.api_auth, write requests are taken from loopback only");
+		return 403;
+	}
+	clen = strlen(configured);
+	if (strchr(configured, ':') == NULL || clen >= sizeof(decoded))
+	{
+		snprintf(msg, msglen, "Access is denied: pg_ha.api_auth is not user:password");
+		return 403;
+	}
+	if (authorization == NULL)
+	{
+		snprintf(msg, msglen, "no auth header received");
+		return 401;
+	}
+	/* "Basic" is case-insensitive (RFC 7617); blanks before the token */
+	if (!prefix_nocase(authorization, "basic "))
+	{
+		snprintf(msg, msglen, "not authenticated");
+		return 401;
+	}
+	b64 = authorization + 6;
+	while (*b64 == ' ')
+		b64++;
+	b64len = bounded_strlen(b64, 1024);
+	while (b64len > 0 && b64[b64len - 1] == ' ')
+		b64len--;
+	dlen = b64len < 1024 ? pgha_base64_decode(b64, b64len, decoded, sizeof(decoded)) : -1;
+	if (dlen < 0)
+	{
+		/* compare anyway: the time depends on the input's length only */
+		dlen = 0;
+		diff = 1;
+	}
+	else
+		diff = 0;
+	/* constant time in the configured secret */
+	diff |= (unsigned int) ((size_t) dlen ^ clen);
+	for (int i = 0; i < dlen; i++)
+		diff |= (unsigned char) decoded[i] ^
+			(unsigned char) ((size_t) i < clen ? configured[i] : 0);
+	memset(decoded, 0, sizeof(decoded));
+	if (diff != 0)
+	{
+		snprintf(msg, msglen, "not authenticated");
+		return 401;
+	}
+	return 0;
+}
+
+/* A JSON object body; NULL with msg (400) when it is not one. */
+static json_t *
+parse_object_body(const char *body, size_t len, bool optional, char *msg,
+				  size_t msglen)
+{
+	json_t	   *root;
+
+	if (body == NULL || len == 0)
+	{
+		if (optional)
+			return json_pack("{}");
+		snprintf(msg, msglen, "a JSON object is expected as the request body");
+		return NULL;
+	}
+	if (len > PGHA_API_MAX_WRITE_BODY)
+	{
+		snprintf(msg, msglen, "the request body is too large");
+		return NULL;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	if (root == NULL || !json_is_object(root) ||
+		(!optional && json_object_size(root) == 0))
+	{
+		if (root != NULL)
+			json_decref(root);
+		snprintf(msg, msglen, "a JSON object is expected as the request body");
+		return NULL;
+	}
+	return root;
+}
+
+/* A string field (null or absent: ""); false with msg on a bad one. */
+static bool
+string_field(json_t *root, const char *key, char *dst, size_t dstlen,
+			 char *msg, size_t msglen)
+{
+	json_t	   *v = json_object_get(root, key);
+
+	dst[0] = '\0';
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (!json_is_string(v) || json_string_length(v) >= dstlen ||
+		strlen(json_string_value(v)) != json_string_length(v))
+	{
+		snprintf(msg, msglen, "\"%s\" must be a string of fewer than %zu bytes",
+				 key, dstlen);
+		return false;
+	}
+	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+	return true;
+}
+
+int
+pgha_api_parse_failover(const char *body, size_t len, PgHaApiFailover *out,
+						char *msg, size_t msglen)
+{
+	json_t	   *root;
+	bool		ok;
+
+	memset(out, 0, sizeof(*out));
+	root = parse_object_body(body, len, false, msg, msglen);
+	if (root == NULL)
+		return 400;
+	ok = string_field(root, "leader", out->leader, sizeof(out->leader), msg, msglen) &&
+		string_field(root, "candidate", out->candidate, sizeof(out->candidate), msg, msglen) &&
+		string_field(root, "scheduled_at", out->scheduled_at, sizeof(out->scheduled_at), msg, msglen);
+	/* Patroni: request.get('candidate') or request.get('member') */
+	if (ok && out->candidate[0] == '\0')
+		ok = string_field(root, "member", out->candidate, sizeof(out->candidate), msg, msglen);
+	json_decref(root);
+	return ok ? 0 : 400;
+}
+
+bool
+pgha_api_iso_time(int64_t epoch_ms, char *buf, size_t len)
+{
+	char		tmp[PGHA_API_TIME_LEN];
+	char	   *space;
+
+	/* "2026-11-25 20:00:00.123+00:00" -> with a "T" */
+	if (!pgha_api_format_time(epoch_ms * 1000, tmp, sizeof(tmp)))
+		return false;
+	space = strchr(tmp, ' ');
+	if (space != NULL)
+		*space = 'T';
+	if (strlen(tmp) >= len)
+		return false;
+	strcpy(buf, tmp);
+	return true;
+}
+
+/*
+ * Patroni's parse_schedule(): 0 with the time normalized into iso, or 400
+ * (no time zone) / 422 (unparsable, past) with msg.
+ */
+static int
+parse_schedule(const char *schedule, const char *action, int64_t now_ms,
+			   char *iso, size_t isolen, char *msg, size_t msglen)
+{
+	int64_t		ms;
+
+	if (!pgha_parse_iso_time(schedule, &ms))
+	{
+		char		with_zone[PGHA_API_ISO_LEN * 2 + 8];
+
+		snprintf(with_zone, sizeof(with_zone), "%s+00:00", schedule);
+		if (pgha_parse_iso_time(with_zone, &ms))
+		{
+			snprintf(msg, msglen, "Timezone information is mandatory for the scheduled %s", action);
+			return 400;
+		}
+		snprintf(msg, msglen, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
+		return 422;
+	}
+	if (ms < now_ms)
+	{
+		snprintf(msg, msglen, "Cannot schedule %s in the past", action);
+		return 422;
+	}
+	if (!pgha_api_iso_time(ms, iso, isolen))
+	{
+		snprintf(msg, msglen, "Unable to parse scheduled timestamp. It should be in an unambiguous format, e.g. ISO 8601");
+		return 422;
+	}
+	return 0;
+}
+
+static bool
+cluster_has_leader(const PgHaCluster *c)
+{
+	return c->has_leader && c->leader_session[0] != '\0';
+}
+
+static bool
+is_running_replica(const PgHaMember *m)
+{
+	return strncmp(m->state, "running", sizeof(m->state)) == 0 &&
+		strncmp(m->role, "replica", sizeof(m->role)) == 0;
+}
+
+int
+pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
+						bool switchover, int64_t now_ms, char *msg,
+						size_t msglen)
+{
+	const char *action = switchover ? "switchover" : "failover";
+	const char *Action = switchover ? "Switchover" : "Failover";
+	bool		has_leader = cluster_has_leader(c);
+	int			status;
+
+	r->scheduled_iso[0] = '\0';
+	if (!switchover && r->candidate[0] == '\0')
+	{
+		snprintf(msg, msglen, "Failover could be performed only to a specific candidate");
+		return 400;
+	}
+	if (switchover && r->leader[0] == '\0')
+	{
+		snprintf(msg, msglen, "Switchover could be performed only from a specific leader");
+		return 400;
+	}
+	if (r->scheduled_at[0] != '\0')
+	{
+		if (r->leader[0] == '\0')
+		{
+			snprintf(msg, msglen, "Scheduled %s is possible only from a specific leader", action);
+			return 400;
+		}
+		if (c->paused)
+		{
+			snprintf(msg, msglen, "Can't schedule %s in the paused state", action);
+			return 400;
+		}
+		status = parse_schedule(r->scheduled_at, action, now_ms, r->scheduled_iso,
+								sizeof(r->scheduled_iso), msg, msglen);
+		if (status != 0)
+			return status;
+	}
+	if (c->paused && r->candidate[0] == '\0')
+	{
+		snprintf(msg, msglen, "%s is possible only to a specific candidate in a paused state", Action);
+		return 400;
+	}
+
+	/* pg_ha: one request at a time (the key is written with cas=0) */
+	if (c->has_failover)
+	{
+		snprintf(msg, msglen, "a switchover or failover is already pending");
+		return 412;
+	}
+	/* Patroni's is_failover_possible() */
+	if (r->leader[0] != '\0' &&
+		(!has_leader || strncmp(c->leader, r->leader, sizeof(c->leader)) != 0))
+	{
+		snprintf(msg, msglen, "leader name does not match");
+		return 412;
+	}
+	if (r->candidate[0] != '\0')
+	{
+		const PgHaMember *m = pgha_find_member(c, r->candidate);
+		const PgHaMember *leader = has_leader ? pgha_find_member(c, c->leader) : NULL;
+
+		if (m == NULL)
+		{
+			snprintf(msg, msglen, "candidate does not exists");
+			return 412;
+		}
+		if (has_leader && strncmp(c->leader, r->candidate, sizeof(c->leader)) == 0)
+		{
+			snprintf(msg, msglen, "candidate \"%s\" is already the leader", r->candidate);
+			return 412;
+		}
+		if (!is_running_replica(m))
+		{
+			snprintf(msg, msglen, "candidate \"%s\" is not a running replica", r->candidate);
+			return 412;
+		}
+		if (m->nofailover)
+		{
+			snprintf(msg, msglen, "candidate \"%s\" is tagged nofailover", r->candidate);
+			return 412;
+		}
+		if (switchover && leader != NULL && leader->has_xlog && m->has_xlog &&
+			leader->xlog_location - m->xlog_location > c->max_lag_on_failover)
+		{
+			snprintf(msg, msglen,
+					 "candidate \"%s\" lags %lld bytes behind the leader (maximum_lag_on_failover is %lld)",
+					 r->candidate,
+					 (long long) (leader->xlog_location - m->xlog_location),
+					 (long long) c->max_lag_on_failover);
+			return 412;
+		}
+	}
+	else
+	{
+		bool		others = false;
+		bool		good = false;
+
+		for (int i = 0; i < c->nmembers && i < PGHA_MAX_MEMBERS; i++)
+		{
+			const PgHaMember *m = &c->members[i];
+
+			if (has_leader && strncmp(m->name, c->leader, sizeof(m->name)) == 0)
+				continue;
+			others = true;
+			if (is_running_replica(m) && !m->nofailover)
+				good = true;
+		}
+		if (!others)
+		{
+			snprintf(msg, msglen, "%s is not possible: cluster does not have members except leader", action);
+			return 412;
+		}
+		if (!good)
+		{
+			snprintf(msg, msglen, "%s is not possible: no good candidates have been found", action);
+			return 412;
+		}
+	}
+	return 0;
+}
+
+int
+pgha_api_parse_restart(const char *body, size_t len, PgHaApiRestart *out,
+					   char *msg, size_t msglen)
+{
+	json_t	   *root;
+	const char *key;
+	json_t	   *value;
+	int			status = 0;
+
+	memset(out, 0, sizeof(*out));
+	root = parse_object_body(body, len, true, msg, msglen);
+	if (root == NULL)
+		return 400;
+	json_object_foreach(root, key, value)
+	{
+		if (strcmp(key, "restart_pending") == 0)
+		{
+			/* Patroni tests it for truth */
+			if (json_is_boolean(value))
+				out->pending_only = json_is_true(value);
+			else if (!json_is_null(value))
+			{
+				snprintf(msg, msglen, "restart_pending must be true or false");
+				status = 400;
+			}
+		}
+		else if (strcmp(key, "schedule") == 0)
+		{
+			if (!string_field(root, "schedule", out->schedule, sizeof(out->schedule), msg, msglen))
+				status = 400;
+		}
+		else if (strcmp(key, "role") == 0 || strcmp(key, "postgres_version") == 0 ||
+				 strcmp(key, "timeout") == 0)
+		{
+			snprintf(msg, msglen, "The restart filter %.64s is not supported by pg_ha", key);
+			status = 400;
+		}
+		else
+		{
+			snprintf(msg, msglen, "Unknown filter for the scheduled restart: %.64s", key);
+			status = 400;
+		}
+		if (status != 0)
+			break;
+	}
+	json_decref(root);
+	return status;
+}
+
+int
+pgha_api_check_restart(const PgHaCluster *c, const char *member,
+					   PgHaApiRestart *r, int64_t now_ms, char *buf,
+					   size_t buflen, char *msg, size_t msglen)
+{
+	const PgHaMember *m;
+	int			n;
+
+	r->scheduled_iso[0] = '\0';
+	if (c->paused && r->schedule[0] != '\0')
+	{
+		snprintf(msg, msglen, "Can't schedule restart in the paused state");
+		return 400;
+	}
+	if (r->schedule[0] != '\0')
+	{
+		int			status = parse_schedule(r->schedule, "restart", now_ms,
+											r->scheduled_iso,
+											sizeof(r->scheduled_iso),
+											msg, msglen);
+
+		if (status != 0)
+			return status;
+	}
+	m = pgha_find_member(c, member);
+	if (m == NULL)
+	{
+		snprintf(msg, msglen, "restart failed: this node is not a member of the cluster in Consul");
+		return 503;
+	}
+	for (int i = 0; i < c->nrestarts && i < PGHA_MAX_MEMBERS; i++)
+	{
+		if (strncmp(c->restarts[i].member, member, sizeof(c->restarts[i].member)) == 0)
+		{
+			snprintf(msg, msglen, "Another restart is already scheduled");
+			return 409;
+		}
+	}
+	if (r->pending_only && !m->pending_restart && r->schedule[0] == '\0')
+	{
+		snprintf(msg, msglen, "restart conditions are not satisfied");
+		return 503;
+	}
+	n = snprintf(buf, buflen, "{\"pending_only\":%s%s%s%s}",
+				 r->pending_only ? "true" : "false",
+				 r->scheduled_iso[0] ? ",\"scheduled_at\":\"" : "",
+				 r->scheduled_iso,
+				 r->scheduled_iso[0] ? "\"" : "");
+	if (n < 0 || (size_t) n >= buflen)
+	{
+		snprintf(msg, msglen, "restart failed: request too long");
+		return 500;
+	}
+	return 0;
+}
+
+/* Patroni's patch_config(): true when config changed. */
+static bool
+merge_patch(json_t *config, json_t *patch, bool *oom)
+{
+	const char *key;
+	json_t	   *value;
+	bool		changed = false;
+
+	json_object_foreach(patch, key, value)
+	{
+		json_t	   *cur = json_object_get(config, key);
+
+		if (json_is_null(value))
+		{
+			if (cur != NULL)
+			{
+				bool		was_null = json_is_null(cur);
+
+				json_object_del(config, key);
+				if (!was_null)
+					changed = true;
+			}
+		}
+		else if (cur != NULL && json_is_object(value) && json_is_object(cur))
+		{
+			if (merge_patch(cur, value, oom))
+				changed = true;
+		}
+		else if (cur == NULL || !json_equal(cur, value))
+		{
+			json_t	   *copy = json_deep_copy(value);
+
+			if (copy == NULL || json_object_set_new(config, key, copy) != 0)
+				*oom = true;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/* A parameter's value as text; false when it is not a scalar. */
+static bool
+param_text(json_t *v, char *buf, size_t len)
+{
+	int			n;
+
+	if (json_is_string(v))
+		n = snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		n = snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		n = snprintf(buf, len, "%.17g", json_real_value(v));
+	else if (json_is_true(v))
+		n = snprintf(buf, len, "on");
+	else if (json_is_false(v))
+		n = snprintf(buf, len, "off");
+	else
+		return false;
+	return n >= 0 && (size_t) n < len;
+}
+
+int
+pgha_api_patch_config(const char *config, const char *patch, size_t patchlen,
+					  char **result, bool *changed, PgHaParam *params,
+					  int maxparams, int *nparams, char *msg, size_t msglen)
+{
+	json_t	   *root = NULL;
+	json_t	   *p;
+	json_t	   *pg;
+	json_t	   *pp;
+	bool		oom = false;
+	int			status = 0;
+
+	*result = NULL;
+	*changed = false;
+	*nparams = 0;
+	p = parse_object_body(patch, patchlen, false, msg, msglen);
+	if (p == NULL)
+		return 400;
+
+	/* the parameters the patch sets, for PostgreSQL's own check */
+	pg = json_object_get(p, "postgresql");
+	pp = json_is_object(pg) ? json_object_get(pg, "parameters") : NULL;
+	if (pg != NULL && !json_is_object(pg) && !json_is_null(pg))
+	{
+		snprintf(msg, msglen, "\"postgresql\" must be an object");
+		status = 400;
+	}
+	else if (pp != NULL && !json_is_object(pp) && !json_is_null(pp))
+	{
+		snprintf(msg, msglen, "\"postgresql.parameters\" must be an object");
+		status = 400;
+	}
+	else if (json_is_object(pp))
+	{
+		const char *name;
+		json_t	   *v;
+
+		json_object_foreach(pp, name, v)
+		{
+			if (json_is_null(v))
+				continue;
+			if (strlen(name) == 0 || strlen(name) >= PGHA_NAME_LEN)
+			{
+				snprintf(msg, msglen, "bad parameter name \"%.64s\"", name);
+				status = 400;
+				break;
+			}
+			if (*nparams >= maxparams)
+			{
+				snprintf(msg, msglen, "too many parameters in one request");
+				status = 400;
+				break;
+			}
+			strcpy(params[*nparams].name, name);
+			if (!param_text(v, params[*nparams].value, sizeof(params[*nparams].value)))
+			{
+				snprintf(msg, msglen, "parameter \"%s\": the value must be a string, a number or a boolean, of fewer than %d bytes",
+						 name, PGHA_URL_LEN);
+				status = 400;
+				break;
+			}
+			(*nparams)++;
+		}
+	}
+	if (status != 0)
+	{
+		json_decref(p);
+		return status;
+	}
+
+	if (config != NULL)
+	{
+		root = json_loads(config, 0, NULL);
+		if (root == NULL || !json_is_object(root))
+		{
+			if (root != NULL)
+				json_decref(root);
+			json_decref(p);
+			snprintf(msg, msglen, "the config key in Consul is not a JSON object");
+			return 500;
+		}
+	}
+	else
+		root = json_pack("{}");
+	if (root == NULL)
+	{
+		json_decref(p);
+		snprintf(msg, msglen, "out of memory");
+		return 500;
+	}
+	*changed = merge_patch(root, p, &oom);
+	json_decref(p);
+	if (!oom)
+		*result = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (*result == NULL)
+	{
+		snprintf(msg, msglen, "out of memory");
+		return 500;
+	}
+	if (strlen(*result) >= PGHA_CONFIG_LEN)
+	{
+		free(*result);
+		*result = NULL;
+		snprintf(msg, msglen, "the configuration would be larger than %d bytes", PGHA_CONFIG_LEN - 1);
+		return 400;
+	}
+	return 0;
 }

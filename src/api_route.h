@@ -11,9 +11,14 @@
  * only, like cluster.c, so that every branch is unit-tested alone
  * (regress/unit/test_api_route.c) and fuzzed with hostile requests.
  *
+ * The write endpoints (POST /switchover /failover /restart /reload, PATCH
+ * /config) are parsed and validated here too: their JSON bodies, the
+ * checks against the cluster as read from Consul, the merge patch of the
+ * config key and the basic-auth check.  api.c does their I/O (Consul, the
+ * postmaster's SIGHUP, PostgreSQL's own check of parameter values).
+ *
  * What this file is not for: reading shared memory, talking HTTP, or
- * changing anything.  The API only reports; actions (switchover, restart)
- * will be POST endpoints later.
+ * changing anything.
  *
  *-------------------------------------------------------------------------
  */
@@ -115,7 +120,9 @@ typedef enum PgHaApiMethod
 {
 	PGHA_API_GET,
 	PGHA_API_HEAD,
-	PGHA_API_OPTIONS
+	PGHA_API_OPTIONS,
+	PGHA_API_POST,
+	PGHA_API_PATCH
 } PgHaApiMethod;
 
 typedef enum PgHaApiEndpoint
@@ -139,7 +146,12 @@ typedef enum PgHaApiEndpoint
 	PGHA_EP_CLUSTER,
 	PGHA_EP_HISTORY,
 	PGHA_EP_CONFIG,
-	PGHA_EP_METRICS
+	PGHA_EP_METRICS,
+	/* write endpoints (POST), plus PATCH on PGHA_EP_CONFIG */
+	PGHA_EP_SWITCHOVER,
+	PGHA_EP_FAILOVER,
+	PGHA_EP_RESTART,
+	PGHA_EP_RELOAD
 } PgHaApiEndpoint;
 
 typedef struct PgHaApiTagFilter
@@ -169,7 +181,8 @@ typedef struct PgHaApiResponse
 	const char *content_type;	/* static string; NULL when no body */
 	char	   *body;
 	size_t		body_len;
-	bool		allow;			/* send "Allow: " PGHA_API_ALLOW */
+	bool		allow;			/* send an Allow header */
+	const char *allow_methods;	/* its value; NULL: PGHA_API_ALLOW */
 } PgHaApiResponse;
 
 /*
@@ -219,5 +232,112 @@ extern bool pgha_api_replica_lag(bool has_optime, int64_t optime,
  * fraction when it is zero.  Returns false when buf is too small.
  */
 extern bool pgha_api_format_time(int64_t epoch_us, char *buf, size_t len);
+
+/* ----- write endpoints */
+
+#define PGHA_API_MAX_WRITE_BODY	(64 * 1024)	/* longer request bodies: 413 */
+#define PGHA_API_ISO_LEN		40	/* "2026-11-25T20:00:00.123000+00:00" */
+
+/* Is req one of the write requests (POST, or PATCH /config)? */
+extern bool pgha_api_is_write(const PgHaApiRequest *req);
+
+/* A plain-text answer (Patroni answers its write endpoints in text). */
+extern void pgha_api_text_response(PgHaApiResponse *resp, int status,
+								   const char *text);
+
+/* A JSON answer; json is copied. */
+extern void pgha_api_json_response(PgHaApiResponse *resp, int status,
+								   const char *json);
+
+/*
+ * May this request write?  configured is pg_ha.api_auth ("user:password",
+ * "" when unset), authorization the request's Authorization header (NULL
+ * when absent), loopback whether the client connects from 127.0.0.0/8 or
+ * ::1.  Unset: loopback clients only (403 otherwise).  Set: HTTP basic
+ * auth with exactly those credentials, compared in constant time (401
+ * otherwise).  Returns 0 when allowed, else the status with a message.
+ */
+extern int	pgha_api_check_auth(const char *configured, const char *authorization,
+								bool loopback, char *msg, size_t msglen);
+
+/*
+ * A loopback address: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104.  ipversion
+ * 4 (addr: 4 bytes, network order) or 6 (16 bytes); anything else: false.
+ */
+extern bool pgha_api_is_loopback(int ipversion, const unsigned char *addr);
+
+/* POST /switchover and /failover, as sent (empty strings: absent or null). */
+typedef struct PgHaApiFailover
+{
+	char		leader[PGHA_NAME_LEN];
+	char		candidate[PGHA_NAME_LEN];	/* "candidate", or "member" */
+	char		scheduled_at[PGHA_API_ISO_LEN * 2];
+	/* filled by pgha_api_check_failover when scheduled_at is given */
+	char		scheduled_iso[PGHA_API_ISO_LEN];
+} PgHaApiFailover;
+
+/*
+ * Parse the body of POST /switchover or /failover.  0, or 400 with msg:
+ * not a JSON object, empty, a field not a string or null, too long.
+ */
+extern int	pgha_api_parse_failover(const char *body, size_t len,
+									PgHaApiFailover *out, char *msg,
+									size_t msglen);
+
+/*
+ * Patroni's checks of a switchover (switchover true) or failover against
+ * the cluster as read from Consul, in Patroni's order and with its texts,
+ * plus pg_ha's own (those of pg_ha_switchover() and pg_ha_failover(): a
+ * pending request, a candidate that is not a running replica, is tagged
+ * nofailover, or lags too much for a switchover).  now_ms: epoch ms.
+ * Returns 0 (r->scheduled_iso set when scheduled), else 400, 412 or 422
+ * with msg.
+ */
+extern int	pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
+									bool switchover, int64_t now_ms,
+									char *msg, size_t msglen);
+
+/* POST /restart */
+typedef struct PgHaApiRestart
+{
+	bool		pending_only;	/* "restart_pending": true */
+	char		schedule[PGHA_API_ISO_LEN * 2];	/* "" when not given */
+	char		scheduled_iso[PGHA_API_ISO_LEN];	/* set by the check */
+} PgHaApiRestart;
+
+/* Parse the (optional) body of POST /restart.  0, or 400 with msg. */
+extern int	pgha_api_parse_restart(const char *body, size_t len,
+								   PgHaApiRestart *out, char *msg,
+								   size_t msglen);
+
+/*
+ * Check a restart of member (this node) against the cluster.  0: write
+ * the request (the restart/<member> value in buf); 200 with msg: nothing
+ * to do (restart_pending and none pending); else 400, 409, 422 or 503
+ * with msg.
+ */
+extern int	pgha_api_check_restart(const PgHaCluster *c, const char *member,
+								   PgHaApiRestart *r, int64_t now_ms,
+								   char *buf, size_t buflen,
+								   char *msg, size_t msglen);
+
+/*
+ * PATCH /config: apply the JSON merge patch (Patroni's patch_config: null
+ * removes a key, objects merge, anything else replaces) to config (the
+ * config key's value, NULL when absent).  On success returns 0 with
+ * *result (malloc'ed, compact JSON, free()) and *changed, and the
+ * postgresql.parameters the patch sets in params (values as text: numbers
+ * as written, booleans on/off; at most maxparams, *nparams of them) for
+ * the caller to validate.  Else 400 (bad patch) or 500 (config unusable)
+ * with msg.
+ */
+extern int	pgha_api_patch_config(const char *config, const char *patch,
+								  size_t patchlen, char **result,
+								  bool *changed, PgHaParam *params,
+								  int maxparams, int *nparams,
+								  char *msg, size_t msglen);
+
+/* Format epoch ms as Patroni's ISO time: 2026-11-25T20:00:00.123000+00:00 */
+extern bool pgha_api_iso_time(int64_t epoch_ms, char *buf, size_t len);
 
 #endif							/* PG_HA_API_ROUTE_H */

@@ -41,6 +41,8 @@ int			pg_ha_retry_timeout = 10000;
 int			pg_ha_lock_delay = 0;
 int			pg_ha_member_slots_ttl = 30 * 60 * 1000;
 bool		pg_ha_nofailover = false;
+/* REST API credentials "user:password" (extern in api.c); never logged */
+char	   *pg_ha_api_auth = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -156,7 +158,7 @@ static const char *const pg_ha_guc_names[] = {
 	"pg_ha.consul_token", "pg_ha.connect_address", "pg_ha.api_listen",
 	"pg_ha.ttl", "pg_ha.loop_wait", "pg_ha.retry_timeout", "pg_ha.lock_delay",
 	"pg_ha.nofailover", "pg_ha.replication_user", "pg_ha.passfile",
-	"pg_ha.member_slots_ttl"
+	"pg_ha.member_slots_ttl", "pg_ha.api_auth"
 };
 
 /*
@@ -295,6 +297,18 @@ define_gucs(void)
 							 &pg_ha_nofailover, false,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * No check hook: PostgreSQL's message for a rejected value quotes the
+	 * value, and this one is a password.  The API worker checks the form
+	 * itself (refusing every write until it is user:password).
+	 */
+	DefineCustomStringVariable("pg_ha.api_auth",
+							   "REST API credentials for write requests, user:password (HTTP basic auth).",
+							   "Empty: write requests only from loopback addresses, without credentials.",
+							   &pg_ha_api_auth, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_ha");
 }

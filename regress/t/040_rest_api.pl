@@ -10,6 +10,7 @@ use IO::Select;
 use IO::Socket::INET;
 use HTTP::Tiny;
 use JSON::PP;
+use MIME::Base64 qw(encode_base64);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -105,13 +106,17 @@ sub answered_4xx_or_closed
 # ---------------------------------------------------------------------
 # A leader and a streaming replica, each with its API.
 
-my $pg1 = PgHaTest::new_node('pg1', %common, extra_conf => api_conf('pg1'));
+# pg1 wants credentials for writes; pg2 takes them from loopback without
+my $pg1 = PgHaTest::new_node('pg1', %common,
+	extra_conf => [ api_conf('pg1'), "pg_ha.api_auth = 'admin:s3cret'" ]);
 $pg1->start;
 ok( PgHaTest::poll_until('pg1 takes writes', 60,
 		sub { $pg1->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') eq 't' }),
 	'pg1 is the leader');
 
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common, extra_conf => api_conf('pg2'));
+# (its postgresql.conf is pg1's copy: unset api_auth again)
+my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common,
+	extra_conf => [ api_conf('pg2'), "pg_ha.api_auth = ''" ]);
 $pg2->start;
 ok(PgHaTest::poll_until('pg2 streams from pg1', 60, sub { streaming($pg1) eq 'pg2' }),
 	'pg2 streams from pg1');
@@ -224,9 +229,10 @@ like($m{pg2}{lag}, qr/^(\d+|unknown)$/, '/cluster: lag of the replica');
 ($status, my $content) = api($pg1, 'GET', '/history');
 is($status, 200, 'GET /history');
 is($content, '[]', '/history is empty for now');
+ok(PgHaTest::poll_until('GET /config', 30, sub { status_of($pg1, 'GET', '/config') == 200 }),
+	'GET /config: 200');
 ($status, $doc) = get_json($pg1, '/config');
-is($status, 503, 'GET /config: not available yet');
-ok(defined $doc->{error}, '/config says why');
+is_deeply($doc, $consul->kv_get_json("$prefix/config"), 'GET /config answers the config key');
 
 my $headers;
 ($status, $content, $headers) = api($pg1, 'GET', '/metrics');
@@ -322,6 +328,109 @@ my @starts = $log =~ /REST API listening on/g;
 is(scalar(@starts), 1, 'the API worker never restarted');
 unlike($log, qr/terminated by signal/, 'no process of pg1 died by a signal');
 unlike($log, qr/pg_ha API worker.*exited with exit code/, 'the API worker did not exit');
+
+# ---------------------------------------------------------------------
+# Write endpoints: authentication, bad bodies, PATCH /config, switchover.
+
+my %auth = (Authorization => 'Basic ' . encode_base64('admin:s3cret', ''));
+my %bad_auth = (Authorization => 'Basic ' . encode_base64('admin:wrong', ''));
+sub post
+{
+	my ($node, $path, $body, $hdrs, $method) = @_;
+	return api($node, $method // 'POST', $path,
+		headers => { 'Content-Type' => 'application/json', %{ $hdrs // {} } },
+		defined $body ? (content => $body) : ());
+}
+
+($status, $content, $headers) = post($pg1, '/switchover', '{"leader":"pg1","candidate":"pg2"}');
+is($status, 401, 'POST /switchover without credentials: 401 when pg_ha.api_auth is set');
+like($headers->{'www-authenticate'} // '', qr/^Basic realm=/, '401 asks for basic auth');
+is($content, 'no auth header received', '401 says why, as Patroni');
+($status, $content) = post($pg1, '/switchover', '{"leader":"pg1","candidate":"pg2"}', \%bad_auth);
+is($status, 401, 'wrong credentials: 401');
+is(status_of($pg1, 'GET', '/cluster'), 200, 'reads need no credentials');
+($status, $content) = post($pg1, '/reload', undef, \%auth);
+is($status, 202, 'POST /reload with credentials: 202');
+is($content, 'reload scheduled', '... "reload scheduled", as Patroni');
+($status, $content) = post($pg2, '/reload');
+is($status, 202, 'POST /reload from loopback without pg_ha.api_auth: no credentials needed');
+ok(PgHaTest::poll_until('pg1 logs the reload', 10,
+		sub { slurp_file($pg1->logfile) =~ /received SIGHUP, reloading configuration files/ }),
+	'the reload reached the postmaster');
+unlike(slurp_file($pg1->logfile), qr/s3cret/, 'the credentials never reach the log');
+
+# bad bodies
+for my $case (
+	[ '/switchover', '',                                    400, qr/JSON object/,                 'an empty body' ],
+	[ '/switchover', 'nope',                                400, qr/JSON object/,                 'not JSON' ],
+	[ '/switchover', '{}',                                  400, qr/JSON object/,                 'an empty object' ],
+	[ '/switchover', '{"leader": 1}',                       400, qr/must be a string/,            'a number as leader' ],
+	[ '/switchover', '{"candidate":"pg2"}',                 400, qr/only from a specific leader/, 'no leader' ],
+	[ '/failover',   '{"leader":"pg1"}',                    400, qr/only to a specific candidate/, 'a failover without candidate' ],
+	[ '/switchover', '{"leader":"pg2","candidate":"pg1"}',  412, qr/^leader name does not match$/, 'the wrong leader' ],
+	[ '/switchover', '{"leader":"pg1","candidate":"pg9"}',  412, qr/^candidate does not exists$/,  'an unknown candidate' ],
+	[ '/switchover', '{"leader":"pg1","scheduled_at":"2001-01-01T00:00:00Z"}', 422, qr/in the past/, 'a time in the past' ],
+	[ '/switchover', '{"leader":"pg1","scheduled_at":"2099-01-01T00:00:00"}', 400, qr/Timezone information is mandatory/, 'a time without zone' ],
+	[ '/restart',    '{"bogus":1}',                         400, qr/Unknown filter/,              'an unknown restart filter' ],
+	[ '/restart',    '{"restart_pending":"yes"}',           400, qr/true or false/,               'restart_pending not a boolean' ],
+	[ '/config',     '{"postgresql":{"parameters":{"work_mem":"lots"}}}', 400, qr/invalid value for parameter "work_mem"/, 'a bad work_mem' ],
+	[ '/config',     '{"postgresql":{"parameters":{"no_such_thing":"1"}}}', 400, qr/unrecognized configuration parameter/, 'an unknown parameter' ],
+	[ '/config',     '{"postgresql":{"parameters":{"primary_conninfo":"x"}}}', 400, qr/cannot be set cluster-wide/, 'a parameter pg_ha owns' ],
+	[ '/config',     '{"postgresql":[]}',                   400, qr/must be an object/,           'postgresql not an object' ])
+{
+	my ($path, $body, $code, $re, $what) = @$case;
+	($status, $content) = post($pg1, $path, $body, \%auth, $path eq '/config' ? 'PATCH' : 'POST');
+	is($status, $code, "$path, $what: $code");
+	like($content, $re, "$path, $what: says why");
+}
+is($consul->kv_get("$prefix/failover"), undef, 'no bad request wrote a failover key');
+my $config_before = $consul->kv_get("$prefix/config");
+ok($config_before !~ /work_mem|no_such_thing|primary_conninfo/, 'no bad request changed the config key');
+
+# PATCH /config: written to Consul, applied on every node
+($status, $content) = post($pg1, '/config',
+	'{"postgresql":{"parameters":{"work_mem":"7MB"}},"loop_wait":null}', \%auth, 'PATCH');
+is($status, 200, 'PATCH /config work_mem: 200');
+$doc = eval { $json->decode($content) } // {};
+is($doc->{postgresql}{parameters}{work_mem}, '7MB', 'PATCH /config answers the new configuration');
+ok(!exists $doc->{loop_wait}, '... null removed loop_wait');
+is($doc->{ttl}, 10, '... the rest is kept');
+is_deeply($consul->kv_get_json("$prefix/config"), $doc, 'the config key holds it');
+ok(PgHaTest::poll_until('work_mem on pg2', 30,
+		sub { $pg2->safe_psql('postgres', 'SHOW work_mem') eq '7MB' }),
+	'the replica applies work_mem = 7MB');
+ok(PgHaTest::poll_until('GET /config', 30,
+		sub { my ($st, $d) = get_json($pg2, '/config'); $st == 200 && ($d->{postgresql}{parameters}{work_mem} // '') eq '7MB' }),
+	'GET /config answers the config key');
+($status, $content) = post($pg2, '/config', '{"postgresql":{"parameters":{"work_mem":null}},"loop_wait":1}', undef, 'PATCH');
+is($status, 200, 'PATCH /config removing work_mem: 200');
+$doc = eval { $json->decode($content) } // {};
+ok(!exists $doc->{postgresql}{parameters}{work_mem}, 'null removes work_mem');
+ok(PgHaTest::poll_until('work_mem back on pg2', 30,
+		sub { $pg2->safe_psql('postgres', 'SHOW work_mem') eq '4MB' }),
+	'the replica goes back to its own work_mem');
+
+# switchover through the API
+ok( PgHaTest::poll_until('pg2 caught up in Consul', 30,
+		sub { my (undef, $d) = get_json($pg1, '/cluster');
+			  my ($r) = grep { $_->{name} eq 'pg2' } @{ $d->{members} // [] };
+			  $r && ($r->{lag} // '') =~ /^\d+$/ && $r->{lag} < 1048576 && $r->{state} eq 'running' }),
+	'pg2 is a running replica within the lag limit');
+($status, $content) = post($pg1, '/switchover', '{"leader":"pg1","candidate":"pg2","scheduled_at":null}', \%auth);
+is($status, 200, 'POST /switchover on the leader: 200');
+is($content, 'switchover to "pg2" requested', '... "switchover to \"pg2\" requested"');
+ok(PgHaTest::poll_until('pg2 leads', 60, sub { status_of($pg2, 'GET', '/primary') == 200 }),
+	'pg2 becomes the leader');
+ok(PgHaTest::poll_until('pg1 streams from pg2', 90, sub { streaming($pg2) eq 'pg1' }),
+	'pg1 follows pg2');
+# and back, from loopback without credentials on pg2
+ok( PgHaTest::poll_until('pg1 caught up', 30,
+		sub { my ($st, $c) = post($pg2, '/switchover', '{"leader":"pg2","candidate":"pg1"}'); $st == 200 }),
+	'POST /switchover back to pg1: 200');
+ok(PgHaTest::poll_until('pg1 leads again', 60, sub { status_of($pg1, 'GET', '/primary') == 200 }),
+	'pg1 is the leader again');
+ok(PgHaTest::poll_until('pg2 streams from pg1 again', 90, sub { streaming($pg1) eq 'pg2' }),
+	'pg2 follows pg1 again');
 
 # ---------------------------------------------------------------------
 # Consul down: the API still answers at once, from memory; the leader

@@ -715,15 +715,23 @@ sub _launch_and_wait
 		else
 		{
 			$res = $self->http('PUT', "/v1/kv/$ready_key", 'ready');
-			if ($res->{status} == 200 && $res->{content} =~ /^true/)
+			# sessions need the agent's node in the catalog: it comes a
+			# moment after the leader ("Missing node registration")
+			my $session = $res->{status} == 200
+			  ? $self->http('PUT', '/v1/session/create', '{"TTL": "10s"}') : undef;
+			if ($res->{status} == 200 && $res->{content} =~ /^true/
+				&& $session && $session->{status} == 200
+				&& $session->{content} =~ /"ID"\s*:\s*"([^"]+)"/)
 			{
+				$self->http('PUT', "/v1/session/destroy/$1");
 				$self->http('DELETE', "/v1/kv/$ready_key");
 				$self->{startup_seconds} = PgHaTest::_now() - $start;
 				print "# Consul '$self->{name}' ready after "
 				  . sprintf('%.2f', $self->{startup_seconds}) . "s\n";
 				return 1;
 			}
-			$why = "KV put: $res->{status} $res->{content}";
+			$why = $res->{status} != 200 ? "KV put: $res->{status} $res->{content}"
+			  : 'no session yet: ' . ($session ? "$session->{status} $session->{content}" : '');
 		}
 		last if PgHaTest::_now() >= $deadline;
 		Time::HiRes::sleep(0.05);

@@ -480,7 +480,26 @@ test_parse_request(void)
 	CHECK(!PARSE("DELETE", "/nothing") && r.status == 405 && r.allow);
 	pgha_api_response_free(&r);
 	PARSE_FAILS("get", "/primary", 405);
-	PARSE_FAILS("PATCH", "/config", 405);
+	PARSE_FAILS("POST", "/config", 405);
+	CHECK(PARSE("PATCH", "/config") && req.endpoint == PGHA_EP_CONFIG &&
+		  req.method == PGHA_API_PATCH && pgha_api_is_write(&req));
+	CHECK(PARSE("POST", "/switchover") && req.endpoint == PGHA_EP_SWITCHOVER &&
+		  pgha_api_is_write(&req));
+	CHECK(PARSE("POST", "/failover") && req.endpoint == PGHA_EP_FAILOVER);
+	CHECK(PARSE("POST", "/restart") && req.endpoint == PGHA_EP_RESTART);
+	CHECK(PARSE("POST", "/reload/") && req.endpoint == PGHA_EP_RELOAD);
+	CHECK(PARSE("GET", "/config") && !pgha_api_is_write(&req));
+	CHECK(!PARSE("GET", "/switchover") && r.status == 405 && r.allow &&
+		  strcmp(r.allow_methods, "POST") == 0);
+	pgha_api_response_free(&r);
+	CHECK(!PARSE("PATCH", "/patroni") && r.status == 405 && r.allow &&
+		  r.allow_methods == NULL);
+	pgha_api_response_free(&r);
+	CHECK(!PARSE("POST", "/config") && r.status == 405 &&
+		  strcmp(r.allow_methods, "GET, HEAD, OPTIONS, PATCH") == 0);
+	pgha_api_response_free(&r);
+	PARSE_FAILS("PUT", "/config", 405);
+	PARSE_FAILS("DELETE", "/switchover", 405);
 	PARSE_FAILS("", "/primary", 400);
 	PARSE_FAILS("G ET", "/primary", 400);
 	PARSE_FAILS("GET\r\n", "/primary", 400);
@@ -507,7 +526,7 @@ test_parse_request(void)
 	PARSE_FAILS("GET", "//primary", 404);
 	PARSE_FAILS("GET", "/primary//", 404);
 	PARSE_FAILS("GET", "/PRIMARY", 404);
-	PARSE_FAILS("GET", "/switchover", 404);
+	PARSE_FAILS("GET", "/switchover/x", 404);
 	/* an escaped slash is a slash: the trailing one is forgiven */
 	CHECK(PARSE("GET", "/primary%2F") && req.endpoint == PGHA_EP_PRIMARY);
 	memset(big, 'a', sizeof(big));
@@ -1089,7 +1108,292 @@ test_cluster_json(void)
 	CHECK(jstr(j, "error") != NULL);
 	json_decref(j);
 
+	/* /config: the config key as last read */
+	s->cluster_valid = true;
+	s->cluster.has_config = true;
+	s->cluster.config_valid = true;
+	strcpy(s->cluster.config_json,
+		   "{\"ttl\":30,\"postgresql\":{\"parameters\":{\"work_mem\":\"8MB\"}}}");
+	text = get_body("GET", "/config", s, &r);
+	CHECK(r.status == 200);
+	CHECK_STR(text, "{\"ttl\": 30, \"postgresql\": {\"parameters\": {\"work_mem\": \"8MB\"}}}");
+	pgha_api_response_free(&r);
+	free(text);
+	strcpy(s->cluster.config_json, "{broken");
+	j = GET_JSON("/config", s, 503);
+	CHECK(jstr(j, "error") != NULL);
+	json_decref(j);
+	s->cluster.has_config = false;
+	j = GET_JSON("/config", s, 503);
+	json_decref(j);
+
 	free(s);
+}
+
+/* ----- write endpoints */
+
+static void
+wadd_member(PgHaCluster *c, const char *name, const char *role,
+		   const char *state, int64_t xlog)
+{
+	PgHaMember *m = &c->members[c->nmembers++];
+
+	memset(m, 0, sizeof(*m));
+	strcpy(m->name, name);
+	strcpy(m->role, role);
+	strcpy(m->state, state);
+	m->has_xlog = true;
+	m->xlog_location = xlog;
+}
+
+static void
+three_nodes(PgHaCluster *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->has_leader = true;
+	strcpy(c->leader, "pg1");
+	strcpy(c->leader_session, "11111111-2222-3333-4444-555555555555");
+	c->max_lag_on_failover = 1048576;
+	wadd_member(c, "pg1", "primary", "running", 5000000);
+	wadd_member(c, "pg2", "replica", "running", 5000000);
+	wadd_member(c, "pg3", "replica", "running", 5000000);
+}
+
+
+#define WNOW_MS INT64_C(1764000000000)	/* 2025-11-24T16:00:00Z */
+
+static int
+failover(const PgHaCluster *c, const char *body, bool switchover,
+		 PgHaApiFailover *f, char *msg)
+{
+	int			st = pgha_api_parse_failover(body, strlen(body), f, msg, 256);
+
+	if (st != 0)
+		return st;
+	return pgha_api_check_failover(c, f, switchover, WNOW_MS, msg, 256);
+}
+
+static void
+test_write_failover(void)
+{
+	PgHaCluster *c = malloc(sizeof(PgHaCluster));
+	PgHaApiFailover f;
+	char		msg[256];
+
+	three_nodes(c);
+	/* bodies */
+	CHECK_INT(pgha_api_parse_failover("", 0, &f, msg, sizeof(msg)), 400);
+	CHECK_INT(failover(c, "{}", true, &f, msg), 400);
+	CHECK_INT(failover(c, "[1]", true, &f, msg), 400);
+	CHECK_INT(failover(c, "{\"leader\": 1}", true, &f, msg), 400);
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"leader\": \"pg1\"}", true, &f, msg), 400);
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\"", true, &f, msg), 400);
+	CHECK_INT(failover(c, "{\"leader\": \"a\\u0000b\"}", true, &f, msg), 400);
+	{
+		char		big[200];
+
+		snprintf(big, sizeof(big), "{\"candidate\": \"%070d\"}", 0);
+		CHECK_INT(failover(c, big, false, &f, msg), 400);
+	}
+	/* Patroni's order and texts */
+	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", true, &f, msg), 400);
+	CHECK_STR(msg, "Switchover could be performed only from a specific leader");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", false, &f, msg), 400);
+	CHECK_STR(msg, "Failover could be performed only to a specific candidate");
+	CHECK_INT(failover(c, "{\"leader\": \"pg2\", \"candidate\": \"pg3\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "leader name does not match");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg9\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "candidate does not exists");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg1\"}", true, &f, msg), 412);
+	/* patronictl sends nulls */
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\", \"scheduled_at\": null}", true, &f, msg), 0);
+	CHECK_STR(f.candidate, "pg2");
+	CHECK_STR(f.scheduled_iso, "");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": null}", true, &f, msg), 0);
+	CHECK_INT(failover(c, "{\"member\": \"pg3\"}", false, &f, msg), 0);
+	CHECK_STR(f.candidate, "pg3");
+	/* schedules */
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"scheduled_at\": \"2030-01-01T10:00:00+02:00\"}", true, &f, msg), 0);
+	CHECK_STR(f.scheduled_iso, "2030-01-01T08:00:00+00:00");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"scheduled_at\": \"2030-01-01T10:00:00\"}", true, &f, msg), 400);
+	CHECK_STR(msg, "Timezone information is mandatory for the scheduled switchover");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"scheduled_at\": \"2020-01-01T10:00:00Z\"}", true, &f, msg), 422);
+	CHECK_STR(msg, "Cannot schedule switchover in the past");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"scheduled_at\": \"tomorrow\"}", true, &f, msg), 422);
+	CHECK_INT(failover(c, "{\"candidate\": \"pg2\", \"scheduled_at\": \"2030-01-01T10:00:00Z\"}", false, &f, msg), 400);
+	CHECK_STR(msg, "Scheduled failover is possible only from a specific leader");
+	/* paused */
+	c->paused = true;
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", true, &f, msg), 400);
+	CHECK_STR(msg, "Switchover is possible only to a specific candidate in a paused state");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\", \"scheduled_at\": \"2030-01-01T10:00:00Z\"}", true, &f, msg), 400);
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 0);
+	c->paused = false;
+	/* pg_ha's own checks */
+	c->has_failover = true;
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "a switchover or failover is already pending");
+	c->has_failover = false;
+	strcpy(c->members[1].state, "stopped");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 412);
+	strcpy(c->members[1].state, "running");
+	c->members[1].nofailover = true;
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 412);
+	c->members[2].nofailover = true;
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "switchover is not possible: no good candidates have been found");
+	c->members[1].nofailover = c->members[2].nofailover = false;
+	c->members[1].xlog_location = 0;
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 412);
+	/* a failover does not mind the lag, nor a missing leader */
+	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", false, &f, msg), 0);
+	c->has_leader = false;
+	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", false, &f, msg), 0);
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 412);
+	c->nmembers = 1;
+	c->has_leader = true;
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "switchover is not possible: cluster does not have members except leader");
+	free(c);
+}
+
+static void
+test_write_restart(void)
+{
+	PgHaCluster *c = malloc(sizeof(PgHaCluster));
+	PgHaApiRestart r;
+	char		msg[256];
+	char		buf[256];
+
+	three_nodes(c);
+	CHECK_INT(pgha_api_parse_restart(NULL, 0, &r, msg, sizeof(msg)), 0);
+	CHECK(!r.pending_only);
+	CHECK_INT(pgha_api_check_restart(c, "pg2", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 0);
+	CHECK_STR(buf, "{\"pending_only\":false}");
+	CHECK_INT(pgha_api_parse_restart("{}", 2, &r, msg, sizeof(msg)), 0);
+	CHECK_INT(pgha_api_parse_restart("[]", 2, &r, msg, sizeof(msg)), 400);
+	CHECK_INT(pgha_api_parse_restart("{\"x\": 1}", 8, &r, msg, sizeof(msg)), 400);
+	CHECK_STR(msg, "Unknown filter for the scheduled restart: x");
+	CHECK_INT(pgha_api_parse_restart("{\"role\": \"replica\"}", 18, &r, msg, sizeof(msg)), 400);
+	CHECK_INT(pgha_api_parse_restart("{\"restart_pending\": 1}", 22, &r, msg, sizeof(msg)), 400);
+	CHECK_INT(pgha_api_parse_restart("{\"restart_pending\": true}", 25, &r, msg, sizeof(msg)), 0);
+	CHECK(r.pending_only);
+	CHECK_INT(pgha_api_check_restart(c, "pg2", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 503);
+	CHECK_STR(msg, "restart conditions are not satisfied");
+	c->members[1].pending_restart = true;
+	CHECK_INT(pgha_api_check_restart(c, "pg2", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 0);
+	CHECK_STR(buf, "{\"pending_only\":true}");
+	CHECK_INT(pgha_api_check_restart(c, "pg9", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 503);
+	{
+		const char *b = "{\"schedule\": \"2030-01-01T10:00:00.5Z\"}";
+
+		CHECK_INT(pgha_api_parse_restart(b, strlen(b), &r, msg, sizeof(msg)), 0);
+		CHECK_INT(pgha_api_check_restart(c, "pg2", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 0);
+		CHECK_STR(buf, "{\"pending_only\":false,\"scheduled_at\":\"2030-01-01T10:00:00.500000+00:00\"}");
+		c->paused = true;
+		CHECK_INT(pgha_api_check_restart(c, "pg2", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 400);
+		c->paused = false;
+		b = "{\"schedule\": \"2000-01-01T10:00:00Z\"}";
+		CHECK_INT(pgha_api_parse_restart(b, strlen(b), &r, msg, sizeof(msg)), 0);
+		CHECK_INT(pgha_api_check_restart(c, "pg2", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 422);
+	}
+	CHECK_INT(pgha_api_parse_restart("{}", 2, &r, msg, sizeof(msg)), 0);
+	c->nrestarts = 1;
+	strcpy(c->restarts[0].member, "pg2");
+	CHECK_INT(pgha_api_check_restart(c, "pg2", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 409);
+	free(c);
+}
+
+static int
+patch(const char *config, const char *p, char **out, bool *changed,
+	  PgHaParam *params, int *n, char *msg)
+{
+	return pgha_api_patch_config(config, p, strlen(p), out, changed, params,
+								 8, n, msg, 256);
+}
+
+static void
+test_write_config(void)
+{
+	PgHaParam	params[8];
+	int			n;
+	bool		changed;
+	char	   *out;
+	char		msg[256];
+	const char *cfg = "{\"ttl\":30,\"postgresql\":{\"parameters\":{\"work_mem\":\"4MB\",\"max_connections\":100}}}";
+
+	CHECK_INT(patch(cfg, "{\"postgresql\":{\"parameters\":{\"work_mem\":\"8MB\",\"max_connections\":null,\"jit\":false,\"random_page_cost\":1.5,\"x.y\":3}}}",
+					&out, &changed, params, &n, msg), 0);
+	CHECK(changed);
+	CHECK_STR(out, "{\"ttl\":30,\"postgresql\":{\"parameters\":{\"work_mem\":\"8MB\",\"jit\":false,\"random_page_cost\":1.5,\"x.y\":3}}}");
+	free(out);
+	CHECK_INT(n, 4);
+	CHECK_STR(params[0].name, "work_mem");
+	CHECK_STR(params[0].value, "8MB");
+	CHECK_STR(params[1].value, "off");
+	CHECK_STR(params[2].value, "1.5");
+	CHECK_STR(params[3].value, "3");
+	/* no change */
+	CHECK_INT(patch(cfg, "{\"ttl\":30,\"nothing\":null}", &out, &changed, params, &n, msg), 0);
+	CHECK(!changed);
+	free(out);
+	/* pause, as patronictl pause sends it; a whole subtree removed */
+	CHECK_INT(patch(cfg, "{\"pause\":true,\"postgresql\":null}", &out, &changed, params, &n, msg), 0);
+	CHECK_STR(out, "{\"ttl\":30,\"pause\":true}");
+	free(out);
+	/* no key yet */
+	CHECK_INT(patch(NULL, "{\"ttl\":20}", &out, &changed, params, &n, msg), 0);
+	CHECK_STR(out, "{\"ttl\":20}");
+	free(out);
+	/* bad patches */
+	CHECK_INT(patch(cfg, "{}", &out, &changed, params, &n, msg), 400);
+	CHECK_INT(patch(cfg, "nope", &out, &changed, params, &n, msg), 400);
+	CHECK_INT(patch(cfg, "{\"postgresql\":1}", &out, &changed, params, &n, msg), 400);
+	CHECK_INT(patch(cfg, "{\"postgresql\":{\"parameters\":[]}}", &out, &changed, params, &n, msg), 400);
+	CHECK_INT(patch(cfg, "{\"postgresql\":{\"parameters\":{\"a\":{}}}}", &out, &changed, params, &n, msg), 400);
+	CHECK(out == NULL);
+	CHECK_INT(patch("[1]", "{\"ttl\":1}", &out, &changed, params, &n, msg), 500);
+	CHECK_INT(patch(cfg, "{\"postgresql\":{\"parameters\":{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1}}}",
+					&out, &changed, params, &n, msg), 400);
+}
+
+static void
+test_write_auth(void)
+{
+	char		msg[256];
+	static const unsigned char v4[] = {127, 0, 0, 1};
+	static const unsigned char v4o[] = {10, 0, 0, 1};
+	static const unsigned char v6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	static const unsigned char v6m[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 9};
+	static const unsigned char v6o[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+	CHECK(pgha_api_is_loopback(4, v4));
+	CHECK(!pgha_api_is_loopback(4, v4o));
+	CHECK(pgha_api_is_loopback(6, v6));
+	CHECK(pgha_api_is_loopback(6, v6m));
+	CHECK(!pgha_api_is_loopback(6, v6o));
+	CHECK(!pgha_api_is_loopback(5, v6));
+	CHECK(!pgha_api_is_loopback(4, NULL));
+
+	/* unset: loopback only */
+	CHECK_INT(pgha_api_check_auth("", NULL, true, msg, sizeof(msg)), 0);
+	CHECK_INT(pgha_api_check_auth(NULL, "Basic eDp5", true, msg, sizeof(msg)), 0);
+	CHECK_INT(pgha_api_check_auth("", NULL, false, msg, sizeof(msg)), 403);
+	/* set: basic auth everywhere; "admin:s3cret" */
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "Basic YWRtaW46czNjcmV0", false, msg, sizeof(msg)), 0);
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "basic  YWRtaW46czNjcmV0 ", true, msg, sizeof(msg)), 0);
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", NULL, true, msg, sizeof(msg)), 401);
+	CHECK_STR(msg, "no auth header received");
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "Bearer YWRtaW46czNjcmV0", true, msg, sizeof(msg)), 401);
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "Basic YWRtaW46czNjcmV", true, msg, sizeof(msg)), 401);
+	/* "admin:s3cre", "admin:s3cret!", "admin:wrong!" */
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "Basic YWRtaW46czNjcmU=", true, msg, sizeof(msg)), 401);
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "Basic YWRtaW46czNjcmV0IQ==", true, msg, sizeof(msg)), 401);
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "Basic YWRtaW46d3Jvbmch", true, msg, sizeof(msg)), 401);
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "Basic !!!!", true, msg, sizeof(msg)), 401);
+	CHECK_INT(pgha_api_check_auth("admin:s3cret", "Basic ", true, msg, sizeof(msg)), 401);
+	/* malformed setting: nobody writes */
+	CHECK_INT(pgha_api_check_auth("nocolon", "Basic bm9jb2xvbg==", true, msg, sizeof(msg)), 403);
 }
 
 /* Every non-comment line is "name{labels} value"; HELP/TYPE precede it. */
@@ -1462,6 +1766,10 @@ main(int argc, char **argv)
 	test_patroni_json();
 	test_cluster_json();
 	test_metrics();
+	test_write_failover();
+	test_write_restart();
+	test_write_config();
+	test_write_auth();
 	test_fuzz(iterations);
 
 	printf("%d passed, %d failed\n", npassed, nfailed);

@@ -47,8 +47,8 @@
 /* how long the old leader may keep the key after the request vanished */
 #define WITHDRAWN_GRACE_S	5
 
-static double
-now_s(void)
+double
+ctl_now_s(void)
 {
 	struct timespec ts;
 
@@ -62,8 +62,8 @@ now_s(void)
  * Print "text [default]: " and read one line; the default on an empty
  * answer or at the end of input.  Returns a palloc'd answer.
  */
-static char *
-prompt(const char *text, const char *def)
+char *
+ctl_prompt(const char *text, const char *def)
 {
 	char		line[1024];
 	size_t		n;
@@ -85,8 +85,8 @@ prompt(const char *text, const char *def)
 }
 
 /* "text [y/N]: "; false on "n", an empty answer or the end of input */
-static bool
-confirm(const char *text)
+bool
+ctl_confirm(const char *text)
 {
 	for (;;)
 	{
@@ -132,8 +132,8 @@ parse_digits(const char **p, int n, int *value)
  * Parse an ISO 8601 time, YYYY-MM-DD[T ]HH:MM[:SS[.frac]][Z|+HH[:MM]],
  * local time when it has no offset, into *when.
  */
-static bool
-parse_time(const char *s, time_t *when)
+bool
+ctl_parse_time(const char *s, time_t *when)
 {
 	const char *p = s + strspn(s, " ");
 	struct tm	tm;
@@ -227,8 +227,8 @@ parse_time(const char *s, time_t *when)
 }
 
 /* "2026-11-25T20:00:00+00:00" */
-static void
-format_iso_utc(time_t t, char *buf, size_t len)
+void
+ctl_format_iso_utc(time_t t, char *buf, size_t len)
 {
 	struct tm	tm;
 
@@ -427,7 +427,7 @@ static int
 wait_for_leader(const CtlOptions *opt, bool failover, const char *old_leader,
 				const char *candidate)
 {
-	double		deadline = now_s() + opt->wait_timeout;
+	double		deadline = ctl_now_s() + opt->wait_timeout;
 	double		withdrawn_at = 0;
 	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
 
@@ -439,7 +439,7 @@ wait_for_leader(const CtlOptions *opt, bool failover, const char *old_leader,
 		pg_usleep(POLL_US);
 		if (!ctl_read_cluster(opt, c, &found) || !found)
 		{
-			if (now_s() > deadline)
+			if (ctl_now_s() > deadline)
 				break;
 			continue;
 		}
@@ -472,8 +472,8 @@ wait_for_leader(const CtlOptions *opt, bool failover, const char *old_leader,
 			strcmp(leader, old_leader) == 0)
 		{
 			if (withdrawn_at == 0)
-				withdrawn_at = now_s();
-			else if (now_s() - withdrawn_at > WITHDRAWN_GRACE_S)
+				withdrawn_at = ctl_now_s();
+			else if (ctl_now_s() - withdrawn_at > WITHDRAWN_GRACE_S)
 			{
 				pg_log_error("the %s request was withdrawn and \"%s\" is still the leader",
 							 failover ? "failover" : "switchover", old_leader);
@@ -485,7 +485,7 @@ wait_for_leader(const CtlOptions *opt, bool failover, const char *old_leader,
 		else
 			withdrawn_at = 0;
 
-		if (now_s() > deadline)
+		if (ctl_now_s() > deadline)
 			break;
 	}
 	pg_log_error("no new leader in cluster \"%s\" after %d s; the %s request stays in Consul",
@@ -561,7 +561,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 
 		if (!failover && opt->leader == NULL)
 		{
-			char	   *answer = prompt("Primary", leader);
+			char	   *answer = ctl_prompt("Primary", leader);
 
 			if (strcmp(answer, leader) != 0)
 			{
@@ -599,7 +599,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 			for (int i = 0; i < ncand; i++)
 				appendPQExpBuffer(&names, "%s'%s'", i ? ", " : "", sorted[i]->name);
 			appendPQExpBufferChar(&names, ']');
-			answer = prompt(names.data, "");
+			answer = ctl_prompt(names.data, "");
 			termPQExpBuffer(&names);
 			if (answer[0] != '\0')
 			{
@@ -621,7 +621,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 			localtime_r(&t, &tm);
 			strftime(example, sizeof(example), "%Y-%m-%dT%H:%M", &tm);
 			text = psprintf("When should the switchover take place (e.g. %s ) ", example);
-			scheduled = prompt(text, "now");
+			scheduled = ctl_prompt(text, "now");
 			pg_free(text);
 		}
 	}
@@ -638,7 +638,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 	}
 	if (scheduled != NULL && scheduled[0] != '\0' && pg_strcasecmp(scheduled, "now") != 0)
 	{
-		if (!parse_time(scheduled, &when))
+		if (!ctl_parse_time(scheduled, &when))
 		{
 			pg_log_error("could not parse the scheduled time \"%s\"", scheduled);
 			pg_log_error_hint("Give an ISO 8601 time, e.g. 2026-11-25T21:00 (local time) or 2026-11-25T21:00:00+00:00, or now.");
@@ -659,7 +659,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 			return 1;
 		}
 		has_when = true;
-		format_iso_utc(when, when_iso, sizeof(when_iso));
+		ctl_format_iso_utc(when, when_iso, sizeof(when_iso));
 	}
 	if (!check_candidate(opt, c, leader, candidate, action))
 		return 1;
@@ -677,7 +677,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 		else
 			question = psprintf("Are you sure you want to %s cluster %s%s?",
 								action, opt->cluster, demote);
-		if (!confirm(question))
+		if (!ctl_confirm(question))
 		{
 			pg_log_error("aborting %s%s", has_when ? "scheduled " : "", action);
 			return 1;
@@ -804,8 +804,8 @@ cmd_flush(const CtlOptions *opt)
  * that give every real number back unchanged: jansson's default of 17
  * would turn 0.9 into 0.90000000000000002.
  */
-static char *
-dump_config(const json_t *root)
+char *
+ctl_dump_config(const json_t *root)
 {
 	for (int p = 1; p <= 17; p++)
 	{
@@ -939,7 +939,7 @@ cmd_pause(const CtlOptions *opt, bool pause)
 			json_object_set_new(root, "pause", json_true());
 		else
 			json_object_del(root, "pause");
-		value = dump_config(root);
+		value = ctl_dump_config(root);
 		json_decref(root);
 		if (value == NULL)
 			pg_fatal("out of memory");
@@ -960,7 +960,7 @@ cmd_pause(const CtlOptions *opt, bool pause)
 	{
 		PQExpBufferData remaining;
 		int			limit = 2 * loop_wait + 2;
-		double		deadline = now_s() + limit;
+		double		deadline = ctl_now_s() + limit;
 		bool		ok;
 
 		printf("'%s' request sent, waiting until it is recognized by all nodes\n",
@@ -968,7 +968,7 @@ cmd_pause(const CtlOptions *opt, bool pause)
 		fflush(stdout);
 		initPQExpBuffer(&remaining);
 		while (!(ok = members_recognize_pause(opt, names, nnames, pause, &remaining)) &&
-			   now_s() < deadline)
+			   ctl_now_s() < deadline)
 			pg_usleep(POLL_US);
 		if (!ok)
 		{

@@ -11,6 +11,9 @@
  *	switchover, failover, flush, pause, resume
  *			the operator's requests to the cluster, written to Consul with
  *			Patroni's protocol (operator.c);
+ *	show-config, edit-config, restart, reload
+ *			the cluster-wide configuration and the members' servers
+ *			(config.c);
  *	init	bootstrap the first node of a cluster, or clone a new node from
  *			the leader, or start an existing node (init.c);
  *	rejoin	restart an old primary as a standby, rewound when needed; the
@@ -60,7 +63,8 @@ enum
 	OPT_SCHEDULED,
 	OPT_FORCE,
 	OPT_WAIT,
-	OPT_WAIT_TIMEOUT
+	OPT_WAIT_TIMEOUT,
+	OPT_PENDING
 };
 
 static void
@@ -77,6 +81,12 @@ usage(void)
 		   "  pg_ha_ctl flush [CLUSTER] switchover\n"
 		   "  pg_ha_ctl pause [CLUSTER] [--wait]\n"
 		   "  pg_ha_ctl resume [CLUSTER] [--wait]\n"
+		   "  pg_ha_ctl show-config [CLUSTER]\n"
+		   "  pg_ha_ctl edit-config [CLUSTER] [--set NAME=VALUE]... [-p PGPARAM=VALUE]...\n"
+		   "                        [--force] [-q]\n"
+		   "  pg_ha_ctl restart [CLUSTER] [MEMBER...] [--pending] [--scheduled=TIME|now]\n"
+		   "                    [--force] [--wait-timeout=SECS]\n"
+		   "  pg_ha_ctl reload [CLUSTER] [MEMBER...] [--force]\n"
 		   "  pg_ha_ctl init -D DATADIR --cluster=NAME --node-name=NAME --consul-url=URL\n"
 		   "                 --connect-address=HOST:PORT [OPTION]...\n"
 		   "  pg_ha_ctl rejoin -D DATADIR [--source-conninfo=CONNINFO] [--timeout=SECS]\n"
@@ -91,7 +101,12 @@ usage(void)
 		   "  failover    promote the candidate, also when the cluster has no leader\n"
 		   "  flush       cancel a pending switchover or failover request\n"
 		   "  pause       stop automatic failover (maintenance mode)\n"
-		   "  resume      resume automatic failover\n\n"
+		   "  resume      resume automatic failover\n"
+		   "  show-config show the cluster-wide configuration (YAML)\n"
+		   "  edit-config change it: --set, -p, or in $EDITOR; shows the diff first\n"
+		   "  restart     restart members (all by default), replicas first, the leader\n"
+		   "              last, each waited for\n"
+		   "  reload      reload members' configuration (POST /reload to their REST API)\n\n"
 		   "Node commands:\n"
 		   "  init        create this node in an empty DATADIR: bootstrap the cluster when\n"
 		   "              Consul has never seen it (initdb), else clone the leader\n"
@@ -120,6 +135,15 @@ usage(void)
 		   "  --wait-timeout=SECS       wait that long for the new leader, default 60\n\n"
 		   "Options of pause and resume:\n"
 		   "  --wait                    wait until every member has seen the change\n\n"
+		   "Options of edit-config, restart and reload:\n"
+		   "  --set=NAME=VALUE          set a configuration key (dotted: postgresql.use_pg_rewind);\n"
+		   "                            VALUE is YAML, null removes the key (repeatable)\n"
+		   "  -p, --pg=NAME=VALUE       set postgresql.parameters.NAME (repeatable)\n"
+		   "  -q, --quiet               do not show the diff\n"
+		   "  --force                   ask nothing\n"
+		   "  --pending                 restart only members pending a restart\n"
+		   "  --scheduled=TIME          restart at TIME, or now\n"
+		   "  --wait-timeout=SECS       wait that long for each member's restart, default 120\n\n"
 		   "Node options of init (or environment variables):\n"
 		   "  -D, --pgdata=DATADIR      data directory (PGDATA)\n"
 		   "  --node-name=NAME          name of this node in the cluster (PG_HA_NODE_NAME)\n"
@@ -235,6 +259,9 @@ main(int argc, char **argv)
 		{"force", no_argument, NULL, OPT_FORCE},
 		{"wait", no_argument, NULL, OPT_WAIT},
 		{"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+		{"pg", required_argument, NULL, 'p'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"pending", no_argument, NULL, OPT_PENDING},
 		{"watch", required_argument, NULL, 'w'},
 		{"pgdata", required_argument, NULL, 'D'},
 		{"node-name", required_argument, NULL, OPT_NODE_NAME},
@@ -279,10 +306,11 @@ main(int argc, char **argv)
 	opt.connect_address = env_or("PG_HA_CONNECT_ADDRESS", NULL);
 	opt.api_listen = env_or("PG_HA_API_LISTEN", NULL);
 	opt.settings = pg_malloc0(sizeof(char *) * argc);
+	opt.pg_settings = pg_malloc0(sizeof(char *) * argc);
 	opt.timeout = 60;
-	opt.wait_timeout = 60;
+	opt.wait_timeout = 0;		/* the command's default, below */
 
-	while ((c = getopt_long(argc, argv, "D:l:t:Ww:V?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "D:l:p:qt:Ww:V?", long_options, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -316,6 +344,15 @@ main(int argc, char **argv)
 				break;
 			case OPT_WAIT_TIMEOUT:
 				opt.wait_timeout = parse_seconds(optarg, "wait timeout");
+				break;
+			case 'p':
+				opt.pg_settings[opt.npg_settings++] = optarg;
+				break;
+			case 'q':
+				opt.quiet = true;
+				break;
+			case OPT_PENDING:
+				opt.pending = true;
 				break;
 			case 'W':
 				if (!watch_option)
@@ -418,6 +455,8 @@ main(int argc, char **argv)
 	command = argv[optind];
 	args = argv + optind + 1;
 	nargs = argc - optind - 1;
+	if (opt.wait_timeout == 0)
+		opt.wait_timeout = strcmp(command, "restart") == 0 ? 120 : 60;
 
 	if (strcmp(command, "version") == 0)
 	{
@@ -444,6 +483,36 @@ main(int argc, char **argv)
 			take_cluster_argument(&opt, args[0], cluster_option);
 		check_cluster_options(&opt);
 		return cmd_flush(&opt);
+	}
+	/*
+	 * restart, reload: [CLUSTER] [MEMBER...].  The first argument is the
+	 * cluster unless --cluster or PG_HA_CLUSTER gives it (then it is the
+	 * cluster only when it names that same cluster).
+	 */
+	if (strcmp(command, "restart") == 0 || strcmp(command, "reload") == 0)
+	{
+		if (nargs > 0 && (opt.cluster == NULL || strcmp(args[0], opt.cluster) == 0))
+		{
+			opt.cluster = args[0];
+			args++;
+			nargs--;
+		}
+		opt.members = (const char **) args;
+		opt.nmembers = nargs;
+		check_cluster_options(&opt);
+		opt.fmt = parse_format(opt.format);
+		return strcmp(command, "restart") == 0 ? cmd_restart(&opt) : cmd_reload(&opt);
+	}
+	if (strcmp(command, "show-config") == 0 || strcmp(command, "edit-config") == 0)
+	{
+		if (nargs > 1)
+			too_many_arguments(args[1]);
+		if (nargs == 1)
+			take_cluster_argument(&opt, args[0], cluster_option);
+		check_cluster_options(&opt);
+		if (strcmp(command, "show-config") == 0)
+			return cmd_show_config(&opt);
+		return cmd_edit_config(&opt);
 	}
 	if (strcmp(command, "list") == 0 || strcmp(command, "topology") == 0 ||
 		strcmp(command, "history") == 0 || strcmp(command, "switchover") == 0 ||

@@ -9,7 +9,8 @@
  * the node lifecycle commands; show.c the read-only operator commands
  * (list, topology, history) and table.c their output forms; operator.c
  * the commands that change the cluster (switchover, failover, flush,
- * pause, resume).
+ * pause, resume); config.c the cluster-wide configuration and the
+ * members' servers (show-config, edit-config, restart, reload).
  *
  *-------------------------------------------------------------------------
  */
@@ -57,6 +58,14 @@ typedef struct CtlOptions
 	int			wait_timeout;	/* seconds, switchover and failover */
 	const char *target;			/* flush: "switchover" */
 
+	/* show-config, edit-config, restart, reload */
+	const char **pg_settings;	/* edit-config -p name=value, in order */
+	int			npg_settings;
+	bool		quiet;			/* edit-config -q: no diff */
+	bool		pending;		/* restart --pending */
+	const char **members;		/* restart, reload: MEMBER... */
+	int			nmembers;
+
 	/* node */
 	const char *pgdata;
 	const char *node_name;
@@ -67,7 +76,8 @@ typedef struct CtlOptions
 	const char *replication_user;
 	const char *passfile;
 	const char *log_file;
-	const char **settings;		/* --set name=value, in order */
+	const char **settings;		/* --set name=value, in order (init,
+								 * edit-config) */
 	int			nsettings;
 
 	/* rejoin */
@@ -145,6 +155,7 @@ extern void ctl_table_print_yaml(const CtlTable *t, bool drop_empty,
 								 FILE *out);
 extern void ctl_table_print(const CtlTable *t, CtlFormat fmt,
 							const char *title, bool drop_empty, FILE *out);
+extern void ctl_yaml_scalar(PQExpBuffer buf, const CtlCell *cell);
 
 /* show.c */
 extern char *ctl_timestamp(int digits);
@@ -161,6 +172,19 @@ extern int	cmd_history(const CtlOptions *opt);
 extern int	cmd_switchover(const CtlOptions *opt, bool failover);
 extern int	cmd_flush(const CtlOptions *opt);
 extern int	cmd_pause(const CtlOptions *opt, bool pause);
+extern double ctl_now_s(void);
+extern char *ctl_prompt(const char *text, const char *def);
+extern bool ctl_confirm(const char *text);
+extern bool ctl_parse_time(const char *s, time_t *when);
+extern void ctl_format_iso_utc(time_t t, char *buf, size_t len);
+struct json_t;
+extern char *ctl_dump_config(const struct json_t *root);
+
+/* config.c */
+extern int	cmd_show_config(const CtlOptions *opt);
+extern int	cmd_edit_config(const CtlOptions *opt);
+extern int	cmd_restart(const CtlOptions *opt);
+extern int	cmd_reload(const CtlOptions *opt);
 
 /* util.c */
 extern void ctl_set_tool_dir(const char *argv0);

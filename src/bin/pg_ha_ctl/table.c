@@ -376,8 +376,8 @@ yaml_plain_ok(const char *s)
 	return !yaml_implicit_type(s);
 }
 
-static void
-yaml_scalar(PQExpBuffer buf, const CtlCell *cell)
+void
+ctl_yaml_scalar(PQExpBuffer buf, const CtlCell *cell)
 {
 	const char *s = cell->text;
 
@@ -458,7 +458,7 @@ ctl_table_print_yaml(const CtlTable *t, bool drop_empty, FILE *out)
 				continue;
 			appendPQExpBufferStr(&buf, first ? "- " : "  ");
 			appendPQExpBuffer(&buf, "%s: ", t->names[order[k]]);
-			yaml_scalar(&buf, cell);
+			ctl_yaml_scalar(&buf, cell);
 			appendPQExpBufferChar(&buf, '\n');
 			first = false;
 		}

@@ -1,0 +1,1544 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.c
+ *	  pg_ha_ctl show-config, edit-config, restart and reload.
+ *
+ *	show-config
+ *		the config key as YAML, as patronictl show-config prints it (PyYAML's
+ *		safe_dump: block style, keys sorted).
+ *	edit-config
+ *		change the config key: --set NAME=VALUE (a top-level or dotted key),
+ *		-p NAME=VALUE (postgresql.parameters.NAME), or the YAML in $EDITOR.
+ *		The unified diff of the old and new rendering is shown (diff -u),
+ *		confirmed, and written with check-and-set on the key's ModifyIndex:
+ *		a change made meanwhile by someone else is never overwritten.
+ *	restart
+ *		write restart/<member> (as pg_ha_restart() in SQL; the member's HA
+ *		worker restarts its server, keeping its Consul session), replicas
+ *		first and the leader last, each waited for before the next.
+ *	reload
+ *		POST /reload to each member's REST API.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "common/logging.h"
+#include "pg_ha_ctl.h"
+
+#define POLL_US				500000L
+#define MAX_API_BODY		(1024 * 1024)
+
+/* ----- YAML output (PyYAML safe_dump, default_flow_style=False) */
+
+static void yaml_mapping(PQExpBuffer b, json_t *obj, int indent, bool inline_first);
+static void yaml_sequence(PQExpBuffer b, json_t *arr, int indent, bool inline_first);
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static void
+yaml_text(PQExpBuffer b, const char *s)
+{
+	CtlCell		cell = {(char *) s, false};
+
+	ctl_yaml_scalar(b, &cell);
+}
+
+/* a real number as Python's repr: the fewest digits, always a . or e */
+static void
+yaml_real(PQExpBuffer b, double v)
+{
+	char		s[64];
+
+	for (int p = 1; p <= 17; p++)
+	{
+		snprintf(s, sizeof(s), "%.*g", p, v);
+		if (strtod(s, NULL) == v)
+			break;
+	}
+	appendPQExpBufferStr(b, s);
+	if (strpbrk(s, ".eEn") == NULL)
+		appendPQExpBufferStr(b, ".0");
+}
+
+static void
+yaml_scalar_value(PQExpBuffer b, json_t *v)
+{
+	switch (json_typeof(v))
+	{
+		case JSON_STRING:
+			yaml_text(b, json_string_value(v));
+			break;
+		case JSON_INTEGER:
+			appendPQExpBuffer(b, "%lld", (long long) json_integer_value(v));
+			break;
+		case JSON_REAL:
+			yaml_real(b, json_real_value(v));
+			break;
+		case JSON_TRUE:
+			appendPQExpBufferStr(b, "true");
+			break;
+		case JSON_FALSE:
+			appendPQExpBufferStr(b, "false");
+			break;
+		case JSON_OBJECT:
+			appendPQExpBufferStr(b, "{}");
+			break;
+		case JSON_ARRAY:
+			appendPQExpBufferStr(b, "[]");
+			break;
+		default:
+			appendPQExpBufferStr(b, "null");
+			break;
+	}
+	appendPQExpBufferChar(b, '\n');
+}
+
+static bool
+yaml_is_block(json_t *v)
+{
+	return (json_is_object(v) && json_object_size(v) > 0) ||
+		(json_is_array(v) && json_array_size(v) > 0);
+}
+
+static void
+yaml_mapping(PQExpBuffer b, json_t *obj, int indent, bool inline_first)
+{
+	size_t		n = json_object_size(obj);
+	const char **keys = pg_malloc(sizeof(char *) * (n + 1));
+	const char *key;
+	json_t	   *v;
+	size_t		i = 0;
+
+	json_object_foreach(obj, key, v)
+		keys[i++] = key;
+	qsort(keys, n, sizeof(char *), key_cmp);
+	for (i = 0; i < n; i++)
+	{
+		v = json_object_get(obj, keys[i]);
+		if (i > 0 || !inline_first)
+			appendPQExpBuffer(b, "%*s", indent, "");
+		yaml_text(b, keys[i]);
+		appendPQExpBufferChar(b, ':');
+		if (json_is_object(v) && json_object_size(v) > 0)
+		{
+			appendPQExpBufferChar(b, '\n');
+			yaml_mapping(b, v, indent + 2, false);
+		}
+		else if (json_is_array(v) && json_array_size(v) > 0)
+		{
+			/* PyYAML does not indent a sequence under its key */
+			appendPQExpBufferChar(b, '\n');
+			yaml_sequence(b, v, indent, false);
+		}
+		else
+		{
+			appendPQExpBufferChar(b, ' ');
+			yaml_scalar_value(b, v);
+		}
+	}
+	pg_free(keys);
+}
+
+static void
+yaml_sequence(PQExpBuffer b, json_t *arr, int indent, bool inline_first)
+{
+	size_t		i;
+	json_t	   *v;
+
+	json_array_foreach(arr, i, v)
+	{
+		if (i > 0 || !inline_first)
+			appendPQExpBuffer(b, "%*s", indent, "");
+		appendPQExpBufferStr(b, "- ");
+		if (json_is_object(v) && yaml_is_block(v))
+			yaml_mapping(b, v, indent + 2, true);
+		else if (json_is_array(v) && yaml_is_block(v))
+			yaml_sequence(b, v, indent + 2, true);
+		else
+			yaml_scalar_value(b, v);
+	}
+}
+
+/* the config as show-config prints it; palloc'd */
+static char *
+render_yaml(json_t *root)
+{
+	PQExpBufferData b;
+	char	   *s;
+
+	initPQExpBuffer(&b);
+	if (json_is_object(root) && json_object_size(root) > 0)
+		yaml_mapping(&b, root, 0, false);
+	else
+		yaml_scalar_value(&b, root);
+	s = pg_strdup(b.data);
+	termPQExpBuffer(&b);
+	return s;
+}
+
+/* ----- YAML input: the block subset show-config writes, and hand edits */
+
+typedef struct YamlLine
+{
+	int			lineno;
+	int			indent;
+	char	   *text;			/* without indentation and comment */
+} YamlLine;
+
+typedef struct YamlDoc
+{
+	YamlLine   *lines;
+	int			n;
+	int			pos;
+	char		err[256];
+} YamlDoc;
+
+static json_t *yaml_block(YamlDoc *d, int indent);
+
+static bool
+yaml_fail(YamlDoc *d, int lineno, const char *msg)
+{
+	if (d->err[0] == '\0')
+		snprintf(d->err, sizeof(d->err), "line %d: %s", lineno, msg);
+	return false;
+}
+
+/* the end of a quoted scalar starting at s (a quote), or NULL */
+static const char *
+quoted_end(const char *s)
+{
+	char		q = *s;
+
+	for (const char *p = s + 1; *p; p++)
+	{
+		if (q == '"' && *p == '\\' && p[1])
+			p++;
+		else if (*p == q)
+		{
+			if (q == '\'' && p[1] == '\'')
+				p++;
+			else
+				return p;
+		}
+	}
+	return NULL;
+}
+
+/* cut a comment (" #" or a leading "#") outside quotes; trim the end */
+static void
+strip_comment(char *s)
+{
+	size_t		n;
+
+	for (char *p = s; *p; p++)
+	{
+		if ((*p == '\'' || *p == '"') && (p == s || p[-1] == ' ' || p[-1] == '[' ||
+										  p[-1] == '{' || p[-1] == ',' || p[-1] == ':'))
+		{
+			const char *e = quoted_end(p);
+
+			if (e != NULL)
+				p = (char *) e;
+			continue;
+		}
+		if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t'))
+		{
+			*p = '\0';
+			break;
+		}
+	}
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+}
+
+/*
+ * A plain scalar resolved as PyYAML's safe_load does (YAML 1.1): null,
+ * booleans (yes/no/on/off too), integers, floats, else a string.
+ */
+static json_t *
+plain_scalar(const char *s)
+{
+	static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
+	"on", "On", "ON", "y", "Y", NULL};
+	static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO",
+	"off", "Off", "OFF", "n", "N", NULL};
+	char	   *end;
+
+	if (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+		strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0)
+		return json_null();
+	for (int i = 0; trues[i]; i++)
+		if (strcmp(s, trues[i]) == 0)
+			return json_true();
+	for (int i = 0; falses[i]; i++)
+		if (strcmp(s, falses[i]) == 0)
+			return json_false();
+	{
+		const char *digits = s + (s[0] == '-' || s[0] == '+');
+
+		if (digits[0] != '\0' && strspn(digits, "0123456789") == strlen(digits))
+		{
+			long long	v;
+
+			errno = 0;
+			v = strtoll(s, &end, 10);
+			if (errno == 0 && *end == '\0')
+				return json_integer((json_int_t) v);
+		}
+	}
+	if (strspn(s, "+-0123456789.eE") == strlen(s) && strchr(s, '.') != NULL &&
+		strpbrk(s, "0123456789") != NULL)
+	{
+		double		v;
+
+		errno = 0;
+		v = strtod(s, &end);
+		if (errno == 0 && *end == '\0')
+			return json_real(v);
+	}
+	return json_string(s);
+}
+
+/* a quoted scalar from s to e (both quotes) */
+static json_t *
+quoted_scalar(const char *s, const char *e)
+{
+	PQExpBufferData b;
+	json_t	   *v;
+
+	initPQExpBuffer(&b);
+	for (const char *p = s + 1; p < e; p++)
+	{
+		if (*s == '\'' && *p == '\'')
+			p++;				/* '' is ' */
+		else if (*s == '"' && *p == '\\')
+		{
+			p++;
+			switch (*p)
+			{
+				case 'n':
+					appendPQExpBufferChar(&b, '\n');
+					continue;
+				case 't':
+					appendPQExpBufferChar(&b, '\t');
+					continue;
+				case 'r':
+					appendPQExpBufferChar(&b, '\r');
+					continue;
+				case 'x':
+					if (isxdigit((unsigned char) p[1]) && isxdigit((unsigned char) p[2]))
+					{
+						char		hex[3] = {p[1], p[2], '\0'};
+
+						appendPQExpBufferChar(&b, (char) strtol(hex, NULL, 16));
+						p += 2;
+						continue;
+					}
+					break;
+				default:
+					break;
+			}
+		}
+		appendPQExpBufferChar(&b, *p);
+	}
+	v = json_string(b.data);
+	termPQExpBuffer(&b);
+	return v;
+}
+
+/* split s at top-level commas (outside quotes) of a flow collection */
+static json_t *flow_or_scalar(YamlDoc *d, int lineno, const char *s);
+
+static json_t *
+flow_collection(YamlDoc *d, int lineno, const char *s)
+{
+	bool		mapping = s[0] == '{';
+	size_t		len = strlen(s);
+	char	   *inner;
+	json_t	   *out = mapping ? json_pack("{}") : json_array();
+	char	   *p;
+
+	if (s[len - 1] != (mapping ? '}' : ']'))
+	{
+		yaml_fail(d, lineno, "unterminated flow collection");
+		json_decref(out);
+		return NULL;
+	}
+	inner = pnstrdup(s + 1, len - 2);
+	p = inner;
+	while (*(p += strspn(p, " ")) != '\0')
+	{
+		char	   *item = p;
+		char	   *next;
+		json_t	   *v;
+
+		for (next = p; *next && *next != ','; next++)
+		{
+			if (*next == '\'' || *next == '"')
+			{
+				const char *e = quoted_end(next);
+
+				if (e == NULL)
+					break;
+				next = (char *) e;
+			}
+			else if (*next == '[' || *next == '{')
+			{
+				yaml_fail(d, lineno, "nested flow collections are not supported");
+				json_decref(out);
+				return NULL;
+			}
+		}
+		p = *next ? next + 1 : next;
+		*next = '\0';
+		{
+			size_t		n = strlen(item);
+
+			while (n > 0 && item[n - 1] == ' ')
+				item[--n] = '\0';
+		}
+		if (mapping)
+		{
+			char	   *colon = strstr(item, ": ");
+			json_t	   *k;
+
+			if (colon == NULL && item[strlen(item) - 1] == ':')
+				colon = item + strlen(item) - 1;
+			if (colon == NULL)
+			{
+				yaml_fail(d, lineno, "a flow mapping entry without \": \"");
+				json_decref(out);
+				return NULL;
+			}
+			*colon = '\0';
+			k = flow_or_scalar(d, lineno, item);
+			v = flow_or_scalar(d, lineno, colon + 1 + strspn(colon + 1, " "));
+			if (k == NULL || v == NULL || !json_is_string(k))
+			{
+				yaml_fail(d, lineno, "a flow mapping key must be a string");
+				json_decref(k);
+				json_decref(v);
+				json_decref(out);
+				return NULL;
+			}
+			json_object_set_new(out, json_string_value(k), v);
+			json_decref(k);
+		}
+		else
+		{
+			v = flow_or_scalar(d, lineno, item);
+			if (v == NULL)
+			{
+				json_decref(out);
+				return NULL;
+			}
+			json_array_append_new(out, v);
+		}
+	}
+	pg_free(inner);
+	return out;
+}
+
+static json_t *
+flow_or_scalar(YamlDoc *d, int lineno, const char *s)
+{
+	if (s[0] == '\'' || s[0] == '"')
+	{
+		const char *e = quoted_end(s);
+
+		if (e == NULL || e[1 + strspn(e + 1, " ")] != '\0')
+		{
+			yaml_fail(d, lineno, "bad quoted string");
+			return NULL;
+		}
+		return quoted_scalar(s, e);
+	}
+	if (s[0] == '[' || s[0] == '{')
+		return flow_collection(d, lineno, s);
+	if (s[0] == '|' || s[0] == '>')
+	{
+		yaml_fail(d, lineno, "block scalars (| and >) are not supported");
+		return NULL;
+	}
+	if (s[0] == '&' || s[0] == '*' || s[0] == '!')
+	{
+		yaml_fail(d, lineno, "anchors, aliases and tags are not supported");
+		return NULL;
+	}
+	return plain_scalar(s);
+}
+
+/* "key: value" or "key:" outside quotes: the colon, or NULL */
+static char *
+mapping_colon(char *s)
+{
+	char	   *p = s;
+
+	if (*p == '\'' || *p == '"')
+	{
+		const char *e = quoted_end(p);
+
+		if (e == NULL)
+			return NULL;
+		p = (char *) e + 1;
+	}
+	for (; *p; p++)
+		if (*p == ':' && (p[1] == ' ' || p[1] == '\0'))
+			return p;
+	return NULL;
+}
+
+static bool
+is_seq_item(const char *s)
+{
+	return s[0] == '-' && (s[1] == ' ' || s[1] == '\0');
+}
+
+static json_t *
+yaml_sequence_in(YamlDoc *d, int indent)
+{
+	json_t	   *arr = json_array();
+
+	while (d->pos < d->n && d->lines[d->pos].indent == indent &&
+		   is_seq_item(d->lines[d->pos].text))
+	{
+		YamlLine   *l = &d->lines[d->pos];
+		const char *rest = l->text + 1 + strspn(l->text + 1, " ");
+		json_t	   *v;
+
+		if (*rest == '\0')
+		{
+			d->pos++;
+			if (d->pos < d->n && d->lines[d->pos].indent > indent)
+				v = yaml_block(d, d->lines[d->pos].indent);
+			else
+				v = json_null();
+		}
+		else
+		{
+			/* the rest of the line is a node at its own column */
+			l->indent += (int) (rest - l->text);
+			l->text = (char *) rest;
+			if (is_seq_item(rest) || mapping_colon(l->text) != NULL)
+				v = yaml_block(d, l->indent);
+			else
+			{
+				v = flow_or_scalar(d, l->lineno, rest);
+				d->pos++;
+			}
+		}
+		if (v == NULL)
+		{
+			json_decref(arr);
+			return NULL;
+		}
+		json_array_append_new(arr, v);
+	}
+	return arr;
+}
+
+static json_t *
+yaml_mapping_in(YamlDoc *d, int indent)
+{
+	json_t	   *obj = json_pack("{}");	/* not json_object(): see src/cluster.c */
+
+	while (d->pos < d->n && d->lines[d->pos].indent == indent &&
+		   !is_seq_item(d->lines[d->pos].text))
+	{
+		YamlLine   *l = &d->lines[d->pos];
+		char	   *colon = mapping_colon(l->text);
+		json_t	   *k;
+		json_t	   *v;
+		char	   *rest;
+
+		if (colon == NULL)
+		{
+			yaml_fail(d, l->lineno, "expected \"key: value\"");
+			json_decref(obj);
+			return NULL;
+		}
+		*colon = '\0';
+		rest = colon + 1 + strspn(colon + 1, " ");
+		k = flow_or_scalar(d, l->lineno, l->text);
+		if (k == NULL || !json_is_string(k) || json_string_length(k) == 0)
+		{
+			yaml_fail(d, l->lineno, "a key must be a non-empty string");
+			json_decref(k);
+			json_decref(obj);
+			return NULL;
+		}
+		if (json_object_get(obj, json_string_value(k)) != NULL)
+		{
+			yaml_fail(d, l->lineno, psprintf("duplicate key \"%s\"", json_string_value(k)));
+			json_decref(k);
+			json_decref(obj);
+			return NULL;
+		}
+		d->pos++;
+		if (*rest != '\0')
+			v = flow_or_scalar(d, l->lineno, rest);
+		else if (d->pos < d->n && (d->lines[d->pos].indent > indent ||
+								   (d->lines[d->pos].indent == indent &&
+									is_seq_item(d->lines[d->pos].text))))
+			v = yaml_block(d, d->lines[d->pos].indent);
+		else
+			v = json_null();
+		if (v == NULL)
+		{
+			json_decref(k);
+			json_decref(obj);
+			return NULL;
+		}
+		json_object_set_new(obj, json_string_value(k), v);
+		json_decref(k);
+	}
+	return obj;
+}
+
+static json_t *
+yaml_block(YamlDoc *d, int indent)
+{
+	if (is_seq_item(d->lines[d->pos].text))
+		return yaml_sequence_in(d, indent);
+	if (mapping_colon(d->lines[d->pos].text) == NULL)
+	{
+		/* a lone scalar */
+		json_t	   *v = flow_or_scalar(d, d->lines[d->pos].lineno,
+									   d->lines[d->pos].text);
+
+		d->pos++;
+		return v;
+	}
+	return yaml_mapping_in(d, indent);
+}
+
+/* Parse YAML text into JSON; NULL with err set when it cannot. */
+static json_t *
+parse_yaml(char *text, char *err, size_t errlen)
+{
+	YamlDoc		d;
+	json_t	   *root;
+	int			lineno = 0;
+	char	   *line;
+	char	   *save = NULL;
+
+	memset(&d, 0, sizeof(d));
+	d.lines = pg_malloc0(sizeof(YamlLine) * (strlen(text) / 2 + 2));
+	for (char *p = text; p != NULL; p = save)
+	{
+		char	   *nl = strchr(p, '\n');
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		line = p;
+		lineno++;
+		if (strncmp(line, "---", 3) == 0 || strncmp(line, "...", 3) == 0)
+			continue;
+		strip_comment(line);
+		if (line[strspn(line, " ")] == '\0')
+			continue;
+		if (line[strspn(line, " ")] == '\t')
+		{
+			snprintf(err, errlen, "line %d: a tab in the indentation", lineno);
+			return NULL;
+		}
+		d.lines[d.n].lineno = lineno;
+		d.lines[d.n].indent = (int) strspn(line, " ");
+		d.lines[d.n].text = line + d.lines[d.n].indent;
+		d.n++;
+	}
+	if (d.n == 0)
+		return json_null();
+	root = yaml_block(&d, d.lines[0].indent);
+	if (root != NULL && d.pos < d.n)
+	{
+		yaml_fail(&d, d.lines[d.pos].lineno, "bad indentation");
+		json_decref(root);
+		root = NULL;
+	}
+	if (root == NULL)
+		snprintf(err, errlen, "%s", d.err[0] ? d.err : "not YAML");
+	return root;
+}
+
+/* ----- the config key */
+
+/* the config key's JSON as an object ({} when absent); NULL on error */
+static json_t *
+read_config(const CtlOptions *opt, CtlKv *kv)
+{
+	json_t	   *root;
+	json_error_t jerr;
+
+	if (!ctl_kv_get(opt, "config", kv))
+		return NULL;
+	if (!kv->exists || kv->value[strspn(kv->value, " \t\r\n")] == '\0')
+		return json_pack("{}");
+	root = json_loadb(kv->value, kv->len, 0, &jerr);
+	if (!json_is_object(root))
+	{
+		pg_log_error("the config key of cluster \"%s\" is not a JSON object%s%s",
+					 opt->cluster, root ? "" : ": ", root ? "" : jerr.text);
+		pg_log_error_hint("Fix key \"%s/%s/config\" in Consul first.",
+						  opt->namespace, opt->cluster);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* a cluster with no key at all is not known */
+static bool
+check_known(const CtlOptions *opt)
+{
+	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
+	bool		ok = ctl_read_known_cluster(opt, c);
+
+	pg_free(c);
+	return ok;
+}
+
+int
+cmd_show_config(const CtlOptions *opt)
+{
+	CtlKv		kv;
+	json_t	   *root;
+	char	   *yaml;
+
+	if (!check_known(opt) || (root = read_config(opt, &kv)) == NULL)
+		return 1;
+	yaml = render_yaml(root);
+	fputs(yaml, stdout);
+	json_decref(root);
+	ctl_kv_free(&kv);
+	return 0;
+}
+
+/*
+ * Why name is not a parameter to set cluster-wide (pg_ha owns it or it is
+ * per node), or NULL; the list of pgha_owned_parameter() in src/node_ctl.c.
+ */
+static const char *
+owned_parameter(const char *name)
+{
+	static const char *const node_local[] = {
+		"primary_conninfo", "primary_slot_name", "recovery_target_timeline",
+		"shared_preload_libraries", "port", "listen_addresses",
+		"data_directory", "hba_file", "ident_file", "config_file",
+		"hot_standby", "wal_level", NULL
+	};
+
+	if (pg_strncasecmp(name, "pg_ha.", 6) == 0)
+		return "pg_ha's own settings are per node, in postgresql.conf";
+	for (int i = 0; node_local[i]; i++)
+		if (pg_strcasecmp(name, node_local[i]) == 0)
+			return "pg_ha sets it itself, or it is per node";
+	return NULL;
+}
+
+/* NAME=VALUE; false with the error logged */
+static bool
+split_setting(const char *arg, const char *option, char **name, const char **value)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg)
+	{
+		pg_log_error("invalid %s \"%s\": give NAME=VALUE", option, arg);
+		return false;
+	}
+	*name = pnstrdup(arg, eq - arg);
+	*value = eq + 1;
+	return true;
+}
+
+/* --set path.to.key=VALUE (VALUE as YAML; null removes) */
+static bool
+apply_set(json_t *root, const char *arg)
+{
+	char	   *name;
+	const char *value;
+	json_t	   *node = root;
+	char	   *part;
+	char	   *dot;
+	json_t	   *v;
+	YamlDoc		d;
+
+	if (!split_setting(arg, "--set", &name, &value))
+		return false;
+	memset(&d, 0, sizeof(d));
+	v = flow_or_scalar(&d, 1, value);
+	if (v == NULL)
+	{
+		pg_log_error("invalid value in --set \"%s\": %s", arg, d.err + strlen("line 1: "));
+		return false;
+	}
+	part = name;
+	while ((dot = strchr(part, '.')) != NULL)
+	{
+		json_t	   *child;
+
+		*dot = '\0';
+		if (part[0] == '\0')
+			break;
+		child = json_object_get(node, part);
+		if (child == NULL)
+		{
+			if (json_is_null(v))
+				return true;	/* nothing to remove */
+			child = json_pack("{}");
+			json_object_set_new(node, part, child);
+		}
+		else if (!json_is_object(child))
+		{
+			pg_log_error("cannot set \"%s\": \"%s\" is not a mapping", arg, part);
+			return false;
+		}
+		node = child;
+		part = dot + 1;
+	}
+	if (part[0] == '\0')
+	{
+		pg_log_error("invalid key in --set \"%s\"", arg);
+		return false;
+	}
+	if (json_is_null(v))
+		json_object_del(node, part);
+	else
+		json_object_set_new(node, part, v);
+	return true;
+}
+
+/* postgresql.parameters of root, created when create */
+static json_t *
+parameters_of(json_t *root, bool create)
+{
+	json_t	   *pg = json_object_get(root, "postgresql");
+	json_t	   *params;
+
+	if (pg == NULL && create)
+	{
+		pg = json_pack("{}");
+		json_object_set_new(root, "postgresql", pg);
+	}
+	if (!json_is_object(pg))
+		return NULL;
+	params = json_object_get(pg, "parameters");
+	if (params == NULL && create)
+	{
+		params = json_pack("{}");
+		json_object_set_new(pg, "parameters", params);
+	}
+	return json_is_object(params) ? params : NULL;
+}
+
+/* -p name=value: as pg_ha_set_config() stores it (an integer as a number) */
+static bool
+apply_pg(json_t *root, const char *arg)
+{
+	char	   *name;
+	const char *value;
+	json_t	   *params;
+
+	if (!split_setting(arg, "-p", &name, &value))
+		return false;
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") != strlen(name) ||
+		isdigit((unsigned char) name[0]) || name[0] == '.')
+	{
+		pg_log_error("invalid parameter name \"%s\"", name);
+		return false;
+	}
+	params = parameters_of(root, strcmp(value, "null") != 0);
+	if (params == NULL)
+	{
+		if (strcmp(value, "null") == 0)
+			return true;
+		pg_log_error("postgresql.parameters of the config key is not a mapping");
+		return false;
+	}
+	if (strcmp(value, "null") == 0)
+		json_object_del(params, name);
+	else
+	{
+		char	   *end;
+		long long	v;
+
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (value[0] != '\0' && *end == '\0' && errno == 0)
+			json_object_set_new(params, name, json_integer((json_int_t) v));
+		else
+			json_object_set_new(params, name, json_string(value));
+	}
+	return true;
+}
+
+/* the new config must be one pg_ha (and Patroni) can use */
+static bool
+check_config(json_t *old, json_t *new)
+{
+	static const char *const seconds[] = {"ttl", "loop_wait", "retry_timeout",
+	"maximum_lag_on_failover", NULL};
+	json_t	   *pg;
+	json_t	   *params;
+	json_t	   *oldparams;
+	const char *name;
+	json_t	   *v;
+
+	if (!json_is_object(new))
+	{
+		pg_log_error("the configuration must be a mapping");
+		return false;
+	}
+	for (int i = 0; seconds[i]; i++)
+	{
+		v = json_object_get(new, seconds[i]);
+		if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))
+		{
+			pg_log_error("%s must be a non-negative integer", seconds[i]);
+			return false;
+		}
+	}
+	v = json_object_get(new, "pause");
+	if (v != NULL && !json_is_boolean(v))
+	{
+		pg_log_error("pause must be true or false");
+		return false;
+	}
+	pg = json_object_get(new, "postgresql");
+	if (pg != NULL && !json_is_object(pg))
+	{
+		pg_log_error("postgresql must be a mapping");
+		return false;
+	}
+	params = pg ? json_object_get(pg, "parameters") : NULL;
+	if (params == NULL)
+		return true;
+	if (!json_is_object(params))
+	{
+		pg_log_error("postgresql.parameters must be a mapping");
+		return false;
+	}
+	oldparams = parameters_of(old, false);
+	json_object_foreach(params, name, v)
+	{
+		const char *why = owned_parameter(name);
+		json_t	   *was = oldparams ? json_object_get(oldparams, name) : NULL;
+
+		if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v))
+		{
+			pg_log_error("parameter \"%s\" must be a string, a number or a boolean", name);
+			return false;
+		}
+		if (why != NULL && (was == NULL || !json_equal(was, v)))
+		{
+			pg_log_error("parameter \"%s\" cannot be set cluster-wide", name);
+			pg_log_error_detail("%s.", why);
+			return false;
+		}
+	}
+	return true;
+}
+
+static char *
+temp_file(const char *what, const char *content)
+{
+	const char *dir = getenv("TMPDIR");
+	char	   *path = psprintf("%s/pg_ha_ctl-%s-XXXXXX.yaml",
+								dir && dir[0] ? dir : "/tmp", what);
+	int			fd = mkstemps(path, 5);
+	size_t		len = strlen(content);
+
+	if (fd < 0)
+		pg_fatal("could not create a temporary file \"%s\": %m", path);
+	if (write(fd, content, len) != (ssize_t) len || close(fd) != 0)
+		pg_fatal("could not write \"%s\": %m", path);
+	return path;
+}
+
+/* print the unified diff of before and after (diff -u); false on failure */
+static bool
+show_diff(const char *before, const char *after)
+{
+	char	   *a = temp_file("old", before);
+	char	   *b = temp_file("new", after);
+	const char *argv[] = {"diff", "-u", "--label", "", "--label", "", a, b, NULL};
+	PQExpBufferData out;
+	int			rc;
+
+	initPQExpBuffer(&out);
+	rc = ctl_run(argv, &out);
+	unlink(a);
+	unlink(b);
+	if (rc != 0 && rc != 1)
+	{
+		pg_log_error("could not compare the configurations with diff -u (%s)%s%s",
+					 ctl_exit_text(rc), out.len ? ": " : "", out.data);
+		termPQExpBuffer(&out);
+		return false;
+	}
+	fputs(out.data, stdout);
+	termPQExpBuffer(&out);
+	return true;
+}
+
+/* run $EDITOR on the YAML; the edited config, or NULL */
+static json_t *
+edit_in_editor(const char *yaml)
+{
+	const char *editor = getenv("EDITOR");
+	char	   *path;
+	char	   *cmd;
+	char	   *text;
+	size_t		len;
+	int			rc;
+	json_t	   *root;
+	char		err[256];
+
+	if (editor == NULL || editor[0] == '\0')
+		editor = getenv("VISUAL");
+	if (editor == NULL || editor[0] == '\0')
+		editor = "vi";
+	path = temp_file("config", yaml);
+	cmd = psprintf("%s '%s'", editor, path);
+	fflush(stdout);
+	fflush(stderr);
+	rc = system(cmd);
+	if (rc != 0)
+	{
+		pg_log_error("the editor (%s) failed: %s; nothing was written", editor,
+					 rc == -1 ? "could not run it" :
+					 WIFEXITED(rc) ? psprintf("exit code %d", WEXITSTATUS(rc)) :
+					 "killed by a signal");
+		unlink(path);
+		return NULL;
+	}
+	text = ctl_read_file(path, &len);
+	unlink(path);
+	if (text == NULL)
+		return NULL;
+	root = parse_yaml(text, err, sizeof(err));
+	if (root == NULL)
+	{
+		pg_log_error("the edited configuration is not usable YAML: %s; nothing was written", err);
+		return NULL;
+	}
+	if (json_is_null(root))
+	{
+		json_decref(root);
+		root = json_pack("{}");
+	}
+	return root;
+}
+
+int
+cmd_edit_config(const CtlOptions *opt)
+{
+	CtlKv		kv;
+	json_t	   *old;
+	json_t	   *new;
+	char	   *before;
+	char	   *after;
+	char	   *value;
+	bool		done;
+
+	if (!check_known(opt) || (old = read_config(opt, &kv)) == NULL)
+		return 1;
+	before = render_yaml(old);
+	if (opt->nsettings == 0 && opt->npg_settings == 0)
+	{
+		if ((new = edit_in_editor(before)) == NULL)
+			return 1;
+	}
+	else
+	{
+		new = json_deep_copy(old);
+		for (int i = 0; i < opt->nsettings; i++)
+			if (!apply_set(new, opt->settings[i]))
+				return 1;
+		for (int i = 0; i < opt->npg_settings; i++)
+			if (!apply_pg(new, opt->pg_settings[i]))
+				return 1;
+	}
+	if (!check_config(old, new))
+	{
+		pg_log_error_hint("Nothing was written.");
+		return 1;
+	}
+	after = render_yaml(new);
+	if (strcmp(before, after) == 0 && json_equal(old, new))
+	{
+		printf("Not changed\n");
+		return 0;
+	}
+	if (!opt->quiet && !show_diff(before, after))
+		return 1;
+	if (!opt->force && !ctl_confirm("Apply these changes?"))
+	{
+		pg_log_error("aborted: nothing was written");
+		return 1;
+	}
+	value = ctl_dump_config(new);
+	if (value == NULL)
+		pg_fatal("out of memory");
+	if (!ctl_kv_put(opt, "config", value, kv.exists ? (int64) kv.modify_index : 0, &done))
+		return 1;
+	if (!done)
+	{
+		pg_log_error("the configuration changed meanwhile; nothing was written");
+		pg_log_error_hint("Run the command again: pg_ha_ctl show-config %s shows the new configuration.",
+						  opt->cluster);
+		return 1;
+	}
+	printf("Configuration changed\n");
+	return 0;
+}
+
+/* ----- the members' REST API */
+
+static size_t
+collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	CtlBody    *b = (CtlBody *) userdata;
+	size_t		n = size * nmemb;
+
+	if (b->len + n > MAX_API_BODY)
+		return 0;
+	b->data = pg_realloc(b->data, b->len + n + 1);
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/*
+ * A request to a member's REST API, with basic auth from PG_HA_API_AUTH
+ * (user:password).  The HTTP status, or -1 with err set.
+ */
+static long
+api_request(const char *url, const char *method, CtlBody *body, char *err, size_t errlen)
+{
+	CURL	   *curl;
+	const char *auth = getenv("PG_HA_API_AUTH");
+	char		errbuf[CURL_ERROR_SIZE] = "";
+	long		status = -1;
+	CURLcode	rc;
+
+	curl = curl_easy_init();
+	if (curl == NULL)
+		pg_fatal("could not initialize libcurl");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "POST") == 0)
+	{
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	if (auth != NULL && auth[0] != '\0')
+	{
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+		curl_easy_setopt(curl, CURLOPT_USERPWD, auth);
+	}
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK)
+		snprintf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	else
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	return status;
+}
+
+/* http://host:port/patroni -> http://host:port/<path>; NULL when malformed */
+static char *
+api_endpoint(const PgHaMember *m, const char *path)
+{
+	const char *s = strstr(m->api_url, "://");
+	const char *slash;
+
+	if (s == NULL || (strncmp(m->api_url, "http://", 7) != 0 &&
+					  strncmp(m->api_url, "https://", 8) != 0))
+		return NULL;
+	slash = strchr(s + 3, '/');
+	return psprintf("%.*s/%s", (int) (slash ? slash - m->api_url : strlen(m->api_url)),
+					m->api_url, path);
+}
+
+/* the member's postmaster_start_time from GET /patroni when running, or NULL */
+static char *
+api_start_time(const PgHaMember *m)
+{
+	char	   *url = api_endpoint(m, "patroni");
+	CtlBody		body = {NULL, 0};
+	char		err[256];
+	char	   *ret = NULL;
+
+	if (url != NULL && api_request(url, "GET", &body, err, sizeof(err)) == 200 && body.data)
+	{
+		json_t	   *root = json_loadb(body.data, body.len, 0, NULL);
+		const char *state = json_string_value(json_object_get(root, "state"));
+		const char *start = json_string_value(json_object_get(root, "postmaster_start_time"));
+
+		if (state && strcmp(state, "running") == 0 && start && start[0])
+			ret = pg_strdup(start);
+		json_decref(root);
+	}
+	pg_free(body.data);
+	pg_free(url);
+	return ret;
+}
+
+/* ----- restart and reload: which members */
+
+static bool
+is_leader_name(const PgHaCluster *c, const char *name)
+{
+	return c->has_leader && c->leader_session[0] != '\0' && strcmp(c->leader, name) == 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * The members named on the command line (all when none), sorted by name;
+ * replicas_first puts the leader last.  NULL with the error logged.
+ */
+static char **
+target_members(const CtlOptions *opt, const PgHaCluster *c, int *n, bool replicas_first)
+{
+	char	  **names = pg_malloc0(sizeof(char *) * (PGHA_MAX_MEMBERS + opt->nmembers + 1));
+	int			k = 0;
+
+	if (opt->nmembers == 0)
+		for (int i = 0; i < c->nmembers; i++)
+			names[k++] = pg_strdup(c->members[i].name);
+	for (int i = 0; i < opt->nmembers; i++)
+	{
+		bool		dup = false;
+
+		if (!pgha_valid_name(opt->members[i]))
+		{
+			pg_log_error("invalid member name \"%s\"", opt->members[i]);
+			return NULL;
+		}
+		if (pgha_find_member(c, opt->members[i]) == NULL)
+		{
+			pg_log_error("member \"%s\" does not exist in cluster \"%s\"",
+						 opt->members[i], opt->cluster);
+			return NULL;
+		}
+		for (int j = 0; j < k; j++)
+			dup |= strcmp(names[j], opt->members[i]) == 0;
+		if (!dup)
+			names[k++] = pg_strdup(opt->members[i]);
+	}
+	qsort(names, k, sizeof(char *), name_cmp);
+	if (replicas_first)
+	{
+		for (int i = 0; i < k - 1; i++)
+			if (is_leader_name(c, names[i]))
+			{
+				char	   *leader = names[i];
+
+				memmove(&names[i], &names[i + 1], sizeof(char *) * (k - i - 1));
+				names[k - 1] = leader;
+				break;
+			}
+	}
+	*n = k;
+	return names;
+}
+
+static char *
+join_names(char **names, int n)
+{
+	PQExpBufferData b;
+	char	   *s;
+
+	initPQExpBuffer(&b);
+	for (int i = 0; i < n; i++)
+		appendPQExpBuffer(&b, "%s%s", i ? ", " : "", names[i]);
+	s = pg_strdup(b.data);
+	termPQExpBuffer(&b);
+	return s;
+}
+
+static bool
+restart_pending_in(const PgHaCluster *c, const char *name)
+{
+	for (int i = 0; i < c->nrestarts; i++)
+		if (strcmp(c->restarts[i].member, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Wait until member name has restarted: its restart key gone, its record
+ * back with state running, and its server started anew (the REST API's
+ * postmaster_start_time differs from before; without it, for a pending-only
+ * restart, the record no longer pending).
+ */
+static bool
+wait_restarted(const CtlOptions *opt, const char *name, const char *start_before,
+			   bool pending_only, double deadline)
+{
+	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
+	bool		ok = false;
+
+	while (!ok)
+	{
+		bool		found;
+		const PgHaMember *m;
+
+		if (ctl_now_s() > deadline)
+			break;
+		pg_usleep(POLL_US);
+		if (!ctl_read_cluster(opt, c, &found) || !found)
+			continue;
+		if (restart_pending_in(c, name))
+			continue;
+		m = pgha_find_member(c, name);
+		if (m == NULL || strcmp(m->state, "running") != 0)
+			continue;
+		if (pending_only && !m->pending_restart)
+			ok = true;
+		else if (start_before != NULL)
+		{
+			char	   *now = api_start_time(m);
+
+			ok = now != NULL && strcmp(now, start_before) != 0;
+			pg_free(now);
+		}
+		else if (!pending_only)
+			ok = true;			/* no REST API to tell: the key is gone */
+	}
+	pg_free(c);
+	return ok;
+}
+
+int
+cmd_restart(const CtlOptions *opt)
+{
+	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
+	char	  **names;
+	int			n;
+	int			k = 0;
+	char	   *scheduled = opt->scheduled ? pg_strdup(opt->scheduled) : NULL;
+	bool		has_when = false;
+	char		when_iso[64] = "";
+
+	if (!ctl_read_known_cluster(opt, c))
+		return 1;
+	if ((names = target_members(opt, c, &n, true)) == NULL)
+		return 1;
+	if (opt->pending)
+	{
+		for (int i = 0; i < n; i++)
+			if (pgha_find_member(c, names[i])->pending_restart)
+				names[k++] = names[i];
+		n = k;
+	}
+	if (n == 0)
+	{
+		printf(opt->pending ? "No member of cluster %s is pending a restart: nothing to do\n" :
+			   "Cluster %s has no member: nothing to restart\n", opt->cluster);
+		return 0;
+	}
+	ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
+
+	if (!opt->force)
+	{
+		char	   *sorted;
+		char	  **copy = pg_malloc(sizeof(char *) * n);
+
+		if (scheduled == NULL)
+		{
+			time_t		t = time(NULL) + 3600;
+			struct tm	tm;
+			char		example[32];
+
+			localtime_r(&t, &tm);
+			strftime(example, sizeof(example), "%Y-%m-%dT%H:%M", &tm);
+			scheduled = ctl_prompt(psprintf("When should the restart take place (e.g. %s) ",
+											example), "now");
+		}
+		memcpy(copy, names, sizeof(char *) * n);
+		qsort(copy, n, sizeof(char *), name_cmp);
+		sorted = join_names(copy, n);
+		if (!ctl_confirm(psprintf("Are you sure you want to restart members %s?", sorted)))
+		{
+			pg_log_error("aborting restart");
+			return 1;
+		}
+	}
+	if (scheduled != NULL && scheduled[0] != '\0' && pg_strcasecmp(scheduled, "now") != 0)
+	{
+		time_t		when;
+
+		if (!ctl_parse_time(scheduled, &when))
+		{
+			pg_log_error("could not parse the scheduled time \"%s\"", scheduled);
+			pg_log_error_hint("Give an ISO 8601 time, e.g. 2026-11-25T21:00 (local time) or 2026-11-25T21:00:00+00:00, or now.");
+			return 1;
+		}
+		if (when <= time(NULL))
+		{
+			pg_log_error("the scheduled time \"%s\" is in the past", scheduled);
+			pg_log_error_hint("Give a time in the future, or now.");
+			return 1;
+		}
+		has_when = true;
+		ctl_format_iso_utc(when, when_iso, sizeof(when_iso));
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		const PgHaMember *m = pgha_find_member(c, names[i]);
+		char	   *start_before = has_when ? NULL : api_start_time(m);
+		char	   *key = psprintf("restart/%s", names[i]);
+		char	   *value;
+		bool		done;
+		double		started = ctl_now_s();
+
+		value = psprintf("{\"pending_only\":%s%s%s%s}", opt->pending ? "true" : "false",
+						 has_when ? ",\"scheduled_at\":\"" : "", when_iso,
+						 has_when ? "\"" : "");
+		if (!ctl_kv_put(opt, key, value, 0, &done))
+			return 1;
+		if (!done)
+		{
+			pg_log_error("a restart of member %s is already pending", names[i]);
+			pg_log_error_hint("Wait for it, or delete key \"%s/%s/%s\".",
+							  opt->namespace, opt->cluster, key);
+			if (i + 1 < n)
+				pg_log_error_detail("Not restarted: %s.", join_names(names + i + 1, n - i - 1));
+			return 1;
+		}
+		if (has_when)
+		{
+			printf("Success: restart scheduled on member %s at %s\n", names[i], when_iso);
+			continue;
+		}
+		printf("Restarting member %s%s ...\n", names[i],
+			   is_leader_name(c, names[i]) ? " (the leader)" : "");
+		fflush(stdout);
+		if (!wait_restarted(opt, names[i], start_before, opt->pending,
+							started + opt->wait_timeout))
+		{
+			pg_log_error("member %s did not come back from its restart within %d s",
+						 names[i], opt->wait_timeout);
+			if (i + 1 < n)
+				pg_log_error_detail("Not restarted: %s.", join_names(names + i + 1, n - i - 1));
+			pg_log_error_hint("See the server log of %s; pg_ha_ctl list %s shows the members.",
+							  names[i], opt->cluster);
+			return 1;
+		}
+		printf("Success: restart on member %s\n", names[i]);
+		fflush(stdout);
+	}
+	if (!has_when && ctl_read_known_cluster(opt, c))
+		ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
+	return 0;
+}
+
+int
+cmd_reload(const CtlOptions *opt)
+{
+	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
+	char	  **names;
+	int			n;
+	int			failed = 0;
+	int			loop_wait = 10;
+	CtlKv		kv;
+	json_t	   *config;
+
+	if (!ctl_read_known_cluster(opt, c))
+		return 1;
+	if ((names = target_members(opt, c, &n, false)) == NULL)
+		return 1;
+	if (n == 0)
+	{
+		printf("Cluster %s has no member: nothing to reload\n", opt->cluster);
+		return 0;
+	}
+	if ((config = read_config(opt, &kv)) != NULL)
+	{
+		json_t	   *lw = json_object_get(config, "loop_wait");
+
+		if (json_is_integer(lw) && json_integer_value(lw) > 0)
+			loop_wait = (int) json_integer_value(lw);
+		json_decref(config);
+		ctl_kv_free(&kv);
+	}
+	ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
+	if (!opt->force &&
+		!ctl_confirm(psprintf("Are you sure you want to reload members %s?", join_names(names, n))))
+	{
+		pg_log_error("aborting reload");
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const PgHaMember *m = pgha_find_member(c, names[i]);
+		char	   *url = api_endpoint(m, "reload");
+		CtlBody		body = {NULL, 0};
+		char		err[256] = "";
+		long		status;
+
+		if (url == NULL)
+		{
+			printf("Failed: reload for member %s: no usable api_url (\"%s\")\n",
+				   names[i], m->api_url);
+			failed++;
+			continue;
+		}
+		status = api_request(url, "POST", &body, err, sizeof(err));
+		if (status == 202)
+			printf("Reload request received for member %s and will be processed within %d seconds\n",
+				   names[i], loop_wait);
+		else if (status == 200)
+			printf("No changes to apply on member %s\n", names[i]);
+		else if (status < 0)
+		{
+			printf("Failed: reload for member %s: %s (POST %s)\n", names[i], err, url);
+			failed++;
+		}
+		else
+		{
+			char		excerpt[201];
+			size_t		len = body.data ? Min(body.len, sizeof(excerpt) - 1) : 0;
+
+			for (size_t j = 0; j < len; j++)
+				excerpt[j] = (body.data[j] >= 0x20 && body.data[j] < 0x7f) ? body.data[j] : ' ';
+			excerpt[len] = '\0';
+			printf("Failed: reload for member %s, status code=%ld, (%s)%s\n", names[i], status,
+				   excerpt, status == 401 ? "; set PG_HA_API_AUTH=user:password" : "");
+			failed++;
+		}
+		pg_free(body.data);
+		pg_free(url);
+	}
+	return failed ? 1 : 0;
+}
