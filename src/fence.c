@@ -28,6 +28,7 @@
 #include "miscadmin.h"
 #include "replication/walsender.h"
 #include "storage/lwlock.h"
+#include "storage/pmsignal.h"
 #include "utils/backend_status.h"
 
 #include "pg_ha.h"
@@ -82,7 +83,21 @@ pgha_xact_callback(XactEvent event, void *arg)
 		return;
 	if (!pg_ha_active() || !TransactionIdIsValid(GetTopTransactionIdIfAny()))
 		return;
-	if (RecoveryInProgress() || pgha_lease_held())
+	if (RecoveryInProgress())
+		return;
+
+	/*
+	 * An orphan of a dead postmaster commits nothing: no walsender is left
+	 * to send it, and a new leader may be on its way.  (A flag read on
+	 * Linux, where the postmaster's death is signalled.)
+	 */
+	if (!PostmasterIsAlive())
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("pg_ha: cannot commit, the postmaster of node \"%s\" is gone",
+						pg_ha_node_name),
+				 errhint("The transaction was rolled back; retry it on the cluster's leader.")));
+	if (pgha_lease_held())
 		return;
 
 	fence_reason(reason, sizeof(reason));
