@@ -128,6 +128,25 @@ for my $n (sort keys %node)
 		"$n has every database");
 }
 
+# pg_ha_status and pg_ha_ctl list show the same table, row for row
+ok( PgHaTest::poll_until('view and CLI agree', 30,
+		sub {
+			my $view = $pg3->safe_psql('postgres',
+				"SELECT string_agg(concat_ws('|', member, host || ':' || port, role, state, timeline, lag_mb), E'\\n' ORDER BY member) FROM pg_ha_status");
+			my ($out, $err) = ('', '');
+			IPC::Run::run([ 'pg_ha_ctl', 'list', 'otus', '--consul-url', $consul->http_url,
+					'--format', 'json' ], '>', \$out, '2>', \$err);
+			my $list = eval { JSON::PP::decode_json($out) } or return 0;
+			my $cli = join("\n", map {
+					join('|', grep { defined }
+						$_->{Member}, $_->{Host}, $_->{Role}, $_->{State}, $_->{TL},
+						(defined $_->{'Lag in MB'} && $_->{'Lag in MB'} ne 'unknown' ? $_->{'Lag in MB'} : undef))
+				} sort { $a->{Member} cmp $b->{Member} } @$list);
+			note("view:\n$view\ncli:\n$cli") if $view ne $cli;
+			return $view eq $cli;
+		}),
+	'pg_ha_status equals pg_ha_ctl list row for row');
+
 # ---------------------------------------------------------------------
 # Pause: no automatic failover; resume.
 
