@@ -389,24 +389,6 @@ client_is_loopback(struct MHD_Connection *con)
 	return false;
 }
 
-static void
-connect_dcs(void)
-{
-	DcsSettings s;
-
-	dcs_init();
-	s.url = pg_ha_consul_url;
-	s.token = pg_ha_consul_token;
-	s.timeout_ms = pg_ha_retry_timeout;
-	dcs_configure(&s);
-}
-
-static char *
-cluster_key(const char *name)
-{
-	return psprintf("%s/%s/%s", pg_ha_namespace, pg_ha_cluster, name);
-}
-
 static int64
 now_epoch_ms(void)
 {
@@ -426,7 +408,7 @@ read_cluster(PgHaCluster *c, const char *what, PgHaApiResponse *resp)
 {
 	char		err[PGHA_ERR_LEN];
 
-	connect_dcs();
+	dcs_connect();
 	if (!dcs_read_cluster(psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster),
 						  c, err, sizeof(err)))
 	{
@@ -476,7 +458,7 @@ write_failover(bool switchover, const char *body, size_t len,
 		pgha_api_text_response(resp, 500, "could not format the request");
 		return;
 	}
-	if (!dcs_kv_put(cluster_key("failover"), value, "cas=0", &done, err, sizeof(err)))
+	if (!dcs_kv_put(dcs_cluster_key("failover"), value, "cas=0", &done, err, sizeof(err)))
 	{
 		pgha_api_text_response(resp, 503,
 							   psprintf("failed to write %s key into DCS: %s", action, err));
@@ -590,12 +572,12 @@ check_parameter(const char *name, const char *value)
 static void
 write_config(const char *body, size_t len, PgHaApiResponse *resp)
 {
-	char	   *key = cluster_key("config");
+	char	   *key = dcs_cluster_key("config");
 	char		msg[PGHA_ERR_LEN];
 	char		err[PGHA_ERR_LEN];
 	PgHaParam  *params = palloc(sizeof(PgHaParam) * PGHA_MAX_PARAMS);
 
-	connect_dcs();
+	dcs_connect();
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
 		char	   *current;

@@ -27,6 +27,13 @@ extern void dcs_init(void);
 extern void dcs_shutdown(void);
 extern void dcs_configure(const DcsSettings *settings);
 
+/*
+ * For a backend or the API worker: libcurl ready, settings from the pg_ha.*
+ * GUCs; and a key of this node's cluster, palloc'd.
+ */
+extern void dcs_connect(void);
+extern char *dcs_cluster_key(const char *name);
+
 /* Agent TTL check that the node's session is bound to. */
 extern bool dcs_check_register(const char *check_id, const char *name,
 							   int ttl_ms, char *err, size_t errlen);

@@ -78,6 +78,24 @@ dcs_configure(const DcsSettings *settings)
 	dcs_timeout_ms = settings->timeout_ms;
 }
 
+void
+dcs_connect(void)
+{
+	DcsSettings s;
+
+	dcs_init();
+	s.url = pg_ha_consul_url;
+	s.token = pg_ha_consul_token;
+	s.timeout_ms = pg_ha_retry_timeout;
+	dcs_configure(&s);
+}
+
+char *
+dcs_cluster_key(const char *name)
+{
+	return psprintf("%s/%s/%s", pg_ha_namespace, pg_ha_cluster, name);
+}
+
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {

@@ -48,30 +48,12 @@ require_active(void)
 }
 
 static void
-connect_dcs(void)
-{
-	DcsSettings s;
-
-	dcs_init();
-	s.url = pg_ha_consul_url;
-	s.token = pg_ha_consul_token;
-	s.timeout_ms = pg_ha_retry_timeout;
-	dcs_configure(&s);
-}
-
-static char *
-cluster_key(const char *name)
-{
-	return psprintf("%s/%s/%s", pg_ha_namespace, pg_ha_cluster, name);
-}
-
-static void
 read_cluster(PgHaCluster *c)
 {
 	char		err[PGHA_ERR_LEN];
 	char	   *prefix = psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster);
 
-	connect_dcs();
+	dcs_connect();
 	if (!dcs_read_cluster(prefix, c, err, sizeof(err)))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -162,7 +144,7 @@ write_request(const char *leader, const char *member, const char *scheduled_at)
 
 	if (pgha_failover_request_json(leader, member, scheduled_at, body, sizeof(body)) < 0)
 		elog(ERROR, "could not format the failover request");
-	if (!dcs_kv_put(cluster_key("failover"), body, "cas=0", &done, err, sizeof(err)))
+	if (!dcs_kv_put(dcs_cluster_key("failover"), body, "cas=0", &done, err, sizeof(err)))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not write the request to Consul"),
@@ -191,6 +173,18 @@ iso_time(TimestampTz t)
 					(int) ((t % USECS_PER_SEC + USECS_PER_SEC) % USECS_PER_SEC));
 }
 
+/* A future time as Patroni writes it; a past one is refused. */
+static char *
+scheduled_time(TimestampTz at)
+{
+	if (at <= GetCurrentTimestamp())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("scheduled time %s is in the past", timestamptz_to_str(at)),
+				 errhint("Give a future time, or NULL for now.")));
+	return iso_time(at);
+}
+
 static void
 notice_if_stepping_down(const PgHaCluster *c)
 {
@@ -210,16 +204,7 @@ pg_ha_switchover(PG_FUNCTION_ARGS)
 
 	require_active();
 	if (!PG_ARGISNULL(1))
-	{
-		TimestampTz at = PG_GETARG_TIMESTAMPTZ(1);
-
-		if (at <= GetCurrentTimestamp())
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("scheduled time %s is in the past", timestamptz_to_str(at)),
-					 errhint("Give a future time, or NULL for now.")));
-		when = iso_time(at);
-	}
+		when = scheduled_time(PG_GETARG_TIMESTAMPTZ(1));
 	read_cluster(c);
 	if (!has_leader(c))
 		ereport(ERROR,
@@ -275,8 +260,8 @@ update_config(ConfigEdit edit, void *arg)
 	char	   *key;
 	char		err[PGHA_ERR_LEN];
 
-	connect_dcs();
-	key = cluster_key("config");
+	dcs_connect();
+	key = dcs_cluster_key("config");
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
 		char	   *current;
@@ -368,8 +353,8 @@ pg_ha_config(PG_FUNCTION_ARGS)
 	char		err[PGHA_ERR_LEN];
 
 	require_active();
-	connect_dcs();
-	if (!dcs_kv_get_raw(cluster_key("config"), &value, &index, &found, err, sizeof(err)))
+	dcs_connect();
+	if (!dcs_kv_get_raw(dcs_cluster_key("config"), &value, &index, &found, err, sizeof(err)))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not read the configuration of cluster \"%s\" from Consul",
@@ -460,16 +445,7 @@ pg_ha_restart(PG_FUNCTION_ARGS)
 
 	require_active();
 	if (!PG_ARGISNULL(2))
-	{
-		TimestampTz at = PG_GETARG_TIMESTAMPTZ(2);
-
-		if (at <= GetCurrentTimestamp())
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("scheduled time %s is in the past", timestamptz_to_str(at)),
-					 errhint("Give a future time, or NULL for now.")));
-		when = iso_time(at);
-	}
+		when = scheduled_time(PG_GETARG_TIMESTAMPTZ(2));
 	read_cluster(c);
 	m = pgha_find_member(c, member);
 	if (m == NULL)
