@@ -47,6 +47,7 @@
 #include "state.h"
 
 #define SESSION_FILE	"pg_ha.session"
+#define DEMOTE_AFTER_START_MS	2000
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
 
@@ -655,6 +656,19 @@ do_demote(HaWorker *w, const HaDecision *d)
 	set_fenced(w, d->reason, true);
 	if (w->demotion_started || leader == NULL)
 		return;
+
+	/*
+	 * A server just started (pg_ctl start -w, systemd) is restarted only
+	 * once its starter has seen it ready, or the start is reported failed.
+	 * It is fenced meanwhile.
+	 */
+	{
+		long		up_ms = (long) ((GetCurrentTimestamp() - PgStartTime) / 1000);
+
+		if (up_ms >= 0 && up_ms < DEMOTE_AFTER_START_MS)
+			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 DEMOTE_AFTER_START_MS - up_ms, PG_WAIT_EXTENSION);
+	}
 	if (!pgha_start_demotion(leader, w->cluster, err, sizeof(err)))
 	{
 		ereport(WARNING,

@@ -135,6 +135,7 @@ ok( PgHaTest::poll_until(
 			($r // '') eq 't';
 		}),
 	'the copy was demoted into a standby');
+$twin->_update_pid(1);
 isnt($consul->kv_session("$prefix/members/pg3"), $session,
 	'the copy did not reuse the session of the data directory it was copied from');
 is($consul->kv_get("$prefix/leader"), 'pg1', 'leader unchanged');
@@ -156,6 +157,14 @@ ok(log_matches($dup, qr/not reusing Consul session \Q$session\E/),
 is($consul->kv_session("$prefix/leader"), $session, 'pg1 keeps its session and lock');
 is($consul->kv_get_json("$prefix/members/pg1")->{conn_url},
 	'postgres://127.0.0.1:' . $pg1->port . '/postgres', "pg1's member record is intact");
+# it demotes itself too (after its start was seen ready): let that finish
+ok( PgHaTest::poll_until('the duplicate runs as a standby', 60,
+		sub {
+			$dup->psql('postgres', 'SELECT pg_is_in_recovery()', stdout => \my $r);
+			($r // '') eq 't';
+		}),
+	'the duplicate ends up a standby');
+$dup->_update_pid(1);
 $dup->stop;
 ok($pg1->psql('postgres', 'INSERT INTO t VALUES (1)') == 0, 'pg1 still takes writes');
 $pg1->safe_psql('postgres', 'DELETE FROM t WHERE id = 1 AND ctid <> (SELECT min(ctid) FROM t)');

@@ -101,7 +101,8 @@ $new->safe_psql('postgres', 'CREATE DATABASE pg1switchover');
 # the old postmaster must be gone (reaped) before a new one may start
 ok(PgHaTest::poll_until('old postmaster reaped', 30, sub { !kill(0, $pg1_pid) }),
 	'the killed postmaster is gone');
-PgHaTest::start_node($pg1);
+ok($pg1->start(fail_ok => 1),
+	'pg_ctl start -w of the returning old leader succeeds: pg_ha demotes it only after');
 ok( PgHaTest::poll_until('pg1 rejoins as a replica', 90,
 		sub { streaming($new) eq join(',', sort('pg1', $other->name)) }),
 	'the old leader rejoins and streams from the new leader');
