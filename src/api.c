@@ -1138,16 +1138,5 @@ pg_ha_api_main(Datum main_arg)
 void
 pgha_api_register(void)
 {
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	/* no database needed: it answers during recovery too ("starting") */
-	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
-	worker.bgw_restart_time = 1;
-	strlcpy(worker.bgw_library_name, "pg_ha", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "pg_ha_api_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "pg_ha API worker", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "pg_ha API worker", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+	pgha_register_worker("pg_ha_api_main", "pg_ha API worker");
 }

@@ -329,20 +329,23 @@ pgha_shmem_startup_hook(void)
 	pgha_shmem_startup();
 }
 
-static void
-register_ha_worker(void)
+/*
+ * pg_ha's workers need no database: they start with the postmaster and run
+ * during recovery and across crash restarts (restarted after 1 s).
+ */
+void
+pgha_register_worker(const char *function, const char *name)
 {
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	/* no database needed: it must run during recovery and crash restarts */
 	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
 	worker.bgw_restart_time = 1;
 	strlcpy(worker.bgw_library_name, "pg_ha", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "pg_ha_worker_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "pg_ha HA worker", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "pg_ha HA worker", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker.bgw_type, name, BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -398,6 +401,6 @@ _PG_init(void)
 				 errhint("Keep pg_ha.loop_wait + 2 * pg_ha.retry_timeout <= pg_ha.ttl, as Patroni does.")));
 
 	pgha_fence_init();
-	register_ha_worker();
+	pgha_register_worker("pg_ha_worker_main", "pg_ha HA worker");
 	pgha_api_register();
 }

@@ -34,6 +34,9 @@ pg_ha_active(void)
 	return pg_ha_cluster != NULL && pg_ha_cluster[0] != '\0';
 }
 
+/* pg_ha.c */
+extern void pgha_register_worker(const char *function, const char *name);
+
 /* ha_loop.c */
 extern PGDLLEXPORT void pg_ha_worker_main(Datum main_arg);
 

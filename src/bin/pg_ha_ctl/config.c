@@ -34,7 +34,6 @@
 #include "pg_ha_ctl.h"
 
 #define POLL_US				500000L
-#define MAX_API_BODY		(1024 * 1024)
 
 /* ----- YAML output (PyYAML safe_dump, default_flow_style=False) */
 
@@ -1110,21 +1109,6 @@ cmd_edit_config(const CtlOptions *opt)
 
 /* ----- the members' REST API */
 
-static size_t
-collect(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	CtlBody    *b = (CtlBody *) userdata;
-	size_t		n = size * nmemb;
-
-	if (b->len + n > MAX_API_BODY)
-		return 0;
-	b->data = pg_realloc(b->data, b->len + n + 1);
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
-
 /*
  * A request to a member's REST API, with basic auth from PG_HA_API_AUTH
  * (user:password).  The HTTP status, or -1 with err set.
@@ -1157,7 +1141,7 @@ api_request(const char *url, const char *method, CtlBody *body, char *err, size_
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ctl_collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK)

@@ -23,8 +23,8 @@
 
 typedef CtlBody Body;
 
-static size_t
-collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+size_t
+ctl_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	Body	   *b = (Body *) userdata;
 	size_t		n = size * nmemb;
@@ -90,7 +90,7 @@ ctl_http(const CtlOptions *opt, const char *method, const char *path,
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ctl_collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK)

@@ -109,6 +109,8 @@ typedef struct CtlBody
 
 extern bool ctl_read_cluster(const CtlOptions *opt, PgHaCluster *c,
 							 bool *found);
+/* libcurl write callback into a CtlBody (at most 4 MB) */
+extern size_t ctl_collect(char *ptr, size_t size, size_t nmemb, void *userdata);
 extern long ctl_http(const CtlOptions *opt, const char *method,
 					 const char *path, const char *request, CtlBody *body);
 
