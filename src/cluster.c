@@ -1578,12 +1578,9 @@ pgha_config_with_parameter(const char *config, const char *name,
 		json_object_del(parameters, name);
 	else
 	{
-		char	   *end;
 		long long	v;
 
-		errno = 0;
-		v = strtoll(value, &end, 10);
-		if (value[0] != '\0' && *end == '\0' && errno == 0)
+		if (pgha_value_is_integer(value, &v))
 			json_object_set_new(parameters, name, json_integer((json_int_t) v));
 		else
 			json_object_set_new(parameters, name, json_string(value));
@@ -1736,4 +1733,18 @@ pgha_parse_history(const char *history, PgHaHistoryEntry *entries, int max,
 	}
 	json_decref(root);
 	return n;
+}
+
+bool
+pgha_value_is_integer(const char *value, long long *result)
+{
+	char	   *end;
+	long long	v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (value[0] == '\0' || *end != '\0' || errno != 0)
+		return false;
+	*result = v;
+	return true;
 }

@@ -181,6 +181,12 @@ extern int	pgha_config_with_parameter(const char *config, const char *name,
 									   size_t errlen);
 
 /*
+ * Does a parameter value read as a whole integer?  Such values are stored
+ * in the config key as JSON numbers, as Patroni does.
+ */
+extern bool pgha_value_is_integer(const char *value, long long *result);
+
+/*
  * The postgresql.parameters of a config key's JSON, as name/value text
  * (numbers as written, booleans as on/off).  Returns how many, or -1 with
  * errbuf set when the config or a parameter is not usable.

@@ -873,12 +873,9 @@ apply_pg(json_t *root, const char *arg)
 		json_object_del(params, name);
 	else
 	{
-		char	   *end;
 		long long	v;
 
-		errno = 0;
-		v = strtoll(value, &end, 10);
-		if (value[0] != '\0' && *end == '\0' && errno == 0)
+		if (pgha_value_is_integer(value, &v))
 			json_object_set_new(params, name, json_integer((json_int_t) v));
 		else
 			json_object_set_new(params, name, json_string(value));
