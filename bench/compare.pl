@@ -442,8 +442,9 @@ sub setup_pg_ha
 		my $name = "h${profile_name}$i";
 		my $pg = $i == 1 ? PgHaTest::new_node($name, %common)
 		  : PgHaTest::new_replica($name, $first->{pg}, %common);
-		my ($api) = slurp_file($pg->data_dir . '/postgresql.conf') =~ /^pg_ha\.api_listen = '[^':]*:(\d+)'/mg;
-		my $n = { name => $name, srv => "pg$i", pg => $pg, api_port => $api };
+		# the last one counts: a replica's file starts as a copy of pg1's
+		my @api = slurp_file($pg->data_dir . '/postgresql.conf') =~ /^pg_ha\.api_listen = '[^':]*:(\d+)'/mg;
+		my $n = { name => $name, srv => "pg$i", pg => $pg, api_port => $api[-1] };
 		push @{ $c->{nodes} }, $n;
 		$pg->start;
 		if ($i == 1)
@@ -607,11 +608,16 @@ sub teardown
 
 sub start_writer
 {
-	my ($c, $tag) = @_;
+	my ($c, $tag, $direct) = @_;
 	my %w = (tag => $tag, csv => "$results_dir/$tag.csv", out => "$results_dir/$tag.out",
 		pos => 0, buf => '', acks => 0);
-	my $conninfo = 'host=127.0.0.1 port=' . $c->{haproxy}->port('primary')
-	  . ' dbname=postgres target_session_attrs=read-write connect_timeout=1'
+	# through HAProxy's read-write port, or (direct) straight to the nodes
+	# with a libpq multi-host connection string, as bench/failover.pl does
+	my $conninfo = $direct
+	  ? 'host=' . join(',', ('127.0.0.1') x @{ $c->{nodes} })
+	  . ' port=' . join(',', map { $_->{pg}->port } @{ $c->{nodes} })
+	  : 'host=127.0.0.1 port=' . $c->{haproxy}->port('primary');
+	$conninfo .= ' dbname=postgres target_session_attrs=read-write connect_timeout=1'
 	  . ' application_name=bench_writer';
 	$w{pid} = spawn($w{out}, $writer, '--duration', 3600, '--interval', $interval_ms,
 		'--csv', $w{csv}, '--table', "bench_$tag", '--verify-timeout', 60, $conninfo);
@@ -674,9 +680,10 @@ sub one_run
 	# the fault at a random phase of the leader's loop (see failover.pl)
 	my $acks_wanted = $warmup_acks + int(rand($p->{loop_wait_s} * 1000 / $interval_ms));
 	my $w = start_writer($c, $tag);
+	my $wd = start_writer($c, "${tag}_direct", 1);
 	wait_for("the writer's first $acks_wanted acknowledged writes", 60 + 2 * $p->{loop_wait_s},
 		sub { follow_writer($w); $w->{acks} >= $acks_wanted })
-	  or do { stop_writer($w); return $fail->('writer did not write') };
+	  or do { stop_writer($w); stop_writer($wd); return $fail->('writer did not write') };
 
 	my $data = $old->{pg}->data_dir;
 	my $old_pm = postmaster_pid($data);
@@ -743,7 +750,7 @@ sub one_run
 			return defined $t_ack && defined $new_name && node_named($c, $new_name);
 		},
 		0.02)
-	  or do { stop_writer($w); return $fail->('writes were not acknowledged again') };
+	  or do { stop_writer($w); stop_writer($wd); return $fail->('writes were not acknowledged again') };
 	$r{new_leader}       = $new_name;
 	$r{fault_to_key_s}   = defined $t_key ? $t_key - $t_fault : undef;
 	$r{fault_to_ack_s}   = $t_ack - $t_fault;
@@ -760,14 +767,15 @@ sub one_run
 		$r{old_writable} = 'YES' if defined $ok && $ok eq '1';
 	}
 
-	# the old leader back as a replica
-	my $t_restart = now();
+	# the old leader back as a replica: timed from its restart by hand,
+	# or, when the HA tool restarts it itself, from the fault
+	my $t_restart = $t_fault;
 	if ($c->{tool} eq 'pg_ha' && $scenario =~ /^(kill9|stop)$/)
 	{
 		wait_for("the processes of the old $old->{name} are gone", 60,
 			sub { !processes_in($data) && pid_state($old_pm) eq 'gone' })
-		  or do { stop_writer($w); return $fail->("old processes of $old->{name} remain") };
-		$r{old_gone_s} = now() - $t_restart;
+		  or do { stop_writer($w); stop_writer($wd); return $fail->("old processes of $old->{name} remain") };
+		$r{old_gone_s} = now() - $t_ack;
 		$t_restart = now();
 		# the Cluster object still holds the killed or stopped pid
 		$old->{pg}->{_pid} = undef;
@@ -777,8 +785,8 @@ sub one_run
 	elsif ($c->{tool} eq 'patroni' && $scenario =~ /^(kill9ha|stop)$/)
 	{
 		# the daemon must have finished (stop) before it starts again
-		wait_child($old->{pid}, 120) or do { stop_writer($w); return $fail->('patroni did not exit') };
-		$r{old_gone_s} = now() - $t_restart;
+		wait_child($old->{pid}, 120) or do { stop_writer($w); stop_writer($wd); return $fail->('patroni did not exit') };
+		$r{old_gone_s} = now() - $t_ack;
 		$t_restart = now();
 		start_patroni($old);
 	}
@@ -788,17 +796,25 @@ sub one_run
 	}
 	else
 	{
+		my $t_old_w;
 		wait_for("$old->{name} streams from $new_name", 300,
-			sub { (grep { $_ eq $old->{name} } split /,/, streaming_names($new)) ? 1 : 0 }, 0.05)
-		  or do { stop_writer($w); return $fail->("$old->{name} did not rejoin") };
+			sub {
+				# until when the old leader still takes writes (kill9ha)
+				$t_old_w = now() if $r{old_writable} eq 'YES' && in_recovery($old) eq 'f';
+				return (grep { $_ eq $old->{name} } split /,/, streaming_names($new)) ? 1 : 0;
+			}, 0.05)
+		  or do { stop_writer($w); stop_writer($wd); return $fail->("$old->{name} did not rejoin") };
 		$r{rejoin_s} = now() - $t_restart;
+		$r{old_writable_s} = $t_old_w - $t_fault if defined $t_old_w;
 	}
-	# still a second writable node after the rejoin?  (kill9ha: how long
-	# the old primary kept taking writes is up to when patroni came back)
 
 	my $acks = $w->{acks};
 	wait_for('writes after the rejoin', 60, sub { follow_writer($w); $w->{acks} >= $acks + $warmup_acks });
 	my $res = stop_writer($w);
+	my $resd = stop_writer($wd);
+	$r{direct_acked}  = $resd->{acknowledged_writes};
+	$r{direct_lost}   = $resd->{lost_acknowledged_writes};
+	$r{direct_gap_ms} = $resd->{max_gap_ms};
 	if (defined $ctl_pid) { wait_child($ctl_pid, 120) or kill 'KILL', $ctl_pid; }
 	$r{acked}      = $res->{acknowledged_writes};
 	$r{lost}       = $res->{lost_acknowledged_writes};
@@ -807,10 +823,11 @@ sub one_run
 	  ? $res->{max_gap_from_monotonic_ms} / 1000 - $t_fault : undef;
 	$r{gap_errors} = $res->{gap_errors} || [];
 	say_out(sprintf('# %s %s %-10s run %d: %s -> %s, unavailable %s ms, fault->ack %.2f s, '
-			  . 'rejoin %s s, old leader writable: %s, acked %s, lost %s',
+			  . 'rejoin %s s, old leader writable: %s, acked %s, lost %s; direct writer %s ms, lost %s',
 			$c->{tool}, $c->{profile}, $scenario, $i, $old->{name}, $new_name,
 			$r{gap_ms} // '?', $r{fault_to_ack_s}, fmt('%.1f', $r{rejoin_s}),
-			$r{old_writable}, $r{acked} // '?', $r{lost} // '?'));
+			$r{old_writable}, $r{acked} // '?', $r{lost} // '?', $r{direct_gap_ms} // '?',
+			$r{direct_lost} // '?'));
 	return \%r;
 }
 
@@ -993,7 +1010,7 @@ $pgbench = pgbench_phase() if $phase{pgbench};
 open my $csv, '>', "$results_dir/runs.csv" or die "runs.csv: $!";
 my @cols = qw(tool profile scenario run failed old_leader new_leader fault_wall t_fault_ms fault_call_s
   fault_to_error_s fault_to_key_s fault_to_ack_s old_gone_s gap_ms gap_from_s rejoin_s old_writable
-  acked lost tag);
+  old_writable_s acked lost direct_gap_ms direct_acked direct_lost tag);
 print $csv join(',', @cols), "\n";
 foreach my $r (@results)
 {
@@ -1003,9 +1020,10 @@ close $csv;
 
 my @md;
 push @md, '## Write unavailability through HAProxy, old leader back as a replica', '',
-  '| scenario | tool | profile | runs | write unavailability median (ms) | max (ms) '
-  . '| old leader streams again, median (s) | max (s) | old leader still took writes | acknowledged writes lost |',
-  '|---|---|---|---|---|---|---|---|---|---|';
+  '| scenario | tool | profile | runs | write unavailability through HAProxy, median (ms) | max (ms) '
+  . '| acknowledged writes lost | direct multi-host writer: unavailability median (ms) | max (ms) | acknowledged writes lost '
+  . '| old leader streams again, median (s) | max (s) | old leader still took writes |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|';
 my %median_gap;
 foreach my $s (qw(kill9 kill9ha stop switchover))
 {
@@ -1018,22 +1036,27 @@ foreach my $s (qw(kill9 kill9ha stop switchover))
 			my @ok = grep { !$_->{failed} } @all;
 			my @gap = map { $_->{gap_ms} } @ok;
 			my @rej = map { $_->{rejoin_s} } @ok;
-			my $lost = 0;
-			foreach my $l (map { $_->{lost} } @ok)
-			{
-				if (!defined $l || $l !~ /^\d+$/) { $lost = 'unknown'; last; }
-				$lost += $l;
-			}
-			my $acked = sum(0, map { $_->{acked} // 0 } @ok);
+			my $lost_of = sub {
+				my ($lk, $ak) = @_;
+				my $lost = 0;
+				foreach my $l (map { $_->{$lk} } @ok)
+				{
+					if (!defined $l || $l !~ /^\d+$/) { $lost = 'unknown'; last; }
+					$lost += $l;
+				}
+				return sprintf('%s of %d', $lost, sum(0, map { $_->{$ak} // 0 } @ok));
+			};
+			my @dgap = map { $_->{direct_gap_ms} } @ok;
 			my $writable = grep { $_->{old_writable} eq 'YES' } @ok;
 			my $same = grep { !defined $_->{rejoin_s} } @ok;
 			$median_gap{$s}{$tool}{$prof} = median(@gap);
-			push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s of %d |',
+			push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |',
 				$label{$s}, $tool, $prof,
 				scalar(@ok) . (@ok < @all ? ' (' . (@all - @ok) . ' failed)' : ''),
-				fmt('%.0f', median(@gap)), fmt('%.0f', max_of(@gap)),
+				fmt('%.0f', median(@gap)), fmt('%.0f', max_of(@gap)), $lost_of->('lost', 'acked'),
+				fmt('%.0f', median(@dgap)), fmt('%.0f', max_of(@dgap)), $lost_of->('direct_lost', 'direct_acked'),
 				fmt('%.1f', median(@rej)) . ($same ? " ($same: no failover)" : ''),
-				fmt('%.1f', max_of(@rej)), "$writable of " . scalar(@ok), $lost, $acked);
+				fmt('%.1f', max_of(@rej)), "$writable of " . scalar(@ok));
 		}
 	}
 }
@@ -1109,15 +1132,18 @@ if (%median_gap)
 }
 
 my @detail = ('', '## Runs', '',
-	'| tool | profile | scenario | run | leader before -> after | unavailable (ms) | fault -> first error (s) | fault -> new leader key (s) | fault -> first ack (s) | old leader streams again (s) | old leader took writes | acked | lost |',
-	'|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+	'| tool | profile | scenario | run | leader before -> after | unavailable (ms) | fault -> first error (s) | fault -> new leader key (s) | fault -> first ack (s) | old leader streams again (s) | old leader took writes | acked | lost | direct writer: unavailable (ms) | acked | lost |',
+	'|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 foreach my $r (@results)
 {
-	if ($r->{failed}) { push @detail, "| $r->{tool} | $r->{profile} | $r->{scenario} | $r->{run} | failed: $r->{failed} | | | | | | | | |"; next; }
-	push @detail, sprintf('| %s | %s | %s | %d | %s -> %s | %s | %.2f | %s | %.2f | %s | %s | %s | %s |',
+	if ($r->{failed}) { push @detail, "| $r->{tool} | $r->{profile} | $r->{scenario} | $r->{run} | failed: $r->{failed} | | | | | | | | | | | |"; next; }
+	push @detail, sprintf('| %s | %s | %s | %d | %s -> %s | %s | %.2f | %s | %.2f | %s | %s | %s | %s | %s | %s | %s |',
 		$r->{tool}, $r->{profile}, $r->{scenario}, $r->{run}, $r->{old_leader}, $r->{new_leader},
 		$r->{gap_ms} // '?', $r->{fault_to_error_s}, fmt('%.2f', $r->{fault_to_key_s}), $r->{fault_to_ack_s},
-		fmt('%.1f', $r->{rejoin_s}), $r->{old_writable}, $r->{acked} // '?', $r->{lost} // '?');
+		fmt('%.1f', $r->{rejoin_s}),
+		$r->{old_writable} . (defined $r->{old_writable_s} ? sprintf(' (until %.1f s after the fault)', $r->{old_writable_s}) : ''),
+		$r->{acked} // '?', $r->{lost} // '?', $r->{direct_gap_ms} // '?', $r->{direct_acked} // '?',
+		$r->{direct_lost} // '?');
 }
 
 open my $md, '>', "$results_dir/summary.md" or die "summary.md: $!";
