@@ -99,6 +99,7 @@ my $warmup_acks  = 50;
 my $writer       = dirname(abs_path($0)) . '/writer';
 my $results_dir;
 my $seed = time() ^ $$;
+my $haproxy_retries;    # default: docs/haproxy.cfg's (2)
 
 GetOptions(
 	'tools=s'         => \$tools,
@@ -114,7 +115,8 @@ GetOptions(
 	'warmup-acks=i'   => \$warmup_acks,
 	'writer=s'        => \$writer,
 	'results-dir=s'   => \$results_dir,
-	'seed=i'          => \$seed,)
+	'seed=i'          => \$seed,
+	'haproxy-retries=i' => \$haproxy_retries,)
   or die "usage: $0 [--tools pg_ha,patroni] [--profiles default,fast] [--runs N] "
   . "[--phases scenarios,idle,pgbench] [--idle SECONDS] [--pgbench-runs N] "
   . "[--pgbench-time SECONDS] [--pgbench-scale N] [--results-dir DIR] [--seed N]\n";
@@ -334,6 +336,9 @@ sub start_haproxy
 	$cfg =~ s/127\.0\.0\.1:7000/127.0.0.1:$port{stats}/;
 	$cfg =~ s/127\.0\.0\.1:5000/127.0.0.1:$port{primary}/;
 	$cfg =~ s/127\.0\.0\.1:5001/127.0.0.1:$port{replicas}/;
+	# HAProxy waits a turn-around second before each retry to a server that
+	# refused; libpq gives up a connection attempt after 2 s at the least
+	$cfg =~ s/^(\s*retries) \d+$/$1 $haproxy_retries/m if defined $haproxy_retries;
 	my %default_pg  = (pg1 => 5432, pg2 => 5433, pg3 => 5434);
 	my %default_api = (pg1 => 8008, pg2 => 8009, pg3 => 8010);
 	foreach my $n (@nodes)
@@ -1050,6 +1055,7 @@ foreach my $s (qw(kill9 kill9ha stop switchover))
 			my $writable = grep { $_->{old_writable} eq 'YES' } @ok;
 			my $same = grep { !defined $_->{rejoin_s} } @ok;
 			$median_gap{$s}{$tool}{$prof} = median(@gap);
+			$median_gap{"${s}_direct"}{$tool}{$prof} = median(@dgap);
 			push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |',
 				$label{$s}, $tool, $prof,
 				scalar(@ok) . (@ok < @all ? ' (' . (@all - @ok) . ' failed)' : ''),
@@ -1110,10 +1116,15 @@ if ($pgbench)
 if (%median_gap)
 {
 	my $pf = sub { my ($s, $t) = @_; return min_of(map { $median_gap{$s}{$t}{$_} } @profiles) };
-	push @md, '', '## Against the targets', '', '| target | pg_ha | Patroni | ratio | met? |', '|---|---|---|---|---|';
+	push @md, '', '## Against the targets', '',
+	  'Each tool at its faster profile (the lower median); through HAProxy unless said otherwise.', '',
+	  '| target | pg_ha | Patroni | ratio | met? |', '|---|---|---|---|---|';
 	foreach my $row (['kill9', 5, 'kill -9: median outage at least 5x shorter than Patroni\'s fastest'],
 		['switchover', 2, 'switchover: median outage at most half of Patroni\'s'],
-		['stop', 2, 'graceful stop: median outage at most half of Patroni\'s'])
+		['stop', 2, 'graceful stop: median outage at most half of Patroni\'s'],
+		['kill9_direct', 5, 'the same for kill -9, direct multi-host writer'],
+		['switchover_direct', 2, 'the same for switchover, direct multi-host writer'],
+		['stop_direct', 2, 'the same for graceful stop, direct multi-host writer'])
 	{
 		my ($s, $factor, $text) = @$row;
 		my ($a, $b) = ($pf->($s, 'pg_ha'), $pf->($s, 'patroni'));
@@ -1150,8 +1161,39 @@ open my $md, '>', "$results_dir/summary.md" or die "summary.md: $!";
 print $md join("\n", @md, @detail), "\n\n", 'Profiles: '
   . join('; ', map { my $t = $_; map { my $p = $profiles{$t}{$_};
 		  "$t $_: ttl $p->{ttl}, loop_wait $p->{loop_wait}, retry_timeout $p->{retry_timeout}" } @profiles } @tools)
-  . "; writer interval $interval_ms ms; seed $seed.\n";
+  . "; writer interval $interval_ms ms; seed $seed; HAProxy: docs/haproxy.cfg"
+  . (defined $haproxy_retries ? " with retries $haproxy_retries" : '') . ".\n";
 close $md;
+
+# Acknowledged writes per 100 ms of one writer's CSV, from up to 2 s
+# before the fault ($t0_ms) to 3 s after $until_ms (ms from the fault), in
+# whole bins while the writer ran.
+sub timeline_dat
+{
+	my ($csv, $file, $what, $t0_ms, $until_ms) = @_;
+	open my $in, '<', $csv or return;
+	my (%bin, $first, $last);
+	while (<$in>)
+	{
+		next unless /^([0-9.]+),([01]),/;
+		my $t = $1 - $t0_ms;
+		$first //= $t;
+		$last = $t;
+		$bin{ POSIX::floor($t / 100) }++ if $2;
+	}
+	close $in;
+	return unless defined $first;
+	open my $dat, '>', $file or return;
+	print $dat "# $what: seconds from the fault, acknowledged writes in the 100 ms from there\n";
+	my $lo = POSIX::ceil($first / 100);
+	my $hi = POSIX::floor($last / 100) - 1;
+	my $end = POSIX::ceil(($until_ms + 3000) / 100);
+	$hi = $end if $end < $hi;
+	$lo = -20 if $lo < -20;
+	print $dat sprintf("%.1f %d\n", $_ / 10, $bin{$_} // 0) for $lo .. $hi;
+	close $dat;
+	return;
+}
 
 # Timeline data: acknowledged writes per 100 ms around the fault, for the
 # run with the median outage of each tool, profile and scenario.
@@ -1165,28 +1207,14 @@ foreach my $s (qw(kill9 kill9ha stop switchover))
 			  grep { !$_->{failed} && defined $_->{gap_ms} && $_->{scenario} eq $s && $_->{tool} eq $tool && $_->{profile} eq $prof } @results;
 			next unless @ok;
 			my $r = $ok[$#ok / 2];
-			open my $in, '<', "$results_dir/$r->{tag}.csv" or next;
-			my (%bin, $first, $last);
-			while (<$in>)
+			# the HAProxy writer and the direct one of the same run
+			foreach my $kind ('', '_direct')
 			{
-				next unless /^([0-9.]+),([01]),/;
-				my $t = $1 - $r->{t_fault_ms};
-				$first //= $t;
-				$last = $t;
-				$bin{ POSIX::floor($t / 100) }++ if $2;
+				timeline_dat("$results_dir/$r->{tag}$kind.csv",
+					"$results_dir/timeline_${tool}_${prof}_$s$kind.dat",
+					"$tool $prof $s run $r->{run}" . ($kind ? ' (direct writer)' : ''),
+					$r->{t_fault_ms}, ($r->{gap_from_s} // 0) * 1000 + $r->{gap_ms});
 			}
-			close $in;
-			next unless defined $first;
-			open my $dat, '>', "$results_dir/timeline_${tool}_${prof}_$s.dat" or next;
-			print $dat "# $tool $prof $s run $r->{run}: seconds from the fault, acknowledged writes in the 100 ms from there\n";
-			# whole bins while the writer ran, up to 3 s after the outage
-			my $lo = POSIX::ceil($first / 100);
-			my $hi = POSIX::floor($last / 100) - 1;
-			my $end = POSIX::ceil((($r->{gap_from_s} // 0) * 1000 + $r->{gap_ms} + 3000) / 100);
-			$hi = $end if $end < $hi;
-			$lo = -20 if $lo < -20;
-			print $dat sprintf("%.1f %d\n", $_ / 10, $bin{$_} // 0) for $lo .. $hi;
-			close $dat;
 		}
 	}
 }
