@@ -75,5 +75,8 @@ setup:
 	scripts/setup.sh
 test:
 	scripts/test.sh
+# pg_ha against Patroni (bench/README.md); not part of the tests
+bench:
+	$(MAKE) -C bench bench BENCH_ARGS='$(BENCH_ARGS)'
 
-.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit setup test
+.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit setup test bench

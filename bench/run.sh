@@ -4,6 +4,7 @@
 # per profile, and print the combined table.  See bench/README.md.
 #
 #   bench/run.sh [--runs N] [--scenarios kill9,stop,kill9all] [PROFILE...]
+#   bench/run.sh compare [bench/compare.pl's options]    (make bench)
 #
 # PROFILE is `fast` (default) or `default`.  The extension must already
 # be installed (make && make install).  Results are copied to
@@ -21,6 +22,17 @@ perl_lib=$(cd "$pgxs_dir" && pwd)/test/perl
 
 opts=()
 profiles=()
+mode=failover
+if [ "${1:-}" = compare ]; then
+	# pg_ha against Patroni (bench/compare.pl): its options pass through
+	mode=compare
+	shift
+	opts=("$@")
+	profiles=(compare)
+	set --
+	command -v gnuplot >/dev/null ||
+		echo "warning: no gnuplot (apt-get install gnuplot-nox): no timeline plot" >&2
+fi
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--runs|--scenarios|--interval|--warmup-acks)
@@ -106,15 +118,39 @@ status=0
 for p in "${profiles[@]}"; do
 	echo "=== profile $p"
 	res="$work/bench/results/$p"
+	if [ "$mode" = compare ]; then
+		script_args=(bench/compare.pl --results-dir "$res")
+	else
+		script_args=(bench/failover.pl --profile "$p" --results-dir "$res")
+	fi
 	(cd "$work" && "${as_user[@]}" env \
 		TESTDIR="$res" \
 		PATH="$run_bindir:$PATH" \
 		PG_REGRESS="$pgxs_dir/test/regress/pg_regress" \
 		${PG_HA_CONSUL:+PG_HA_CONSUL="$PG_HA_CONSUL"} \
-		perl -I "$perl_lib" -I regress/t bench/failover.pl \
-			--profile "$p" --results-dir "$res" ${opts[@]+"${opts[@]}"}) || status=$?
+		perl -I "$perl_lib" -I regress/t "${script_args[@]}" ${opts[@]+"${opts[@]}"}) || status=$?
 	[ -d "$res" ] && cp -r "$res" "$dest/"
 done
+
+if [ "$mode" = compare ]; then
+	# summary.md as compare.pl wrote it, plus where and on what it ran
+	{
+		cat "$dest/compare/summary.md" 2>/dev/null || echo "(no result)"
+		echo
+		echo "Checkout $head, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+	} > "$dest/summary.md"
+	if command -v gnuplot >/dev/null && ls "$dest"/compare/timeline_*.dat >/dev/null 2>&1; then
+		for p in default fast; do
+			ls "$dest"/compare/timeline_*_"$p"_*.dat >/dev/null 2>&1 || continue
+			gnuplot -e "dir='$dest/compare'; profile='$p'; out='$dest/failover-timeline-$p.png'" \
+				bench/timeline.gp || status=$?
+		done
+	fi
+	echo
+	echo "=== results in $dest"
+	cat "$dest/summary.md"
+	exit "$status"
+fi
 
 {
 	echo "| scenario | profile | runs | write unavailability median (ms) | max (ms) | old leader streams again, median (s) | max (s) | acknowledged writes lost |"
