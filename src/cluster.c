@@ -2011,6 +2011,47 @@ typedef struct RestartSim
 	int64_t		running[PGHA_MAX_MEMBERS][PGHA_HS_NPARAMS];	/* as simulated */
 } RestartSim;
 
+/* the hot standby values the config key sets */
+static void
+configured_hs_values(const PgHaCluster *c, bool configured[PGHA_HS_NPARAMS],
+					 int64_t values[PGHA_HS_NPARAMS])
+{
+	PgHaParam  *params = calloc(PGHA_MAX_PARAMS, sizeof(PgHaParam));
+	int			nparams;
+
+	memset(configured, 0, sizeof(bool) * PGHA_HS_NPARAMS);
+	if (params == NULL)
+		return;
+	/* a config we cannot read sets nothing: PostgreSQL's check came first */
+	nparams = c->config_valid ?
+		pgha_config_parameters(c->config_json, params, PGHA_MAX_PARAMS, NULL, 0) : 0;
+	for (int i = 0; i < nparams; i++)
+		for (int k = 0; k < PGHA_HS_NPARAMS; k++)
+		{
+			long long	v;
+
+			if (strcmp(params[i].name, pgha_hs_param_names[k]) == 0 &&
+				pgha_value_is_integer(params[i].value, &v) && v >= 0)
+			{
+				configured[k] = true;
+				values[k] = (int64_t) v;
+			}
+		}
+	free(params);
+}
+
+void
+pgha_hs_targets(const PgHaCluster *c, const int64_t running[PGHA_HS_NPARAMS],
+				int64_t targets[PGHA_HS_NPARAMS])
+{
+	bool		configured[PGHA_HS_NPARAMS];
+	int64_t		values[PGHA_HS_NPARAMS];
+
+	configured_hs_values(c, configured, values);
+	for (int k = 0; k < PGHA_HS_NPARAMS; k++)
+		targets[k] = configured[k] ? values[k] : running[k];
+}
+
 static int64_t
 sim_target(const RestartSim *s, int m, int k)
 {
@@ -2097,8 +2138,6 @@ pgha_restart_order(const PgHaCluster *c, const char *const *names, int n,
 				   char *hint, size_t hintlen)
 {
 	RestartSim *s;
-	PgHaParam  *params;
-	int			nparams;
 	int			todo[PGHA_MAX_MEMBERS];
 	int			ntodo = 0;
 	int			done = 0;
@@ -2110,11 +2149,8 @@ pgha_restart_order(const PgHaCluster *c, const char *const *names, int n,
 		return false;
 	}
 	s = calloc(1, sizeof(RestartSim));
-	params = calloc(PGHA_MAX_PARAMS, sizeof(PgHaParam));
-	if (s == NULL || params == NULL)
+	if (s == NULL)
 	{
-		free(s);
-		free(params);
 		set_error(msg, msglen, "out of memory");
 		return false;
 	}
@@ -2124,21 +2160,7 @@ pgha_restart_order(const PgHaCluster *c, const char *const *names, int n,
 	for (int i = 0; i < c->nmembers && i < PGHA_MAX_MEMBERS; i++)
 		memcpy(s->running[i], c->members[i].hs_values, sizeof(s->running[i]));
 
-	/* a config we cannot read sets nothing: PostgreSQL's check came first */
-	nparams = c->config_valid ?
-		pgha_config_parameters(c->config_json, params, PGHA_MAX_PARAMS, NULL, 0) : 0;
-	for (int i = 0; i < nparams; i++)
-		for (int k = 0; k < PGHA_HS_NPARAMS; k++)
-		{
-			long long	v;
-
-			if (strcmp(params[i].name, pgha_hs_param_names[k]) == 0 &&
-				pgha_value_is_integer(params[i].value, &v) && v >= 0)
-			{
-				s->configured[k] = true;
-				s->conf_value[k] = (int64_t) v;
-			}
-		}
+	configured_hs_values(c, s->configured, s->conf_value);
 
 	/* the members to restart: replicas by name, then the leader */
 	for (int i = 0; i < n; i++)
@@ -2227,6 +2249,5 @@ pgha_restart_order(const PgHaCluster *c, const char *const *names, int n,
 	}
 done:
 	free(s);
-	free(params);
 	return ok;
 }

@@ -62,6 +62,20 @@ typedef struct PgHaMember
 	char		session[PGHA_SESSION_LEN];	/* Consul session holding the key */
 } PgHaMember;
 
+/* A restart request: restart/<member>, written by pg_ha_restart() & co. */
+typedef struct PgHaRestartRequest
+{
+	char		member[PGHA_NAME_LEN];
+	bool		pending_only;
+	bool		scheduled;
+	int64_t		scheduled_ms;
+	uint64_t	modify_index;
+	char		wait_for[PGHA_NAME_LEN];	/* restart after this member */
+	bool		any_order;	/* skip the hot standby order check */
+	int64_t		restarting;	/* start time (epoch ms) of the server
+							 * being restarted; 0: not started */
+} PgHaRestartRequest;
+
 /* Everything under <namespace>/<cluster>/ that pg_ha uses. */
 typedef struct PgHaCluster
 {
@@ -98,18 +112,7 @@ typedef struct PgHaCluster
 
 	/* restart requests: restart/<member> = {"pending_only":, "scheduled_at":} */
 	int			nrestarts;
-	struct
-	{
-		char		member[PGHA_NAME_LEN];
-		bool		pending_only;
-		bool		scheduled;
-		int64_t		scheduled_ms;
-		uint64_t	modify_index;
-		char		wait_for[PGHA_NAME_LEN];	/* restart after this member */
-		bool		any_order;	/* skip the hot standby order check */
-		int64_t		restarting;	/* start time (epoch ms) of the server
-								 * being restarted; 0: not started */
-	}			restarts[PGHA_MAX_MEMBERS];
+	PgHaRestartRequest restarts[PGHA_MAX_MEMBERS];
 
 	/* bad records skipped while parsing (e.g. a member with bad JSON) */
 	int			nwarnings;
@@ -263,6 +266,14 @@ extern bool pgha_restart_order(const PgHaCluster *c, const char *const *names,
 							   int n, char (*order)[PGHA_NAME_LEN],
 							   char *msg, size_t msglen,
 							   char *hint, size_t hintlen);
+
+/*
+ * The values a member runs with after a restart: those the config key sets
+ * (postgresql.parameters), else its running ones.
+ */
+extern void pgha_hs_targets(const PgHaCluster *c,
+							const int64_t running[PGHA_HS_NPARAMS],
+							int64_t targets[PGHA_HS_NPARAMS]);
 
 /* One entry of the history key. */
 typedef struct PgHaHistoryEntry

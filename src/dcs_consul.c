@@ -353,7 +353,8 @@ dcs_session_create(const char *name, const char *check_id, int ttl_s,
 }
 
 bool
-dcs_session_exists(const char *id, bool *exists, char *err, size_t errlen)
+dcs_session_exists(const char *id, bool *exists, int *ttl_ms,
+				   char *err, size_t errlen)
 {
 	DcsResponse resp;
 	char		path[256];
@@ -363,8 +364,16 @@ dcs_session_exists(const char *id, bool *exists, char *err, size_t errlen)
 		return false;
 	if (!dcs_expect_ok("the session lookup", &resp, err, errlen))
 		return false;
-	return pgha_parse_session_info(resp.body.data, resp.body.len, exists,
-								   err, errlen);
+	if (!pgha_parse_session_info(resp.body.data, resp.body.len, exists,
+								 err, errlen))
+		return false;
+	if (*exists && ttl_ms != NULL &&
+		!pgha_parse_session_ttl(resp.body.data, resp.body.len, ttl_ms))
+	{
+		snprintf(err, errlen, "the session lookup answer has no usable TTL");
+		return false;
+	}
+	return true;
 }
 
 bool
