@@ -15,7 +15,9 @@ CREATE FUNCTION pg_ha_node_info(
 	OUT last_reason text,
 	OUT last_error text,
 	OUT worker_pid integer,
-	OUT ttl interval)
+	OUT ttl interval,
+	OUT loop_wait interval,
+	OUT retry_timeout interval)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pg_ha_node_info'
 LANGUAGE C STRICT VOLATILE;
