@@ -118,7 +118,7 @@ ok(PgHaTest::poll_until('all pending', 30, sub { pending($pg1) eq 'pg1:true,pg2:
 	'max_connections raised: every member is pending restart');
 
 my ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_restart('pg1')",
-	on_error_stop => 0, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 isnt($r, 0, 'pg_ha_restart(leader) after a raise fails');
 like($e, qr/restarting leader "pg1" now would stop replica "pg\d": the leader's max_connections would become $raised, and "pg\d" runs with $conns/,
 	'... saying which replica it would stop');
