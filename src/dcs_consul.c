@@ -367,12 +367,10 @@ dcs_session_exists(const char *id, bool *exists, int *ttl_ms,
 	if (!pgha_parse_session_info(resp.body.data, resp.body.len, exists,
 								 err, errlen))
 		return false;
+	/* 0: Consul did not say; the caller assumes the least it can be */
 	if (*exists && ttl_ms != NULL &&
 		!pgha_parse_session_ttl(resp.body.data, resp.body.len, ttl_ms))
-	{
-		snprintf(err, errlen, "the session lookup answer has no usable TTL");
-		return false;
-	}
+		*ttl_ms = 0;
 	return true;
 }
 

@@ -54,6 +54,7 @@
 #define DEMOTE_AFTER_START_MS	2000
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
+#define RESTART_GIVE_UP_MS	180000	/* pg_ctl restart -t 120, and more */
 
 typedef struct HaWorker
 {
@@ -101,6 +102,7 @@ typedef struct HaWorker
 	bool		demotion_started;	/* pg_ha_ctl rejoin is on its way */
 	bool		checkpoint_after_promote;
 	bool		restart_started;	/* pg_ctl restart is on its way */
+	int64		restart_started_ms; /* ... since (monotonic) */
 	char		logged_restart_wait[PGHA_ERR_LEN * 2];
 } HaWorker;
 
@@ -425,8 +427,11 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 		{
 			ereport(LOG,
 					(errmsg("pg_ha: reusing Consul session %s", w->session)));
-			/* the TTL it was created with, which a ttl change since left */
-			w->session_ttl_ms = ttl_ms;
+			/*
+			 * The TTL it was created with, which a ttl change since left;
+			 * unknown: Consul's minimum, the least it can be.
+			 */
+			w->session_ttl_ms = ttl_ms > 0 ? ttl_ms : MIN_SESSION_TTL_MS;
 			return true;
 		}
 		w->session[0] = '\0';
@@ -1005,6 +1010,20 @@ handle_restart_request(HaWorker *w, const HaLocalState *local)
 	bool		done;
 	int64		started = server_start_ms();
 
+	/*
+	 * A restart that has not happened long after it was started (a
+	 * restart_command that failed, pg_ctl that gave up): give the request
+	 * up, so that the members waiting for this one are not held forever.
+	 */
+	if (w->restart_started && !w->demotion_started &&
+		pgha_monotonic_ms() - w->restart_started_ms > RESTART_GIVE_UP_MS)
+	{
+		ereport(WARNING,
+				(errmsg("pg_ha: the server of node \"%s\" was not restarted within %d s; giving the restart request up",
+						pg_ha_node_name, RESTART_GIVE_UP_MS / 1000),
+				 errhint("See the server log for the output of pg_ctl or pg_ha.restart_command.")));
+		w->restart_started = false;
+	}
 	if (w->restart_started || w->demotion_started)
 		return;
 	for (int i = 0; i < w->cluster->nrestarts; i++)
@@ -1049,6 +1068,7 @@ handle_restart_request(HaWorker *w, const HaLocalState *local)
 		if (!dcs_kv_put(key, body, query, &done, err, sizeof(err)) || !done)
 			return;				/* changed meanwhile: look again next round */
 		w->restart_started = true;
+		w->restart_started_ms = pgha_monotonic_ms();
 		if (!pgha_start_restart(err, sizeof(err)))
 		{
 			w->restart_started = false;
