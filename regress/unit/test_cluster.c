@@ -1348,6 +1348,36 @@ hs_cluster(PgHaCluster *c, const char *config)
 }
 
 static void
+test_restart_keys(void)
+{
+	static Listing l;
+	static PgHaCluster c;
+	char		err[PGHA_ERR_LEN];
+
+	listing_init(&l);
+	listing_add(&l, PREFIX "restart/pg1", "{\"pending_only\":true,\"wait_for\":\"pg3\"}", NULL, 7);
+	listing_add(&l, PREFIX "restart/pg2", "{\"pending_only\":false,\"any_order\":true,\"restarting\":1764100000123}", NULL, 8);
+	listing_add(&l, PREFIX "restart/pg3", "{\"wait_for\":\"../x\",\"restarting\":-5}", NULL, 9);
+	listing_add(&l, PREFIX "restart/pg4", "{\"wait_for\":42,\"any_order\":\"yes\"}", NULL, 10);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nrestarts == 4);
+	CHECK_STR(c.restarts[0].member, "pg1");
+	CHECK(c.restarts[0].pending_only);
+	CHECK_STR(c.restarts[0].wait_for, "pg3");
+	CHECK(!c.restarts[0].any_order && c.restarts[0].restarting == 0);
+	CHECK(c.restarts[0].modify_index == 7);
+	CHECK(!c.restarts[1].pending_only && c.restarts[1].any_order);
+	CHECK(c.restarts[1].restarting == 1764100000123LL);
+	CHECK_STR(c.restarts[1].wait_for, "");
+	/* what cannot be used is no order, no mark */
+	CHECK_STR(c.restarts[2].wait_for, "");
+	CHECK(c.restarts[2].restarting == 0);
+	CHECK_STR(c.restarts[3].wait_for, "");
+	CHECK(!c.restarts[3].any_order);
+}
+
+static void
 test_restart_order(void)
 {
 	static PgHaCluster c;
@@ -1535,6 +1565,7 @@ main(void)
 	test_valid_name();
 	test_find_member();
 	test_restart_order();
+	test_restart_keys();
 	test_member_hs_values();
 	test_config_timings();
 	test_session_ttl();
