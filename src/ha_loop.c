@@ -1101,8 +1101,12 @@ publish_state(HaWorker *w, const HaLocalState *local, const HaDecision *d,
 	strlcpy(pgha_shared->last_reason, d->reason, sizeof(pgha_shared->last_reason));
 	strlcpy(pgha_shared->last_error, err[0] ? err : round_error,
 			sizeof(pgha_shared->last_error));
-	/* a standby cannot take writes: fencing is a primary's state */
-	if (!local->is_primary || local->in_recovery)
+	/*
+	 * A standby cannot take writes: fencing is a primary's state.  A primary
+	 * still in its start-up recovery keeps its reason (refusing to join,
+	 * say): the connection gate gives it once the recovery is over.
+	 */
+	if (!local->is_primary)
 	{
 		pgha_shared->fenced = false;
 		pgha_shared->fence_reason[0] = '\0';
