@@ -15,7 +15,9 @@ CREATE FUNCTION pg_ha_node_info(
 	OUT last_reason text,
 	OUT last_error text,
 	OUT worker_pid integer,
-	OUT ttl interval)
+	OUT ttl interval,
+	OUT loop_wait interval,
+	OUT retry_timeout interval)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pg_ha_node_info'
 LANGUAGE C STRICT VOLATILE;
@@ -102,7 +104,7 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'pg_ha_set_config'
 LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION pg_ha_set_config(text, text) IS 'set (NULL: remove) a PostgreSQL parameter on every node, validated first';
+COMMENT ON FUNCTION pg_ha_set_config(text, text) IS 'set (NULL: remove) a PostgreSQL parameter or an HA timing (ttl, loop_wait, retry_timeout) on every node, validated first';
 
 CREATE FUNCTION pg_ha_reload()
 RETURNS text
@@ -117,7 +119,7 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'pg_ha_restart'
 LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION pg_ha_restart(text, boolean, timestamptz) IS 'restart a member (default: this node), keeping its leader lock';
+COMMENT ON FUNCTION pg_ha_restart(text, boolean, timestamptz) IS 'restart a member, or every member (NULL) in the order hot standby needs, keeping the leader lock';
 
 REVOKE ALL ON FUNCTION pg_ha_config() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pg_ha_config() TO pg_monitor;

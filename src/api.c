@@ -509,6 +509,18 @@ write_restart(const char *body, size_t len, PgHaApiResponse *resp)
 		pgha_api_text_response(resp, status, msg);
 		return;
 	}
+	{
+		/* pg_ha_restart()'s check: no replica may end up below its leader */
+		const char *self[1] = {pg_ha_node_name};
+		char		why[PGHA_ERR_LEN * 2];
+		char		hint[PGHA_ERR_LEN * 2];
+
+		if (!pgha_restart_order(c, self, 1, NULL, why, sizeof(why), hint, sizeof(hint)))
+		{
+			pgha_api_text_response(resp, 412, psprintf("restart refused: %s. %s", why, hint));
+			return;
+		}
+	}
 	if (!dcs_kv_put(psprintf("%s/%s/restart/%s", pg_ha_namespace, pg_ha_cluster,
 							 pg_ha_node_name),
 					value, "cas=0", &done, err, sizeof(err)))
@@ -617,6 +629,21 @@ write_config(const char *body, size_t len, PgHaApiResponse *resp)
 			{
 				free(result);
 				pgha_api_text_response(resp, 400, why);
+				return;
+			}
+		}
+		{
+			/* the timings as every node would take them (this node's as defaults) */
+			int			ttl = pg_ha_ttl;
+			int			loop_wait = pg_ha_loop_wait;
+			int			retry = pg_ha_retry_timeout;
+
+			if (!pgha_config_timings(result, &ttl, &loop_wait, &retry, msg, sizeof(msg)) ||
+				!pgha_timing_valid(ttl, loop_wait, retry, msg, sizeof(msg)))
+			{
+				free(result);
+				pgha_api_text_response(resp, 400,
+									   psprintf("invalid timings: %s; keep loop_wait + 2 * retry_timeout <= ttl", msg));
 				return;
 			}
 		}

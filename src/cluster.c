@@ -37,6 +37,11 @@
 
 static json_t *new_object(void);
 
+const char *const pgha_hs_param_names[PGHA_HS_NPARAMS] = {
+	"max_connections", "max_worker_processes", "max_wal_senders",
+	"max_prepared_transactions", "max_locks_per_transaction"
+};
+
 #if defined(__GNUC__) || defined(__clang__)
 #define PGHA_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
@@ -792,6 +797,19 @@ handle_restart(PgHaCluster *c, const json_t *entry, const char *name,
 	c->restarts[i].modify_index =
 		(jindex && json_is_integer(jindex) && json_integer_value(jindex) >= 0) ?
 		(uint64_t) json_integer_value(jindex) : 0;
+	c->restarts[i].wait_for[0] = '\0';
+	{
+		const json_t *wf = json_object_get(root, "wait_for");
+		const json_t *rs = json_object_get(root, "restarting");
+
+		/* a name we cannot use is no order: the worker then judges alone */
+		if (json_is_string(wf) && json_string_length(wf) < PGHA_NAME_LEN &&
+			pgha_valid_name(json_string_value(wf)))
+			strcpy(c->restarts[i].wait_for, json_string_value(wf));
+		c->restarts[i].any_order = json_is_true(json_object_get(root, "any_order"));
+		c->restarts[i].restarting = (json_is_integer(rs) && json_integer_value(rs) > 0) ?
+			(int64_t) json_integer_value(rs) : 0;
+	}
 	json_decref(root);
 	c->nrestarts++;
 	return VALUE_OK;
@@ -1082,6 +1100,32 @@ pgha_parse_member(const char *json, size_t len, PgHaMember *m,
 	}
 	if ((v = json_object_get(root, "pause")) != NULL)
 		tmp.pause = json_is_true(v);
+	if ((v = json_object_get(root, "hot_standby_parameters")) != NULL)
+	{
+		int			found = 0;
+
+		if (!json_is_object(v))
+		{
+			set_error(errbuf, errlen, "hot_standby_parameters is not a JSON object");
+			goto done;
+		}
+		for (int k = 0; k < PGHA_HS_NPARAMS; k++)
+		{
+			const json_t *pv = json_object_get(v, pgha_hs_param_names[k]);
+			char		field[PGHA_NAME_LEN + 32];
+
+			if (pv == NULL)
+				continue;
+			snprintf(field, sizeof(field), "hot_standby_parameters.%s",
+					 pgha_hs_param_names[k]);
+			if (!get_json_integer(pv, field, 0, INT32_MAX, &i, errbuf, errlen))
+				goto done;
+			tmp.hs_values[k] = (int64_t) i;
+			found++;
+		}
+		/* only a complete set can be judged */
+		tmp.has_hs_values = found == PGHA_HS_NPARAMS;
+	}
 	if ((v = json_object_get(root, "tags")) != NULL)
 	{
 		const json_t *nofailover;
@@ -1181,6 +1225,16 @@ pgha_member_to_json(const PgHaMember *m, char *buf, size_t buflen)
 		ok = json_object_set_new(root, "pending_restart", json_true()) == 0;
 	if (ok && m->pause)
 		ok = json_object_set_new(root, "pause", json_true()) == 0;
+	if (ok && m->has_hs_values)
+	{
+		json_t	   *hs = new_object();
+
+		ok = json_object_set_new(root, "hot_standby_parameters", hs) == 0;
+		for (int k = 0; ok && k < PGHA_HS_NPARAMS; k++)
+			ok = m->hs_values[k] >= 0 &&
+				json_object_set_new(hs, pgha_hs_param_names[k],
+									json_integer((json_int_t) m->hs_values[k])) == 0;
+	}
 	if (ok && m->nofailover)
 	{
 		/* json_object_set_new() takes the reference even when it fails */
@@ -1747,4 +1801,453 @@ pgha_value_is_integer(const char *value, long long *result)
 		return false;
 	*result = v;
 	return true;
+}
+
+/* ----- session TTL, HA timings of the config key */
+
+bool
+pgha_parse_session_ttl(const char *body, size_t len, int *ttl_ms)
+{
+	json_t	   *root = load_json(body, len, "session info answer", NULL, 0);
+	const json_t *ttl;
+	const char *p;
+	double		total = 0;
+	bool		ok = false;
+
+	if (root == NULL || ttl_ms == NULL)
+		goto done;
+	if (!json_is_array(root) || json_array_size(root) == 0 ||
+		!json_is_object(json_array_get(root, 0)))
+		goto done;
+	ttl = json_object_get(json_array_get(root, 0), "TTL");
+	if (!json_is_string(ttl) || json_string_length(ttl) == 0 ||
+		json_string_length(ttl) > 32)
+		goto done;
+	/* a Go duration: 15s, 1m30s, 500ms, 1h */
+	p = json_string_value(ttl);
+	while (*p != '\0')
+	{
+		char	   *end;
+		double		v = strtod(p, &end);
+
+		if (end == p || v < 0)
+			goto done;
+		p = end;
+		if (strncmp(p, "ms", 2) == 0)
+			total += v, p += 2;
+		else if (*p == 's')
+			total += v * 1000, p++;
+		else if (*p == 'm')
+			total += v * 60000, p++;
+		else if (*p == 'h')
+			total += v * 3600000, p++;
+		else
+			goto done;
+	}
+	if (total <= 0 || total > INT_MAX)
+		goto done;
+	*ttl_ms = (int) total;
+	ok = true;
+done:
+	if (root)
+		json_decref(root);
+	return ok;
+}
+
+/* the timings pg_ha takes from the config key, with pg_ha.*'s ranges */
+static const struct
+{
+	const char *name;
+	int			min_ms;
+	int			max_ms;
+}			config_timings[] = {
+	{"ttl", 2000, 3600 * 1000},
+	{"loop_wait", 100, 3600 * 1000},
+	{"retry_timeout", 100, 3600 * 1000},
+};
+
+/* seconds as a JSON number or numeric string, into ms; false if not one */
+static bool
+json_seconds_ms(const json_t *v, double *ms)
+{
+	double		sec;
+
+	if (json_is_integer(v))
+		sec = (double) json_integer_value(v);
+	else if (json_is_real(v))
+		sec = json_real_value(v);
+	else if (json_is_string(v))
+	{
+		const char *s = json_string_value(v);
+		char	   *end;
+
+		if (s[0] == '\0' || json_string_length(v) > 32)
+			return false;
+		sec = strtod(s, &end);
+		if (*end != '\0' || end == s)
+			return false;
+	}
+	else
+		return false;
+	if (!(sec >= 0 && sec <= 1e9))	/* also false for NaN */
+		return false;
+	*ms = sec * 1000.0;
+	return true;
+}
+
+bool
+pgha_config_timings(const char *config, int *ttl_ms, int *loop_wait_ms,
+					int *retry_timeout_ms, char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	int			values[3];
+	int		   *out[3] = {ttl_ms, loop_wait_ms, retry_timeout_ms};
+
+	if (config == NULL || config[0] == '\0')
+		return true;
+	root = load_json(config, strlen(config), "config", errbuf, errlen);
+	if (root == NULL)
+		return false;
+	if (!json_is_object(root))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "config is not a JSON object");
+		return false;
+	}
+	for (int i = 0; i < 3; i++)
+	{
+		const json_t *v = json_object_get(root, config_timings[i].name);
+		double		ms;
+
+		values[i] = *out[i];
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!json_seconds_ms(v, &ms))
+		{
+			set_error(errbuf, errlen, "config: %s is not a number of seconds",
+					  config_timings[i].name);
+			json_decref(root);
+			return false;
+		}
+		if (ms < config_timings[i].min_ms || ms > config_timings[i].max_ms)
+		{
+			set_error(errbuf, errlen,
+					  "config: %s of %.0f ms is outside the valid range (%d .. %d ms)",
+					  config_timings[i].name, ms, config_timings[i].min_ms,
+					  config_timings[i].max_ms);
+			json_decref(root);
+			return false;
+		}
+		values[i] = (int) (ms + 0.5);
+	}
+	json_decref(root);
+	for (int i = 0; i < 3; i++)
+		*out[i] = values[i];
+	return true;
+}
+
+bool
+pgha_timing_valid(int ttl_ms, int loop_wait_ms, int retry_timeout_ms,
+				  char *errbuf, size_t errlen)
+{
+	int64_t		need = (int64_t) loop_wait_ms + 2 * (int64_t) retry_timeout_ms;
+
+	if (need > ttl_ms)
+	{
+		set_error(errbuf, errlen,
+				  "loop_wait (%d ms) + 2 * retry_timeout (%d ms) = %lld ms exceeds ttl (%d ms)",
+				  loop_wait_ms, retry_timeout_ms, (long long) need, ttl_ms);
+		return false;
+	}
+	return true;
+}
+
+int
+pgha_config_with_timing(const char *config, const char *name, int ms,
+						char *buf, size_t buflen, char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	int			n;
+	bool		known = false;
+
+	for (int i = 0; i < 3; i++)
+		known |= strcmp(name, config_timings[i].name) == 0;
+	if (!known)
+	{
+		set_error(errbuf, errlen, "%s is not a timing of the config key", name);
+		return -1;
+	}
+	root = (config && config[0]) ?
+		load_json(config, strlen(config), "config", errbuf, errlen) : new_object();
+	if (root == NULL)
+		return -1;
+	if (!json_is_object(root))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "config is not a JSON object");
+		return -1;
+	}
+	if (ms < 0)
+		json_object_del(root, name);
+	else if (ms % 1000 == 0)
+		json_object_set_new(root, name, json_integer((json_int_t) (ms / 1000)));
+	else
+		json_object_set_new(root, name, json_real(ms / 1000.0));
+	n = dump_into(root, buf, buflen);
+	json_decref(root);
+	if (n < 0)
+		set_error(errbuf, errlen, "config is too large");
+	return n;
+}
+
+/* ----- hot standby parameters and the order of restarts */
+
+typedef struct RestartSim
+{
+	const PgHaCluster *c;
+	int			leader;			/* member index, -1: none */
+	bool		configured[PGHA_HS_NPARAMS];
+	int64_t		conf_value[PGHA_HS_NPARAMS];
+	int64_t		running[PGHA_MAX_MEMBERS][PGHA_HS_NPARAMS];	/* as simulated */
+} RestartSim;
+
+/* the hot standby values the config key sets */
+static void
+configured_hs_values(const PgHaCluster *c, bool configured[PGHA_HS_NPARAMS],
+					 int64_t values[PGHA_HS_NPARAMS])
+{
+	PgHaParam  *params = calloc(PGHA_MAX_PARAMS, sizeof(PgHaParam));
+	int			nparams;
+
+	memset(configured, 0, sizeof(bool) * PGHA_HS_NPARAMS);
+	if (params == NULL)
+		return;
+	/* a config we cannot read sets nothing: PostgreSQL's check came first */
+	nparams = c->config_valid ?
+		pgha_config_parameters(c->config_json, params, PGHA_MAX_PARAMS, NULL, 0) : 0;
+	for (int i = 0; i < nparams; i++)
+		for (int k = 0; k < PGHA_HS_NPARAMS; k++)
+		{
+			long long	v;
+
+			if (strcmp(params[i].name, pgha_hs_param_names[k]) == 0 &&
+				pgha_value_is_integer(params[i].value, &v) && v >= 0)
+			{
+				configured[k] = true;
+				values[k] = (int64_t) v;
+			}
+		}
+	free(params);
+}
+
+void
+pgha_hs_targets(const PgHaCluster *c, const int64_t running[PGHA_HS_NPARAMS],
+				int64_t targets[PGHA_HS_NPARAMS])
+{
+	bool		configured[PGHA_HS_NPARAMS];
+	int64_t		values[PGHA_HS_NPARAMS];
+
+	configured_hs_values(c, configured, values);
+	for (int k = 0; k < PGHA_HS_NPARAMS; k++)
+		targets[k] = configured[k] ? values[k] : running[k];
+}
+
+static int64_t
+sim_target(const RestartSim *s, int m, int k)
+{
+	return s->configured[k] ? s->conf_value[k] : s->running[m][k];
+}
+
+/* Is restarting member m safe now?  If not, why in msg and hint. */
+static bool
+sim_safe(const RestartSim *s, int m, char *msg, size_t msglen,
+		 char *hint, size_t hintlen)
+{
+	const PgHaCluster *c = s->c;
+	const char *name = c->members[m].name;
+
+	if (!c->members[m].has_hs_values || s->leader < 0)
+		return true;
+	if (m == s->leader)
+	{
+		char		lower[PGHA_NAME_LEN * 4] = "";
+		bool		ok = true;
+
+		for (int r = 0; r < c->nmembers && r < PGHA_MAX_MEMBERS; r++)
+		{
+			bool		blocked = false;
+
+			if (r == m || !c->members[r].has_hs_values)
+				continue;
+			for (int k = 0; k < PGHA_HS_NPARAMS; k++)
+			{
+				if (sim_target(s, m, k) <= s->running[r][k])
+					continue;
+				if (ok)
+					set_error(msg, msglen,
+							  "restarting leader \"%s\" now would stop replica \"%s\": the leader's %s would become %lld, and \"%s\" runs with %lld",
+							  name, c->members[r].name, pgha_hs_param_names[k],
+							  (long long) sim_target(s, m, k), c->members[r].name,
+							  (long long) s->running[r][k]);
+				ok = false;
+				blocked = true;
+				break;
+			}
+			if (blocked && strlen(lower) + strlen(c->members[r].name) + 3 < sizeof(lower))
+			{
+				if (lower[0])
+					strcat(lower, ", ");
+				strcat(lower, c->members[r].name);
+			}
+		}
+		if (!ok)
+			set_error(hint, hintlen,
+					  "A hot standby needs these parameters at least as high as its primary's: restart the replicas first (%s), then the leader \"%s\"; or restart the whole cluster, which orders the restarts itself.",
+					  lower, name);
+		return ok;
+	}
+	for (int k = 0; k < PGHA_HS_NPARAMS; k++)
+	{
+		if (!c->members[s->leader].has_hs_values ||
+			sim_target(s, m, k) >= s->running[s->leader][k])
+			continue;
+		set_error(msg, msglen,
+				  "restarting replica \"%s\" now would stop it: its %s would become %lld, below the %lld that leader \"%s\" runs with",
+				  name, pgha_hs_param_names[k], (long long) sim_target(s, m, k),
+				  (long long) s->running[s->leader][k], c->members[s->leader].name);
+		set_error(hint, hintlen,
+				  "A hot standby needs these parameters at least as high as its primary's: restart the leader \"%s\" first, then the replicas; or restart the whole cluster, which orders the restarts itself.",
+				  c->members[s->leader].name);
+		return false;
+	}
+	return true;
+}
+
+static int
+member_index(const PgHaCluster *c, const char *name)
+{
+	for (int i = 0; i < c->nmembers && i < PGHA_MAX_MEMBERS; i++)
+		if (strncmp(c->members[i].name, name, PGHA_NAME_LEN) == 0)
+			return i;
+	return -1;
+}
+
+bool
+pgha_restart_order(const PgHaCluster *c, const char *const *names, int n,
+				   char (*order)[PGHA_NAME_LEN], char *msg, size_t msglen,
+				   char *hint, size_t hintlen)
+{
+	RestartSim *s;
+	int			todo[PGHA_MAX_MEMBERS];
+	int			ntodo = 0;
+	int			done = 0;
+	bool		ok = true;
+
+	if (c == NULL || (names == NULL && n > 0) || n < 0 || n > PGHA_MAX_MEMBERS)
+	{
+		set_error(msg, msglen, "invalid arguments to pgha_restart_order");
+		return false;
+	}
+	s = calloc(1, sizeof(RestartSim));
+	if (s == NULL)
+	{
+		set_error(msg, msglen, "out of memory");
+		return false;
+	}
+	s->c = c;
+	s->leader = (c->has_leader && c->leader_session[0] != '\0') ?
+		member_index(c, c->leader) : -1;
+	for (int i = 0; i < c->nmembers && i < PGHA_MAX_MEMBERS; i++)
+		memcpy(s->running[i], c->members[i].hs_values, sizeof(s->running[i]));
+
+	configured_hs_values(c, s->configured, s->conf_value);
+
+	/* the members to restart: replicas by name, then the leader */
+	for (int i = 0; i < n; i++)
+	{
+		int			m = member_index(c, names[i]);
+		bool		dup = false;
+
+		if (m < 0)
+		{
+			set_error(msg, msglen, "cluster has no member \"%s\"", names[i]);
+			set_error(hint, hintlen, "Name a member of the cluster.");
+			ok = false;
+			goto done;
+		}
+		for (int j = 0; j < ntodo; j++)
+			dup |= todo[j] == m;
+		if (!dup)
+			todo[ntodo++] = m;
+	}
+	for (int i = 1; i < ntodo; i++)
+		for (int j = i; j > 0; j--)
+		{
+			int			a = todo[j - 1];
+			int			b = todo[j];
+			bool		swap = (a == s->leader) ||
+				(b != s->leader && strcmp(c->members[a].name, c->members[b].name) > 0);
+
+			if (!swap)
+				break;
+			todo[j - 1] = b;
+			todo[j] = a;
+		}
+
+	/* greedily: the first member whose restart is safe now, again and again */
+	while (done < ntodo)
+	{
+		int			pick = -1;
+		char		first_msg[PGHA_ERR_LEN * 2] = "";
+		char		first_hint[PGHA_ERR_LEN * 2] = "";
+
+		for (int i = done; i < ntodo && pick < 0; i++)
+		{
+			char		m_msg[PGHA_ERR_LEN * 2];
+			char		m_hint[PGHA_ERR_LEN * 2];
+
+			if (sim_safe(s, todo[i], m_msg, sizeof(m_msg), m_hint, sizeof(m_hint)))
+				pick = i;
+			else if (first_msg[0] == '\0')
+			{
+				strcpy(first_msg, m_msg);
+				strcpy(first_hint, m_hint);
+			}
+		}
+		if (pick < 0)
+		{
+			if (ntodo - done == 1)
+			{
+				set_error(msg, msglen, "%s", first_msg);
+				set_error(hint, hintlen, "%s", first_hint);
+			}
+			else
+			{
+				set_error(msg, msglen,
+						  "no order of these restarts is safe for hot standby: the new values raise some of %s, %s, %s, %s, %s and lower others (%s)",
+						  pgha_hs_param_names[0], pgha_hs_param_names[1],
+						  pgha_hs_param_names[2], pgha_hs_param_names[3],
+						  pgha_hs_param_names[4], first_msg);
+				set_error(hint, hintlen,
+						  "Change the raised and the lowered parameters in two steps, with a restart of the cluster after each.");
+			}
+			ok = false;
+			goto done;
+		}
+		/* the picked member runs with its new values from now on */
+		{
+			int			m = todo[pick];
+
+			for (int k = 0; k < PGHA_HS_NPARAMS; k++)
+				s->running[m][k] = sim_target(s, m, k);
+			memmove(&todo[done + 1], &todo[done], sizeof(int) * (pick - done));
+			todo[done] = m;
+			if (order != NULL)
+				snprintf(order[done], PGHA_NAME_LEN, "%s", c->members[m].name);
+			done++;
+		}
+	}
+done:
+	free(s);
+	return ok;
 }

@@ -28,6 +28,13 @@
 #define PGHA_MAX_PARAMS		64
 #define PGHA_DEFAULT_MAX_LAG	1048576 /* Patroni's default, bytes */
 
+/*
+ * The parameters a hot standby needs at least as large as its primary's
+ * (PostgreSQL's CheckRequiredParameterValues), in this order everywhere.
+ */
+#define PGHA_HS_NPARAMS		5
+extern const char *const pgha_hs_param_names[PGHA_HS_NPARAMS];
+
 /* One PostgreSQL parameter of the cluster-wide configuration. */
 typedef struct PgHaParam
 {
@@ -50,8 +57,24 @@ typedef struct PgHaMember
 	bool		pending_restart;
 	bool		pause;			/* the member sees the cluster paused */
 	bool		nofailover;		/* tags.nofailover */
+	bool		has_hs_values;	/* hot_standby_parameters was published */
+	int64_t		hs_values[PGHA_HS_NPARAMS];	/* running values, in that order */
 	char		session[PGHA_SESSION_LEN];	/* Consul session holding the key */
 } PgHaMember;
+
+/* A restart request: restart/<member>, written by pg_ha_restart() & co. */
+typedef struct PgHaRestartRequest
+{
+	char		member[PGHA_NAME_LEN];
+	bool		pending_only;
+	bool		scheduled;
+	int64_t		scheduled_ms;
+	uint64_t	modify_index;
+	char		wait_for[PGHA_NAME_LEN];	/* restart after this member */
+	bool		any_order;	/* skip the hot standby order check */
+	int64_t		restarting;	/* start time (epoch ms) of the server
+							 * being restarted; 0: not started */
+} PgHaRestartRequest;
 
 /* Everything under <namespace>/<cluster>/ that pg_ha uses. */
 typedef struct PgHaCluster
@@ -89,14 +112,7 @@ typedef struct PgHaCluster
 
 	/* restart requests: restart/<member> = {"pending_only":, "scheduled_at":} */
 	int			nrestarts;
-	struct
-	{
-		char		member[PGHA_NAME_LEN];
-		bool		pending_only;
-		bool		scheduled;
-		int64_t		scheduled_ms;
-		uint64_t	modify_index;
-	}			restarts[PGHA_MAX_MEMBERS];
+	PgHaRestartRequest restarts[PGHA_MAX_MEMBERS];
 
 	/* bad records skipped while parsing (e.g. a member with bad JSON) */
 	int			nwarnings;
@@ -149,6 +165,12 @@ extern bool pgha_parse_session_create(const char *body, size_t len,
 extern bool pgha_parse_session_info(const char *body, size_t len,
 									bool *exists, char *errbuf, size_t errlen);
 
+/*
+ * The TTL of the session in a GET /v1/session/info/<id> answer, in ms
+ * ("15s", "1m30s" ...).  False when absent or not a duration.
+ */
+extern bool pgha_parse_session_ttl(const char *body, size_t len, int *ttl_ms);
+
 /* Parse the "true"/"false" body of a KV PUT or DELETE. */
 extern bool pgha_parse_bool_body(const char *body, size_t len, bool *result,
 								 char *errbuf, size_t errlen);
@@ -193,6 +215,65 @@ extern bool pgha_value_is_integer(const char *value, long long *result);
  */
 extern int	pgha_config_parameters(const char *config, PgHaParam *params,
 								   int maxparams, char *errbuf, size_t errlen);
+
+/*
+ * The HA timings of the config key (Patroni's ttl, loop_wait and
+ * retry_timeout, in seconds: integers, reals or numeric strings), in ms.
+ * Each present one overwrites *ttl_ms, *loop_wait_ms or *retry_timeout_ms;
+ * absent ones are left as the caller set them (its local settings).  False
+ * with errbuf set, and nothing changed, when one is present but not a
+ * number of seconds within pg_ha's range of that setting.
+ */
+extern bool pgha_config_timings(const char *config, int *ttl_ms,
+								int *loop_wait_ms, int *retry_timeout_ms,
+								char *errbuf, size_t errlen);
+
+/*
+ * Patroni's timing rule, loop_wait + 2 * retry_timeout <= ttl (all in ms):
+ * a leader gets two full Consul attempts between rounds before its lease
+ * runs out.  False with a message in errbuf when violated.
+ */
+extern bool pgha_timing_valid(int ttl_ms, int loop_wait_ms,
+							  int retry_timeout_ms, char *errbuf,
+							  size_t errlen);
+
+/*
+ * The config key's value with the top-level timing name (ttl, loop_wait or
+ * retry_timeout) set to ms milliseconds (< 0: removed), written in seconds
+ * (an integer when whole, as Patroni writes it).  Length, or -1 with
+ * errbuf set.
+ */
+extern int	pgha_config_with_timing(const char *config, const char *name,
+									int ms, char *buf, size_t buflen,
+									char *errbuf, size_t errlen);
+
+/*
+ * Hot standby and rolling restarts.  A standby stops (or pauses replay)
+ * when one of pgha_hs_param_names is lower than the value its primary ran
+ * with.  pgha_restart_order() takes the members to restart (names, n of
+ * them), the members' running values from their records and the values
+ * the config key sets (postgresql.parameters; a member keeps its running
+ * value for a parameter the key does not set), and finds an order in
+ * which every restart is safe: a restarted replica's new values are at
+ * least the leader's running ones, and a restarted leader's new values
+ * are at most every running replica's.  Replicas go first (by name) when
+ * that is safe, so a raise restarts replicas then the leader, a lowering
+ * the leader then the replicas.  Members without published values are not
+ * judged.  Returns true with the order in order[] (n names); false with
+ * msg and hint set when no order is safe.
+ */
+extern bool pgha_restart_order(const PgHaCluster *c, const char *const *names,
+							   int n, char (*order)[PGHA_NAME_LEN],
+							   char *msg, size_t msglen,
+							   char *hint, size_t hintlen);
+
+/*
+ * The values a member runs with after a restart: those the config key sets
+ * (postgresql.parameters), else its running ones.
+ */
+extern void pgha_hs_targets(const PgHaCluster *c,
+							const int64_t running[PGHA_HS_NPARAMS],
+							int64_t targets[PGHA_HS_NPARAMS]);
 
 /* One entry of the history key. */
 typedef struct PgHaHistoryEntry

@@ -45,7 +45,8 @@ extern bool dcs_session_create(const char *name, const char *check_id,
 							   int ttl_s, int lock_delay_ms,
 							   char *id, size_t idlen,
 							   char *err, size_t errlen);
-extern bool dcs_session_exists(const char *id, bool *exists,
+/* *ttl_ms (when not NULL): the TTL Consul has for an existing session, 0 unknown */
+extern bool dcs_session_exists(const char *id, bool *exists, int *ttl_ms,
 							   char *err, size_t errlen);
 extern bool dcs_session_renew(const char *id, bool *exists,
 							  char *err, size_t errlen);

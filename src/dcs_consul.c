@@ -353,7 +353,8 @@ dcs_session_create(const char *name, const char *check_id, int ttl_s,
 }
 
 bool
-dcs_session_exists(const char *id, bool *exists, char *err, size_t errlen)
+dcs_session_exists(const char *id, bool *exists, int *ttl_ms,
+				   char *err, size_t errlen)
 {
 	DcsResponse resp;
 	char		path[256];
@@ -363,8 +364,14 @@ dcs_session_exists(const char *id, bool *exists, char *err, size_t errlen)
 		return false;
 	if (!dcs_expect_ok("the session lookup", &resp, err, errlen))
 		return false;
-	return pgha_parse_session_info(resp.body.data, resp.body.len, exists,
-								   err, errlen);
+	if (!pgha_parse_session_info(resp.body.data, resp.body.len, exists,
+								 err, errlen))
+		return false;
+	/* 0: Consul did not say; the caller assumes the least it can be */
+	if (*exists && ttl_ms != NULL &&
+		!pgha_parse_session_ttl(resp.body.data, resp.body.len, ttl_ms))
+		*ttl_ms = 0;
+	return true;
 }
 
 bool

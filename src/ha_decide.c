@@ -369,16 +369,8 @@ bool
 ha_timing_valid(int ttl_ms, int loop_wait_ms, int retry_timeout_ms,
 				char *err, size_t errlen)
 {
-	int64_t		need = (int64_t) loop_wait_ms + 2 * (int64_t) retry_timeout_ms;
-
-	if (need > ttl_ms)
-	{
-		snprintf(err, errlen,
-				 "loop_wait (%d ms) + 2 * retry_timeout (%d ms) = %lld ms exceeds ttl (%d ms)",
-				 loop_wait_ms, retry_timeout_ms, (long long) need, ttl_ms);
-		return false;
-	}
-	return true;
+	/* one rule for the settings and the config key: cluster.c has it */
+	return pgha_timing_valid(ttl_ms, loop_wait_ms, retry_timeout_ms, err, errlen);
 }
 
 /*

@@ -22,6 +22,8 @@
 #include "access/timeline.h"
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
+#include "access/twophase.h"
+#include "common/controldata_utils.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -29,6 +31,8 @@
 #include "postmaster/interrupt.h"
 #include "postmaster/postmaster.h"
 #include "replication/walreceiver.h"
+#include "replication/walsender.h"
+#include "storage/lock.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
@@ -50,6 +54,7 @@
 #define DEMOTE_AFTER_START_MS	2000
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
+#define RESTART_GIVE_UP_MS	180000	/* pg_ctl restart -t 120, and more */
 
 typedef struct HaWorker
 {
@@ -63,11 +68,18 @@ typedef struct HaWorker
 	char		failover_key[KEY_LEN];
 	char		check_id[KEY_LEN + 16];
 
-	/* timings in force (a reload that breaks the rule is refused) */
+	/*
+	 * Timings in force: the config key's where it sets them, else the local
+	 * settings (a combination that breaks the rule is refused).
+	 */
 	int			ttl_ms;
 	int			loop_wait_ms;
 	int			retry_timeout_ms;
 	int			lock_delay_ms;
+	int			local_ttl_ms;	/* last good pg_ha.ttl, loop_wait, retry */
+	int			local_loop_wait_ms;
+	int			local_retry_timeout_ms;
+	char		logged_timing[PGHA_ERR_LEN];	/* last refusal logged */
 
 	/* Consul state */
 	bool		check_registered;
@@ -90,6 +102,8 @@ typedef struct HaWorker
 	bool		demotion_started;	/* pg_ha_ctl rejoin is on its way */
 	bool		checkpoint_after_promote;
 	bool		restart_started;	/* pg_ctl restart is on its way */
+	int64		restart_started_ms; /* ... since (monotonic) */
+	char		logged_restart_wait[PGHA_ERR_LEN * 2];
 } HaWorker;
 
 static void
@@ -165,8 +179,15 @@ session_file_write(const char *id)
 
 /* ----- timings */
 
+static void configure_dcs(HaWorker *w);
+
+/*
+ * After a reload: the local pg_ha.ttl, loop_wait and retry_timeout, if
+ * they keep the timing rule.  They are the defaults that the config key
+ * overrides (apply_timings).
+ */
 static void
-adopt_timings(HaWorker *w)
+adopt_local_timings(HaWorker *w)
 {
 	char		err[PGHA_ERR_LEN];
 
@@ -181,19 +202,106 @@ adopt_timings(HaWorker *w)
 				 errhint("Keep pg_ha.loop_wait + 2 * pg_ha.retry_timeout <= pg_ha.ttl.")));
 		return;
 	}
-	w->ttl_ms = pg_ha_ttl;
-	w->loop_wait_ms = pg_ha_loop_wait;
-	w->retry_timeout_ms = pg_ha_retry_timeout;
+	w->local_ttl_ms = pg_ha_ttl;
+	w->local_loop_wait_ms = pg_ha_loop_wait;
+	w->local_retry_timeout_ms = pg_ha_retry_timeout;
 	w->lock_delay_ms = pg_ha_lock_delay;
-	/* the check's TTL follows at once; the session's at the next session */
+}
+
+/* a refusal of the config key's timings, logged once until it changes */
+static void
+timing_complaint(HaWorker *w, const char *detail)
+{
+	if (strcmp(w->logged_timing, detail) == 0)
+		return;
+	strlcpy(w->logged_timing, detail, sizeof(w->logged_timing));
+	if (detail[0] != '\0')
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pg_ha: timings of the config key refused, keeping ttl %d ms, loop_wait %d ms, retry_timeout %d ms",
+						w->ttl_ms, w->loop_wait_ms, w->retry_timeout_ms),
+				 errdetail("%s.", detail),
+				 errhint("Keep loop_wait + 2 * retry_timeout <= ttl in key \"%s\".",
+						 w->config_key)));
+}
+
+/*
+ * The timings in force: the local ones, overridden by those the config key
+ * sets (Patroni's dynamic configuration wins).  A lower ttl takes effect
+ * in Consul before the lease counts with it: the check is registered again
+ * (ensure_session caps the lease first), and the session keeps the TTL it
+ * was created with, which bounds the lease as long as it is the lower.
+ */
+static void
+apply_timings(HaWorker *w)
+{
+	char		err[PGHA_ERR_LEN];
+	int			ttl = w->local_ttl_ms;
+	int			loop_wait = w->local_loop_wait_ms;
+	int			retry = w->local_retry_timeout_ms;
+	bool		from_config = false;
+
+	if (w->cluster->config_valid && w->cluster->config_json[0] != '\0')
+	{
+		if (!pgha_config_timings(w->cluster->config_json, &ttl, &loop_wait,
+								 &retry, err, sizeof(err)))
+		{
+			timing_complaint(w, err);
+			return;
+		}
+		from_config = ttl != w->local_ttl_ms || loop_wait != w->local_loop_wait_ms ||
+			retry != w->local_retry_timeout_ms;
+	}
+	if (!ha_timing_valid(ttl, loop_wait, retry, err, sizeof(err)))
+	{
+		timing_complaint(w, err);
+		return;
+	}
+	timing_complaint(w, "");
+	if (ttl == w->ttl_ms && loop_wait == w->loop_wait_ms &&
+		retry == w->retry_timeout_ms)
+		return;
+	if (w->ttl_ms != 0)
+		ereport(LOG,
+				(errmsg("pg_ha: timings now ttl %d ms, loop_wait %d ms, retry_timeout %d ms%s",
+						ttl, loop_wait, retry,
+						from_config ? ", from the config key" : "")));
+	w->ttl_ms = ttl;
+	w->loop_wait_ms = loop_wait;
+	w->retry_timeout_ms = retry;
+	/* the check's TTL follows at the next round; the session's never */
 	if (w->check_ttl_ms != w->ttl_ms)
 		w->check_registered = false;
+	configure_dcs(w);
 
 	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
 	pgha_shared->ttl_ms = w->ttl_ms;
 	pgha_shared->loop_wait_ms = w->loop_wait_ms;
 	pgha_shared->retry_timeout_ms = w->retry_timeout_ms;
 	LWLockRelease(pgha_shared->lock);
+}
+
+/*
+ * Before the check is registered with a ttl lower than the one Consul has:
+ * from the moment the registration is sent, Consul may end the session a
+ * new ttl after it, so the lease must not run longer than that.  Capped
+ * before the request goes out, as Consul may apply it even when we see no
+ * answer.
+ */
+static void
+cap_lease_for_new_check(HaWorker *w)
+{
+	int64		sent = pgha_monotonic_ms();
+	int			bound = w->session_ttl_ms > 0 ? Min(w->ttl_ms, w->session_ttl_ms) : w->ttl_ms;
+	int64		cap = sent + bound - ha_lease_margin_ms(bound);
+
+	if (w->check_ttl_ms == 0 || w->ttl_ms >= w->check_ttl_ms)
+		return;
+	w->check_ttl_ms = w->ttl_ms;
+	if (w->lease_expiry_ms > cap)
+		w->lease_expiry_ms = cap;
+	if ((int64) pg_atomic_read_u64(&pgha_shared->lease_expiry_ms) > cap)
+		pg_atomic_write_u64(&pgha_shared->lease_expiry_ms, (uint64) cap);
 }
 
 static void
@@ -290,6 +398,7 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 
 	if (!w->check_registered)
 	{
+		cap_lease_for_new_check(w);
 		snprintf(name, sizeof(name), "pg_ha %s/%s", pg_ha_cluster, pg_ha_node_name);
 		if (!dcs_check_register(w->check_id, name, w->ttl_ms, err, errlen))
 			return false;
@@ -307,8 +416,9 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 	if (w->session[0] != '\0')
 	{
 		bool		exists;
+		int			ttl_ms = 0;
 
-		if (!dcs_session_exists(w->session, &exists, err, errlen))
+		if (!dcs_session_exists(w->session, &exists, &ttl_ms, err, errlen))
 		{
 			w->session[0] = '\0';
 			return false;
@@ -317,7 +427,11 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 		{
 			ereport(LOG,
 					(errmsg("pg_ha: reusing Consul session %s", w->session)));
-			w->session_ttl_ms = Max(w->ttl_ms, MIN_SESSION_TTL_MS);
+			/*
+			 * The TTL it was created with, which a ttl change since left;
+			 * unknown: Consul's minimum, the least it can be.
+			 */
+			w->session_ttl_ms = ttl_ms > 0 ? ttl_ms : MIN_SESSION_TTL_MS;
 			return true;
 		}
 		w->session[0] = '\0';
@@ -479,6 +593,13 @@ build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 	m->nofailover = pg_ha_nofailover;
 	m->pending_restart = pgha_pending_restart();
 	m->pause = w->cluster->paused;
+	/* what the others need to order restarts safely for hot standby */
+	m->has_hs_values = true;
+	m->hs_values[0] = MaxConnections;
+	m->hs_values[1] = max_worker_processes;
+	m->hs_values[2] = max_wal_senders;
+	m->hs_values[3] = max_prepared_xacts;
+	m->hs_values[4] = max_locks_per_xact;
 }
 
 /* ----- actions */
@@ -486,18 +607,27 @@ build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 static void
 write_default_config(HaWorker *w)
 {
-	char		cfg[512];
+	char		cfg[PGHA_CONFIG_LEN];
+	char		tmp[PGHA_CONFIG_LEN];
 	char		err[PGHA_ERR_LEN];
 	bool		done;
 
-	/* Patroni's dynamic configuration, with this node's timings */
+	/*
+	 * Patroni's dynamic configuration, with this node's timings, which then
+	 * are every node's (exact: seconds with a fraction when not whole).
+	 */
 	snprintf(cfg, sizeof(cfg),
-			 "{\"ttl\":%d,\"loop_wait\":%d,\"retry_timeout\":%d,"
-			 "\"maximum_lag_on_failover\":1048576,"
-			 "\"postgresql\":{\"use_pg_rewind\":true,\"use_slots\":true,\"parameters\":{}}}",
-			 (w->ttl_ms + 999) / 1000, (w->loop_wait_ms + 999) / 1000,
-			 (w->retry_timeout_ms + 999) / 1000);
-	if (!dcs_kv_put(w->config_key, cfg, "cas=0", &done, err, sizeof(err)))
+			 "{\"maximum_lag_on_failover\":1048576,"
+			 "\"postgresql\":{\"use_pg_rewind\":true,\"use_slots\":true,\"parameters\":{}}}");
+	if (pgha_config_with_timing(cfg, "retry_timeout", w->retry_timeout_ms, tmp, sizeof(tmp), err, sizeof(err)) < 0 ||
+		pgha_config_with_timing(tmp, "loop_wait", w->loop_wait_ms, cfg, sizeof(cfg), err, sizeof(err)) < 0 ||
+		pgha_config_with_timing(cfg, "ttl", w->ttl_ms, tmp, sizeof(tmp), err, sizeof(err)) < 0)
+	{
+		ereport(WARNING,
+				(errmsg("pg_ha: could not format the cluster configuration: %s", err)));
+		return;
+	}
+	if (!dcs_kv_put(w->config_key, tmp, "cas=0", &done, err, sizeof(err)))
 		ereport(WARNING,
 				(errmsg("pg_ha: could not write the cluster configuration: %s", err)));
 }
@@ -778,10 +908,97 @@ publish_member(HaWorker *w, const HaLocalState *local)
 	}
 }
 
+/* epoch ms of this server's start: tells a restarted server from the old */
+static int64
+server_start_ms(void)
+{
+	return (int64) (PgStartTime / 1000) +
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+}
+
+/* log a reason for waiting once, until it changes */
+static void
+log_restart_wait(HaWorker *w, const char *why, const char *hint)
+{
+	if (strcmp(w->logged_restart_wait, why) == 0)
+		return;
+	strlcpy(w->logged_restart_wait, why, sizeof(w->logged_restart_wait));
+	ereport(LOG,
+			(errmsg("pg_ha: restart of node \"%s\" waits: %s", pg_ha_node_name, why),
+			 hint && hint[0] ? errhint("%s", hint) : 0));
+}
+
 /*
- * A restart request for this node (restart/<name>): remove it, then let
- * pg_ctl restart the server.  The session is kept across the restart, so
- * a leader back within ttl still holds its key: no failover.
+ * May this node restart now without stopping a hot standby?  Its own order
+ * (wait_for: the member before it in a restart of the whole cluster), the
+ * cluster's order of hot standby values, and on a standby the values its
+ * control file has from the primary (the last parameter change replayed),
+ * which a standby must not go below.
+ */
+static bool
+restart_may_start(HaWorker *w, const char *wait_for)
+{
+	const PgHaCluster *c = w->cluster;
+	const char *self[1] = {pg_ha_node_name};
+	char		msg[PGHA_ERR_LEN * 2];
+	char		hint[PGHA_ERR_LEN * 2];
+	const PgHaMember *me = pgha_find_member(c, pg_ha_node_name);
+
+	if (wait_for[0] != '\0')
+	{
+		const PgHaMember *p = pgha_find_member(c, wait_for);
+		bool		p_restarting = false;
+
+		for (int i = 0; i < c->nrestarts; i++)
+			p_restarting |= strcmp(c->restarts[i].member, wait_for) == 0;
+		/* a member gone for good does not hold the others back */
+		if (p != NULL && (p_restarting || strcmp(p->state, "running") != 0))
+		{
+			snprintf(msg, sizeof(msg), "member \"%s\" restarts first", wait_for);
+			log_restart_wait(w, msg, NULL);
+			return false;
+		}
+	}
+	if (!pgha_restart_order(c, self, 1, NULL, msg, sizeof(msg), hint, sizeof(hint)))
+	{
+		log_restart_wait(w, msg, hint);
+		return false;
+	}
+	if (RecoveryInProgress() && me != NULL && me->has_hs_values)
+	{
+		bool		crc_ok = false;
+		ControlFileData *cf = get_controlfile(DataDir, &crc_ok);
+		int64_t		target[PGHA_HS_NPARAMS];
+		int64_t		primary[PGHA_HS_NPARAMS];
+
+		pgha_hs_targets(c, me->hs_values, target);
+		primary[0] = cf->MaxConnections;
+		primary[1] = cf->max_worker_processes;
+		primary[2] = cf->max_wal_senders;
+		primary[3] = cf->max_prepared_xacts;
+		primary[4] = cf->max_locks_per_xact;
+		pfree(cf);
+		for (int k = 0; crc_ok && k < PGHA_HS_NPARAMS; k++)
+			if (target[k] < primary[k])
+			{
+				snprintf(msg, sizeof(msg),
+						 "its %s would become " INT64_FORMAT ", below the " INT64_FORMAT " of the primary it has replayed so far",
+						 pgha_hs_param_names[k], (int64) target[k], (int64) primary[k]);
+				log_restart_wait(w, msg, "The leader restarts with the lower value first; this node follows once it has replayed that.");
+				return false;
+			}
+	}
+	w->logged_restart_wait[0] = '\0';
+	return true;
+}
+
+/*
+ * A restart request for this node (restart/<name>): mark it as started
+ * (with this server's start time), let pg_ctl (or pg_ha.restart_command)
+ * restart the server, and remove it once the restarted server's worker
+ * sees it: until then the others see this member restarting.  The session
+ * is kept across the restart, so a leader back within ttl still holds its
+ * key: no failover.
  */
 static void
 handle_restart_request(HaWorker *w, const HaLocalState *local)
@@ -789,29 +1006,69 @@ handle_restart_request(HaWorker *w, const HaLocalState *local)
 	char		err[PGHA_ERR_LEN];
 	char		key[KEY_LEN + 16];
 	char		query[64];
+	char		body[512];
 	bool		done;
+	int64		started = server_start_ms();
 
+	/*
+	 * A restart that has not happened long after it was started (a
+	 * restart_command that failed, pg_ctl that gave up): give the request
+	 * up, so that the members waiting for this one are not held forever.
+	 */
+	if (w->restart_started && !w->demotion_started &&
+		pgha_monotonic_ms() - w->restart_started_ms > RESTART_GIVE_UP_MS)
+	{
+		ereport(WARNING,
+				(errmsg("pg_ha: the server of node \"%s\" was not restarted within %d s; giving the restart request up",
+						pg_ha_node_name, RESTART_GIVE_UP_MS / 1000),
+				 errhint("See the server log for the output of pg_ctl or pg_ha.restart_command.")));
+		w->restart_started = false;
+	}
 	if (w->restart_started || w->demotion_started)
 		return;
 	for (int i = 0; i < w->cluster->nrestarts; i++)
 	{
-		if (strcmp(w->cluster->restarts[i].member, pg_ha_node_name) != 0)
+		const PgHaRestartRequest *r = &w->cluster->restarts[i];
+
+		if (strcmp(r->member, pg_ha_node_name) != 0)
 			continue;
-		if (w->cluster->restarts[i].scheduled &&
-			local->wall_ms < w->cluster->restarts[i].scheduled_ms)
-			return;
 		snprintf(key, sizeof(key), "%srestart/%s", w->prefix, pg_ha_node_name);
-		snprintf(query, sizeof(query), "cas=" UINT64_FORMAT,
-				 (uint64) w->cluster->restarts[i].modify_index);
-		if (!dcs_kv_delete(key, query, &done, err, sizeof(err)) || !done)
-			return;				/* changed meanwhile: look again next round */
-		if (w->cluster->restarts[i].pending_only && !pgha_pending_restart())
+		snprintf(query, sizeof(query), "cas=" UINT64_FORMAT, (uint64) r->modify_index);
+		if (r->restarting != 0)
 		{
-			ereport(LOG,
-					(errmsg("pg_ha: restart request ignored: no setting is pending a restart")));
+			/* a restart was started: done when this is a newer server */
+			if (dcs_kv_delete(key, query, &done, err, sizeof(err)) && done)
+			{
+				if (r->restarting != started)
+					ereport(LOG,
+							(errmsg("pg_ha: node \"%s\" is back from its requested restart",
+									pg_ha_node_name)));
+				else
+					ereport(WARNING,
+							(errmsg("pg_ha: the requested restart of node \"%s\" did not happen; request removed",
+									pg_ha_node_name)));
+			}
 			return;
 		}
+		if (r->scheduled && local->wall_ms < r->scheduled_ms)
+			return;
+		if (r->pending_only && !pgha_pending_restart())
+		{
+			if (dcs_kv_delete(key, query, &done, err, sizeof(err)) && done)
+				ereport(LOG,
+						(errmsg("pg_ha: restart request ignored: no setting is pending a restart")));
+			return;
+		}
+		if (!r->any_order && !restart_may_start(w, r->wait_for))
+			return;
+		snprintf(body, sizeof(body),
+				 "{\"pending_only\":%s,\"any_order\":%s,\"restarting\":" INT64_FORMAT "}",
+				 r->pending_only ? "true" : "false", r->any_order ? "true" : "false",
+				 started);
+		if (!dcs_kv_put(key, body, query, &done, err, sizeof(err)) || !done)
+			return;				/* changed meanwhile: look again next round */
 		w->restart_started = true;
+		w->restart_started_ms = pgha_monotonic_ms();
 		if (!pgha_start_restart(err, sizeof(err)))
 		{
 			w->restart_started = false;
@@ -819,8 +1076,9 @@ handle_restart_request(HaWorker *w, const HaLocalState *local)
 			return;
 		}
 		ereport(LOG,
-				(errmsg("pg_ha: restarting node \"%s\" as requested; its Consul session is kept",
-						pg_ha_node_name)));
+				(errmsg("pg_ha: restarting node \"%s\" as requested%s; its Consul session is kept",
+						pg_ha_node_name,
+						pg_ha_restart_command[0] ? " with pg_ha.restart_command" : "")));
 		return;
 	}
 }
@@ -843,8 +1101,12 @@ publish_state(HaWorker *w, const HaLocalState *local, const HaDecision *d,
 	strlcpy(pgha_shared->last_reason, d->reason, sizeof(pgha_shared->last_reason));
 	strlcpy(pgha_shared->last_error, err[0] ? err : round_error,
 			sizeof(pgha_shared->last_error));
-	/* a standby cannot take writes: fencing is a primary's state */
-	if (!local->is_primary || local->in_recovery)
+	/*
+	 * A standby cannot take writes: fencing is a primary's state.  A primary
+	 * still in its start-up recovery keeps its reason (refusing to join,
+	 * say): the connection gate gives it once the recovery is over.
+	 */
+	if (!local->is_primary)
 	{
 		pgha_shared->fenced = false;
 		pgha_shared->fence_reason[0] = '\0';
@@ -892,6 +1154,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 							w->cluster->nwarnings, w->prefix, w->cluster->warning)));
 		strlcpy(w->logged_warning, w->cluster->nwarnings > 0 ? w->cluster->warning : "",
 				sizeof(w->logged_warning));
+		apply_timings(w);
 	}
 	log_error_change(w, err);
 
@@ -963,6 +1226,19 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 
 /* ----- waiting between rounds */
 
+/*
+ * loop_wait, but when a raised ttl left the session with a shorter TTL than
+ * the check's, the session must still be renewed in time: half its TTL.
+ */
+static int
+round_wait_ms(const HaWorker *w)
+{
+	if (w->session[0] != '\0' && w->session_ttl_ms > 0 &&
+		w->session_ttl_ms < w->check_ttl_ms)
+		return Min(w->loop_wait_ms, w->session_ttl_ms / 2);
+	return w->loop_wait_ms;
+}
+
 static void
 wait_between_rounds(HaWorker *w)
 {
@@ -983,7 +1259,7 @@ wait_between_rounds(HaWorker *w)
 			w->failover_key : w->leader_key;
 
 		err[0] = '\0';
-		if (dcs_wait_key(key, &index, w->loop_wait_ms, err, sizeof(err)))
+		if (dcs_wait_key(key, &index, round_wait_ms(w), err, sizeof(err)))
 		{
 			w->leader_index = index;
 			return;
@@ -992,7 +1268,7 @@ wait_between_rounds(HaWorker *w)
 	}
 
 	/* Consul is not answering: plain wait for the rest of the loop */
-	left = w->loop_wait_ms - (pgha_monotonic_ms() - start);
+	left = round_wait_ms(w) - (pgha_monotonic_ms() - start);
 	if (left > 0)
 	{
 		(void) WaitLatch(MyLatch,
@@ -1119,8 +1395,17 @@ init_worker(HaWorker *w)
 	w->retry_timeout_ms = pgha_shared->retry_timeout_ms ?
 		pgha_shared->retry_timeout_ms : pg_ha_retry_timeout;
 	LWLockRelease(pgha_shared->lock);
+	w->local_ttl_ms = w->ttl_ms;
+	w->local_loop_wait_ms = w->loop_wait_ms;
+	w->local_retry_timeout_ms = w->retry_timeout_ms;
 	w->lock_delay_ms = pg_ha_lock_delay;
-	adopt_timings(w);
+	adopt_local_timings(w);
+	/* the timings in force stay until the config key has been read */
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	pgha_shared->ttl_ms = w->ttl_ms;
+	pgha_shared->loop_wait_ms = w->loop_wait_ms;
+	pgha_shared->retry_timeout_ms = w->retry_timeout_ms;
+	LWLockRelease(pgha_shared->lock);
 }
 
 void
@@ -1166,7 +1451,8 @@ pg_ha_worker_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			adopt_timings(&w);
+			adopt_local_timings(&w);
+			apply_timings(&w);
 			configure_dcs(&w);
 		}
 		ResetLatch(MyLatch);

@@ -346,6 +346,21 @@ pgha_start_restart(char *err, size_t errlen)
 	char		pg_ctl[MAXPGPATH];
 	char	   *argv[12];
 
+	/*
+	 * pg_ha.restart_command, for a server that systemd or another service
+	 * manager owns: pg_ctl would restart it behind the manager's back.  The
+	 * command is never logged (it may carry credentials).
+	 */
+	if (pg_ha_restart_command != NULL && pg_ha_restart_command[0] != '\0')
+	{
+		argv[0] = "/bin/sh";
+		argv[1] = "-c";
+		argv[2] = pg_ha_restart_command;
+		argv[3] = NULL;
+		setenv("PGDATA", DataDir, 1);
+		return spawn_detached(argv, NULL, err, errlen);
+	}
+
 	strlcpy(pg_ctl, my_exec_path, sizeof(pg_ctl));
 	get_parent_directory(pg_ctl);
 	strlcat(pg_ctl, "/pg_ctl", sizeof(pg_ctl));

@@ -40,6 +40,7 @@ int			pg_ha_loop_wait = 10000;
 int			pg_ha_retry_timeout = 10000;
 int			pg_ha_lock_delay = 0;
 int			pg_ha_member_slots_ttl = 30 * 60 * 1000;
+char	   *pg_ha_restart_command = NULL;
 bool		pg_ha_nofailover = false;
 /* REST API credentials "user:password" (extern in api.c); never logged */
 char	   *pg_ha_api_auth = NULL;
@@ -158,7 +159,7 @@ static const char *const pg_ha_guc_names[] = {
 	"pg_ha.consul_token", "pg_ha.connect_address", "pg_ha.api_listen",
 	"pg_ha.ttl", "pg_ha.loop_wait", "pg_ha.retry_timeout", "pg_ha.lock_delay",
 	"pg_ha.nofailover", "pg_ha.replication_user", "pg_ha.passfile",
-	"pg_ha.member_slots_ttl", "pg_ha.api_auth"
+	"pg_ha.member_slots_ttl", "pg_ha.api_auth", "pg_ha.restart_command"
 };
 
 /*
@@ -291,6 +292,12 @@ define_gucs(void)
 							&pg_ha_member_slots_ttl, 30 * 60 * 1000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.restart_command",
+							   "Shell command that restarts this server, for a requested restart.",
+							   "Empty: pg_ctl restart -m fast. Run by /bin/sh with PGDATA set; never logged.",
+							   &pg_ha_restart_command, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 	DefineCustomBoolVariable("pg_ha.nofailover",
 							 "Never promote this node automatically (Patroni's nofailover tag).",
 							 NULL,

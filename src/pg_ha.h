@@ -26,6 +26,7 @@ extern int	pg_ha_retry_timeout;	/* ms */
 extern int	pg_ha_lock_delay;	/* ms */
 extern int	pg_ha_member_slots_ttl;	/* ms */
 extern bool pg_ha_nofailover;
+extern char *pg_ha_restart_command;	/* "" : pg_ctl restart */
 
 /* HA is active when the node belongs to a cluster. */
 static inline bool

@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
+
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
@@ -374,6 +376,81 @@ edit_parameter(const char *current, void *arg, char *buf, size_t buflen,
 	return pgha_config_with_parameter(current, nv[0], nv[1], buf, buflen, err, errlen);
 }
 
+static bool
+is_timing(const char *name)
+{
+	return strcmp(name, "ttl") == 0 || strcmp(name, "loop_wait") == 0 ||
+		strcmp(name, "retry_timeout") == 0;
+}
+
+/*
+ * A timing value: a bare number is seconds, as in Patroni's config key;
+ * with a unit (500ms, 1min), PostgreSQL's reading of units.
+ */
+static int
+timing_ms(const char *name, const char *value)
+{
+	double		sec;
+	char	   *end;
+	int			ms;
+	const char *hint = NULL;
+
+	errno = 0;
+	sec = strtod(value, &end);
+	if (end != value && *end == '\0' && errno == 0)
+	{
+		if (!(sec >= 0 && sec <= 3600))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s of %s s is out of range", name, value),
+					 errhint("Give seconds, or a value with a unit such as 500ms.")));
+		return (int) (sec * 1000.0 + 0.5);
+	}
+	if (!parse_int(value, &ms, GUC_UNIT_MS, &hint))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for %s: \"%s\"", name, value),
+				 hint ? errhint("%s", hint) :
+				 errhint("Give seconds, or a value with a unit such as 500ms.")));
+	return ms;
+}
+
+/*
+ * Set a timing of the config key, checked before anything is written: in
+ * range, and the rule loop_wait + 2 * retry_timeout <= ttl kept with the
+ * other two as they would be in force (the config key's, else this
+ * node's settings).
+ */
+static int
+edit_timing(const char *current, void *arg, char *buf, size_t buflen,
+			char *err, size_t errlen)
+{
+	const char **nv = (const char **) arg;
+	int			ms = nv[1] ? *(const int *) nv[1] : -1;
+	int			n;
+	int			ttl = pg_ha_ttl;
+	int			loop_wait = pg_ha_loop_wait;
+	int			retry = pg_ha_retry_timeout;
+	char		why[PGHA_ERR_LEN];
+
+	n = pgha_config_with_timing(current, nv[0], ms, buf, buflen, err, errlen);
+	if (n < 0)
+		return n;
+	if (!pgha_config_timings(buf, &ttl, &loop_wait, &retry, why, sizeof(why)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s for cluster \"%s\"", nv[0], pg_ha_cluster),
+				 errdetail("%s.", why),
+				 errhint("ttl may be 2 s to 1 h, loop_wait and retry_timeout 100 ms to 1 h.")));
+	if (!pgha_timing_valid(ttl, loop_wait, retry, why, sizeof(why)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid timings for cluster \"%s\"", pg_ha_cluster),
+				 errdetail("With this change: %s.", why),
+				 errhint("Keep loop_wait + 2 * retry_timeout <= ttl: raise ttl first, or lower loop_wait or retry_timeout first.")));
+	return n;
+}
+
 /*
  * Set (value NULL: remove) one PostgreSQL parameter cluster-wide.  The
  * value is checked by PostgreSQL's own validation first; Consul is written
@@ -393,6 +470,17 @@ pg_ha_set_config(PG_FUNCTION_ARGS)
 				 errmsg("the parameter name must not be NULL")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	require_active();
+	if (is_timing(name))
+	{
+		int			ms = value ? timing_ms(name, value) : -1;
+
+		nv[0] = name;
+		nv[1] = value ? (const char *) &ms : NULL;
+		update_config(edit_timing, nv);
+		PG_RETURN_TEXT_P(cstring_to_text(value ?
+										 psprintf("%s = %d ms set for cluster \"%s\"", name, ms, pg_ha_cluster) :
+										 psprintf("%s removed from cluster \"%s\": each node's pg_ha.%s applies", name, pg_ha_cluster, name)));
+	}
 	if ((why = pgha_owned_parameter(name)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CANT_CHANGE_RUNTIME_PARAM),
@@ -426,38 +514,45 @@ pg_ha_reload(PG_FUNCTION_ARGS)
 											  pg_ha_node_name ? pg_ha_node_name : "")));
 }
 
-/*
- * Ask a member (NULL: this node) to restart: a restart/<member> key that
- * its HA worker carries out, keeping its Consul session (a leader keeps
- * its lock).  pending_only: only when a setting waits for a restart.
- */
-Datum
-pg_ha_restart(PG_FUNCTION_ARGS)
+/* Refuse a restart order that would stop a hot standby. */
+static void
+check_restart_order(const PgHaCluster *c, const char *const *names, int n,
+					char (*order)[PGHA_NAME_LEN])
 {
-	PgHaCluster *c = palloc(sizeof(PgHaCluster));
-	const char *member = PG_ARGISNULL(0) ? pg_ha_node_name : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	bool		pending_only = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
-	char	   *when = NULL;
-	const PgHaMember *m;
+	char		msg[PGHA_ERR_LEN * 2];
+	char		hint[PGHA_ERR_LEN * 2];
+
+	if (!pgha_restart_order(c, names, n, order, msg, sizeof(msg), hint, sizeof(hint)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s", msg),
+				 errdetail("A hot standby stops when max_connections, max_worker_processes, max_wal_senders, max_prepared_transactions or max_locks_per_transaction is lower than on its primary."),
+				 errhint("%s", hint)));
+}
+
+static void
+no_restart_pending(const PgHaCluster *c, const char *member)
+{
+	for (int i = 0; i < c->nrestarts; i++)
+		if (strcmp(c->restarts[i].member, member) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("a restart of member \"%s\" is already pending", member)));
+}
+
+/* restart/<member>, only if none exists */
+static void
+write_restart_request(const char *member, bool pending_only, const char *when,
+					  const char *wait_for)
+{
 	char		err[PGHA_ERR_LEN];
 	bool		done;
 	char	   *body;
 
-	require_active();
-	if (!PG_ARGISNULL(2))
-		when = scheduled_time(PG_GETARG_TIMESTAMPTZ(2));
-	read_cluster(c);
-	m = pgha_find_member(c, member);
-	if (m == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cluster \"%s\" has no member \"%s\"", pg_ha_cluster, member),
-				 errhint("SELECT member FROM pg_ha_status lists the members.")));
-	if (pending_only && !m->pending_restart)
-		PG_RETURN_TEXT_P(cstring_to_text(psprintf("member \"%s\" has no setting pending a restart: nothing to do",
-												  member)));
-	body = psprintf("{\"pending_only\":%s%s%s%s}", pending_only ? "true" : "false",
-					when ? ",\"scheduled_at\":\"" : "", when ? when : "", when ? "\"" : "");
+	body = psprintf("{\"pending_only\":%s%s%s%s%s%s%s}", pending_only ? "true" : "false",
+					when ? ",\"scheduled_at\":\"" : "", when ? when : "", when ? "\"" : "",
+					wait_for ? ",\"wait_for\":\"" : "", wait_for ? wait_for : "",
+					wait_for ? "\"" : "");
 	if (!dcs_kv_put(psprintf("%s/%s/restart/%s", pg_ha_namespace, pg_ha_cluster, member),
 					body, "cas=0", &done, err, sizeof(err)))
 		ereport(ERROR,
@@ -468,13 +563,87 @@ pg_ha_restart(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("a restart of member \"%s\" is already pending", member)));
-	if (strcmp(member, pg_ha_node_name) == 0)
+}
+
+/*
+ * Ask a member to restart: a restart/<member> key that its HA worker
+ * carries out, keeping its Consul session (a leader keeps its lock).
+ * pending_only: only when a setting waits for a restart.  Without a
+ * member, every member restarts, one after the other, in the order hot
+ * standby needs (each key names the member to wait for).  A single restart
+ * that would leave a replica below its leader's hot standby values is
+ * refused.
+ */
+Datum
+pg_ha_restart(PG_FUNCTION_ARGS)
+{
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	const char *member = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		pending_only = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	char	   *when = NULL;
+	const PgHaMember *m;
+	const char *names[PGHA_MAX_MEMBERS];
+	char		order[PGHA_MAX_MEMBERS][PGHA_NAME_LEN];
+	int			n = 0;
+	StringInfoData list;
+	bool		self = false;
+
+	require_active();
+	if (!PG_ARGISNULL(2))
+		when = scheduled_time(PG_GETARG_TIMESTAMPTZ(2));
+	read_cluster(c);
+
+	if (member != NULL)
 	{
-		ereport(NOTICE,
-				(errmsg("this node restarts: this session will be terminated")));
+		m = pgha_find_member(c, member);
+		if (m == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cluster \"%s\" has no member \"%s\"", pg_ha_cluster, member),
+					 errhint("SELECT member FROM pg_ha_status lists the members.")));
+		if (pending_only && !m->pending_restart)
+			PG_RETURN_TEXT_P(cstring_to_text(psprintf("member \"%s\" has no setting pending a restart: nothing to do",
+													  member)));
+		names[0] = member;
+		check_restart_order(c, names, 1, order);
+		write_restart_request(member, pending_only, when, NULL);
+		self = strcmp(member, pg_ha_node_name) == 0;
+	}
+	else
+	{
+		for (int i = 0; i < c->nmembers; i++)
+			if (!pending_only || c->members[i].pending_restart)
+				names[n++] = c->members[i].name;
+		if (n == 0)
+			PG_RETURN_TEXT_P(cstring_to_text(psprintf(pending_only ?
+													  "no member of cluster \"%s\" has a setting pending a restart: nothing to do" :
+													  "cluster \"%s\" has no member: nothing to restart",
+													  pg_ha_cluster)));
+		check_restart_order(c, names, n, order);
+		for (int i = 0; i < n; i++)
+			no_restart_pending(c, order[i]);
+		/* each waits for the one before it: the workers keep the order */
+		for (int i = 0; i < n; i++)
+		{
+			write_restart_request(order[i], pending_only, when, i > 0 ? order[i - 1] : NULL);
+			self |= strcmp(order[i], pg_ha_node_name) == 0;
+		}
+	}
+	if (self)
+	{
+		if (n <= 1)
+			ereport(NOTICE,
+					(errmsg("this node restarts: this session will be terminated")));
 		if (pgha_shared->worker_latch != NULL)
 			SetLatch(pgha_shared->worker_latch);
 	}
-	PG_RETURN_TEXT_P(cstring_to_text(psprintf("restart of member \"%s\" requested%s%s", member,
-											  when ? " for " : "", when ? when : "")));
+	if (member != NULL)
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("restart of member \"%s\" requested%s%s", member,
+												  when ? " for " : "", when ? when : "")));
+	initStringInfo(&list);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&list, "%s%s", i == 0 ? "" : (i == n - 1 ? ", then " : ", "), order[i]);
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("restart of cluster \"%s\" requested%s%s: %s, one after the other",
+											  pg_ha_cluster, when ? " for " : "", when ? when : "",
+											  list.data)));
 }

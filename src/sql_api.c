@@ -48,8 +48,8 @@ Datum
 pg_ha_node_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[12];
-	bool		nulls[12];
+	Datum		values[14];
+	bool		nulls[14];
 	PgHaShared	snap;
 	int64		now = pgha_monotonic_ms();
 	uint64		expiry;
@@ -98,6 +98,8 @@ pg_ha_node_info(PG_FUNCTION_ARGS)
 		nulls[i] = true;
 	i++;
 	values[i++] = ms_interval(snap.ttl_ms ? snap.ttl_ms : pg_ha_ttl);
+	values[i++] = ms_interval(snap.loop_wait_ms ? snap.loop_wait_ms : pg_ha_loop_wait);
+	values[i++] = ms_interval(snap.retry_timeout_ms ? snap.retry_timeout_ms : pg_ha_retry_timeout);
 	Assert(i == lengthof(values));
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

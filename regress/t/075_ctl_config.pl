@@ -115,7 +115,7 @@ for my $bad (
 	[ [ '-p', 'primary_conninfo=host=x' ], qr/parameter "primary_conninfo" cannot be set cluster-wide/ ],
 	[ [ '-p', 'pg_ha.ttl=5s' ], qr/parameter "pg_ha.ttl" cannot be set cluster-wide/ ],
 	[ [ '--set', 'postgresql.parameters.wal_level=minimal' ], qr/parameter "wal_level" cannot be set/ ],
-	[ [ '--set', 'ttl=abc' ], qr/ttl must be a non-negative integer/ ],
+	[ [ '--set', 'ttl=abc' ], qr/config: ttl is not a number of seconds/ ],
 	[ [ '-p', 'novalue' ], qr/invalid -p "novalue": give NAME=VALUE/ ])
 {
 	my ($args, $re) = @$bad;

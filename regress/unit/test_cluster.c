@@ -1314,6 +1314,240 @@ test_failover_and_time(void)
 	CHECK(!c.has_failover && c.failover_leader[0] == '\0' && c.nwarnings == 1);
 }
 
+/* a member with running hot standby values (in pgha_hs_param_names order) */
+static void
+hs_member(PgHaCluster *c, const char *name, const char *role,
+		  long long conns, long long senders)
+{
+	PgHaMember *m = &c->members[c->nmembers++];
+
+	memset(m, 0, sizeof(*m));
+	strcpy(m->name, name);
+	strcpy(m->role, role);
+	strcpy(m->state, "running");
+	m->has_hs_values = true;
+	m->hs_values[0] = conns;
+	m->hs_values[1] = 8;
+	m->hs_values[2] = senders;
+	m->hs_values[3] = 0;
+	m->hs_values[4] = 64;
+}
+
+static void
+hs_cluster(PgHaCluster *c, const char *config)
+{
+	memset(c, 0, sizeof(*c));
+	c->has_leader = true;
+	strcpy(c->leader, "pg1");
+	strcpy(c->leader_session, "11111111-2222-3333-4444-555555555555");
+	c->config_valid = true;
+	strcpy(c->config_json, config);
+	hs_member(c, "pg1", "master", 100, 10);
+	hs_member(c, "pg3", "replica", 100, 10);
+	hs_member(c, "pg2", "replica", 100, 10);
+}
+
+static void
+test_restart_keys(void)
+{
+	static Listing l;
+	static PgHaCluster c;
+	char		err[PGHA_ERR_LEN];
+
+	listing_init(&l);
+	listing_add(&l, PREFIX "restart/pg1", "{\"pending_only\":true,\"wait_for\":\"pg3\"}", NULL, 7);
+	listing_add(&l, PREFIX "restart/pg2", "{\"pending_only\":false,\"any_order\":true,\"restarting\":1764100000123}", NULL, 8);
+	listing_add(&l, PREFIX "restart/pg3", "{\"wait_for\":\"../x\",\"restarting\":-5}", NULL, 9);
+	listing_add(&l, PREFIX "restart/pg4", "{\"wait_for\":42,\"any_order\":\"yes\"}", NULL, 10);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nrestarts == 4);
+	CHECK_STR(c.restarts[0].member, "pg1");
+	CHECK(c.restarts[0].pending_only);
+	CHECK_STR(c.restarts[0].wait_for, "pg3");
+	CHECK(!c.restarts[0].any_order && c.restarts[0].restarting == 0);
+	CHECK(c.restarts[0].modify_index == 7);
+	CHECK(!c.restarts[1].pending_only && c.restarts[1].any_order);
+	CHECK(c.restarts[1].restarting == 1764100000123LL);
+	CHECK_STR(c.restarts[1].wait_for, "");
+	/* what cannot be used is no order, no mark */
+	CHECK_STR(c.restarts[2].wait_for, "");
+	CHECK(c.restarts[2].restarting == 0);
+	CHECK_STR(c.restarts[3].wait_for, "");
+	CHECK(!c.restarts[3].any_order);
+}
+
+static void
+test_restart_order(void)
+{
+	static PgHaCluster c;
+	char		order[PGHA_MAX_MEMBERS][PGHA_NAME_LEN];
+	char		msg[512];
+	char		hint[512];
+	const char *all[] = {"pg1", "pg2", "pg3"};
+	const char *leader[] = {"pg1"};
+	const char *pg2[] = {"pg2"};
+
+	/* nothing changes: replicas by name, then the leader */
+	hs_cluster(&c, "{\"postgresql\":{\"parameters\":{\"work_mem\":\"8MB\"}}}");
+	CHECK(pgha_restart_order(&c, all, 3, order, msg, sizeof(msg), hint, sizeof(hint)));
+	CHECK_STR(order[0], "pg2");
+	CHECK_STR(order[1], "pg3");
+	CHECK_STR(order[2], "pg1");
+
+	/* raising: replicas first; the leader alone is refused */
+	hs_cluster(&c, "{\"postgresql\":{\"parameters\":{\"max_connections\":200}}}");
+	CHECK(pgha_restart_order(&c, all, 3, order, msg, sizeof(msg), hint, sizeof(hint)));
+	CHECK_STR(order[0], "pg2");
+	CHECK_STR(order[1], "pg3");
+	CHECK_STR(order[2], "pg1");
+	CHECK(!pgha_restart_order(&c, leader, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+	CHECK(strstr(msg, "restarting leader \"pg1\" now would stop replica \"pg3\": the leader's max_connections would become 200, and \"pg3\" runs with 100") != NULL);
+	CHECK(strstr(hint, "restart the replicas first (pg3, pg2), then the leader \"pg1\"") != NULL);
+	CHECK(pgha_restart_order(&c, pg2, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+	/* ... the leader is fine once both replicas run with the new value */
+	c.members[1].hs_values[0] = 200;
+	CHECK(!pgha_restart_order(&c, leader, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+	CHECK(strstr(hint, "(pg2)") != NULL);
+	c.members[2].hs_values[0] = 300;
+	CHECK(pgha_restart_order(&c, leader, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+	CHECK_STR(order[0], "pg1");
+
+	/* lowering: the leader first; a replica alone is refused */
+	hs_cluster(&c, "{\"postgresql\":{\"parameters\":{\"max_wal_senders\":\"5\"}}}");
+	CHECK(pgha_restart_order(&c, all, 3, order, msg, sizeof(msg), hint, sizeof(hint)));
+	CHECK_STR(order[0], "pg1");
+	CHECK_STR(order[1], "pg2");
+	CHECK_STR(order[2], "pg3");
+	CHECK(!pgha_restart_order(&c, pg2, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+	CHECK_STR(msg, "restarting replica \"pg2\" now would stop it: its max_wal_senders would become 5, below the 10 that leader \"pg1\" runs with");
+	CHECK(strstr(hint, "restart the leader \"pg1\" first, then the replicas") != NULL);
+	CHECK(pgha_restart_order(&c, leader, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+	/* once the leader runs with 5, the replicas may follow */
+	c.members[0].hs_values[2] = 5;
+	CHECK(pgha_restart_order(&c, pg2, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+
+	/* raising one and lowering another: no order works */
+	hs_cluster(&c, "{\"postgresql\":{\"parameters\":{\"max_connections\":200,\"max_wal_senders\":5}}}");
+	CHECK(!pgha_restart_order(&c, all, 3, order, msg, sizeof(msg), hint, sizeof(hint)));
+	CHECK(strstr(msg, "no order of these restarts is safe") != NULL);
+	CHECK(strstr(hint, "two steps") != NULL);
+
+	/* a member without published values is not judged */
+	hs_cluster(&c, "{\"postgresql\":{\"parameters\":{\"max_connections\":200}}}");
+	c.members[1].has_hs_values = false;
+	c.members[2].has_hs_values = false;
+	CHECK(pgha_restart_order(&c, leader, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+	/* no leader: nothing to judge against */
+	hs_cluster(&c, "{\"postgresql\":{\"parameters\":{\"max_connections\":50}}}");
+	c.leader_session[0] = '\0';
+	CHECK(pgha_restart_order(&c, pg2, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+	/* unknown member, duplicates */
+	hs_cluster(&c, "{}");
+	{
+		const char *bad[] = {"pg9"};
+		const char *dup[] = {"pg1", "pg1", "pg2"};
+
+		CHECK(!pgha_restart_order(&c, bad, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+		CHECK_STR(msg, "cluster has no member \"pg9\"");
+		CHECK(pgha_restart_order(&c, dup, 3, order, msg, sizeof(msg), hint, sizeof(hint)));
+		CHECK_STR(order[0], "pg2");
+		CHECK_STR(order[1], "pg1");
+	}
+	/* a config that is not usable sets nothing */
+	hs_cluster(&c, "{\"postgresql\":{\"parameters\":[1]}}");
+	CHECK(pgha_restart_order(&c, leader, 1, order, msg, sizeof(msg), hint, sizeof(hint)));
+}
+
+static void
+test_member_hs_values(void)
+{
+	PgHaMember	m;
+	char		err[PGHA_ERR_LEN];
+	char		json[1024];
+
+	memset(&m, 0, sizeof(m));
+	CHECK(pgha_parse_member(LIT("{\"state\":\"running\",\"hot_standby_parameters\":{\"max_connections\":100,\"max_worker_processes\":8,\"max_wal_senders\":10,\"max_prepared_transactions\":0,\"max_locks_per_transaction\":64}}"),
+							&m, err, sizeof(err)));
+	CHECK(m.has_hs_values);
+	CHECK(m.hs_values[0] == 100 && m.hs_values[2] == 10 && m.hs_values[4] == 64);
+	CHECK(pgha_member_to_json(&m, json, sizeof(json)) > 0);
+	CHECK(strstr(json, "\"hot_standby_parameters\":{\"max_connections\":100,\"max_worker_processes\":8,\"max_wal_senders\":10,\"max_prepared_transactions\":0,\"max_locks_per_transaction\":64}") != NULL);
+	/* partial: not judged */
+	CHECK(pgha_parse_member(LIT("{\"hot_standby_parameters\":{\"max_connections\":100}}"),
+							&m, err, sizeof(err)));
+	CHECK(!m.has_hs_values);
+	CHECK(!pgha_parse_member(LIT("{\"hot_standby_parameters\":[]}"), &m, err, sizeof(err)));
+	CHECK_STR(err, "hot_standby_parameters is not a JSON object");
+	CHECK(!pgha_parse_member(LIT("{\"hot_standby_parameters\":{\"max_connections\":\"100\"}}"), &m, err, sizeof(err)));
+	CHECK_STR(err, "hot_standby_parameters.max_connections is not an integer");
+	CHECK(!pgha_parse_member(LIT("{\"hot_standby_parameters\":{\"max_connections\":-1}}"), &m, err, sizeof(err)));
+	/* without them, nothing is written */
+	memset(&m, 0, sizeof(m));
+	CHECK(pgha_member_to_json(&m, json, sizeof(json)) > 0);
+	CHECK(strstr(json, "hot_standby") == NULL);
+}
+
+static void
+test_config_timings(void)
+{
+	int			ttl = 30000, lw = 10000, rt = 10000;
+	char		err[PGHA_ERR_LEN];
+	char		buf[1024];
+
+	CHECK(pgha_config_timings("{\"ttl\":20,\"loop_wait\":0.5}", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK(ttl == 20000 && lw == 500 && rt == 10000);
+	CHECK(pgha_config_timings("{\"retry_timeout\":\"3\"}", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK(rt == 3000);
+	CHECK(pgha_config_timings(NULL, &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK(pgha_config_timings("{\"ttl\":null}", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK(ttl == 20000);
+	/* bad ones change nothing */
+	CHECK(!pgha_config_timings("{\"loop_wait\":2,\"ttl\":1}", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK_STR(err, "config: ttl of 1000 ms is outside the valid range (2000 .. 3600000 ms)");
+	CHECK(ttl == 20000 && lw == 500);
+	CHECK(!pgha_config_timings("{\"ttl\":\"10s\"}", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK_STR(err, "config: ttl is not a number of seconds");
+	CHECK(!pgha_config_timings("{\"ttl\":true}", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK(!pgha_config_timings("{\"ttl\":-5}", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK(!pgha_config_timings("[]", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK(!pgha_config_timings("{", &ttl, &lw, &rt, err, sizeof(err)));
+	CHECK(ttl == 20000 && lw == 500 && rt == 3000);
+
+	CHECK(pgha_timing_valid(10000, 2000, 4000, err, sizeof(err)));
+	CHECK(!pgha_timing_valid(10000, 3000, 4000, err, sizeof(err)));
+	CHECK_STR(err, "loop_wait (3000 ms) + 2 * retry_timeout (4000 ms) = 11000 ms exceeds ttl (10000 ms)");
+
+	CHECK(pgha_config_with_timing("{\"ttl\":30,\"x\":1}", "ttl", 20000, buf, sizeof(buf), err, sizeof(err)) > 0);
+	CHECK_STR(buf, "{\"ttl\":20,\"x\":1}");
+	CHECK(pgha_config_with_timing(NULL, "loop_wait", 1500, buf, sizeof(buf), err, sizeof(err)) > 0);
+	CHECK_STR(buf, "{\"loop_wait\":1.5}");
+	CHECK(pgha_config_with_timing("{\"ttl\":30,\"x\":1}", "ttl", -1, buf, sizeof(buf), err, sizeof(err)) > 0);
+	CHECK_STR(buf, "{\"x\":1}");
+	CHECK(pgha_config_with_timing("{}", "pause", 1000, buf, sizeof(buf), err, sizeof(err)) < 0);
+	CHECK(pgha_config_with_timing("[]", "ttl", 1000, buf, sizeof(buf), err, sizeof(err)) < 0);
+}
+
+static void
+test_session_ttl(void)
+{
+	int			ttl = 0;
+
+	CHECK(pgha_parse_session_ttl(LIT("[{\"ID\":\"x\",\"TTL\":\"15s\"}]"), &ttl));
+	CHECK(ttl == 15000);
+	CHECK(pgha_parse_session_ttl(LIT("[{\"TTL\":\"1m30s\"}]"), &ttl));
+	CHECK(ttl == 90000);
+	CHECK(pgha_parse_session_ttl(LIT("[{\"TTL\":\"500ms\"}]"), &ttl));
+	CHECK(ttl == 500);
+	CHECK(!pgha_parse_session_ttl(LIT("[{\"TTL\":\"\"}]"), &ttl));
+	CHECK(!pgha_parse_session_ttl(LIT("[{\"TTL\":\"15x\"}]"), &ttl));
+	CHECK(!pgha_parse_session_ttl(LIT("[{\"TTL\":15}]"), &ttl));
+	CHECK(!pgha_parse_session_ttl(LIT("[]"), &ttl));
+	CHECK(!pgha_parse_session_ttl(LIT("null"), &ttl));
+	CHECK(!pgha_parse_session_ttl(LIT("[{}"), &ttl));
+	CHECK(ttl == 500);
+}
+
 int
 main(void)
 {
@@ -1330,6 +1564,11 @@ main(void)
 	test_bool_body();
 	test_valid_name();
 	test_find_member();
+	test_restart_order();
+	test_restart_keys();
+	test_member_hs_values();
+	test_config_timings();
+	test_session_ttl();
 
 	printf("%d passed, %d failed\n", npassed, nfailed);
 	return nfailed > 0 ? 1 : 0;

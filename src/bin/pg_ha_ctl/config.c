@@ -887,27 +887,50 @@ apply_pg(json_t *root, const char *arg)
 static bool
 check_config(json_t *old, json_t *new)
 {
-	static const char *const seconds[] = {"ttl", "loop_wait", "retry_timeout",
-	"maximum_lag_on_failover", NULL};
 	json_t	   *pg;
 	json_t	   *params;
 	json_t	   *oldparams;
 	const char *name;
 	json_t	   *v;
+	char	   *text;
+	char		why[PGHA_ERR_LEN];
+
+	/* Patroni's defaults stand in for timings the key does not set */
+	int			ttl = 30000;
+	int			loop_wait = 10000;
+	int			retry = 10000;
 
 	if (!json_is_object(new))
 	{
 		pg_log_error("the configuration must be a mapping");
 		return false;
 	}
-	for (int i = 0; seconds[i]; i++)
+	v = json_object_get(new, "maximum_lag_on_failover");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))
 	{
-		v = json_object_get(new, seconds[i]);
-		if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))
-		{
-			pg_log_error("%s must be a non-negative integer", seconds[i]);
-			return false;
-		}
+		pg_log_error("maximum_lag_on_failover must be a non-negative integer");
+		return false;
+	}
+	/* the same checks as every node's HA worker makes */
+	text = json_dumps(new, JSON_COMPACT);
+	if (text == NULL)
+	{
+		pg_log_error("out of memory");
+		return false;
+	}
+	if (!pgha_config_timings(text, &ttl, &loop_wait, &retry, why, sizeof(why)))
+	{
+		free(text);
+		pg_log_error("%s", why);
+		pg_log_error_hint("ttl, loop_wait and retry_timeout are seconds: ttl 2 to 3600, loop_wait and retry_timeout 0.1 to 3600.");
+		return false;
+	}
+	free(text);
+	if (!pgha_timing_valid(ttl, loop_wait, retry, why, sizeof(why)))
+	{
+		pg_log_error("invalid timings: %s", why);
+		pg_log_error_hint("Keep loop_wait + 2 * retry_timeout <= ttl (a timing the key does not set counts with Patroni's default: ttl 30, loop_wait 10, retry_timeout 10).");
+		return false;
 	}
 	v = json_object_get(new, "pause");
 	if (v != NULL && !json_is_boolean(v))
@@ -1347,6 +1370,24 @@ cmd_restart(const CtlOptions *opt)
 			   "Cluster %s has no member: nothing to restart\n", opt->cluster);
 		return 0;
 	}
+	if (!opt->any_order)
+	{
+		/* the order hot standby needs: raised values replicas first, lowered leader first */
+		char		(*order)[PGHA_NAME_LEN] = pg_malloc(sizeof(*order) * n);
+		char		msg[PGHA_ERR_LEN * 2];
+		char		hint[PGHA_ERR_LEN * 2];
+
+		if (!pgha_restart_order(c, (const char *const *) names, n, order,
+								msg, sizeof(msg), hint, sizeof(hint)))
+		{
+			pg_log_error("%s", msg);
+			pg_log_error_hint("%s Or give --any-order to restart anyway.", hint);
+			return 1;
+		}
+		for (int i = 0; i < n; i++)
+			names[i] = pg_strdup(order[i]);
+		pg_free(order);
+	}
 	ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
 
 	if (!opt->force)
@@ -1403,9 +1444,10 @@ cmd_restart(const CtlOptions *opt)
 		bool		done;
 		double		started = ctl_now_s();
 
-		value = psprintf("{\"pending_only\":%s%s%s%s}", opt->pending ? "true" : "false",
+		value = psprintf("{\"pending_only\":%s%s%s%s%s}", opt->pending ? "true" : "false",
 						 has_when ? ",\"scheduled_at\":\"" : "", when_iso,
-						 has_when ? "\"" : "");
+						 has_when ? "\"" : "",
+						 opt->any_order ? ",\"any_order\":true" : "");
 		if (!ctl_kv_put(opt, key, value, 0, &done))
 			return 1;
 		if (!done)

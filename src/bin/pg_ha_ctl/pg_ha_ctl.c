@@ -64,7 +64,8 @@ enum
 	OPT_FORCE,
 	OPT_WAIT,
 	OPT_WAIT_TIMEOUT,
-	OPT_PENDING
+	OPT_PENDING,
+	OPT_ANY_ORDER
 };
 
 static void
@@ -85,7 +86,7 @@ usage(void)
 		   "  pg_ha_ctl edit-config [CLUSTER] [--set NAME=VALUE]... [-p PGPARAM=VALUE]...\n"
 		   "                        [--force] [-q]\n"
 		   "  pg_ha_ctl restart [CLUSTER] [MEMBER...] [--pending] [--scheduled=TIME|now]\n"
-		   "                    [--force] [--wait-timeout=SECS]\n"
+		   "                    [--force] [--any-order] [--wait-timeout=SECS]\n"
 		   "  pg_ha_ctl reload [CLUSTER] [MEMBER...] [--force]\n"
 		   "  pg_ha_ctl init -D DATADIR --cluster=NAME --node-name=NAME --consul-url=URL\n"
 		   "                 --connect-address=HOST:PORT [OPTION]...\n"
@@ -143,6 +144,8 @@ usage(void)
 		   "  --force                   ask nothing\n"
 		   "  --pending                 restart only members pending a restart\n"
 		   "  --scheduled=TIME          restart at TIME, or now\n"
+		   "  --any-order               skip the hot standby order check (max_connections & co.\n"
+		   "                            never below the leader's): replicas first, leader last\n"
 		   "  --wait-timeout=SECS       wait that long for each member's restart, default 120\n\n"
 		   "Node options of init (or environment variables):\n"
 		   "  -D, --pgdata=DATADIR      data directory (PGDATA)\n"
@@ -262,6 +265,7 @@ main(int argc, char **argv)
 		{"pg", required_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"pending", no_argument, NULL, OPT_PENDING},
+		{"any-order", no_argument, NULL, OPT_ANY_ORDER},
 		{"watch", required_argument, NULL, 'w'},
 		{"pgdata", required_argument, NULL, 'D'},
 		{"node-name", required_argument, NULL, OPT_NODE_NAME},
@@ -353,6 +357,9 @@ main(int argc, char **argv)
 				break;
 			case OPT_PENDING:
 				opt.pending = true;
+				break;
+			case OPT_ANY_ORDER:
+				opt.any_order = true;
 				break;
 			case 'W':
 				if (!watch_option)

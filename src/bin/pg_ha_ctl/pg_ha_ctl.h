@@ -63,6 +63,7 @@ typedef struct CtlOptions
 	int			npg_settings;
 	bool		quiet;			/* edit-config -q: no diff */
 	bool		pending;		/* restart --pending */
+	bool		any_order;		/* restart --any-order */
 	const char **members;		/* restart, reload: MEMBER... */
 	int			nmembers;
 
