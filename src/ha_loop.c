@@ -52,6 +52,7 @@
 
 #define SESSION_FILE	"pg_ha.session"
 #define DEMOTE_AFTER_START_MS	2000
+#define PROMOTE_POLL_MS			10
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
 #define RESTART_GIVE_UP_MS	180000	/* pg_ctl restart -t 120, and more */
@@ -101,6 +102,7 @@ typedef struct HaWorker
 	bool		rerun;			/* start the next round at once */
 	bool		demotion_started;	/* pg_ha_ctl rejoin is on its way */
 	bool		checkpoint_after_promote;
+	bool		promote_requested;	/* waiting for our promotion to end */
 	bool		restart_started;	/* pg_ctl restart is on its way */
 	int64		restart_started_ms; /* ... since (monotonic) */
 	char		logged_restart_wait[PGHA_ERR_LEN * 2];
@@ -1196,6 +1198,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		case HA_PROMOTE:
 			pgha_request_promote();
 			w->checkpoint_after_promote = true;
+			w->promote_requested = true;
 			break;
 		case HA_FOLLOW:
 			do_follow(w);
@@ -1248,6 +1251,25 @@ wait_between_rounds(HaWorker *w)
 
 	if (w->rerun)
 		return;
+
+	/*
+	 * A promotion takes milliseconds: writes must start when it ends, not a
+	 * loop_wait later, so look at the end of recovery often until then.
+	 */
+	if (w->promote_requested)
+	{
+		w->promote_requested = false;
+		while (RecoveryInProgress() &&
+			   pgha_monotonic_ms() - start < round_wait_ms(w) &&
+			   !ShutdownRequestPending && !ConfigReloadPending)
+		{
+			(void) WaitLatch(MyLatch,
+							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 PROMOTE_POLL_MS, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+		return;
+	}
 
 	if (w->cluster_ok)
 	{
