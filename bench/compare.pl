@@ -99,7 +99,7 @@ my $warmup_acks  = 50;
 my $writer       = dirname(abs_path($0)) . '/writer';
 my $results_dir;
 my $seed = time() ^ $$;
-my $haproxy_retries;    # default: docs/haproxy.cfg's (2)
+my $haproxy_retries;    # default: as in docs/haproxy.cfg (defaults section)
 
 GetOptions(
 	'tools=s'         => \$tools,
