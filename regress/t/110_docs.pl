@@ -375,7 +375,7 @@ check_doc('monitoring.md: metrics', doc_text('monitoring.md'),
 # "...").  Messages that are only conversions ("pg_ha: %s") carry text
 # made elsewhere and are skipped.
 
-my @messages;
+my (@messages, %seen_msg);
 for my $file (glob 'src/*.c')
 {
 	my $src = slurp_file($file);
@@ -389,7 +389,7 @@ for my $file (glob 'src/*.c')
 		my $letters = join '', @fixed;
 		$letters =~ s/pg_ha: //;
 		next if $letters !~ /[a-z]{3}.*[a-z]{3}/;
-		push @messages, [ $level, $file, $fmt ];
+		push @messages, [ $level, $file, $fmt ] unless $seen_msg{$fmt}++;
 	}
 }
 ok(@messages >= 10, 'ereport messages found in src/: ' . scalar(@messages));
@@ -401,7 +401,8 @@ sub message_regex
 	my $re = '';
 	for my $p (@parts)
 	{
-		if ($p =~ /^%/) { $re .= $p eq '%%' ? '%' : '[^`]*?'; next; }
+		# a value: anything but the end of the code span or line
+		if ($p =~ /^%/) { $re .= $p eq '%%' ? '%' : '[^`\n]*?'; next; }
 		my $q = quotemeta($p);
 		$q =~ s/(\\\s)+/\\s+/g;
 		$re .= $q;
