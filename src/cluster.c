@@ -1339,6 +1339,111 @@ pgha_parse_bool_body(const char *body, size_t len, bool *result,
 }
 
 bool
+pgha_parse_consul_index(const char *line, size_t len, uint64_t *index)
+{
+	static const char name[] = "x-consul-index:";
+	size_t		nlen = sizeof(name) - 1;
+	size_t		start;
+	size_t		end;
+
+	if (line == NULL || index == NULL || len <= nlen)
+		return false;
+	for (size_t i = 0; i < nlen; i++)
+	{
+		char		ch = line[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char) (ch - 'A' + 'a');
+		if (ch != name[i])
+			return false;
+	}
+	start = nlen;
+	while (start < len && (line[start] == ' ' || line[start] == '\t'))
+		start++;
+	end = len;
+	while (end > start && (line[end - 1] == ' ' || line[end - 1] == '\t' ||
+						   line[end - 1] == '\r' || line[end - 1] == '\n'))
+		end--;
+	/* a sign or junk would wrap around in strtoull(): digits only */
+	return parse_decimal(line + start, end - start, UINT64_MAX, index);
+}
+
+bool
+pgha_parse_kv_entry(const char *body, size_t len, uint64_t *modify_index,
+					char **value, size_t *valuelen, char *errbuf,
+					size_t errlen)
+{
+	json_t	   *root;
+	const json_t *entry;
+	const json_t *jindex;
+	const json_t *jvalue;
+	const char *src = "";
+	size_t		srclen = 0;
+	size_t		room;
+	char	   *buf;
+	int			n;
+	bool		ok = false;
+
+	if (modify_index == NULL || value == NULL || valuelen == NULL)
+	{
+		set_error(errbuf, errlen, "invalid arguments to pgha_parse_kv_entry");
+		return false;
+	}
+	*value = NULL;
+	*valuelen = 0;
+	root = load_json(body, len, "KV entry", errbuf, errlen);
+	if (root == NULL)
+		return false;
+	entry = json_is_array(root) ? json_array_get(root, 0) : NULL;
+	jindex = json_is_object(entry) ? json_object_get(entry, "ModifyIndex") : NULL;
+	if (!json_is_integer(jindex) || json_integer_value(jindex) < 0)
+	{
+		set_error(errbuf, errlen, "not a KV entry");
+		goto done;
+	}
+	jvalue = json_object_get(entry, "Value");
+	if (jvalue != NULL && !json_is_null(jvalue))
+	{
+		if (!json_is_string(jvalue))
+		{
+			set_error(errbuf, errlen, "Value is not a string");
+			goto done;
+		}
+		src = json_string_value(jvalue);
+		srclen = json_string_length(jvalue);
+	}
+	room = srclen / 4 * 3 + 1;
+	buf = malloc(room);
+	if (buf == NULL)
+	{
+		set_error(errbuf, errlen, "out of memory");
+		goto done;
+	}
+	n = pgha_base64_decode(src, srclen, buf, room);
+	if (n < 0)
+	{
+		free(buf);
+		set_error(errbuf, errlen, "Value is not valid base64");
+		goto done;
+	}
+	/* callers treat the value as a C string: a NUL would cut it short */
+	if (memchr(buf, '\0', (size_t) n) != NULL)
+	{
+		free(buf);
+		set_error(errbuf, errlen, "Value is not text (it contains a NUL byte)");
+		goto done;
+	}
+	*modify_index = (uint64_t) json_integer_value(jindex);
+	*value = buf;
+	*valuelen = (size_t) n;
+	ok = true;
+
+done:
+	json_decref(root);
+	return ok;
+}
+
+bool
 pgha_valid_name(const char *s)
 {
 	size_t		i;

@@ -116,24 +116,13 @@ read_header(char *buffer, size_t size, size_t nitems, void *userdata)
 {
 	DcsResponse *resp = (DcsResponse *) userdata;
 	size_t		n = size * nitems;
-	static const char name[] = "x-consul-index:";
+	uint64_t	index;
 
-	if (n > sizeof(name) - 1 && pg_strncasecmp(buffer, name, sizeof(name) - 1) == 0)
+	/* parsed in cluster.c, where it is unit-tested and fuzzed */
+	if (pgha_parse_consul_index(buffer, n, &index))
 	{
-		char		value[32];
-		size_t		vlen = Min(n - (sizeof(name) - 1), sizeof(value) - 1);
-		char	   *end;
-		unsigned long long v;
-
-		memcpy(value, buffer + sizeof(name) - 1, vlen);
-		value[vlen] = '\0';
-		errno = 0;
-		v = strtoull(value, &end, 10);
-		if (errno == 0 && end != value)
-		{
-			resp->index = (uint64_t) v;
-			resp->has_index = true;
-		}
+		resp->index = index;
+		resp->has_index = true;
 	}
 	return n;
 }

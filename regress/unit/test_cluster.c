@@ -1202,6 +1202,91 @@ test_bool_body(void)
 	CHECK(result);				/* untouched by the failures */
 }
 
+/* X-Consul-Index, as libcurl hands header lines to dcs_consul.c */
+static void
+test_consul_index(void)
+{
+	uint64_t	index;
+
+	index = 0;
+	CHECK(pgha_parse_consul_index(LIT("X-Consul-Index: 4711\r\n"), &index) && index == 4711);
+	CHECK(pgha_parse_consul_index(LIT("x-consul-index:7"), &index) && index == 7);
+	CHECK(pgha_parse_consul_index(LIT("X-CONSUL-INDEX: \t 0 \r\n"), &index) && index == 0);
+	CHECK(pgha_parse_consul_index(LIT("X-Consul-Index: 18446744073709551615\r\n"), &index) &&
+		  index == UINT64_MAX);
+	/* longer than the 31 bytes the old parser copied: still read whole */
+	CHECK(pgha_parse_consul_index(LIT("X-Consul-Index: 0000000000000000000000000000000000000042\r\n"),
+								  &index) && index == 42);
+	/* only len bytes count */
+	CHECK(pgha_parse_consul_index("X-Consul-Index: 123", 17, &index) && index == 1);
+
+	index = 99;
+	/* strtoull() took "-1" as 2^64 - 1: an index from nowhere */
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: -1\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: +5\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 18446744073709551616\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 12abc\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 1 2\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 0x10\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index:\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index:"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 5\0"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Indexes: 5\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-KnownLeader: true\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("HTTP/1.1 200 OK\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT(""), &index));
+	CHECK(!pgha_parse_consul_index(NULL, 20, &index));
+	CHECK(index == 99);			/* untouched by the failures */
+}
+
+/* GET /v1/kv/<key> without ?raw: the CLI reads single keys this way */
+static void
+test_kv_entry(void)
+{
+	char		err[PGHA_ERR_LEN];
+	uint64_t	index = 0;
+	char	   *value = NULL;
+	size_t		len = 99;
+
+	/* Patroni's failover key "{}", as Consul 1.8.7 answers it */
+	CHECK(pgha_parse_kv_entry(LIT("[{\"LockIndex\":0,\"Key\":\"service/otus/failover\",\"Flags\":0,\"Value\":\"e30=\",\"CreateIndex\":12,\"ModifyIndex\":345}]"),
+							  &index, &value, &len, err, sizeof(err)));
+	CHECK(index == 345 && len == 2 && value != NULL);
+	CHECK_STR(value, "{}");
+	free(value);
+	/* an empty value: Consul omits it or sends null */
+	CHECK(pgha_parse_kv_entry(LIT("[{\"Key\":\"k\",\"ModifyIndex\":7,\"Value\":null}]"),
+							  &index, &value, &len, err, sizeof(err)));
+	CHECK(index == 7 && len == 0 && value != NULL && value[0] == '\0');
+	free(value);
+	CHECK(pgha_parse_kv_entry(LIT("[{\"Key\":\"k\",\"ModifyIndex\":0}]"),
+							  &index, &value, &len, err, sizeof(err)));
+	CHECK(index == 0 && len == 0 && value != NULL && value[0] == '\0');
+	free(value);
+
+	index = 5;
+	CHECK(!pgha_parse_kv_entry(LIT("[]"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "not a KV entry");
+	CHECK(value == NULL && len == 0);
+	CHECK(!pgha_parse_kv_entry(LIT("{\"ModifyIndex\":1}"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "not a KV entry");
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":-1}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":\"1\"}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1.5}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1,\"Value\":5}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "Value is not a string");
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1,\"Value\":\"e30\"}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "Value is not valid base64");
+	/* "a\0b" */
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1,\"Value\":\"YQBi\"}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "Value is not text (it contains a NUL byte)");
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1,\"ModifyIndex\":2}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("not json"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(NULL, 0, &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("[]"), NULL, &value, &len, err, sizeof(err)));
+	CHECK(index == 5 && value == NULL);
+}
+
 static void
 test_valid_name(void)
 {
@@ -1328,6 +1413,8 @@ main(void)
 	test_session_create();
 	test_session_info();
 	test_bool_body();
+	test_consul_index();
+	test_kv_entry();
 	test_valid_name();
 	test_find_member();
 
