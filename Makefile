@@ -3,6 +3,7 @@
 #   make && make install       build and install pg_ha and pg_ha_ctl
 #   make installcheck          pg_regress + TAP tests (needs Consul: see README)
 #   make unitcheck             unit tests of the pure C parts
+#   make fuzz                  libFuzzer targets, FUZZ_SECONDS (10) each
 #   make setup                 install every dependency (Debian 12)
 #   make test                  the whole test command of the README
 
@@ -54,7 +55,7 @@ ctl:
 install: install-ctl
 install-ctl: ctl
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) install
-clean: clean-ctl clean-unit
+clean: clean-ctl clean-unit clean-fuzz
 clean-ctl:
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) clean
 
@@ -71,9 +72,28 @@ unitcheck: $(UNIT_TESTS)
 clean-unit:
 	rm -f $(UNIT_TESTS)
 
+# libFuzzer targets of the parsers of outside data (see docs/testing.md).
+# Built with clang into fuzz/build/, apart from the PGXS objects; run each
+# for FUZZ_SECONDS on a scratch copy of its corpus in fuzz/corpus/<name>/.
+FUZZ_CC = clang
+FUZZ_SECONDS = 10
+FUZZ_TARGETS = fuzz_cluster_json fuzz_consul_response fuzz_api_request
+FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
+FUZZ_SRCS = src/cluster.c src/api_route.c src/ha_decide.c
+FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
+$(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p fuzz/build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) -ljansson
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
+clean-fuzz:
+	rm -rf fuzz/build
+
 setup:
 	scripts/setup.sh
 test:
 	scripts/test.sh
 
-.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit setup test
+.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit fuzz fuzz-build clean-fuzz setup test
