@@ -699,24 +699,47 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/*
+ * The value of the n decimal digits at s, or -1 when they are not all
+ * digits.  sscanf()'s %2d would take "-1", "+1" and " 1" too.
+ */
+static int
+fixed_digits(const char *s, int n)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 bool
 pgha_parse_iso_time(const char *s, int64_t *epoch_ms)
 {
 	int			y, mo, d, h, mi, sec;
-	int			n = 0;
 	int64_t		ms = 0;
 	int			offset_min = 0;
 	const char *p;
 
-	if (s == NULL || strlen(s) > 64)
+	/* YYYY-MM-DD[T ]HH:MM:SS, then an optional fraction and the zone */
+	if (s == NULL || strlen(s) > 64 || strlen(s) < 19 ||
+		s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+		s[13] != ':' || s[16] != ':')
 		return false;
-	if (sscanf(s, "%4d-%2d-%2d%*[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-		n == 0)
-		return false;
+	y = fixed_digits(s, 4);
+	mo = fixed_digits(s + 5, 2);
+	d = fixed_digits(s + 8, 2);
+	h = fixed_digits(s + 11, 2);
+	mi = fixed_digits(s + 14, 2);
+	sec = fixed_digits(s + 17, 2);
 	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-		h > 23 || mi > 59 || sec > 60)
+		h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
 		return false;
-	p = s + n;
+	p = s + 19;
 	if (*p == '.')
 	{
 		int			digits = 0;
@@ -735,13 +758,13 @@ pgha_parse_iso_time(const char *s, int64_t *epoch_ms)
 		p++;
 	else if (*p == '+' || *p == '-')
 	{
-		int			oh, om;
-		int			k = 0;
+		int			oh = fixed_digits(p + 1, 2);
+		int			om = oh < 0 || p[3] != ':' ? -1 : fixed_digits(p + 4, 2);
 
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5 || oh > 23 || om > 59)
+		if (oh < 0 || om < 0 || oh > 23 || om > 59)
 			return false;
 		offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-		p += 1 + k;
+		p += 6;
 	}
 	else
 		return false;			/* a time without zone is ambiguous */

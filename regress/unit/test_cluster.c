@@ -1379,6 +1379,22 @@ test_failover_and_time(void)
 	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00Zjunk", &ms));
 	CHECK(!pgha_parse_iso_time("soon", &ms));
 	CHECK(!pgha_parse_iso_time("", &ms));
+	/* fixed digits: sscanf()'s %2d took signs and blanks */
+	ms = 42;
+	CHECK(!pgha_parse_iso_time("2026-11-25T-1:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:-5:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:-9Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T 1:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T+1:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-1-25T20:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25TT20:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+-1:00", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+01:-1", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+1:00", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+01", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00", &ms));
+	CHECK(ms == 42);
+	CHECK(pgha_parse_iso_time("2026-11-25T20:00:00-01:30", &ms) && ms == 1795636800000LL + 5400000);
 
 	CHECK(parse_one("failover", req, strlen(req), NULL, &c, err));
 	CHECK(c.has_failover && c.failover_scheduled);
