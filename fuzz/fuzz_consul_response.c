@@ -8,8 +8,8 @@
  * that reads one: the recursive KV listing (GET /v1/kv/<prefix>?recurse,
  * the HA worker's and pg_ha_ctl's view of the cluster), a single KV entry
  * (pg_ha_ctl's GET /v1/kv/<key>), the session answers (create, info,
- * renew), the true/false of a KV PUT or DELETE; and, line by line, to the
- * X-Consul-Index header parser.
+ * renew), the true/false of a KV PUT or DELETE, the message quoting a
+ * refusal; and, line by line, to the X-Consul-Index header parser.
  *
  * A listing that parses then goes where the backend sends it: into the
  * HA decision for a leader and a replica, the REST API's documents
@@ -181,6 +181,12 @@ parse_other_answers(const uint8_t *data, size_t size)
 	}
 	else
 		FUZZ_CHECK(value == NULL);
+
+	/* the message of a refusal goes into the server log: printable ASCII */
+	pgha_consul_refusal("the cluster read", 500, body, size, err, sizeof(err));
+	FUZZ_CHECK(FUZZ_TERMINATED(err));
+	for (const char *p = err; *p != '\0'; p++)
+		FUZZ_CHECK(*p >= 0x20 && *p < 0x7f);
 
 	/* the same bytes as response headers, one line at a time */
 	for (size_t start = 0; start < size;)

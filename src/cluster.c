@@ -1391,6 +1391,29 @@ pgha_parse_consul_index(const char *line, size_t len, uint64_t *index)
 	return parse_decimal(line + start, end - start, UINT64_MAX, index);
 }
 
+void
+pgha_consul_refusal(const char *what, long status, const char *body,
+					size_t len, char *errbuf, size_t errlen)
+{
+	char		reason[161];
+	size_t		n = body != NULL ? len : 0;
+
+	/* Consul puts a one-line reason in the body; keep it short */
+	if (n > sizeof(reason) - 1)
+		n = sizeof(reason) - 1;
+	while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r'))
+		n--;
+	for (size_t i = 0; i < n; i++)
+	{
+		unsigned char ch = (unsigned char) body[i];
+
+		reason[i] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char) ch;
+	}
+	reason[n] = '\0';
+	set_error(errbuf, errlen, "Consul refused %s: HTTP %ld%s%s", what, status,
+			  n > 0 ? ": " : "", reason);
+}
+
 bool
 pgha_parse_kv_entry(const char *body, size_t len, uint64_t *modify_index,
 					char **value, size_t *valuelen, char *errbuf,

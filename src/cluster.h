@@ -163,6 +163,15 @@ extern bool pgha_parse_consul_index(const char *line, size_t len,
 									uint64_t *index);
 
 /*
+ * The message for a non-2xx answer of Consul: "Consul refused <what>: HTTP
+ * <status>: <reason>", the reason being the start of Consul's one-line
+ * body with unprintable and non-ASCII bytes as '?', safe to log.
+ */
+extern void pgha_consul_refusal(const char *what, long status,
+								const char *body, size_t len,
+								char *errbuf, size_t errlen);
+
+/*
  * Parse the answer of GET /v1/kv/<key>: a JSON array whose first element is
  * the key's entry.  True with its ModifyIndex and its decoded Value as text
  * (malloc'ed, NUL-terminated, "" when empty or null; the caller frees it).

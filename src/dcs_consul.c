@@ -224,16 +224,11 @@ dcs_request(const char *method, const char *path, const char *body,
 static bool
 dcs_expect_ok(const char *what, DcsResponse *resp, char *err, size_t errlen)
 {
-	int			n;
-
 	if (resp->status >= 200 && resp->status < 300)
 		return true;
-	/* Consul puts a one-line reason in the body; keep it short */
-	n = Min(resp->body.len, 160);
-	while (n > 0 && (resp->body.data[n - 1] == '\n' || resp->body.data[n - 1] == '\r'))
-		n--;
-	snprintf(err, errlen, "Consul refused %s: HTTP %ld%s%.*s", what,
-			 resp->status, n > 0 ? ": " : "", n, resp->body.data);
+	/* the body goes into the server log: cluster.c makes it printable */
+	pgha_consul_refusal(what, resp->status, resp->body.data, resp->body.len,
+						err, errlen);
 	return false;
 }
 

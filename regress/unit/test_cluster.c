@@ -1239,6 +1239,29 @@ test_consul_index(void)
 	CHECK(index == 99);			/* untouched by the failures */
 }
 
+/* the message for a non-2xx answer goes into the server log */
+static void
+test_consul_refusal(void)
+{
+	char		err[PGHA_ERR_LEN];
+	char		big[400];
+
+	pgha_consul_refusal("the session renewal", 404, LIT("invalid session \"x\"\n"),
+						err, sizeof(err));
+	CHECK_STR(err, "Consul refused the session renewal: HTTP 404: invalid session \"x\"");
+	pgha_consul_refusal("a key read", 403, LIT(""), err, sizeof(err));
+	CHECK_STR(err, "Consul refused a key read: HTTP 403");
+	pgha_consul_refusal("a key read", 500, NULL, 10, err, sizeof(err));
+	CHECK_STR(err, "Consul refused a key read: HTTP 500");
+	/* NUL, control and non-ASCII bytes do not reach the log */
+	pgha_consul_refusal("a key read", 500, LIT("a\0b\x1b[31m\xff\r\n"), err, sizeof(err));
+	CHECK_STR(err, "Consul refused a key read: HTTP 500: a?b?[31m?");
+	/* at most 160 bytes of it */
+	memset(big, 'x', sizeof(big));
+	pgha_consul_refusal("a key read", 500, big, sizeof(big), err, sizeof(err));
+	CHECK(strlen(err) == strlen("Consul refused a key read: HTTP 500: ") + 160);
+}
+
 /* GET /v1/kv/<key> without ?raw: the CLI reads single keys this way */
 static void
 test_kv_entry(void)
@@ -1430,6 +1453,7 @@ main(void)
 	test_session_info();
 	test_bool_body();
 	test_consul_index();
+	test_consul_refusal();
 	test_kv_entry();
 	test_valid_name();
 	test_find_member();
