@@ -29,9 +29,13 @@
 static PgHaCluster cluster;
 static PgHaApiSnapshot snapshot;
 
-/* What the REST API builds from the cluster. */
+/*
+ * What the REST API builds from the cluster.  The walsender's
+ * application_name is outside data too (any replication client sets it, in
+ * any encoding): it gets the input's first bytes.
+ */
 static void
-answer_from_cluster(void)
+answer_from_cluster(const uint8_t *data, size_t size)
 {
 	static const char *const uris[] = {
 		"/cluster", "/config", "/patroni", "/metrics", "/history",
@@ -42,6 +46,9 @@ answer_from_cluster(void)
 	fuzz_leader_snapshot(&snapshot);
 	snapshot.cluster_valid = true;
 	snapshot.cluster = cluster;
+	memcpy(snapshot.replication[0].application_name, data,
+		   size < sizeof(snapshot.replication[0].application_name) ?
+		   size : sizeof(snapshot.replication[0].application_name));
 	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++)
 		fuzz_answer("GET", uris[i], &snapshot);
 	fuzz_replica_snapshot(&snapshot);
@@ -149,7 +156,7 @@ parse_listing(const uint8_t *data, size_t size)
 	for (int i = 0; i < cluster.nmembers; i++)
 		fuzz_check_member_roundtrip(&cluster.members[i]);
 	fuzz_decide(&cluster);
-	answer_from_cluster();
+	answer_from_cluster(data, size);
 	check_writes();
 	read_kept_keys();
 }
