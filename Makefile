@@ -67,6 +67,12 @@ regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c -ljansson
 regress/unit/test_api_route: regress/unit/test_api_route.c src/api_route.c src/api_route.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
+# pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon
+UNIT_TESTS += regress/unit/test_ctl_yaml
+CTL_YAML_FLAGS = -Isrc -I$(CTL_DIR) -I$(includedir_server) -I$(includedir_internal) -I$(includedir)
+CTL_YAML_LIBS = -L$(pkglibdir) -lpgcommon -lpgport -L$(libdir) -lpq -ljansson
+regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/cluster.h
+	$(CC) -std=gnu99 -Wall -Werror -O1 -g $(CTL_YAML_FLAGS) -o $@ regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_YAML_LIBS)
 unitcheck: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "--- $$t"; ./$$t || exit 1; done
 clean-unit:
@@ -85,7 +91,14 @@ FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
 $(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRCS) $(wildcard src/*.h)
 	@mkdir -p fuzz/build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) -ljansson
-fuzz-build: $(FUZZ_BINS)
+# pg_ha_ctl's YAML is frontend code: libpq's PQExpBuffer and libpgcommon
+FUZZ_TARGETS += fuzz_ctl_yaml
+fuzz/build/fuzz_ctl_yaml: fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/cluster.h
+	@mkdir -p fuzz/build
+	$(FUZZ_CC) -std=gnu99 -Wall -Werror -Wno-ignored-attributes -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(CTL_YAML_FLAGS) -o $@ fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_YAML_LIBS)
+fuzz-build: $(FUZZ_BINS) fuzz/build/fuzz_ctl_yaml
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 clean-fuzz:

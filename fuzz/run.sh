@@ -33,6 +33,7 @@ for target in "$@"; do
 	# large enough for a config key of PGHA_CONFIG_LEN and its listing
 	case $name in
 		consul_response) max_len=32768 ;;
+		ctl_yaml) max_len=8192 ;;
 		*) max_len=16384 ;;
 	esac
 	opts=(-max_len=$max_len -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
@@ -49,10 +50,10 @@ for target in "$@"; do
 
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
-	cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -n1 || true)
+	cov=$(grep -aEo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -n1 || true)
 	if [ "$status" -ne 0 ]; then
 		echo "fuzz: $target FAILED (exit $status); the end of $log:"
-		grep -v '^#[0-9]' "$log" | tail -n 40
+		grep -av '^#[0-9]' "$log" | tail -n 40
 		ls -1 "$build"/artifacts/"$target"-* 2>/dev/null | sed 's/^/fuzz: reproducer: /'
 		echo "fuzz: replay one with: $bin <file>; see docs/testing.md"
 		exit "$status"

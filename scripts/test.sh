@@ -23,7 +23,7 @@ make -s PG_CONFIG="$PG_CONFIG"
 echo "=== unit tests"
 make -s PG_CONFIG="$PG_CONFIG" unitcheck
 
-# A short libFuzzer run of each parser of outside data (about 40 s in all);
+# A short libFuzzer run of each parser of outside data (under a minute);
 # longer runs: make fuzz FUZZ_SECONDS=3600 (docs/testing.md).
 echo "=== fuzzing, ${FUZZ_SECONDS:-10}s per target"
 make -s PG_CONFIG="$PG_CONFIG" FUZZ_SECONDS="${FUZZ_SECONDS:-10}" fuzz
