@@ -3,6 +3,7 @@
 #   make && make install       build and install pg_ha and pg_ha_ctl
 #   make installcheck          pg_regress + TAP tests (needs Consul: see README)
 #   make unitcheck             unit tests of the pure C parts
+#   make fuzz                  libFuzzer targets, FUZZ_SECONDS (10) each
 #   make setup                 install every dependency (Debian 12)
 #   make test                  the whole test command of the README
 
@@ -54,7 +55,7 @@ ctl:
 install: install-ctl
 install-ctl: ctl
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) install
-clean: clean-ctl clean-unit
+clean: clean-ctl clean-unit clean-fuzz
 clean-ctl:
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) clean
 
@@ -66,10 +67,42 @@ regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c -ljansson
 regress/unit/test_api_route: regress/unit/test_api_route.c src/api_route.c src/api_route.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
+# pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon
+UNIT_TESTS += regress/unit/test_ctl_yaml
+CTL_YAML_FLAGS = -Isrc -I$(CTL_DIR) -I$(includedir_server) -I$(includedir_internal) -I$(includedir)
+CTL_YAML_LIBS = -L$(pkglibdir) -lpgcommon -lpgport -L$(libdir) -lpq -ljansson
+regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/cluster.h
+	$(CC) -std=gnu99 -Wall -Werror -O1 -g $(CTL_YAML_FLAGS) -o $@ regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_YAML_LIBS)
 unitcheck: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "--- $$t"; ./$$t || exit 1; done
 clean-unit:
 	rm -f $(UNIT_TESTS)
+
+# libFuzzer targets of the parsers of outside data (see docs/testing.md).
+# Built with clang into fuzz/build/, apart from the PGXS objects; run each
+# for FUZZ_SECONDS on a scratch copy of its corpus in fuzz/corpus/<name>/.
+FUZZ_CC = clang
+FUZZ_SECONDS = 10
+FUZZ_TARGETS = fuzz_cluster_json fuzz_consul_response fuzz_api_request
+FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
+FUZZ_SRCS = src/cluster.c src/api_route.c src/ha_decide.c
+FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
+$(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRCS) $(wildcard src/*.h)
+	@mkdir -p fuzz/build
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) -ljansson
+# pg_ha_ctl's YAML is frontend code: libpq's PQExpBuffer and libpgcommon
+FUZZ_TARGETS += fuzz_ctl_yaml
+fuzz/build/fuzz_ctl_yaml: fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/cluster.h
+	@mkdir -p fuzz/build
+	$(FUZZ_CC) -std=gnu99 -Wall -Werror -Wno-ignored-attributes -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(CTL_YAML_FLAGS) -o $@ fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_YAML_LIBS)
+fuzz-build: $(FUZZ_BINS) fuzz/build/fuzz_ctl_yaml
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
+clean-fuzz:
+	rm -rf fuzz/build
 
 setup:
 	scripts/setup.sh
@@ -79,4 +112,4 @@ test:
 bench:
 	$(MAKE) -C bench bench BENCH_ARGS='$(BENCH_ARGS)'
 
-.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit setup test bench
+.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit fuzz fuzz-build clean-fuzz setup test bench

@@ -23,6 +23,11 @@ make -s PG_CONFIG="$PG_CONFIG"
 echo "=== unit tests"
 make -s PG_CONFIG="$PG_CONFIG" unitcheck
 
+# A short libFuzzer run of each parser of outside data (under a minute);
+# longer runs: make fuzz FUZZ_SECONDS=3600 (docs/testing.md).
+echo "=== fuzzing, ${FUZZ_SECONDS:-10}s per target"
+make -s PG_CONFIG="$PG_CONFIG" FUZZ_SECONDS="${FUZZ_SECONDS:-10}" fuzz
+
 # The servers and the TAP tests run from a copy owned by the test user, so
 # that the checkout itself stays untouched (and owned by whoever has it).
 if [ "$(id -u)" -eq 0 ]; then
@@ -33,7 +38,7 @@ else
 fi
 work=$(mktemp -d /tmp/pg_ha-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-tar -C "$top" --exclude=.git --exclude='./regress/tmp_check' -cf - . | tar -C "$work" -xf -
+tar -C "$top" --exclude=.git --exclude='./regress/tmp_check' --exclude='./fuzz/build' -cf - . | tar -C "$work" -xf -
 [ "$(id -u)" -ne 0 ] || chown -R "$run_as" "$work"
 
 echo "=== installcheck (pg_regress and TAP) as $run_as"

@@ -704,24 +704,47 @@ days_from_civil(int64_t y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/*
+ * The value of the n decimal digits at s, or -1 when they are not all
+ * digits.  sscanf()'s %2d would take "-1", "+1" and " 1" too.
+ */
+static int
+fixed_digits(const char *s, int n)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 bool
 pgha_parse_iso_time(const char *s, int64_t *epoch_ms)
 {
 	int			y, mo, d, h, mi, sec;
-	int			n = 0;
 	int64_t		ms = 0;
 	int			offset_min = 0;
 	const char *p;
 
-	if (s == NULL || strlen(s) > 64)
+	/* YYYY-MM-DD[T ]HH:MM:SS, then an optional fraction and the zone */
+	if (s == NULL || strlen(s) > 64 || strlen(s) < 19 ||
+		s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+		s[13] != ':' || s[16] != ':')
 		return false;
-	if (sscanf(s, "%4d-%2d-%2d%*[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-		n == 0)
-		return false;
+	y = fixed_digits(s, 4);
+	mo = fixed_digits(s + 5, 2);
+	d = fixed_digits(s + 8, 2);
+	h = fixed_digits(s + 11, 2);
+	mi = fixed_digits(s + 14, 2);
+	sec = fixed_digits(s + 17, 2);
 	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-		h > 23 || mi > 59 || sec > 60)
+		h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
 		return false;
-	p = s + n;
+	p = s + 19;
 	if (*p == '.')
 	{
 		int			digits = 0;
@@ -740,13 +763,13 @@ pgha_parse_iso_time(const char *s, int64_t *epoch_ms)
 		p++;
 	else if (*p == '+' || *p == '-')
 	{
-		int			oh, om;
-		int			k = 0;
+		int			oh = fixed_digits(p + 1, 2);
+		int			om = oh < 0 || p[3] != ':' ? -1 : fixed_digits(p + 4, 2);
 
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5 || oh > 23 || om > 59)
+		if (oh < 0 || om < 0 || oh > 23 || om > 59)
 			return false;
 		offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-		p += 1 + k;
+		p += 6;
 	}
 	else
 		return false;			/* a time without zone is ambiguous */
@@ -1390,6 +1413,134 @@ pgha_parse_bool_body(const char *body, size_t len, bool *result,
 	}
 	*result = value;
 	return true;
+}
+
+bool
+pgha_parse_consul_index(const char *line, size_t len, uint64_t *index)
+{
+	static const char name[] = "x-consul-index:";
+	size_t		nlen = sizeof(name) - 1;
+	size_t		start;
+	size_t		end;
+
+	if (line == NULL || index == NULL || len <= nlen)
+		return false;
+	for (size_t i = 0; i < nlen; i++)
+	{
+		char		ch = line[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char) (ch - 'A' + 'a');
+		if (ch != name[i])
+			return false;
+	}
+	start = nlen;
+	while (start < len && (line[start] == ' ' || line[start] == '\t'))
+		start++;
+	end = len;
+	while (end > start && (line[end - 1] == ' ' || line[end - 1] == '\t' ||
+						   line[end - 1] == '\r' || line[end - 1] == '\n'))
+		end--;
+	/* a sign or junk would wrap around in strtoull(): digits only */
+	return parse_decimal(line + start, end - start, UINT64_MAX, index);
+}
+
+void
+pgha_consul_refusal(const char *what, long status, const char *body,
+					size_t len, char *errbuf, size_t errlen)
+{
+	char		reason[161];
+	size_t		n = body != NULL ? len : 0;
+
+	/* Consul puts a one-line reason in the body; keep it short */
+	if (n > sizeof(reason) - 1)
+		n = sizeof(reason) - 1;
+	while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r'))
+		n--;
+	for (size_t i = 0; i < n; i++)
+	{
+		unsigned char ch = (unsigned char) body[i];
+
+		reason[i] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char) ch;
+	}
+	reason[n] = '\0';
+	set_error(errbuf, errlen, "Consul refused %s: HTTP %ld%s%s", what, status,
+			  n > 0 ? ": " : "", reason);
+}
+
+bool
+pgha_parse_kv_entry(const char *body, size_t len, uint64_t *modify_index,
+					char **value, size_t *valuelen, char *errbuf,
+					size_t errlen)
+{
+	json_t	   *root;
+	const json_t *entry;
+	const json_t *jindex;
+	const json_t *jvalue;
+	const char *src = "";
+	size_t		srclen = 0;
+	size_t		room;
+	char	   *buf;
+	int			n;
+	bool		ok = false;
+
+	if (modify_index == NULL || value == NULL || valuelen == NULL)
+	{
+		set_error(errbuf, errlen, "invalid arguments to pgha_parse_kv_entry");
+		return false;
+	}
+	*value = NULL;
+	*valuelen = 0;
+	root = load_json(body, len, "KV entry", errbuf, errlen);
+	if (root == NULL)
+		return false;
+	entry = json_is_array(root) ? json_array_get(root, 0) : NULL;
+	jindex = json_is_object(entry) ? json_object_get(entry, "ModifyIndex") : NULL;
+	if (!json_is_integer(jindex) || json_integer_value(jindex) < 0)
+	{
+		set_error(errbuf, errlen, "not a KV entry");
+		goto done;
+	}
+	jvalue = json_object_get(entry, "Value");
+	if (jvalue != NULL && !json_is_null(jvalue))
+	{
+		if (!json_is_string(jvalue))
+		{
+			set_error(errbuf, errlen, "Value is not a string");
+			goto done;
+		}
+		src = json_string_value(jvalue);
+		srclen = json_string_length(jvalue);
+	}
+	room = srclen / 4 * 3 + 1;
+	buf = malloc(room);
+	if (buf == NULL)
+	{
+		set_error(errbuf, errlen, "out of memory");
+		goto done;
+	}
+	n = pgha_base64_decode(src, srclen, buf, room);
+	if (n < 0)
+	{
+		free(buf);
+		set_error(errbuf, errlen, "Value is not valid base64");
+		goto done;
+	}
+	/* callers treat the value as a C string: a NUL would cut it short */
+	if (memchr(buf, '\0', (size_t) n) != NULL)
+	{
+		free(buf);
+		set_error(errbuf, errlen, "Value is not text (it contains a NUL byte)");
+		goto done;
+	}
+	*modify_index = (uint64_t) json_integer_value(jindex);
+	*value = buf;
+	*valuelen = (size_t) n;
+	ok = true;
+
+done:
+	json_decref(root);
+	return ok;
 }
 
 bool

@@ -176,6 +176,36 @@ extern bool pgha_parse_bool_body(const char *body, size_t len, bool *result,
 								 char *errbuf, size_t errlen);
 
 /*
+ * Parse one HTTP response header line (len bytes, CRLF included or not) for
+ * Consul's X-Consul-Index.  True with *index set when it is that header
+ * (name in any case) with a decimal value; false for other headers and
+ * malformed values (signs, junk, overflow), *index untouched.
+ */
+extern bool pgha_parse_consul_index(const char *line, size_t len,
+									uint64_t *index);
+
+/*
+ * The message for a non-2xx answer of Consul: "Consul refused <what>: HTTP
+ * <status>: <reason>", the reason being the start of Consul's one-line
+ * body with unprintable and non-ASCII bytes as '?', safe to log.
+ */
+extern void pgha_consul_refusal(const char *what, long status,
+								const char *body, size_t len,
+								char *errbuf, size_t errlen);
+
+/*
+ * Parse the answer of GET /v1/kv/<key>: a JSON array whose first element is
+ * the key's entry.  True with its ModifyIndex and its decoded Value as text
+ * (malloc'ed, NUL-terminated, "" when empty or null; the caller frees it).
+ * False with errbuf set when the body is not a KV entry or the value is not
+ * text (not a string, bad base64, a NUL byte); *value is then NULL.
+ */
+extern bool pgha_parse_kv_entry(const char *body, size_t len,
+								uint64_t *modify_index, char **value,
+								size_t *valuelen, char *errbuf,
+								size_t errlen);
+
+/*
  * The failover key's value, Patroni's format: {"leader": .., "member": ..,
  * "scheduled_at": ..}, each only when not NULL.  Length, or -1.
  */

@@ -116,24 +116,13 @@ read_header(char *buffer, size_t size, size_t nitems, void *userdata)
 {
 	DcsResponse *resp = (DcsResponse *) userdata;
 	size_t		n = size * nitems;
-	static const char name[] = "x-consul-index:";
+	uint64_t	index;
 
-	if (n > sizeof(name) - 1 && pg_strncasecmp(buffer, name, sizeof(name) - 1) == 0)
+	/* parsed in cluster.c, where it is unit-tested and fuzzed */
+	if (pgha_parse_consul_index(buffer, n, &index))
 	{
-		char		value[32];
-		size_t		vlen = Min(n - (sizeof(name) - 1), sizeof(value) - 1);
-		char	   *end;
-		unsigned long long v;
-
-		memcpy(value, buffer + sizeof(name) - 1, vlen);
-		value[vlen] = '\0';
-		errno = 0;
-		v = strtoull(value, &end, 10);
-		if (errno == 0 && end != value)
-		{
-			resp->index = (uint64_t) v;
-			resp->has_index = true;
-		}
+		resp->index = index;
+		resp->has_index = true;
 	}
 	return n;
 }
@@ -235,16 +224,11 @@ dcs_request(const char *method, const char *path, const char *body,
 static bool
 dcs_expect_ok(const char *what, DcsResponse *resp, char *err, size_t errlen)
 {
-	int			n;
-
 	if (resp->status >= 200 && resp->status < 300)
 		return true;
-	/* Consul puts a one-line reason in the body; keep it short */
-	n = Min(resp->body.len, 160);
-	while (n > 0 && (resp->body.data[n - 1] == '\n' || resp->body.data[n - 1] == '\r'))
-		n--;
-	snprintf(err, errlen, "Consul refused %s: HTTP %ld%s%.*s", what,
-			 resp->status, n > 0 ? ": " : "", n, resp->body.data);
+	/* the body goes into the server log: cluster.c makes it printable */
+	pgha_consul_refusal(what, resp->status, resp->body.data, resp->body.len,
+						err, errlen);
 	return false;
 }
 

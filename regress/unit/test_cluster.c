@@ -1202,6 +1202,114 @@ test_bool_body(void)
 	CHECK(result);				/* untouched by the failures */
 }
 
+/* X-Consul-Index, as libcurl hands header lines to dcs_consul.c */
+static void
+test_consul_index(void)
+{
+	uint64_t	index;
+
+	index = 0;
+	CHECK(pgha_parse_consul_index(LIT("X-Consul-Index: 4711\r\n"), &index) && index == 4711);
+	CHECK(pgha_parse_consul_index(LIT("x-consul-index:7"), &index) && index == 7);
+	CHECK(pgha_parse_consul_index(LIT("X-CONSUL-INDEX: \t 0 \r\n"), &index) && index == 0);
+	CHECK(pgha_parse_consul_index(LIT("X-Consul-Index: 18446744073709551615\r\n"), &index) &&
+		  index == UINT64_MAX);
+	/* longer than the 31 bytes the old parser copied: still read whole */
+	CHECK(pgha_parse_consul_index(LIT("X-Consul-Index: 0000000000000000000000000000000000000042\r\n"),
+								  &index) && index == 42);
+	/* only len bytes count */
+	CHECK(pgha_parse_consul_index("X-Consul-Index: 123", 17, &index) && index == 1);
+
+	index = 99;
+	/* strtoull() took "-1" as 2^64 - 1: an index from nowhere */
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: -1\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: +5\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 18446744073709551616\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 12abc\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 1 2\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 0x10\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index:\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index:"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Index: 5\0"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-Indexes: 5\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("X-Consul-KnownLeader: true\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT("HTTP/1.1 200 OK\r\n"), &index));
+	CHECK(!pgha_parse_consul_index(LIT(""), &index));
+	CHECK(!pgha_parse_consul_index(NULL, 20, &index));
+	CHECK(index == 99);			/* untouched by the failures */
+}
+
+/* the message for a non-2xx answer goes into the server log */
+static void
+test_consul_refusal(void)
+{
+	char		err[PGHA_ERR_LEN];
+	char		big[400];
+
+	pgha_consul_refusal("the session renewal", 404, LIT("invalid session \"x\"\n"),
+						err, sizeof(err));
+	CHECK_STR(err, "Consul refused the session renewal: HTTP 404: invalid session \"x\"");
+	pgha_consul_refusal("a key read", 403, LIT(""), err, sizeof(err));
+	CHECK_STR(err, "Consul refused a key read: HTTP 403");
+	pgha_consul_refusal("a key read", 500, NULL, 10, err, sizeof(err));
+	CHECK_STR(err, "Consul refused a key read: HTTP 500");
+	/* NUL, control and non-ASCII bytes do not reach the log */
+	pgha_consul_refusal("a key read", 500, LIT("a\0b\x1b[31m\xff\r\n"), err, sizeof(err));
+	CHECK_STR(err, "Consul refused a key read: HTTP 500: a?b?[31m?");
+	/* at most 160 bytes of it */
+	memset(big, 'x', sizeof(big));
+	pgha_consul_refusal("a key read", 500, big, sizeof(big), err, sizeof(err));
+	CHECK(strlen(err) == strlen("Consul refused a key read: HTTP 500: ") + 160);
+}
+
+/* GET /v1/kv/<key> without ?raw: the CLI reads single keys this way */
+static void
+test_kv_entry(void)
+{
+	char		err[PGHA_ERR_LEN];
+	uint64_t	index = 0;
+	char	   *value = NULL;
+	size_t		len = 99;
+
+	/* Patroni's failover key "{}", as Consul 1.8.7 answers it */
+	CHECK(pgha_parse_kv_entry(LIT("[{\"LockIndex\":0,\"Key\":\"service/otus/failover\",\"Flags\":0,\"Value\":\"e30=\",\"CreateIndex\":12,\"ModifyIndex\":345}]"),
+							  &index, &value, &len, err, sizeof(err)));
+	CHECK(index == 345 && len == 2 && value != NULL);
+	CHECK_STR(value, "{}");
+	free(value);
+	/* an empty value: Consul omits it or sends null */
+	CHECK(pgha_parse_kv_entry(LIT("[{\"Key\":\"k\",\"ModifyIndex\":7,\"Value\":null}]"),
+							  &index, &value, &len, err, sizeof(err)));
+	CHECK(index == 7 && len == 0 && value != NULL && value[0] == '\0');
+	free(value);
+	CHECK(pgha_parse_kv_entry(LIT("[{\"Key\":\"k\",\"ModifyIndex\":0}]"),
+							  &index, &value, &len, err, sizeof(err)));
+	CHECK(index == 0 && len == 0 && value != NULL && value[0] == '\0');
+	free(value);
+
+	index = 5;
+	CHECK(!pgha_parse_kv_entry(LIT("[]"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "not a KV entry");
+	CHECK(value == NULL && len == 0);
+	CHECK(!pgha_parse_kv_entry(LIT("{\"ModifyIndex\":1}"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "not a KV entry");
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":-1}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":\"1\"}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1.5}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1,\"Value\":5}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "Value is not a string");
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1,\"Value\":\"e30\"}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "Value is not valid base64");
+	/* "a\0b" */
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1,\"Value\":\"YQBi\"}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK_STR(err, "Value is not text (it contains a NUL byte)");
+	CHECK(!pgha_parse_kv_entry(LIT("[{\"ModifyIndex\":1,\"ModifyIndex\":2}]"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("not json"), &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(NULL, 0, &index, &value, &len, err, sizeof(err)));
+	CHECK(!pgha_parse_kv_entry(LIT("[]"), NULL, &value, &len, err, sizeof(err)));
+	CHECK(index == 5 && value == NULL);
+}
+
 static void
 test_valid_name(void)
 {
@@ -1294,6 +1402,22 @@ test_failover_and_time(void)
 	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00Zjunk", &ms));
 	CHECK(!pgha_parse_iso_time("soon", &ms));
 	CHECK(!pgha_parse_iso_time("", &ms));
+	/* fixed digits: sscanf()'s %2d took signs and blanks */
+	ms = 42;
+	CHECK(!pgha_parse_iso_time("2026-11-25T-1:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:-5:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:-9Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T 1:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T+1:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-1-25T20:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25TT20:00:00Z", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+-1:00", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+01:-1", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+1:00", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00:00+01", &ms));
+	CHECK(!pgha_parse_iso_time("2026-11-25T20:00", &ms));
+	CHECK(ms == 42);
+	CHECK(pgha_parse_iso_time("2026-11-25T20:00:00-01:30", &ms) && ms == 1795636800000LL + 5400000);
 
 	CHECK(parse_one("failover", req, strlen(req), NULL, &c, err));
 	CHECK(c.has_failover && c.failover_scheduled);
@@ -1562,6 +1686,9 @@ main(void)
 	test_session_create();
 	test_session_info();
 	test_bool_body();
+	test_consul_index();
+	test_consul_refusal();
+	test_kv_entry();
 	test_valid_name();
 	test_find_member();
 	test_restart_order();

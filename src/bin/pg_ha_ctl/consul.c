@@ -14,7 +14,6 @@
 #include "postgres_fe.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 
 #include "common/logging.h"
 #include "pg_ha_ctl.h"
@@ -217,10 +216,8 @@ ctl_kv_get(const CtlOptions *opt, const char *relkey, CtlKv *kv)
 	CtlBody		body = {NULL, 0};
 	long		status;
 	bool		ok = false;
-	json_t	   *root = NULL;
-	json_t	   *entry;
-	json_t	   *jindex;
-	json_t	   *jvalue;
+	char		err[PGHA_ERR_LEN];
+	uint64_t	modify_index;
 
 	memset(kv, 0, sizeof(CtlKv));
 	status = ctl_http(opt, "GET", path, NULL, &body);
@@ -233,48 +230,20 @@ ctl_kv_get(const CtlOptions *opt, const char *relkey, CtlKv *kv)
 	if (!check_status(opt, status, "GET", path, &body))
 		goto done;
 
-	root = body.data ? json_loadb(body.data, body.len, 0, NULL) : NULL;
-	entry = json_is_array(root) ? json_array_get(root, 0) : NULL;
-	jindex = json_is_object(entry) ? json_object_get(entry, "ModifyIndex") : NULL;
-	if (!json_is_integer(jindex) || json_integer_value(jindex) < 0)
+	/* parsed by the cluster model (src/cluster.c), fuzzed there */
+	if (body.data == NULL ||
+		!pgha_parse_kv_entry(body.data, body.len, &modify_index, &kv->value,
+							 &kv->len, err, sizeof(err)))
 	{
-		pg_log_error("unexpected answer from Consul at %s to GET %s: not a KV entry",
-					 opt->consul_url, path);
+		pg_log_error("unexpected answer from Consul at %s to GET %s: %s",
+					 opt->consul_url, path, body.data ? err : "empty body");
 		goto done;
 	}
-	kv->modify_index = (uint64) json_integer_value(jindex);
-	jvalue = json_object_get(entry, "Value");
-	if (jvalue == NULL || json_is_null(jvalue))
-		kv->value = pg_strdup("");
-	else if (json_is_string(jvalue))
-	{
-		size_t		srclen = json_string_length(jvalue);
-		size_t		room = srclen / 4 * 3 + 1;
-		int			n;
-
-		kv->value = pg_malloc(room);
-		n = pgha_base64_decode(json_string_value(jvalue), srclen, kv->value, room);
-		if (n < 0 || memchr(kv->value, '\0', n) != NULL)
-		{
-			pg_log_error("the value of key \"%s/%s/%s\" in Consul is not text",
-						 opt->namespace, opt->cluster, relkey);
-			pg_free(kv->value);
-			kv->value = NULL;
-			goto done;
-		}
-		kv->len = (size_t) n;
-	}
-	else
-	{
-		pg_log_error("unexpected answer from Consul at %s to GET %s: Value is not a string",
-					 opt->consul_url, path);
-		goto done;
-	}
+	kv->modify_index = (uint64) modify_index;
 	kv->exists = true;
 	ok = true;
 
 done:
-	json_decref(root);
 	pg_free(body.data);
 	pg_free(path);
 	return ok;

@@ -183,6 +183,12 @@ extern void ctl_format_iso_utc(time_t t, char *buf, size_t len);
 struct json_t;
 extern char *ctl_dump_config(const struct json_t *root);
 
+/* yaml.c */
+extern char *ctl_render_yaml(struct json_t *root);
+extern struct json_t *ctl_parse_yaml(char *text, char *err, size_t errlen);
+extern struct json_t *ctl_parse_yaml_value(const char *value, char *err,
+										   size_t errlen);
+
 /* config.c */
 extern int	cmd_show_config(const CtlOptions *opt);
 extern int	cmd_edit_config(const CtlOptions *opt);

@@ -20,7 +20,6 @@
  */
 #include "postgres_fe.h"
 
-#include <regex.h>
 
 #include <jansson.h>
 
@@ -311,116 +310,7 @@ ctl_table_print_json(const CtlTable *t, bool drop_empty, FILE *out)
 	json_decref(list);
 }
 
-/* ----- YAML */
-
-/*
- * Would YAML 1.1 (PyYAML's resolvers) read s as something else than a
- * string: a boolean, null, an integer (sexagesimal 10:20 too), a float or
- * a timestamp?  Such scalars are quoted, as safe_dump quotes them.
- */
-static bool
-yaml_implicit_type(const char *s)
-{
-	static const char *const patterns[] = {
-		/* bool, null */
-		"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|"
-		"on|On|ON|off|Off|OFF|~|null|Null|NULL)$",
-		/* int */
-		"^[-+]?(0b[0-1_]+|0[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|"
-		"[1-9][0-9_]*(:[0-5]?[0-9])+)$",
-		/* float */
-		"^([-+]?[0-9][0-9_]*\\.[0-9_]*([eE][-+][0-9]+)?|"
-		"\\.[0-9_]+([eE][-+][0-9]+)?|"
-		"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*|"
-		"[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$",
-		/* timestamp, or anything that starts like one */
-		"^[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?",
-		NULL
-	};
-	static regex_t compiled[4];
-	static bool ready = false;
-
-	if (!ready)
-	{
-		for (int i = 0; patterns[i]; i++)
-			if (regcomp(&compiled[i], patterns[i], REG_EXTENDED | REG_NOSUB) != 0)
-				pg_fatal("could not compile a regular expression");
-		ready = true;
-	}
-	for (int i = 0; patterns[i]; i++)
-		if (regexec(&compiled[i], s, 0, NULL, 0) == 0)
-			return true;
-	return false;
-}
-
-/*
- * May s be written as a plain scalar and read back as the same string?
- * Conservative: letters, digits and a few punctuation marks, no leading
- * or trailing blank, no ": " or " #", no implicit other type.
- */
-static bool
-yaml_plain_ok(const char *s)
-{
-	size_t		len = strlen(s);
-
-	if (len == 0 || s[0] == ' ' || s[len - 1] == ' ' || s[len - 1] == ':')
-		return false;
-	if (!isalnum((unsigned char) s[0]) && s[0] != '_' && s[0] != '/' &&
-		s[0] != '.' && s[0] != '+')
-		return false;
-	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			   "0123456789 _.:/+@,()-") != len)
-		return false;
-	if (strstr(s, ": ") != NULL || strstr(s, " #") != NULL)
-		return false;
-	return !yaml_implicit_type(s);
-}
-
-void
-ctl_yaml_scalar(PQExpBuffer buf, const CtlCell *cell)
-{
-	const char *s = cell->text;
-
-	if (cell->is_int)
-	{
-		appendPQExpBufferStr(buf, s);
-		return;
-	}
-	if (yaml_plain_ok(s))
-	{
-		appendPQExpBufferStr(buf, s);
-		return;
-	}
-	/* single quotes when printable, else double quotes with escapes */
-	for (const char *p = s; *p; p++)
-	{
-		if ((unsigned char) *p < 0x20 || *p == 0x7f)
-		{
-			appendPQExpBufferChar(buf, '"');
-			for (const char *q = s; *q; q++)
-			{
-				unsigned char ch = (unsigned char) *q;
-
-				if (ch == '"' || ch == '\\')
-					appendPQExpBuffer(buf, "\\%c", ch);
-				else if (ch < 0x20 || ch == 0x7f)
-					appendPQExpBuffer(buf, "\\x%02x", ch);
-				else
-					appendPQExpBufferChar(buf, ch);
-			}
-			appendPQExpBufferChar(buf, '"');
-			return;
-		}
-	}
-	appendPQExpBufferChar(buf, '\'');
-	for (const char *p = s; *p; p++)
-	{
-		if (*p == '\'')
-			appendPQExpBufferChar(buf, '\'');
-		appendPQExpBufferChar(buf, *p);
-	}
-	appendPQExpBufferChar(buf, '\'');
-}
+/* ----- YAML (its scalars: yaml.c) */
 
 void
 ctl_table_print_yaml(const CtlTable *t, bool drop_empty, FILE *out)
