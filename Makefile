@@ -3,6 +3,7 @@
 #   make && make install       build and install pg_ha and pg_ha_ctl
 #   make installcheck          pg_regress + TAP tests (needs Consul: see README)
 #   make unitcheck             unit tests of the pure C parts
+#   make faultcheck            the fault suite in network namespaces (root)
 #   make setup                 install every dependency (Debian 12)
 #   make test                  the whole test command of the README
 
@@ -71,9 +72,18 @@ unitcheck: $(UNIT_TESTS)
 clean-unit:
 	rm -f $(UNIT_TESTS)
 
+# The fault suite (regress/faults) runs as root: it creates network
+# namespaces, then each test drops root for $PG_HA_TEST_USER (postgres).
+# Run it in a tree that user may write to, as scripts/test.sh does.
+FAULT_TESTS = regress/faults/*.pl
+faultcheck:
+	TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" \
+	PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+	$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(FAULT_TESTS)
+
 setup:
 	scripts/setup.sh
 test:
 	scripts/test.sh
 
-.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit setup test
+.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit setup test faultcheck
