@@ -40,7 +40,7 @@ sweep_namespaces() {
 	for ns in $("${sudo_cmd[@]}" ip netns list 2>/dev/null | awk '$1 ~ /^pgha-[0-9]+-/ {print $1}'); do
 		pid=${ns#pgha-}
 		pid=${pid%%-*}
-		kill -0 "$pid" 2>/dev/null && continue
+		[ -d "/proc/$pid" ] && continue
 		echo "test: removing namespace $ns left by a dead test"
 		for p in $("${sudo_cmd[@]}" ip netns pids "$ns" 2>/dev/null); do
 			"${sudo_cmd[@]}" kill -KILL "$p" 2>/dev/null || true
@@ -58,10 +58,12 @@ status=0
 	make -s PG_CONFIG="$PG_CONFIG" installcheck) || status=$?
 
 # The fault suite needs root for its network namespaces (regress/faults,
-# see docs/testing.md); each test drops root for $run_as itself.
-echo "=== fault suite (network namespaces) as root, servers as $run_as"
+# see docs/testing.md); each test drops root for the owner of the copy.
+fault_user=$run_as
+[ "$(id -u)" -eq 0 ] || fault_user=$(id -un)
+echo "=== fault suite (network namespaces) as root, servers as $fault_user"
 (cd "$work" && "${sudo_cmd[@]}" env PATH="$("$PG_CONFIG" --bindir):$PATH" \
-	PG_HA_TEST_USER="$run_as" \
+	PG_HA_TEST_USER="$fault_user" \
 	make -s PG_CONFIG="$PG_CONFIG" faultcheck) || status=$?
 
 if [ "$status" -ne 0 ]; then

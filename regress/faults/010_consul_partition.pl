@@ -84,6 +84,8 @@ note('pg1 cut off from Consul');
 my $fenced = $checker->poll_outcome('pg1', 'fenced', $ttl_s + 5, $t_cut);
 ok($fenced, 'pg1 refuses writes');
 note(sprintf('pg1 fenced %.1f s after the cut', $fenced->{t0} - $t_cut)) if $fenced;
+cmp_ok($fenced ? $fenced->{t0} - $t_cut : 1e9, '<', $ttl_s + 1,
+	'within the ttl (and one checker round)');
 like($fenced ? $fenced->{error} : '',
 	qr/pg_ha: (node "pg1" is fenced|cannot commit, node "pg1" does not hold the leader lease)/,
 	"with pg_ha's error: pg1 still answers its clients");
