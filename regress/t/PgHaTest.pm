@@ -726,8 +726,8 @@ sub _launch_and_wait
 =item ->wait_ready
 
 Waits until the agent answers /v1/status/leader with a leader, takes a KV
-write and creates a session (deadline: the start-up timeout).  Dies, quoting the end of Consul's log, if it does not
-get there.
+write and creates a session (deadline: the start-up timeout).  Dies,
+quoting the end of Consul's log, if it does not get there.
 
 =cut
 

@@ -33,8 +33,6 @@ Every agent writes its own log (C<< <test>_s1.log >>, C<< <test>_c-pg1.log >>).
 
 =head1 METHODS
 
-=over
-
 =cut
 
 package PgHaTest::ConsulCluster;
@@ -46,6 +44,8 @@ use Carp;
 use PgHaTest;
 
 =pod
+
+=over
 
 =item PgHaTest::ConsulCluster->start(clients => [names], %opts)
 

@@ -81,8 +81,6 @@ When not run as root, setup() prints a TAP skip plan and exits.
 
 =head1 METHODS
 
-=over
-
 =cut
 
 package PgHaTest::Netns;
@@ -141,6 +139,8 @@ sub _ip
 }
 
 =pod
+
+=over
 
 =item PgHaTest::Netns->setup(nodes => [names], %opts)
 
