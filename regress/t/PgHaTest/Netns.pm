@@ -181,7 +181,9 @@ sub setup
 	if ($pid == 0)
 	{
 		close $mine;
-		$self->_helper($theirs);
+		# never return into the test: this process is not the test
+		eval { $self->_helper($theirs); 1 }
+		  or do { print STDERR "PgHaTest::Netns helper: $@"; eval { $self->_cleanup } };
 		POSIX::_exit(0);
 	}
 	close $theirs;
