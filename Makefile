@@ -4,6 +4,7 @@
 #   make installcheck          pg_regress + TAP tests (needs Consul: see README)
 #   make unitcheck             unit tests of the pure C parts
 #   make fuzz                  libFuzzer targets, FUZZ_SECONDS (10) each
+#   make faultcheck            the fault suite in network namespaces (root)
 #   make setup                 install every dependency (Debian 12)
 #   make test                  the whole test command of the README
 
@@ -104,6 +105,15 @@ fuzz: fuzz-build
 clean-fuzz:
 	rm -rf fuzz/build
 
+# The fault suite (regress/faults) runs as root: it creates network
+# namespaces, then each test drops root for $PG_HA_TEST_USER (postgres).
+# Run it in a tree that user may write to, as scripts/test.sh does.
+FAULT_TESTS = regress/faults/*.pl
+faultcheck:
+	TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" \
+	PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+	$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(FAULT_TESTS)
+
 setup:
 	scripts/setup.sh
 test:
@@ -112,4 +122,4 @@ test:
 bench:
 	$(MAKE) -C bench bench BENCH_ARGS='$(BENCH_ARGS)'
 
-.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit fuzz fuzz-build clean-fuzz setup test bench
+.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit fuzz fuzz-build clean-fuzz setup test bench faultcheck

@@ -37,7 +37,23 @@ else
 	as_user=()
 fi
 work=$(mktemp -d /tmp/pg_ha-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+
+# Network namespaces of the fault suite (pgha-PID-*) whose test process is
+# gone.  The suite removes its own; this is the last resort after a crash.
+sweep_namespaces() {
+	local ns pid
+	for ns in $("${sudo_cmd[@]}" ip netns list 2>/dev/null | awk '$1 ~ /^pgha-[0-9]+-/ {print $1}'); do
+		pid=${ns#pgha-}
+		pid=${pid%%-*}
+		[ -d "/proc/$pid" ] && continue
+		echo "test: removing namespace $ns left by a dead test"
+		for p in $("${sudo_cmd[@]}" ip netns pids "$ns" 2>/dev/null); do
+			"${sudo_cmd[@]}" kill -KILL "$p" 2>/dev/null || true
+		done
+		"${sudo_cmd[@]}" ip netns del "$ns" || true
+	done
+}
+trap 'rm -rf "$work"; sweep_namespaces' EXIT
 tar -C "$top" --exclude=.git --exclude='./regress/tmp_check' --exclude='./fuzz/build' -cf - . | tar -C "$work" -xf -
 [ "$(id -u)" -ne 0 ] || chown -R "$run_as" "$work"
 
@@ -45,6 +61,15 @@ echo "=== installcheck (pg_regress and TAP) as $run_as"
 status=0
 (cd "$work" && "${as_user[@]}" env PATH="$("$PG_CONFIG" --bindir):$PATH" \
 	make -s PG_CONFIG="$PG_CONFIG" installcheck) || status=$?
+
+# The fault suite needs root for its network namespaces (regress/faults,
+# see docs/testing.md); each test drops root for the owner of the copy.
+fault_user=$run_as
+[ "$(id -u)" -eq 0 ] || fault_user=$(id -un)
+echo "=== fault suite (network namespaces) as root, servers as $fault_user"
+(cd "$work" && "${sudo_cmd[@]}" env PATH="$("$PG_CONFIG" --bindir):$PATH" \
+	PG_HA_TEST_USER="$fault_user" \
+	make -s PG_CONFIG="$PG_CONFIG" faultcheck) || status=$?
 
 if [ "$status" -ne 0 ]; then
 	for f in "$work"/regress/regression.diffs; do

@@ -533,6 +533,12 @@ among the agents of one test.
 state is kept in the data directory across stop/kill9/start_again, ready
 in about 1.5 s (leader election).
 
+=item client
+
+1: a client agent (C<server = false>, not -dev, state in the data
+directory), which must join servers through extra_config's retry_join
+(PgHaTest::ConsulCluster does that).  Default 0.
+
 =item extra_config
 
 A hash ref merged into the agent's JSON configuration, e.g.
@@ -545,6 +551,19 @@ Default 'debug' (logs every HTTP request).
 =item timeout
 
 Start-up deadline in seconds, default 30.
+
+=item ports
+
+A hash ref of ports to use (http, server, serf_lan) instead of free ones
+picked at start: for agents that must know each other's ports before
+they start (PgHaTest::ConsulCluster).
+
+=item wait
+
+1 (default): wait until the agent is ready (see wait_ready).  0: return
+as soon as the process runs, e.g. for a server that cannot elect a
+leader before its peers run; call ->wait_ready later.  start_again()
+follows the same choice.
 
 =back
 
@@ -573,6 +592,7 @@ sub start
 		name       => $name,
 		binary     => $binary,
 		persistent => $opts{persistent} ? 1 : 0,
+		client     => $opts{client}     ? 1 : 0,
 		base_dir   => $base,
 		data_dir   => "$base/data",
 		config     => "$base/consul.json",
@@ -580,6 +600,7 @@ sub start
 		log_level  => defined $opts{log_level} ? $opts{log_level} : 'debug',
 		extra      => $opts{extra_config} || {},
 		timeout    => defined $opts{timeout} ? $opts{timeout} : 30,
+		wait       => defined $opts{wait} ? $opts{wait} : 1,
 		owner_pid  => $$,
 		pid        => undef,
 		http       => HTTP::Tiny->new(
@@ -595,7 +616,7 @@ sub start
 	my $tries = 0;
 	while (1)
 	{
-		$self->{ports} = _pick_ports();
+		$self->{ports} = $opts{ports} ? { %{ $opts{ports} } } : _pick_ports();
 		$self->_write_config;
 		$registry{$name} = $self;
 		weaken($registry{$name});
@@ -605,6 +626,7 @@ sub start
 		delete $registry{$name};
 		die $err
 		  unless ++$tries < 3
+		  && !$opts{ports}
 		  && $self->_log_tail(50) =~ /address already in use/i;
 		diag("Consul '$name': port conflict, retrying with other ports");
 	}
@@ -635,7 +657,11 @@ sub _write_config
 			grpc     => -1,
 			serf_wan => -1,
 		},);
-	if ($self->{persistent})
+	if ($self->{client})
+	{
+		$config{server} = JSON::PP::false;
+	}
+	elsif ($self->{persistent})
 	{
 		$config{server}           = JSON::PP::true;
 		$config{bootstrap_expect} = 1;
@@ -654,7 +680,7 @@ sub _command
 	my ($self) = @_;
 	return (
 		$self->{binary}, 'agent',
-		($self->{persistent} ? () : ('-dev')),
+		($self->{persistent} || $self->{client} ? () : ('-dev')),
 		'-config-file=' . $self->{config});
 }
 
@@ -689,11 +715,32 @@ sub _launch_and_wait
 		POSIX::_exit(127);
 	}
 	$self->{pid} = $pid;
+	$self->{launched_at} = $start;
 	print "# Consul '$self->{name}' started, pid $pid, http $self->{ports}{http}\n";
+	return 1 unless $self->{wait};
+	return $self->wait_ready;
+}
+
+=pod
+
+=item ->wait_ready
+
+Waits until the agent answers /v1/status/leader with a leader, takes a KV
+write and creates a session (deadline: the start-up timeout).  Dies,
+quoting the end of Consul's log, if it does not get there.
+
+=cut
+
+sub wait_ready
+{
+	my ($self) = @_;
+	my $pid   = $self->{pid};
+	my $start = $self->{launched_at};
+	croak "Consul '$self->{name}' is not running" unless defined $pid;
 
 	my $ready_key = '_pg_ha_test/ready';
 	my ($why, $exited) = ('no answer yet', 0);
-	my $deadline = $start + $self->{timeout};
+	my $deadline = PgHaTest::_now() + $self->{timeout};
 	while (1)
 	{
 		if (waitpid($pid, WNOHANG) == $pid)
