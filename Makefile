@@ -19,13 +19,14 @@ OBJS = \
 	src/sql_api.o \
 	src/sql_actions.o \
 	src/api.o \
-	src/api_route.o
+	src/api_route.o \
+	src/api_tls.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
 DATA = sql/pg_ha--0.1.sql
 
-SHLIB_LINK = -lcurl -ljansson -lmicrohttpd
+SHLIB_LINK = -lcurl -ljansson -lmicrohttpd -lgnutls
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wmissing-prototypes
 

@@ -352,7 +352,9 @@ primary, replica and stats sections.  Stopped at exit.  Methods:
 ->port('primary'|'replicas'|'stats'), ->config (the rendered file's text),
 ->via($section, $sql) (psql through HAProxy, the output), ->up($section)
 (the servers HAProxy has UP there, from its stats page, sorted, joined by
-commas).
+commas).  A hash ref before the nodes holds options: C<check_opts>, words
+appended to every server line, e.g. C<< { check_opts => 'check-ssl verify
+required ca-file /x/ca.crt' } >> for checks over HTTPS.
 
 =cut
 
@@ -1195,7 +1197,9 @@ my @haproxy_pids;
 
 sub start
 {
-	my ($class, %nodes) = @_;
+	my $class = shift;
+	my $opts = ref $_[0] eq 'HASH' ? shift : {};
+	my %nodes = @_;
 	my $bin = PgHaTest::haproxy_binary() or croak 'haproxy is not installed';
 	my %port = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(primary replicas stats);
 	my $cfg = slurp_file($module_dir . '/../../docs/haproxy.cfg');
@@ -1211,7 +1215,8 @@ sub start
 		my @api = $conf =~ /^pg_ha\.api_listen = '[^':]*:(\d+)'/mg;
 		croak "no pg_ha.api_listen port for $n" unless @api;
 		my ($p, $a) = ($nodes{$n}->port, $api[-1]);
-		$cfg =~ s/(server $n) 127\.0\.0\.1:$default_pg{$n} (.*) port $default_api{$n}$/$1 127.0.0.1:$p $2 port $a/mg;
+		my $extra = defined $opts->{check_opts} ? " $opts->{check_opts}" : '';
+		$cfg =~ s/(server $n) 127\.0\.0\.1:$default_pg{$n} (.*) port $default_api{$n}$/$1 127.0.0.1:$p $2 port $a$extra/mg;
 	}
 	my $dir = PostgreSQL::Test::Utils::tempdir();
 	PostgreSQL::Test::Utils::append_to_file("$dir/haproxy.cfg", $cfg);
