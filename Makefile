@@ -30,7 +30,7 @@ SHLIB_LINK = -lcurl -ljansson -lmicrohttpd -lgnutls
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wmissing-prototypes
 
-REGRESS = pg_ha_objects pg_ha_gucs
+REGRESS = pg_ha_objects pg_ha_gucs pg_ha_privileges
 REGRESS_OPTS = --inputdir=regress --outputdir=regress \
 	--temp-config=regress/pg_ha_regress.conf --temp-instance=regress/tmp_instance
 

@@ -211,6 +211,25 @@ check_passfile(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * SHOW, current_setting() and pg_settings of a secret: whether it is set,
+ * never the value.  GUC_SUPERUSER_ONLY alone still lets the members of
+ * pg_read_all_settings (so of pg_monitor) read it.
+ */
+static const char *
+show_consul_token(void)
+{
+	return pg_ha_consul_token != NULL && pg_ha_consul_token[0] != '\0' ?
+		"********" : "";
+}
+
+static const char *
+show_api_auth(void)
+{
+	return pg_ha_api_auth != NULL && pg_ha_api_auth[0] != '\0' ?
+		"********" : "";
+}
+
 static void
 define_gucs(void)
 {
@@ -243,7 +262,7 @@ define_gucs(void)
 							   NULL,
 							   &pg_ha_consul_token, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, NULL);
+							   NULL, NULL, show_consul_token);
 	DefineCustomStringVariable("pg_ha.connect_address",
 							   "host:port at which the other nodes and clients reach this node.",
 							   "Empty: 127.0.0.1 and the server's port.",
@@ -315,7 +334,7 @@ define_gucs(void)
 							   "Empty: write requests only from loopback addresses, without credentials.",
 							   &pg_ha_api_auth, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, NULL);
+							   NULL, NULL, show_api_auth);
 
 	/* read and checked once at start (api_tls.c), as api_listen */
 	DefineCustomStringVariable("pg_ha.api_certfile",
