@@ -544,6 +544,15 @@ C<< { session_ttl_min => '1s' } >>.
 
 Default 'debug' (logs every HTTP request).
 
+=item acl
+
+A master token (a string), or 1 for a generated one: the agent starts
+with C<< acl { enabled = true, default_policy = "deny", tokens { master =
+..., agent = ... } } >> (the master token as the agent token too, so that
+the agent registers its node).  This object's own requests (http(),
+kv_get() ...) send the master token unless they pass an X-Consul-Token
+header of their own; ->master_token returns it.
+
 =item timeout
 
 Start-up deadline in seconds, default 30.
@@ -581,6 +590,10 @@ sub start
 		log_file   => "$PostgreSQL::Test::Utils::log_path/${testname}_$name.log",
 		log_level  => defined $opts{log_level} ? $opts{log_level} : 'debug',
 		extra      => $opts{extra_config} || {},
+		acl_token  => !$opts{acl} ? undef
+		  : $opts{acl} eq '1' ? sprintf('%08x-%04x-4%03x-8%03x-%012x',
+			  map { int(rand(16**$_)) } 8, 4, 3, 3, 12)
+		  : $opts{acl},
 		timeout    => defined $opts{timeout} ? $opts{timeout} : 30,
 		owner_pid  => $$,
 		pid        => undef,
@@ -641,6 +654,19 @@ sub _write_config
 	{
 		$config{server}           = JSON::PP::true;
 		$config{bootstrap_expect} = 1;
+	}
+	if (defined $self->{acl_token})
+	{
+		$config{primary_datacenter} = 'dc1';
+		$config{acl} = {
+			enabled                  => JSON::PP::true,
+			default_policy           => 'deny',
+			enable_token_persistence => JSON::PP::false,
+			tokens                   => {
+				master => $self->{acl_token},
+				agent  => $self->{acl_token},
+			},
+		};
 	}
 	_merge(\%config, $self->{extra});
 
@@ -853,9 +879,9 @@ sub DESTROY
 
 True while the agent process is alive (it may not be ready).
 
-=item ->pid, ->name, ->log_file, ->data_dir, ->startup_seconds
+=item ->pid, ->name, ->log_file, ->data_dir, ->startup_seconds, ->master_token
 
-Accessors.  startup_seconds is the time the last start took to become ready.
+Accessors (master_token: undef without the acl option).  startup_seconds is the time the last start took to become ready.
 
 =item ->http_port, ->ports
 
@@ -888,6 +914,7 @@ sub startup_seconds { return $_[0]->{startup_seconds}; }
 sub http_port       { return $_[0]->{ports}{http}; }
 sub ports           { return { %{ $_[0]->{ports} } }; }
 sub http_url        { return 'http://127.0.0.1:' . $_[0]->{ports}{http}; }
+sub master_token    { return $_[0]->{acl_token}; }
 
 =pod
 
@@ -895,7 +922,8 @@ sub http_url        { return 'http://127.0.0.1:' . $_[0]->{ports}{http}; }
 
 One HTTP request to the agent; returns HTTP::Tiny's response hash (status
 599 when the connection fails).  $content may be a string, or a reference
-that is sent as JSON.
+that is sent as JSON.  With ACLs, the master token goes along unless
+%headers has an X-Consul-Token (an empty one: the anonymous token).
 
 =cut
 
@@ -903,7 +931,10 @@ sub http
 {
 	my ($self, $method, $path, $content, $headers) = @_;
 	my %args;
-	$args{headers} = $headers if $headers;
+	$args{headers} = { %{ $headers || {} } };
+	$args{headers}{'X-Consul-Token'} = $self->{acl_token}
+	  if defined $self->{acl_token}
+	  && !grep { lc $_ eq 'x-consul-token' } keys %{ $args{headers} };
 	if (defined $content)
 	{
 		if (ref $content)
