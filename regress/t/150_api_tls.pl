@@ -114,6 +114,7 @@ $pg1->start;
 ok( PgHaTest::poll_until('pg1 takes writes', 60,
 		sub { $pg1->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') eq 't' }),
 	'pg1 with TLS on its REST API is the leader');
+$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
 my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common, extra_conf => [ api_conf('pg2'), @$tls_conf ]);
 $pg2->start;
 ok(PgHaTest::poll_until('pg2 streams from pg1', 60, sub { PgHaTest::streaming($pg1) eq 'pg2' }),
@@ -219,6 +220,29 @@ SKIP:
 	is($haproxy->via('primary', 'SELECT inet_server_port()'), $pg1->port,
 		'the primary port leads to the leader');
 }
+
+# ---------------------------------------------------------------------
+# 5. The key file gone while the server runs: the API worker restarts,
+#    cannot read it, says so and retries; the postmaster goes on; the file
+#    back, HTTPS is back.
+
+my ($api_pid) = slurp_file($pg1->logfile) =~ /REST API listening on "[^"]+" \(pid (\d+)\), HTTPS/;
+ok(defined $api_pid, 'the API worker\'s pid is in the log');
+my $offset = -s $pg1->logfile;
+rename("$dir/server.key", "$dir/server.key.away") or die "rename: $!";
+kill 'TERM', $api_pid;
+ok( PgHaTest::poll_until('the API worker complains', 30,
+		sub { slurp_file($pg1->logfile, $offset) =~
+			  /WARNING:  pg_ha: REST API not started: could not open pg_ha.api_keyfile "[^"]+": No such file or directory/ }),
+	'a restarted API worker without its key file logs why it cannot serve');
+is($pg1->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery() AND NOT fenced FROM pg_ha_node'), 't',
+	'the postmaster and the leader go on meanwhile');
+rename("$dir/server.key.away", "$dir/server.key") or die "rename: $!";
+ok( PgHaTest::poll_until('HTTPS is back', 30,
+		sub { (curl("$https1/primary", @ca))[1] eq '200' }),
+	'with the key file back, the worker serves HTTPS again (retry within 10 s)');
+unlike(slurp_file($pg1->logfile), qr/server process .* was terminated|terminating any other active server processes/,
+	'no crash of any server process');
 
 unlike(slurp_file($pg1->logfile), qr/s3cret|PRIVATE KEY/, 'no secret in the leader\'s log');
 
