@@ -150,6 +150,21 @@ ok(defined $consul->kv_get('service/otus/config') && $consul->kv_get_json('servi
 ($rc, $out, $err) = ctl($token, 'resume', 'otus');
 is($rc, 0, 'pg_ha_ctl resume with the token succeeds');
 
+# the SQL actions (backends) and the REST API's writes (its worker) send
+# pg_ha.consul_token too
+is($pg1->safe_psql('postgres', 'SELECT pg_ha_pause() IS NOT NULL'), 't', 'pg_ha_pause() through SQL');
+ok($consul->kv_get_json('service/otus/config')->{pause}, '... wrote pause into the config key');
+$pg1->safe_psql('postgres', 'SELECT pg_ha_resume()');
+ok(!$consul->kv_get_json('service/otus/config')->{pause}, 'pg_ha_resume() through SQL took it back');
+my $patch = HTTP::Tiny->new(timeout => 10)->request('PATCH', "http://127.0.0.1:$api_port{pg1}/config",
+	{ headers => { 'Content-Type' => 'application/json' }, content => '{"pause": true}' });
+is($patch->{status}, 200, 'PATCH /config {"pause": true} through the REST API')
+  or diag($patch->{content});
+ok($consul->kv_get_json('service/otus/config')->{pause}, '... is in the config key');
+$patch = HTTP::Tiny->new(timeout => 10)->request('PATCH', "http://127.0.0.1:$api_port{pg1}/config",
+	{ headers => { 'Content-Type' => 'application/json' }, content => '{"pause": null}' });
+is($patch->{status}, 200, 'PATCH /config {"pause": null} takes it back');
+
 # ---------------------------------------------------------------------
 # 4. A new token by reload: taken, its value kept out of the log.
 
@@ -222,6 +237,22 @@ for my $place (sort keys %where)
 	}
 }
 is_deeply(\@leaks, [], 'no token in ' . scalar(keys %where) . ' places (' . join(', ', sort keys %where) . ')');
+
+# ---------------------------------------------------------------------
+# 6. A clean stop: pg_ha_ctl release, started by the HA worker with the
+#    token in its environment, destroys the session and frees the key.
+
+my $session = $consul->kv_session('service/otus/leader');
+ok(defined $session, 'pg1 holds the leader key with a session');
+$pg1->stop('fast');
+ok(PgHaTest::poll_until('the session is gone', 5,
+		sub { !grep { $_->{ID} eq $session } $consul->session_list }),
+	'the session is destroyed (well before its ttl could end it)');
+ok(PgHaTest::poll_until('the key is free or taken over', 10,
+		sub { ($consul->kv_session('service/otus/leader') // '') ne $session }),
+	'the leader key is released');
+unlike(slurp_file($pg1->logfile), qr/HTTP 403|\Q$token2\E|\Q$master\E/,
+	'no refusal and no token in the log of the shutdown');
 
 $_->[2]->stop for values %bad;
 done_testing();
