@@ -21,17 +21,18 @@ OBJS = \
 	src/sql_api.o \
 	src/sql_actions.o \
 	src/api.o \
-	src/api_route.o
+	src/api_route.o \
+	src/api_tls.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
 DATA = sql/pg_ha--0.1.sql
 
-SHLIB_LINK = -lcurl -ljansson -lmicrohttpd
+SHLIB_LINK = -lcurl -ljansson -lmicrohttpd -lgnutls
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wmissing-prototypes
 
-REGRESS = pg_ha_objects pg_ha_gucs
+REGRESS = pg_ha_objects pg_ha_gucs pg_ha_privileges
 REGRESS_OPTS = --inputdir=regress --outputdir=regress \
 	--temp-config=regress/pg_ha_regress.conf --temp-instance=regress/tmp_instance
 

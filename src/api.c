@@ -70,6 +70,7 @@
 
 #include "api.h"
 #include "api_route.h"
+#include "api_tls.h"
 #include "dcs.h"
 #include "node_ctl.h"
 #include "pg_ha.h"
@@ -103,6 +104,8 @@ typedef struct ApiRequestCtx
 } ApiRequestCtx;
 
 static MemoryContext request_cxt = NULL;
+/* the PEM texts while the daemon runs with TLS */
+static PgHaApiTls daemon_tls;
 static PgHaApiSnapshot *snapshot = NULL;
 
 /* MHD's messages while starting are the reason a start failed */
@@ -907,6 +910,20 @@ api_access(void *cls, struct MHD_Connection *con, const char *url,
 		char		msg[PGHA_ERR_LEN];
 		int			status;
 
+		/* with pg_ha.api_cafile: a client certificate first (api_tls.c) */
+		if (pgha_api_tls_verify_client())
+		{
+			const union MHD_ConnectionInfo *info =
+				MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+			if (info == NULL ||
+				!pgha_api_tls_client_verified(info->tls_session))
+			{
+				pgha_api_text_response(&resp, MHD_HTTP_FORBIDDEN,
+									   "Access is denied: write requests need a client certificate signed by the CA of pg_ha.api_cafile");
+				return send_response(con, &resp);
+			}
+		}
 		status = pgha_api_check_auth(pg_ha_api_auth,
 									 MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 																 MHD_HTTP_HEADER_AUTHORIZATION),
@@ -1030,6 +1047,18 @@ start_daemon(char *err, size_t errlen)
 	OPT(MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, NULL);
 	if (have_addr)
 		OPT(MHD_OPTION_SOCK_ADDR, 0, &addr);
+	if (pgha_api_tls_enabled())
+	{
+		/* read again at each start: a replaced file is taken */
+		pgha_api_tls_free(&daemon_tls);
+		if (!pgha_api_tls_load(&daemon_tls, err, errlen))
+			return NULL;
+		flags |= MHD_USE_TLS;
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, daemon_tls.cert);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, daemon_tls.key);
+		if (daemon_tls.ca != NULL)
+			OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, daemon_tls.ca);
+	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
 
@@ -1047,6 +1076,8 @@ start_daemon(char *err, size_t errlen)
 							 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	}
 	mhd_starting = false;
+	if (d == NULL)
+		pgha_api_tls_free(&daemon_tls);
 	if (d == NULL)
 		snprintf(err, errlen, "could not listen on \"%s\": %s", listen,
 				 mhd_start_error[0] ? mhd_start_error : "libmicrohttpd failed to start");
@@ -1120,8 +1151,9 @@ pg_ha_api_main(Datum main_arg)
 				AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 				AddWaitEventToSet(wes, WL_SOCKET_READABLE, info->epoll_fd, NULL, NULL);
 				ereport(LOG,
-						(errmsg("pg_ha: REST API listening on \"%s\" (pid %d)",
-								pg_ha_api_listen, MyProcPid)));
+						(errmsg("pg_ha: REST API listening on \"%s\" (pid %d)%s",
+								pg_ha_api_listen, MyProcPid,
+								pgha_api_tls_enabled() ? ", HTTPS" : "")));
 				logged_error[0] = '\0';
 			}
 		}
@@ -1152,6 +1184,7 @@ pg_ha_api_main(Datum main_arg)
 
 	if (daemon != NULL)
 		MHD_stop_daemon(daemon);
+	pgha_api_tls_free(&daemon_tls);
 
 	/*
 	 * Exit code 1: a stray SIGTERM to this worker alone gets it restarted

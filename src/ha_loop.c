@@ -43,6 +43,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "api_tls.h"
 #include "cluster.h"
 #include "dcs.h"
 #include "ha_decide.h"
@@ -567,7 +568,8 @@ build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 				snprintf(host, sizeof(host), "%.*s", (int) (end - addr + 1), addr);
 		}
 	}
-	snprintf(m->api_url, sizeof(m->api_url), "http://%s:%s/patroni", host, api_port);
+	snprintf(m->api_url, sizeof(m->api_url), "%s://%s:%s/patroni",
+			 pgha_api_tls_enabled() ? "https" : "http", host, api_port);
 
 	strlcpy(m->state, local->in_recovery && local->is_primary ? "starting" : "running",
 			sizeof(m->state));

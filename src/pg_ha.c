@@ -19,6 +19,7 @@
 #include "utils/guc.h"
 
 #include "api.h"
+#include "api_tls.h"
 #include "cluster.h"
 #include "ha_decide.h"
 #include "pg_ha.h"
@@ -44,9 +45,14 @@ char	   *pg_ha_restart_command = NULL;
 bool		pg_ha_nofailover = false;
 /* REST API credentials "user:password" (extern in api.c); never logged */
 char	   *pg_ha_api_auth = NULL;
+/* REST API TLS (api_tls.c) */
+char	   *pg_ha_api_certfile = NULL;
+char	   *pg_ha_api_keyfile = NULL;
+char	   *pg_ha_api_cafile = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static emit_log_hook_type prev_emit_log_hook = NULL;
 
 void		_PG_init(void);
 
@@ -159,7 +165,8 @@ static const char *const pg_ha_guc_names[] = {
 	"pg_ha.consul_token", "pg_ha.connect_address", "pg_ha.api_listen",
 	"pg_ha.ttl", "pg_ha.loop_wait", "pg_ha.retry_timeout", "pg_ha.lock_delay",
 	"pg_ha.nofailover", "pg_ha.replication_user", "pg_ha.passfile",
-	"pg_ha.member_slots_ttl", "pg_ha.api_auth", "pg_ha.restart_command"
+	"pg_ha.member_slots_ttl", "pg_ha.api_auth", "pg_ha.restart_command",
+	"pg_ha.api_certfile", "pg_ha.api_keyfile", "pg_ha.api_cafile"
 };
 
 /*
@@ -205,6 +212,25 @@ check_passfile(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * SHOW, current_setting() and pg_settings of a secret: whether it is set,
+ * never the value.  GUC_SUPERUSER_ONLY alone still lets the members of
+ * pg_read_all_settings (so of pg_monitor) read it.
+ */
+static const char *
+show_consul_token(void)
+{
+	return pg_ha_consul_token != NULL && pg_ha_consul_token[0] != '\0' ?
+		"********" : "";
+}
+
+static const char *
+show_api_auth(void)
+{
+	return pg_ha_api_auth != NULL && pg_ha_api_auth[0] != '\0' ?
+		"********" : "";
+}
+
 static void
 define_gucs(void)
 {
@@ -237,7 +263,7 @@ define_gucs(void)
 							   NULL,
 							   &pg_ha_consul_token, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, NULL);
+							   NULL, NULL, show_consul_token);
 	DefineCustomStringVariable("pg_ha.connect_address",
 							   "host:port at which the other nodes and clients reach this node.",
 							   "Empty: 127.0.0.1 and the server's port.",
@@ -315,9 +341,61 @@ define_gucs(void)
 							   "Empty: write requests only from loopback addresses, without credentials.",
 							   &pg_ha_api_auth, "",
 							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   NULL, NULL, show_api_auth);
+
+	/* read and checked once at start (api_tls.c), as api_listen */
+	DefineCustomStringVariable("pg_ha.api_certfile",
+							   "PEM certificate (chain) of the REST API; set with pg_ha.api_keyfile for HTTPS.",
+							   "Empty: plain HTTP.  A relative path is relative to the data directory.",
+							   &pg_ha_api_certfile, "",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.api_keyfile",
+							   "PEM private key (unencrypted) of pg_ha.api_certfile.",
+							   "The file must not be readable by group or others.",
+							   &pg_ha_api_keyfile, "",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.api_cafile",
+							   "PEM CA certificates: REST API write requests need a client certificate they signed.",
+							   "Empty: no client certificates.  Needs pg_ha.api_certfile.",
+							   &pg_ha_api_cafile, "",
+							   PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_ha");
+}
+
+/*
+ * A reload that changes a setting makes PostgreSQL log 'parameter "X"
+ * changed to "VALUE"' (the postmaster at LOG, other processes at DEBUG2).
+ * For the secrets that would put them in the server log: keep the name,
+ * drop the value.  message_id is the untranslated format, so this holds
+ * under any lc_messages.
+ */
+static void
+pgha_emit_log_hook(ErrorData *edata)
+{
+	static const char *const secrets[] = {"pg_ha.consul_token", "pg_ha.api_auth"};
+
+	if (edata->message_id != NULL && edata->message != NULL &&
+		strcmp(edata->message_id, "parameter \"%s\" changed to \"%s\"") == 0)
+	{
+		for (int i = 0; i < lengthof(secrets); i++)
+		{
+			char	   *quoted = psprintf("\"%s\"", secrets[i]);
+
+			if (strstr(edata->message, quoted) != NULL)
+			{
+				explicit_bzero(edata->message, strlen(edata->message));
+				edata->message = psprintf("parameter %s changed (value not shown)",
+										  quoted);
+			}
+			pfree(quoted);
+		}
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
 }
 
 static void
@@ -384,6 +462,9 @@ _PG_init(void)
 	shmem_request_hook = pgha_shmem_request_hook;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = pgha_shmem_startup_hook;
+	/* loaded or active: the secrets may be set either way */
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = pgha_emit_log_hook;
 
 	if (!pg_ha_active())
 	{
@@ -406,6 +487,8 @@ _PG_init(void)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid pg_ha timings: %s", err),
 				 errhint("Keep pg_ha.loop_wait + 2 * pg_ha.retry_timeout <= pg_ha.ttl, as Patroni does.")));
+
+	pgha_api_tls_check_startup();
 
 	pgha_fence_init();
 	pgha_register_worker("pg_ha_worker_main", "pg_ha HA worker");

@@ -352,7 +352,9 @@ primary, replica and stats sections.  Stopped at exit.  Methods:
 ->port('primary'|'replicas'|'stats'), ->config (the rendered file's text),
 ->via($section, $sql) (psql through HAProxy, the output), ->up($section)
 (the servers HAProxy has UP there, from its stats page, sorted, joined by
-commas).
+commas).  A hash ref before the nodes holds options: C<check_opts>, words
+appended to every server line, e.g. C<< { check_opts => 'check-ssl verify
+required ca-file /x/ca.crt' } >> for checks over HTTPS.
 
 =cut
 
@@ -548,6 +550,15 @@ C<< { session_ttl_min => '1s' } >>.
 
 Default 'debug' (logs every HTTP request).
 
+=item acl
+
+A master token (a string), or 1 for a generated one: the agent starts
+with C<< acl { enabled = true, default_policy = "deny", tokens { master =
+..., agent = ... } } >> (the master token as the agent token too, so that
+the agent registers its node).  This object's own requests (http(),
+kv_get() ...) send the master token unless they pass an X-Consul-Token
+header of their own; ->master_token returns it.
+
 =item timeout
 
 Start-up deadline in seconds, default 30.
@@ -599,6 +610,10 @@ sub start
 		log_file   => "$PostgreSQL::Test::Utils::log_path/${testname}_$name.log",
 		log_level  => defined $opts{log_level} ? $opts{log_level} : 'debug',
 		extra      => $opts{extra_config} || {},
+		acl_token  => !$opts{acl} ? undef
+		  : $opts{acl} eq '1' ? sprintf('%08x-%04x-4%03x-8%03x-%012x',
+			  map { int(rand(16**$_)) } 8, 4, 3, 3, 12)
+		  : $opts{acl},
 		timeout    => defined $opts{timeout} ? $opts{timeout} : 30,
 		wait       => defined $opts{wait} ? $opts{wait} : 1,
 		owner_pid  => $$,
@@ -665,6 +680,19 @@ sub _write_config
 	{
 		$config{server}           = JSON::PP::true;
 		$config{bootstrap_expect} = 1;
+	}
+	if (defined $self->{acl_token})
+	{
+		$config{primary_datacenter} = 'dc1';
+		$config{acl} = {
+			enabled                  => JSON::PP::true,
+			default_policy           => 'deny',
+			enable_token_persistence => JSON::PP::false,
+			tokens                   => {
+				master => $self->{acl_token},
+				agent  => $self->{acl_token},
+			},
+		};
 	}
 	_merge(\%config, $self->{extra});
 
@@ -898,9 +926,9 @@ sub DESTROY
 
 True while the agent process is alive (it may not be ready).
 
-=item ->pid, ->name, ->log_file, ->data_dir, ->startup_seconds
+=item ->pid, ->name, ->log_file, ->data_dir, ->startup_seconds, ->master_token
 
-Accessors.  startup_seconds is the time the last start took to become ready.
+Accessors (master_token: undef without the acl option).  startup_seconds is the time the last start took to become ready.
 
 =item ->http_port, ->ports
 
@@ -933,6 +961,7 @@ sub startup_seconds { return $_[0]->{startup_seconds}; }
 sub http_port       { return $_[0]->{ports}{http}; }
 sub ports           { return { %{ $_[0]->{ports} } }; }
 sub http_url        { return 'http://127.0.0.1:' . $_[0]->{ports}{http}; }
+sub master_token    { return $_[0]->{acl_token}; }
 
 =pod
 
@@ -940,7 +969,8 @@ sub http_url        { return 'http://127.0.0.1:' . $_[0]->{ports}{http}; }
 
 One HTTP request to the agent; returns HTTP::Tiny's response hash (status
 599 when the connection fails).  $content may be a string, or a reference
-that is sent as JSON.
+that is sent as JSON.  With ACLs, the master token goes along unless
+%headers has an X-Consul-Token (an empty one: the anonymous token).
 
 =cut
 
@@ -948,7 +978,10 @@ sub http
 {
 	my ($self, $method, $path, $content, $headers) = @_;
 	my %args;
-	$args{headers} = $headers if $headers;
+	$args{headers} = { %{ $headers || {} } };
+	$args{headers}{'X-Consul-Token'} = $self->{acl_token}
+	  if defined $self->{acl_token}
+	  && !grep { lc $_ eq 'x-consul-token' } keys %{ $args{headers} };
 	if (defined $content)
 	{
 		if (ref $content)
@@ -1242,7 +1275,9 @@ my @haproxy_pids;
 
 sub start
 {
-	my ($class, %nodes) = @_;
+	my $class = shift;
+	my $opts = ref $_[0] eq 'HASH' ? shift : {};
+	my %nodes = @_;
 	my $bin = PgHaTest::haproxy_binary() or croak 'haproxy is not installed';
 	my %port = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(primary replicas stats);
 	my $cfg = slurp_file($module_dir . '/../../docs/haproxy.cfg');
@@ -1258,7 +1293,8 @@ sub start
 		my @api = $conf =~ /^pg_ha\.api_listen = '[^':]*:(\d+)'/mg;
 		croak "no pg_ha.api_listen port for $n" unless @api;
 		my ($p, $a) = ($nodes{$n}->port, $api[-1]);
-		$cfg =~ s/(server $n) 127\.0\.0\.1:$default_pg{$n} (.*) port $default_api{$n}$/$1 127.0.0.1:$p $2 port $a/mg;
+		my $extra = defined $opts->{check_opts} ? " $opts->{check_opts}" : '';
+		$cfg =~ s/(server $n) 127\.0\.0\.1:$default_pg{$n} (.*) port $default_api{$n}$/$1 127.0.0.1:$p $2 port $a$extra/mg;
 	}
 	my $dir = PostgreSQL::Test::Utils::tempdir();
 	PostgreSQL::Test::Utils::append_to_file("$dir/haproxy.cfg", $cfg);

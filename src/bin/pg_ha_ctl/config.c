@@ -491,13 +491,20 @@ cmd_edit_config(const CtlOptions *opt)
 
 /*
  * A request to a member's REST API, with basic auth from PG_HA_API_AUTH
- * (user:password).  The HTTP status, or -1 with err set.
+ * (user:password).  For https:// members (pg_ha.api_certfile) the server
+ * certificate is checked against PG_HA_API_CAFILE (else the system's CAs),
+ * and PG_HA_API_CERTFILE/PG_HA_API_KEYFILE are the client certificate that
+ * pg_ha.api_cafile asks of write requests.  The HTTP status, or -1 with
+ * err set.
  */
 static long
 api_request(const char *url, const char *method, CtlBody *body, char *err, size_t errlen)
 {
 	CURL	   *curl;
 	const char *auth = getenv("PG_HA_API_AUTH");
+	const char *cafile = getenv("PG_HA_API_CAFILE");
+	const char *certfile = getenv("PG_HA_API_CERTFILE");
+	const char *keyfile = getenv("PG_HA_API_KEYFILE");
 	char		errbuf[CURL_ERROR_SIZE] = "";
 	long		status = -1;
 	CURLcode	rc;
@@ -517,6 +524,13 @@ api_request(const char *url, const char *method, CtlBody *body, char *err, size_
 		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
 		curl_easy_setopt(curl, CURLOPT_USERPWD, auth);
 	}
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (cafile != NULL && cafile[0] != '\0')
+		curl_easy_setopt(curl, CURLOPT_CAINFO, cafile);
+	if (certfile != NULL && certfile[0] != '\0')
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, certfile);
+	if (keyfile != NULL && keyfile[0] != '\0')
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, keyfile);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -107,7 +107,11 @@ ctl_read_known_cluster(const CtlOptions *opt, PgHaCluster *c)
 	{
 		pg_log_error("cluster \"%s\" is not known to Consul at %s",
 					 opt->cluster, opt->consul_url);
-		pg_log_error_hint("Check the cluster name and --namespace, or start the first node of the cluster (pg_ha_ctl init).");
+		/* Consul with ACLs hides the keys a token may not read: a 404 */
+		if (opt->consul_token == NULL)
+			pg_log_error_hint("Check the cluster name and --namespace, or start the first node of the cluster (pg_ha_ctl init). If Consul uses ACLs, set PG_HA_CONSUL_TOKEN: without a token it shows no keys.");
+		else
+			pg_log_error_hint("Check the cluster name and --namespace, or start the first node of the cluster (pg_ha_ctl init). If Consul uses ACLs, check that the token in PG_HA_CONSUL_TOKEN may read the cluster's keys.");
 		return false;
 	}
 	return true;
