@@ -19,7 +19,8 @@ OBJS = \
 	src/sql_api.o \
 	src/sql_actions.o \
 	src/api.o \
-	src/api_route.o
+	src/api_route.o \
+	src/sync.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
