@@ -1635,6 +1635,24 @@ pgha_sync_matches(const PgHaCluster *c, const char *member)
 }
 
 const char *
+pgha_sync_candidate_refusal(const PgHaCluster *c, const char *candidate,
+							bool has_leader, bool force)
+{
+	if (!pgha_sync_active(c))
+		return NULL;
+	if (candidate == NULL || candidate[0] == '\0')
+		return has_leader && c->nsync == 0 ?
+			"synchronous mode is on and the cluster has no synchronous standby" : NULL;
+	if (pgha_sync_is_standby(c, candidate))
+		return NULL;
+	if (has_leader)
+		return "is not the synchronous standby: in synchronous mode only the synchronous standby may take over from a running leader";
+	if (strncmp(c->sync_leader, candidate, PGHA_NAME_LEN) == 0 || force)
+		return NULL;
+	return "is not the synchronous standby: it may lack commits the last leader acknowledged";
+}
+
+const char *
 pgha_member_role_label(const PgHaCluster *c, const PgHaMember *m, bool api_style)
 {
 	bool		leads = c->has_leader && c->leader_session[0] != '\0';
@@ -1813,6 +1831,92 @@ pgha_config_with_parameter(const char *config, const char *name,
 		else
 			json_object_set_new(parameters, name, json_string(value));
 	}
+	n = dump_into(root, buf, buflen);
+	json_decref(root);
+	if (n < 0)
+		set_error(errbuf, errlen, "config is too large");
+	return n;
+}
+
+bool
+pgha_is_sync_setting(const char *name)
+{
+	return name != NULL &&
+		(strcmp(name, "synchronous_mode") == 0 ||
+		 strcmp(name, "synchronous_mode_strict") == 0 ||
+		 strcmp(name, "synchronous_node_count") == 0);
+}
+
+bool
+pgha_sync_setting_value(const char *name, const char *value, long long *v,
+						char *errbuf, size_t errlen)
+{
+	static const char *const yes[] = {"on", "true", "yes", "1"};
+	static const char *const no[] = {"off", "false", "no", "0"};
+
+	if (!pgha_is_sync_setting(name) || value == NULL)
+	{
+		set_error(errbuf, errlen, "not a synchronous mode setting");
+		return false;
+	}
+	if (strcmp(name, "synchronous_node_count") == 0)
+	{
+		if (!pgha_value_is_integer(value, v) || *v < 1 || *v > PGHA_MAX_SYNC)
+		{
+			set_error(errbuf, errlen, "synchronous_node_count must be an integer from 1 to %d",
+					  PGHA_MAX_SYNC);
+			return false;
+		}
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+	{
+		if (strcasecmp(value, yes[i]) == 0)
+		{
+			*v = 1;
+			return true;
+		}
+		if (strcasecmp(value, no[i]) == 0)
+		{
+			*v = 0;
+			return true;
+		}
+	}
+	set_error(errbuf, errlen, "%s must be a boolean (on or off)", name);
+	return false;
+}
+
+int
+pgha_config_with_sync_setting(const char *config, const char *name,
+							  const char *value, char *buf, size_t buflen,
+							  char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	long long	v = 0;
+	int			n;
+
+	if (value != NULL && !pgha_sync_setting_value(name, value, &v, errbuf, errlen))
+		return -1;
+	if (!pgha_is_sync_setting(name))
+	{
+		set_error(errbuf, errlen, "not a synchronous mode setting");
+		return -1;
+	}
+	root = config ? load_json(config, strlen(config), "config", errbuf, errlen) : new_object();
+	if (root == NULL)
+		return -1;
+	if (!json_is_object(root))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "config is not a JSON object");
+		return -1;
+	}
+	if (value == NULL)
+		json_object_del(root, name);
+	else if (strcmp(name, "synchronous_node_count") == 0)
+		json_object_set_new(root, name, json_integer((json_int_t) v));
+	else
+		json_object_set_new(root, name, json_boolean(v != 0));
 	n = dump_into(root, buf, buflen);
 	json_decref(root);
 	if (n < 0)

@@ -199,6 +199,27 @@ extern int	pgha_config_with_parameter(const char *config, const char *name,
 									   size_t errlen);
 
 /*
+ * The cluster-wide synchronous mode settings, top-level keys of the config
+ * key: synchronous_mode and synchronous_mode_strict (booleans, written as
+ * JSON true/false; "on", "off", "true", "false", "yes", "no", "1", "0"
+ * accepted) and synchronous_node_count (1 to PGHA_MAX_SYNC).
+ */
+extern bool pgha_is_sync_setting(const char *name);
+
+/* Check value for setting name: true with *v (0/1 or the count). */
+extern bool pgha_sync_setting_value(const char *name, const char *value,
+									long long *v, char *errbuf, size_t errlen);
+
+/*
+ * The config key's value with setting name set to value (NULL: removed).
+ * Length, or -1 with errbuf set (bad value, config not an object).
+ */
+extern int	pgha_config_with_sync_setting(const char *config, const char *name,
+										  const char *value, char *buf,
+										  size_t buflen, char *errbuf,
+										  size_t errlen);
+
+/*
  * Does a parameter value read as a whole integer?  Such values are stored
  * in the config key as JSON numbers, as Patroni does.
  */
@@ -268,6 +289,18 @@ extern bool pgha_sync_is_standby(const PgHaCluster *c, const char *member);
 
 /* ... as a synchronous standby or as the leader (Patroni's matches())? */
 extern bool pgha_sync_matches(const PgHaCluster *c, const char *member);
+
+/*
+ * Synchronous mode and an operator's switchover or failover to candidate
+ * (NULL: pg_ha chooses): NULL when allowed, else why not (a phrase).
+ * While a leader runs only a synchronous standby may take over from it
+ * (Patroni's rule; its leader would drop the request anyway).  Without a
+ * leader, another member may lack acknowledged commits: refused unless
+ * force.
+ */
+extern const char *pgha_sync_candidate_refusal(const PgHaCluster *c,
+											   const char *candidate,
+											   bool has_leader, bool force);
 
 /*
  * The member's role as patronictl list shows it: "Leader", "Sync Standby"
