@@ -2245,6 +2245,33 @@ pgha_api_patch_config(const char *config, const char *patch, size_t patchlen,
 			(*nparams)++;
 		}
 	}
+	/* the synchronous mode switches: what the nodes can read, or 400 */
+	for (int i = 0; i < 3 && status == 0; i++)
+	{
+		static const char *const names[] = {
+			"synchronous_mode", "synchronous_mode_strict", "synchronous_node_count"
+		};
+		json_t	   *v = json_object_get(p, names[i]);
+		long long	n;
+		char		err[PGHA_ERR_LEN];
+		bool		good;
+
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (i == 2)
+			good = json_is_integer(v) && json_integer_value(v) >= 1 &&
+				json_integer_value(v) <= PGHA_MAX_SYNC;
+		else
+			good = json_is_boolean(v) ||
+				(json_is_string(v) &&
+				 pgha_sync_setting_value(names[i], json_string_value(v), &n, err, sizeof(err)));
+		if (!good)
+		{
+			(void) pgha_sync_setting_value(names[i], "?", &n, err, sizeof(err));
+			snprintf(msg, msglen, "%s", err);
+			status = 400;
+		}
+	}
 	if (status != 0)
 	{
 		json_decref(p);

@@ -138,6 +138,14 @@ like(sql($pg1, "SELECT pg_ha_set_config('synchronous_mode', 'on')"),
 is(decode_json($consul->kv_get("$prefix/config"))->{synchronous_mode}, JSON::PP::true,
 	'the config key holds "synchronous_mode": true');
 
+# PATCH /config, as patronictl edit-config sends it: checked first
+my $listen1 = sql($pg1, 'SHOW pg_ha.api_listen');
+my $res = $http->request('PATCH', "http://$listen1/config", { content => '{"synchronous_mode": "maybe"}' });
+is($res->{status}, 400, 'PATCH /config with a synchronous_mode that is no boolean: 400');
+is(decode_json($consul->kv_get("$prefix/config"))->{synchronous_mode}, JSON::PP::true, 'and nothing written');
+$res = $http->request('PATCH', "http://$listen1/config", { content => '{"synchronous_node_count": 1}' });
+is($res->{status}, 200, 'PATCH /config {"synchronous_node_count": 1}: 200');
+
 ok(PgHaTest::poll_until('the sync key names a replica', 30, sub { sync_key() =~ /^pg1:pg[23]$/ }),
 	'the leader names a synchronous standby in the sync key');
 my ($sync_name) = sync_key() =~ /^pg1:(pg[23])$/;
