@@ -194,6 +194,12 @@ sql($async, 'SELECT pg_wal_replay_resume()');
 ($rc, $out, $err) = $pg1->psql('postgres', "SELECT pg_ha_switchover('$async_name')");
 like($err, qr/member "$async_name" is not the synchronous standby/,
 	'pg_ha_switchover to the asynchronous replica is refused');
+($rc, $out, $err) = $pg1->psql('postgres', "SELECT pg_ha_failover('$async_name', force => true)");
+like($err, qr/member "$async_name" is not the synchronous standby/,
+	'pg_ha_failover to it is refused while the leader runs, even forced');
+($rc, $out, $err) = ctl('switchover', 'otus', '--candidate', $async_name, '--force');
+like($err, qr/candidate "$async_name" is not the synchronous standby/,
+	'pg_ha_ctl switchover to it is refused');
 is($consul->kv_get("$prefix/failover"), undef, 'and no request was written');
 
 # ---------------------------------------------------------------------
