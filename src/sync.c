@@ -406,8 +406,21 @@ sync_off(const PgHaCluster *c)
 				(errmsg("pg_ha: synchronous mode is off: removed the sync key; replication is asynchronous")));
 }
 
+/*
+ * A short pause of the round.  Postmaster death ends it: the main loop then
+ * frees the leader key at once (it must not exit from here).
+ */
+static bool
+pause_ms(long ms)
+{
+	int			rc = WaitLatch(NULL, WL_TIMEOUT | WL_POSTMASTER_DEATH, ms,
+							   PG_WAIT_EXTENSION);
+
+	return (rc & WL_POSTMASTER_DEATH) == 0;
+}
+
 /* Wait (bounded) until the setting is in force and the standbys caught up. */
-static int
+static bool
 wait_in_force(Sender *senders, int *nsenders, const char (*want)[PGHA_NAME_LEN],
 			  int nwant)
 {
@@ -433,10 +446,8 @@ wait_in_force(Sender *senders, int *nsenders, const char (*want)[PGHA_NAME_LEN],
 			if (all)
 				return true;
 		}
-		if (pgha_monotonic_ms() >= deadline)
+		if (pgha_monotonic_ms() >= deadline || !pause_ms(20))
 			return in_force(senders, *nsenders);
-		(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 20,
-						 PG_WAIT_EXTENSION);
 	}
 }
 
@@ -606,10 +617,9 @@ pgha_sync_before_promote(const PgHaCluster *c)
 	deadline = pgha_monotonic_ms() + 1000;
 	while (WalSndCtl != NULL && standbys_defined() != cur.star)
 	{
-		if (pgha_monotonic_ms() >= deadline)
-			return false;		/* the checkpointer has not reloaded yet */
-		(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 20,
-						 PG_WAIT_EXTENSION);
+		/* the checkpointer has not reloaded yet: next round */
+		if (pgha_monotonic_ms() >= deadline || !pause_ms(20))
+			return false;
 	}
 	return true;
 }
