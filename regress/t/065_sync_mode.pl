@@ -296,6 +296,26 @@ ok(PgHaTest::poll_until('the returning replica becomes synchronous', 60,
 	'the returning replica becomes the synchronous standby');
 
 # ---------------------------------------------------------------------
+# A switchover without candidate goes to the synchronous standby; the new
+# leader (strict mode: '*' from its promotion on) names the old one.
+
+my $old_leader_name = $leader->name;
+like(sql($replica, 'SELECT pg_ha_switchover()'),
+	qr/switchover from "$old_leader_name" to the healthiest replica requested/,
+	'pg_ha_switchover() without candidate');
+ok(PgHaTest::poll_until('the sync standby leads', 60, sub { leader_key() eq $replica->name }),
+	'the synchronous standby takes over');
+ok(wait_writable($replica), $replica->name . ' takes writes');
+like(slurp_file($replica->logfile),
+	qr/the sync key names leader "@{[ $replica->name ]}" and no synchronous standby before the promotion/,
+	'it named itself in the sync key before promoting');
+ok(PgHaTest::poll_until('the old leader rejoins as synchronous standby', 90,
+		sub { sync_key() eq $replica->name . ":$old_leader_name" }),
+	'the old leader rejoins and becomes the synchronous standby');
+is(sql($replica, 'SELECT count(*) FROM acks WHERE id = 5'), '1', 'the new leader has the strict-mode write');
+($leader, $replica) = ($replica, $leader);
+
+# ---------------------------------------------------------------------
 # Off again: asynchronous replication, no sync key.
 
 like(sql($leader, "SELECT pg_ha_set_config('synchronous_mode', 'off')"),
