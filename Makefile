@@ -22,7 +22,8 @@ OBJS = \
 	src/sql_actions.o \
 	src/api.o \
 	src/api_route.o \
-	src/api_tls.o
+	src/api_tls.o \
+	src/sync.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha

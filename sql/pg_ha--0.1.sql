@@ -64,12 +64,12 @@ LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pg_ha_switchover(text, timestamptz) IS 'hand the leader role over to a replica (the healthiest when no candidate is named), now or at a time';
 
-CREATE FUNCTION pg_ha_failover(candidate text)
+CREATE FUNCTION pg_ha_failover(candidate text, force boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pg_ha_failover'
 LANGUAGE C STRICT VOLATILE;
 
-COMMENT ON FUNCTION pg_ha_failover(text) IS 'make the candidate the leader, also when the cluster has no healthy leader';
+COMMENT ON FUNCTION pg_ha_failover(text, boolean) IS 'make the candidate the leader, also when the cluster has no healthy leader (force: also a member that is not the synchronous standby)';
 
 CREATE FUNCTION pg_ha_pause()
 RETURNS text
@@ -86,7 +86,7 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pg_ha_resume() IS 'end maintenance mode';
 
 REVOKE ALL ON FUNCTION pg_ha_switchover(text, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION pg_ha_failover(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_failover(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_pause() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_resume() FROM PUBLIC;
 
@@ -104,7 +104,7 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'pg_ha_set_config'
 LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION pg_ha_set_config(text, text) IS 'set (NULL: remove) a PostgreSQL parameter or an HA timing (ttl, loop_wait, retry_timeout) on every node, validated first';
+COMMENT ON FUNCTION pg_ha_set_config(text, text) IS 'set (NULL: remove) a PostgreSQL parameter on every node, an HA timing (ttl, loop_wait, retry_timeout), or synchronous_mode, synchronous_mode_strict, synchronous_node_count; validated first';
 
 CREATE FUNCTION pg_ha_reload()
 RETURNS text

@@ -873,6 +873,22 @@ lag_ok(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
 	return s->has_lag && s->lag_bytes >= 0 && s->lag_bytes <= req->max_lag;
 }
 
+/*
+ * A replica named synchronous standby in the sync key of the current
+ * leader, synchronous mode on (Patroni's "sync_standby": true).
+ */
+static bool
+sync_standby(const PgHaApiSnapshot *s)
+{
+	const PgHaMember *me;
+
+	if (!s->in_recovery || !s->cluster_valid || !s->cluster.sync_mode)
+		return false;
+	me = pgha_find_member(&s->cluster, s->name);
+	return me != NULL &&
+		strcmp(pgha_member_role_label(&s->cluster, me, true), "sync_standby") == 0;
+}
+
 /* Patroni's replica_status_code, plus "streaming". */
 static bool
 replica_ok(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
@@ -1015,6 +1031,8 @@ status_json(const PgHaApiSnapshot *s)
 		ok = put(root, "database_system_identifier", JSON_STR(s->sysid));
 	if (ok && s->pending_restart)
 		ok = put(root, "pending_restart", json_true());
+	if (ok && sync_standby(s))
+		ok = put(root, "sync_standby", json_true());
 	if (ok)
 	{
 		json_t	   *p = new_object();
@@ -1151,7 +1169,8 @@ cluster_json(const PgHaApiSnapshot *s)
 
 		ok = o != NULL &&
 			put(o, "name", JSON_STR(m->name)) &&
-			put(o, "role", json_string(leader ? "leader" : "replica")) &&
+			put(o, "role", json_string(leader ? "leader" :
+									   pgha_member_role_label(c, m, true))) &&
 			put(o, "state", JSON_STR(m->state)) &&
 			put(o, "api_url", JSON_STR(m->api_url));
 		conn_url_host_port(m->conn_url, sizeof(m->conn_url), host, sizeof(host), &port);
@@ -1333,7 +1352,7 @@ metrics_body(const PgHaApiSnapshot *s, PgHaApiResponse *resp)
 			   labels, replica);
 	metric_int(&b, "patroni_sync_standby", "gauge",
 			   "Value is 1 if this node is a sync standby replica, 0 otherwise.",
-			   labels, 0);
+			   labels, sync_standby(s));
 	metric_int(&b, "patroni_xlog_received_location", "counter",
 			   "Current location of the received Postgres transaction log, 0 if this node is not a replica.",
 			   labels, replica ? (long long) (s->received_location > 0 ?
@@ -1421,13 +1440,14 @@ status_code_of(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
 			ok = s->pg_running;
 			break;
 		case PGHA_EP_SYNC:
-			ok = false;			/* no synchronous mode (yet) */
+			ok = s->cluster_valid && sync_standby(s) && replica_ok(req, s);
 			break;
 		case PGHA_EP_ASYNC:
-			ok = s->cluster_valid && replica_ok(req, s);
+			ok = s->cluster_valid && !sync_standby(s) && replica_ok(req, s);
 			break;
 		case PGHA_EP_READ_ONLY_SYNC:
-			ok = s->cluster_valid && primary_ok(s);
+			ok = s->cluster_valid &&
+				(primary_ok(s) || (sync_standby(s) && replica_ok(req, s)));
 			break;
 		default:
 			ok = false;
@@ -1944,6 +1964,12 @@ pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
 			snprintf(msg, msglen, "candidate \"%s\" is tagged nofailover", r->candidate);
 			return 412;
 		}
+		/* Patroni: a switchover in synchronous mode goes to a sync standby */
+		if (pgha_sync_candidate_refusal(c, r->candidate, has_leader, !switchover) != NULL)
+		{
+			snprintf(msg, msglen, "candidate name does not match with sync_standby");
+			return 412;
+		}
 		if (switchover && leader != NULL && leader->has_xlog && m->has_xlog &&
 			leader->xlog_location - m->xlog_location > c->max_lag_on_failover)
 		{
@@ -1954,6 +1980,11 @@ pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
 					 (long long) c->max_lag_on_failover);
 			return 412;
 		}
+	}
+	else if (pgha_sync_candidate_refusal(c, NULL, has_leader, false) != NULL)
+	{
+		snprintf(msg, msglen, "%s is not possible: synchronous mode is on and there is no synchronous standby", action);
+		return 412;
 	}
 	else
 	{
@@ -2212,6 +2243,33 @@ pgha_api_patch_config(const char *config, const char *patch, size_t patchlen,
 				break;
 			}
 			(*nparams)++;
+		}
+	}
+	/* the synchronous mode switches: what the nodes can read, or 400 */
+	for (int i = 0; i < 3 && status == 0; i++)
+	{
+		static const char *const names[] = {
+			"synchronous_mode", "synchronous_mode_strict", "synchronous_node_count"
+		};
+		json_t	   *v = json_object_get(p, names[i]);
+		long long	n;
+		char		err[PGHA_ERR_LEN];
+		bool		good;
+
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (i == 2)
+			good = json_is_integer(v) && json_integer_value(v) >= 1 &&
+				json_integer_value(v) <= PGHA_MAX_SYNC;
+		else
+			good = json_is_boolean(v) ||
+				(json_is_string(v) &&
+				 pgha_sync_setting_value(names[i], json_string_value(v), &n, err, sizeof(err)));
+		if (!good)
+		{
+			(void) pgha_sync_setting_value(names[i], "?", &n, err, sizeof(err));
+			snprintf(msg, msglen, "%s", err);
+			status = 400;
 		}
 	}
 	if (status != 0)

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -513,6 +514,145 @@ handle_leader(PgHaCluster *c, const json_t *entry)
 	return VALUE_OK;
 }
 
+/*
+ * A switch of the config key: JSON true/false, or what PostgreSQL reads as
+ * a boolean ("on", "off", "true"...), as an operator may have typed it.
+ * Anything else is false, with a warning: a switch we cannot read must not
+ * turn on behaviour nobody asked for.
+ */
+static bool
+config_switch(PgHaCluster *c, const json_t *root, const char *name)
+{
+	const json_t *v = json_object_get(root, name);
+
+	if (v == NULL || json_is_null(v) || json_is_false(v))
+		return false;
+	if (json_is_true(v))
+		return true;
+	if (json_is_integer(v))
+		return json_integer_value(v) != 0;
+	if (json_is_string(v))
+	{
+		static const char *const yes[] = {"on", "true", "yes", "1"};
+		static const char *const no[] = {"off", "false", "no", "0"};
+		const char *s = json_string_value(v);
+
+		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+			if (strcasecmp(s, yes[i]) == 0)
+				return true;
+		for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+			if (strcasecmp(s, no[i]) == 0)
+				return false;
+	}
+	add_warning(c, "config: %s is not a boolean", name);
+	return false;
+}
+
+static void
+config_sync_switches(PgHaCluster *c, const json_t *root)
+{
+	const json_t *count = json_object_get(root, "synchronous_node_count");
+
+	c->sync_mode = config_switch(c, root, "synchronous_mode");
+	c->sync_mode_strict = config_switch(c, root, "synchronous_mode_strict");
+	c->sync_node_count = 1;
+	if (count != NULL && !json_is_null(count))
+	{
+		if (json_is_integer(count) && json_integer_value(count) >= 1 &&
+			json_integer_value(count) <= PGHA_MAX_SYNC)
+			c->sync_node_count = (int) json_integer_value(count);
+		else
+			add_warning(c, "config: synchronous_node_count is not an integer from 1 to %d",
+						PGHA_MAX_SYNC);
+	}
+}
+
+/*
+ * sync: {"leader": <name>, "sync_standby": "<name>[,<name>...]" or null}.
+ * A key that exists but cannot be read is remembered as such: in
+ * synchronous mode nobody may then take over automatically.
+ */
+static ValueResult
+handle_sync(PgHaCluster *c, const json_t *entry)
+{
+	const json_t *jindex = json_object_get(entry, "ModifyIndex");
+	char	   *value;
+	size_t		len;
+	json_t	   *root;
+	char		err[PGHA_ERR_LEN];
+	ValueResult r;
+	const json_t *leader;
+	const json_t *standby;
+	bool		ok = true;
+
+	c->sync_key_exists = true;
+	if (jindex != NULL && json_is_integer(jindex) && json_integer_value(jindex) >= 0)
+		c->sync_modify_index = (uint64_t) json_integer_value(jindex);
+	if ((r = entry_value(c, entry, "sync", &value, &len)) != VALUE_OK)
+		return r;
+	root = load_json(value, len, "sync", err, sizeof(err));
+	free(value);
+	if (root == NULL)
+	{
+		add_warning(c, "%s", err);
+		return VALUE_OK;
+	}
+	if (!json_is_object(root))
+	{
+		add_warning(c, "sync is not a JSON object");
+		json_decref(root);
+		return VALUE_OK;
+	}
+	leader = json_object_get(root, "leader");
+	standby = json_object_get(root, "sync_standby");
+	if (leader != NULL && !json_is_null(leader))
+		ok = copy_json_string(leader, "sync leader", c->sync_leader,
+							  sizeof(c->sync_leader), err, sizeof(err)) &&
+			pgha_valid_name(c->sync_leader);
+	if (ok && standby != NULL && !json_is_null(standby))
+	{
+		const char *s;
+		size_t		n;
+
+		if (!json_is_string(standby))
+			ok = false;
+		else
+		{
+			s = json_string_value(standby);
+			n = json_string_length(standby);
+			while (ok && n > 0)
+			{
+				const char *comma = memchr(s, ',', n);
+				size_t		part = comma ? (size_t) (comma - s) : n;
+
+				if (part == 0 || part >= PGHA_NAME_LEN || c->nsync >= PGHA_MAX_SYNC)
+					ok = false;
+				else
+				{
+					memcpy(c->sync_standby[c->nsync], s, part);
+					c->sync_standby[c->nsync][part] = '\0';
+					ok = pgha_valid_name(c->sync_standby[c->nsync]);
+					c->nsync++;
+				}
+				s += comma ? part + 1 : part;
+				n -= comma ? part + 1 : part;
+				if (comma && n == 0)
+					ok = false;		/* a trailing comma */
+			}
+		}
+	}
+	if (ok)
+		c->has_sync = true;
+	else
+	{
+		c->sync_leader[0] = '\0';
+		c->nsync = 0;
+		add_warning(c, "sync: not a valid synchronous state (leader, sync_standby)");
+	}
+	json_decref(root);
+	return VALUE_OK;
+}
+
 /* config: the dynamic configuration, a JSON object */
 static ValueResult
 handle_config(PgHaCluster *c, const json_t *entry)
@@ -541,6 +681,7 @@ handle_config(PgHaCluster *c, const json_t *entry)
 
 		c->config_valid = true;
 		c->paused = json_is_true(json_object_get(root, "pause"));
+		config_sync_switches(c, root);
 		if (len < sizeof(c->config_json))
 		{
 			memcpy(c->config_json, value, len);
@@ -944,6 +1085,7 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 	}
 	memset(c, 0, sizeof(PgHaCluster));
 	c->max_lag_on_failover = PGHA_DEFAULT_MAX_LAG;
+	c->sync_node_count = 1;
 
 	json_array_foreach(root, i, entry)
 	{
@@ -987,6 +1129,8 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 									 &leader_optime);
 		else if (key_is(rel, rellen, "failover"))
 			r = handle_failover(c, entry);
+		else if (key_is(rel, rellen, "sync"))
+			r = handle_sync(c, entry);
 		else if (rellen > strlen(MEMBERS_DIR) &&
 				 memcmp(rel, MEMBERS_DIR, strlen(MEMBERS_DIR)) == 0)
 		{
@@ -1017,7 +1161,7 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 				free(value);
 			}
 		}
-		/* anything else (sync, folders...) is not used */
+		/* anything else (folders...) is not used */
 
 		if (r == VALUE_OOM)
 		{
@@ -1626,6 +1770,108 @@ pgha_failover_request_json(const char *leader, const char *member,
 	return n;
 }
 
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *) a, (const char *) b);
+}
+
+int
+pgha_sync_json(const char *leader, const char (*standbys)[PGHA_NAME_LEN],
+			   int n, char *buf, size_t buflen)
+{
+	char		sorted[PGHA_MAX_SYNC][PGHA_NAME_LEN];
+	char		joined[PGHA_MAX_SYNC * PGHA_NAME_LEN];
+	json_t	   *v = new_object();
+	size_t		off = 0;
+	int			len;
+
+	if (v == NULL || n < 0 || n > PGHA_MAX_SYNC)
+	{
+		if (v)
+			json_decref(v);
+		return -1;
+	}
+	/* Patroni sorts the names, so equal sets give equal values */
+	memcpy(sorted, standbys, sizeof(sorted[0]) * n);
+	qsort(sorted, n, sizeof(sorted[0]), name_cmp);
+	joined[0] = '\0';
+	for (int i = 0; i < n; i++)
+		off += snprintf(joined + off, sizeof(joined) - off, "%s%s",
+						i > 0 ? "," : "", sorted[i]);
+	if (json_object_set_new(v, "leader", json_string(leader)) != 0 ||
+		json_object_set_new(v, "sync_standby",
+							n > 0 ? json_string(joined) : json_null()) != 0)
+	{
+		json_decref(v);
+		return -1;
+	}
+	len = dump_into(v, buf, buflen);
+	json_decref(v);
+	return len;
+}
+
+bool
+pgha_sync_active(const PgHaCluster *c)
+{
+	return c->sync_mode && c->sync_key_exists && c->has_sync &&
+		c->sync_leader[0] != '\0';
+}
+
+bool
+pgha_sync_is_standby(const PgHaCluster *c, const char *member)
+{
+	int			n = c->nsync < PGHA_MAX_SYNC ? c->nsync : PGHA_MAX_SYNC;
+
+	if (!c->has_sync || member == NULL)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (strncmp(c->sync_standby[i], member, PGHA_NAME_LEN) == 0)
+			return true;
+	return false;
+}
+
+bool
+pgha_sync_matches(const PgHaCluster *c, const char *member)
+{
+	return pgha_sync_is_standby(c, member) ||
+		(c->has_sync && member != NULL &&
+		 strncmp(c->sync_leader, member, PGHA_NAME_LEN) == 0);
+}
+
+const char *
+pgha_sync_candidate_refusal(const PgHaCluster *c, const char *candidate,
+							bool has_leader, bool force)
+{
+	if (!pgha_sync_active(c))
+		return NULL;
+	if (candidate == NULL || candidate[0] == '\0')
+		return has_leader && c->nsync == 0 ?
+			"synchronous mode is on and the cluster has no synchronous standby" : NULL;
+	if (pgha_sync_is_standby(c, candidate))
+		return NULL;
+	if (has_leader)
+		return "is not the synchronous standby: in synchronous mode only the synchronous standby may take over from a running leader";
+	if (strncmp(c->sync_leader, candidate, PGHA_NAME_LEN) == 0 || force)
+		return NULL;
+	return "is not the synchronous standby: it may lack commits the last leader acknowledged";
+}
+
+const char *
+pgha_member_role_label(const PgHaCluster *c, const PgHaMember *m, bool api_style)
+{
+	bool		leads = c->has_leader && c->leader_session[0] != '\0';
+
+	if (leads && strncmp(m->name, c->leader, PGHA_NAME_LEN) == 0)
+		return api_style ? "leader" : "Leader";
+	/* a key left by an earlier leader names nobody synchronous now */
+	if (leads && c->sync_mode && c->has_sync &&
+		strncmp(c->sync_leader, c->leader, PGHA_NAME_LEN) == 0 &&
+		pgha_sync_is_standby(c, m->name))
+		return api_style ? "sync_standby" : "Sync Standby";
+	return api_style ? "replica" : "Replica";
+}
+
 int
 pgha_config_with_pause(const char *config, size_t len, bool pause,
 					   char *buf, size_t buflen, char *errbuf, size_t errlen)
@@ -1790,6 +2036,92 @@ pgha_config_with_parameter(const char *config, const char *name,
 		else
 			json_object_set_new(parameters, name, json_string(value));
 	}
+	n = dump_into(root, buf, buflen);
+	json_decref(root);
+	if (n < 0)
+		set_error(errbuf, errlen, "config is too large");
+	return n;
+}
+
+bool
+pgha_is_sync_setting(const char *name)
+{
+	return name != NULL &&
+		(strcmp(name, "synchronous_mode") == 0 ||
+		 strcmp(name, "synchronous_mode_strict") == 0 ||
+		 strcmp(name, "synchronous_node_count") == 0);
+}
+
+bool
+pgha_sync_setting_value(const char *name, const char *value, long long *v,
+						char *errbuf, size_t errlen)
+{
+	static const char *const yes[] = {"on", "true", "yes", "1"};
+	static const char *const no[] = {"off", "false", "no", "0"};
+
+	if (!pgha_is_sync_setting(name) || value == NULL)
+	{
+		set_error(errbuf, errlen, "not a synchronous mode setting");
+		return false;
+	}
+	if (strcmp(name, "synchronous_node_count") == 0)
+	{
+		if (!pgha_value_is_integer(value, v) || *v < 1 || *v > PGHA_MAX_SYNC)
+		{
+			set_error(errbuf, errlen, "synchronous_node_count must be an integer from 1 to %d",
+					  PGHA_MAX_SYNC);
+			return false;
+		}
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+	{
+		if (strcasecmp(value, yes[i]) == 0)
+		{
+			*v = 1;
+			return true;
+		}
+		if (strcasecmp(value, no[i]) == 0)
+		{
+			*v = 0;
+			return true;
+		}
+	}
+	set_error(errbuf, errlen, "%s must be a boolean (on or off)", name);
+	return false;
+}
+
+int
+pgha_config_with_sync_setting(const char *config, const char *name,
+							  const char *value, char *buf, size_t buflen,
+							  char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	long long	v = 0;
+	int			n;
+
+	if (value != NULL && !pgha_sync_setting_value(name, value, &v, errbuf, errlen))
+		return -1;
+	if (!pgha_is_sync_setting(name))
+	{
+		set_error(errbuf, errlen, "not a synchronous mode setting");
+		return -1;
+	}
+	root = config ? load_json(config, strlen(config), "config", errbuf, errlen) : new_object();
+	if (root == NULL)
+		return -1;
+	if (!json_is_object(root))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "config is not a JSON object");
+		return -1;
+	}
+	if (value == NULL)
+		json_object_del(root, name);
+	else if (strcmp(name, "synchronous_node_count") == 0)
+		json_object_set_new(root, name, json_integer((json_int_t) v));
+	else
+		json_object_set_new(root, name, json_boolean(v != 0));
 	n = dump_into(root, buf, buflen);
 	json_decref(root);
 	if (n < 0)

@@ -27,6 +27,7 @@
 #define PGHA_CONFIG_LEN		8192	/* the config key's JSON kept as text */
 #define PGHA_MAX_PARAMS		64
 #define PGHA_DEFAULT_MAX_LAG	1048576 /* Patroni's default, bytes */
+#define PGHA_MAX_SYNC		8		/* synchronous standbys named at once */
 
 /*
  * The parameters a hot standby needs at least as large as its primary's
@@ -96,6 +97,23 @@ typedef struct PgHaCluster
 	char		history_json[PGHA_CONFIG_LEN];	/* the history key, or "" */
 	int64_t		max_lag_on_failover;	/* config.maximum_lag_on_failover,
 										 * bytes */
+
+	/* synchronous mode: the config key's switches (Patroni's names) */
+	bool		sync_mode;		/* config.synchronous_mode */
+	bool		sync_mode_strict;	/* config.synchronous_mode_strict */
+	int			sync_node_count;	/* config.synchronous_node_count, 1.. */
+
+	/*
+	 * The sync key, {"leader": .., "sync_standby": "a,b" or null}: the
+	 * members that have every commit the leader acknowledged.  has_sync is
+	 * true when it exists and could be read (sync_leader may still be "").
+	 */
+	bool		sync_key_exists;
+	uint64_t	sync_modify_index;	/* for cas; meaningful when it exists */
+	bool		has_sync;
+	char		sync_leader[PGHA_NAME_LEN];
+	int			nsync;
+	char		sync_standby[PGHA_MAX_SYNC][PGHA_NAME_LEN];
 
 	bool		has_optime;
 	int64_t		optime;			/* status.optime or optime/leader */
@@ -233,6 +251,27 @@ extern int	pgha_config_with_parameter(const char *config, const char *name,
 									   size_t errlen);
 
 /*
+ * The cluster-wide synchronous mode settings, top-level keys of the config
+ * key: synchronous_mode and synchronous_mode_strict (booleans, written as
+ * JSON true/false; "on", "off", "true", "false", "yes", "no", "1", "0"
+ * accepted) and synchronous_node_count (1 to PGHA_MAX_SYNC).
+ */
+extern bool pgha_is_sync_setting(const char *name);
+
+/* Check value for setting name: true with *v (0/1 or the count). */
+extern bool pgha_sync_setting_value(const char *name, const char *value,
+									long long *v, char *errbuf, size_t errlen);
+
+/*
+ * The config key's value with setting name set to value (NULL: removed).
+ * Length, or -1 with errbuf set (bad value, config not an object).
+ */
+extern int	pgha_config_with_sync_setting(const char *config, const char *name,
+										  const char *value, char *buf,
+										  size_t buflen, char *errbuf,
+										  size_t errlen);
+
+/*
  * Does a parameter value read as a whole integer?  Such values are stored
  * in the config key as JSON numbers, as Patroni does.
  */
@@ -339,6 +378,49 @@ extern int	pgha_history_append(const char *history, uint32_t timeline,
  * fraction and "Z" allowed, a space instead of "T" too) into epoch ms.
  */
 extern bool pgha_parse_iso_time(const char *s, int64_t *epoch_ms);
+
+/*
+ * The sync key's value as Patroni writes it: {"leader": leader,
+ * "sync_standby": names sorted and joined by commas, or null when n is 0}.
+ * Length, or -1 when buf is too small.
+ */
+extern int	pgha_sync_json(const char *leader,
+						   const char (*standbys)[PGHA_NAME_LEN], int n,
+						   char *buf, size_t buflen);
+
+/*
+ * Is synchronous mode in force with a readable sync key that names a
+ * leader (Patroni's sync_mode_is_active)?  Then only the members the key
+ * names may take over automatically.
+ */
+extern bool pgha_sync_active(const PgHaCluster *c);
+
+/* Does the sync key name member as a synchronous standby? */
+extern bool pgha_sync_is_standby(const PgHaCluster *c, const char *member);
+
+/* ... as a synchronous standby or as the leader (Patroni's matches())? */
+extern bool pgha_sync_matches(const PgHaCluster *c, const char *member);
+
+/*
+ * Synchronous mode and an operator's switchover or failover to candidate
+ * (NULL: pg_ha chooses): NULL when allowed, else why not (a phrase).
+ * While a leader runs only a synchronous standby may take over from it
+ * (Patroni's rule; its leader would drop the request anyway).  Without a
+ * leader, another member may lack acknowledged commits: refused unless
+ * force.
+ */
+extern const char *pgha_sync_candidate_refusal(const PgHaCluster *c,
+											   const char *candidate,
+											   bool has_leader, bool force);
+
+/*
+ * The member's role as patronictl list shows it: "Leader", "Sync Standby"
+ * (synchronous mode, named in the sync key of the current leader) or
+ * "Replica".  api_style gives Patroni's /cluster spelling instead
+ * ("leader", "sync_standby", "replica").
+ */
+extern const char *pgha_member_role_label(const PgHaCluster *c,
+										  const PgHaMember *m, bool api_style);
 
 /* Physical slot name of a member: lower case, [a-z0-9_] only. */
 extern void pgha_slot_name(const char *member, char *slot, size_t len);

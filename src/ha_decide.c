@@ -71,7 +71,8 @@ replica_ahead(const HaLocalState *local, const PgHaCluster *cluster,
 		const PgHaMember *m = &cluster->members[i];
 
 		if (strcmp(m->name, config->node_name) != 0 && eligible_replica(m) &&
-			m->has_xlog && m->xlog_location > local->xlog_position)
+			m->has_xlog && m->xlog_location > local->xlog_position &&
+			(!pgha_sync_active(cluster) || pgha_sync_is_standby(cluster, m->name)))
 			return m;
 	}
 	return NULL;
@@ -127,11 +128,22 @@ decide_switchover(const HaLocalState *local, const PgHaCluster *cluster,
 					 (long long) ((cluster->failover_scheduled_ms - local->wall_ms + 999) / 1000));
 		return true;
 	}
+	/* synchronous mode: only a synchronous standby has every commit */
+	if (pgha_sync_active(cluster) && cluster->failover_member[0] != '\0' &&
+		!pgha_sync_is_standby(cluster, cluster->failover_member))
+	{
+		set_decision(out, HA_CLEAR_FAILOVER,
+					 "switchover candidate \"%s\" is not the synchronous standby",
+					 cluster->failover_member);
+		return true;
+	}
 	for (int i = 0; i < cluster->nmembers; i++)
 	{
 		const PgHaMember *m = &cluster->members[i];
 
 		if (strcmp(m->name, config->node_name) == 0 || !eligible_replica(m))
+			continue;
+		if (pgha_sync_active(cluster) && !pgha_sync_is_standby(cluster, m->name))
 			continue;
 		if (cluster->failover_member[0] != '\0')
 		{
@@ -156,6 +168,9 @@ decide_switchover(const HaLocalState *local, const PgHaCluster *cluster,
 			set_decision(out, HA_CLEAR_FAILOVER,
 						 "switchover candidate \"%s\" is not a running replica that may take over",
 						 cluster->failover_member);
+		else if (pgha_sync_active(cluster))
+			set_decision(out, HA_CLEAR_FAILOVER,
+						 "no synchronous standby may take over: switchover cancelled");
 		else
 			set_decision(out, HA_CLEAR_FAILOVER,
 						 "no running replica may take over: switchover cancelled");
@@ -163,6 +178,39 @@ decide_switchover(const HaLocalState *local, const PgHaCluster *cluster,
 	}
 	set_decision(out, HA_SWITCHOVER, "switchover to \"%s\"", best->name);
 	snprintf(out->target, sizeof(out->target), "%s", best->name);
+	return true;
+}
+
+/*
+ * Synchronous mode (Patroni's rule): only the members named in the sync key,
+ * its synchronous standbys and the leader that wrote it, are sure to have
+ * every acknowledged commit, so only they may take over automatically.  A
+ * sync key that exists but cannot be read lets nobody take over.  True,
+ * with the decision set, when this node may not.
+ */
+static bool
+sync_mode_refuses(const PgHaCluster *cluster, const HaConfig *config,
+				  HaDecision *out, const char *what, HaAction action)
+{
+	if (!cluster->sync_mode)
+		return false;
+	if (cluster->sync_key_exists && !cluster->has_sync)
+	{
+		set_decision(out, action,
+					 "%s; synchronous mode: the sync key cannot be read, nobody takes over automatically",
+					 what);
+		return true;
+	}
+	if (!pgha_sync_active(cluster) || pgha_sync_matches(cluster, config->node_name))
+		return false;
+	if (cluster->nsync > 0)
+		set_decision(out, action,
+					 "%s; synchronous mode: only the synchronous standby \"%s\" or the last leader \"%s\" may take over",
+					 what, cluster->sync_standby[0], cluster->sync_leader);
+	else
+		set_decision(out, action,
+					 "%s; synchronous mode: no synchronous standby, only the last leader \"%s\" may take over",
+					 what, cluster->sync_leader);
 	return true;
 }
 
@@ -176,8 +224,17 @@ static void
 decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 				const HaConfig *config, HaDecision *out)
 {
-	/* a switchover or failover request names who takes over */
-	if (cluster->has_failover && cluster->failover_member[0] != '\0')
+	/*
+	 * A switchover or failover request names who takes over.  In synchronous
+	 * mode a switchover (the request names the old leader) goes only to a
+	 * member of the sync key; a failover without a leader goes to whom the
+	 * operator named, as Patroni does: that was their call.
+	 */
+	bool		sync_refused = cluster->has_failover &&
+		cluster->failover_leader[0] != '\0' && pgha_sync_active(cluster) &&
+		!pgha_sync_matches(cluster, cluster->failover_member);
+
+	if (cluster->has_failover && cluster->failover_member[0] != '\0' && !sync_refused)
 	{
 		const PgHaMember *cand = pgha_find_member(cluster, cluster->failover_member);
 
@@ -208,6 +265,8 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 					 "no leader; the cluster is paused: no automatic failover");
 		return;
 	}
+	if (sync_mode_refuses(cluster, config, out, "no leader", HA_NOTHING))
+		return;
 	if (!local->has_xlog)
 	{
 		set_decision(out, HA_NOTHING,
@@ -230,6 +289,13 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 		/* only replicas that could take over count; a fenced primary won't */
 		if (strcmp(m->name, config->node_name) == 0 || !eligible_replica(m) ||
 			!m->has_xlog)
+			continue;
+		/*
+		 * In synchronous mode only the sync standbys race; the former
+		 * leader may be ahead with what it never acknowledged (Patroni
+		 * ignores it too).
+		 */
+		if (pgha_sync_active(cluster) && !pgha_sync_is_standby(cluster, m->name))
 			continue;
 		if (m->xlog_location > local->xlog_position)
 		{
@@ -313,6 +379,9 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 			set_decision(out, HA_FENCE,
 						 "the leader key is free but replica \"%s\" is ahead: it takes over",
 						 ahead->name);
+		else if (local->is_primary &&
+				 sync_mode_refuses(cluster, config, out, "the leader key is free", HA_FENCE))
+			;
 		else if (local->is_primary && !local->in_recovery)
 			set_decision(out, HA_ACQUIRE, "the leader key is free");
 		else if (local->is_primary)
@@ -332,6 +401,77 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 	else
 		set_decision(out, HA_FOLLOW, "following leader \"%s\"",
 					 cluster->leader);
+}
+
+/* Is the candidate allowed at all, and where does it rank? */
+static bool
+sync_eligible(const HaSyncCandidate *cand, const PgHaCluster *cluster,
+			  const char *self)
+{
+	const PgHaMember *m = pgha_find_member(cluster, cand->name);
+
+	return cand->streaming && m != NULL && strcmp(m->name, self) != 0 &&
+		eligible_replica(m);
+}
+
+static bool
+sync_better(const HaSyncCandidate *a, const HaSyncCandidate *b,
+			const PgHaCluster *cluster, const char *self)
+{
+	bool		a_kept = strcmp(cluster->sync_leader, self) == 0 &&
+		pgha_sync_is_standby(cluster, a->name);
+	bool		b_kept = strcmp(cluster->sync_leader, self) == 0 &&
+		pgha_sync_is_standby(cluster, b->name);
+
+	if (a_kept != b_kept)
+		return a_kept;
+	if (a->flush != b->flush)
+		return a->flush > b->flush;
+	return strcmp(a->name, b->name) < 0;
+}
+
+int
+ha_pick_sync_standbys(const HaSyncCandidate *cands, int ncands,
+					  const PgHaCluster *cluster, const char *self,
+					  char (*out)[PGHA_NAME_LEN])
+{
+	int			want = cluster->sync_node_count < 1 ? 1 :
+		cluster->sync_node_count > PGHA_MAX_SYNC ? PGHA_MAX_SYNC :
+		cluster->sync_node_count;
+	int			n = 0;
+	bool		taken[64];
+
+	if (ncands > 64)
+		ncands = 64;
+	memset(taken, 0, sizeof(taken));
+	while (n < want)
+	{
+		int			best = -1;
+
+		for (int i = 0; i < ncands; i++)
+		{
+			bool		dup = false;
+
+			if (taken[i] || !sync_eligible(&cands[i], cluster, self))
+				continue;
+			/* two walsenders of one standby (a reconnect): count it once */
+			for (int j = 0; j < n; j++)
+				if (strcmp(out[j], cands[i].name) == 0)
+					dup = true;
+			if (dup)
+			{
+				taken[i] = true;
+				continue;
+			}
+			if (best < 0 || sync_better(&cands[i], &cands[best], cluster, self))
+				best = i;
+		}
+		if (best < 0)
+			break;
+		taken[best] = true;
+		snprintf(out[n++], PGHA_NAME_LEN, "%s", cands[best].name);
+	}
+	return n;
 }
 
 const char *

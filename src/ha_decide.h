@@ -70,6 +70,25 @@ extern void ha_decide(const HaLocalState *local, const PgHaCluster *cluster,
 
 extern const char *ha_action_name(HaAction action);
 
+/* A standby streaming from the leader, as the leader's walsenders see it. */
+typedef struct HaSyncCandidate
+{
+	char		name[PGHA_NAME_LEN];	/* its application_name */
+	bool		streaming;		/* the walsender streams (caught up once) */
+	int64_t		flush;			/* flushed by the standby, bytes */
+} HaSyncCandidate;
+
+/*
+ * The leader (self) picks its synchronous standbys, Patroni's way: among the
+ * standbys that stream and are running replicas of the cluster not tagged
+ * nofailover, keep those the sync key names already (no needless changes),
+ * then the furthest ahead.  At most cluster->sync_node_count names go into
+ * out, in order of preference.  Returns how many.
+ */
+extern int	ha_pick_sync_standbys(const HaSyncCandidate *cands, int ncands,
+								  const PgHaCluster *cluster, const char *self,
+								  char (*out)[PGHA_NAME_LEN]);
+
 /*
  * Patroni's timing rule, loop_wait + 2 * retry_timeout <= ttl (all in ms):
  * a leader gets two full Consul attempts between rounds before its lease

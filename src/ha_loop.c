@@ -50,6 +50,7 @@
 #include "node_ctl.h"
 #include "pg_ha.h"
 #include "state.h"
+#include "sync.h"
 
 #define SESSION_FILE	"pg_ha.session"
 #define DEMOTE_AFTER_START_MS	2000
@@ -761,6 +762,7 @@ leader_housekeeping(HaWorker *w)
 		(void) pgha_write_managed_conf(NULL, w->cluster);
 		publish_optime(w);
 		pgha_sync_slots(w->cluster, pg_ha_node_name);
+		pgha_sync_leader_round(w->cluster);
 	}
 	PG_CATCH();
 	{
@@ -1198,6 +1200,9 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 			set_fenced(w, d.reason, local.is_primary && !local.in_recovery);
 			break;
 		case HA_PROMOTE:
+			/* synchronous mode: the sync key names us first */
+			if (!pgha_sync_before_promote(w->cluster))
+				break;
 			pgha_request_promote();
 			w->checkpoint_after_promote = true;
 			w->promote_requested = true;

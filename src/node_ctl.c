@@ -32,6 +32,7 @@
 #include "node_ctl.h"
 #include "pg_ha.h"
 #include "state.h"
+#include "sync.h"
 
 /* a postgresql.conf string literal: quotes doubled */
 static void
@@ -175,6 +176,10 @@ append_parameters(StringInfo buf, const PgHaCluster *cluster)
 	{
 		const char *why = pgha_owned_parameter(params[i].name);
 
+		/* in synchronous mode the leader sets it (sync.c) */
+		if (cluster->sync_mode &&
+			strcmp(params[i].name, "synchronous_standby_names") == 0)
+			why = "synchronous_mode is on: pg_ha sets it on the leader";
 		if (why != NULL)
 		{
 			snprintf(complaint, sizeof(complaint),
@@ -193,11 +198,15 @@ pgha_write_managed_conf(const PgHaMember *leader, const PgHaCluster *cluster)
 {
 	StringInfoData buf;
 	char	   *current;
+	const char *sync_names;
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf,
 						   "# Written by pg_ha's HA worker; do not edit: changes are overwritten.\n");
 	append_parameters(&buf, cluster);
+	/* synchronous mode: the leader's choice (sync.c) */
+	if (cluster != NULL && (sync_names = pgha_sync_standby_names(cluster)) != NULL)
+		append_conf_string(&buf, "synchronous_standby_names", sync_names);
 	if (leader != NULL)
 	{
 		StringInfoData conninfo;

@@ -136,6 +136,33 @@ any_candidate(const PgHaCluster *c)
 	return false;
 }
 
+/* Synchronous mode: only the synchronous standby, unless forced (see cluster.h). */
+static void
+check_sync_candidate(const PgHaCluster *c, const char *candidate, bool force)
+{
+	const char *why = pgha_sync_candidate_refusal(c, candidate, has_leader(c), force);
+
+	if (why != NULL && candidate == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cluster \"%s\": %s", pg_ha_cluster, why),
+				 errhint("Wait until the leader has named a synchronous standby (pg_ha_status shows it as Sync Standby).")));
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("member \"%s\" %s", candidate, why),
+				 c->nsync > 0 ? errdetail("The synchronous standby is \"%s\".", c->sync_standby[0]) : 0,
+				 has_leader(c) ?
+				 errhint("Name the synchronous standby, or turn synchronous_mode off first.") :
+				 errhint("To promote it all the same, accepting the loss: SELECT pg_ha_failover('%s', force => true)",
+						 candidate)));
+	if (candidate != NULL && pgha_sync_active(c) && !pgha_sync_is_standby(c, candidate) &&
+		strcmp(c->sync_leader, candidate) != 0)
+		ereport(WARNING,
+				(errmsg("member \"%s\" is not the synchronous standby: commits the last leader acknowledged may be lost",
+						candidate)));
+}
+
 /* Write the failover request, only if none exists; wake our worker. */
 static void
 write_request(const char *leader, const char *member, const char *scheduled_at)
@@ -216,7 +243,8 @@ pg_ha_switchover(PG_FUNCTION_ARGS)
 	no_pending_request(c);
 	if (candidate != NULL)
 		(void) check_candidate(c, candidate, true);
-	else if (!any_candidate(c))
+	check_sync_candidate(c, candidate, false);
+	if (candidate == NULL && !any_candidate(c))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cluster \"%s\" has no replica that may take over", pg_ha_cluster),
@@ -237,12 +265,14 @@ pg_ha_failover(PG_FUNCTION_ARGS)
 {
 	PgHaCluster *c = palloc(sizeof(PgHaCluster));
 	const char *candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		force = PG_NARGS() > 1 && PG_GETARG_BOOL(1);
 
 	require_active();
 	read_cluster(c);
 	no_pending_request(c);
 	/* a failover is for when the leader is unhealthy: no lag check */
 	(void) check_candidate(c, candidate, false);
+	check_sync_candidate(c, candidate, force);
 	write_request(has_leader(c) ? c->leader : NULL, candidate, NULL);
 	notice_if_stepping_down(c);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("failover to \"%s\" requested", candidate)));
@@ -451,6 +481,41 @@ edit_timing(const char *current, void *arg, char *buf, size_t buflen,
 	return n;
 }
 
+static int
+edit_sync_setting(const char *current, void *arg, char *buf, size_t buflen,
+				  char *err, size_t errlen)
+{
+	const char **nv = (const char **) arg;
+
+	return pgha_config_with_sync_setting(current, nv[0], nv[1], buf, buflen,
+										 err, errlen);
+}
+
+/*
+ * synchronous_mode, synchronous_mode_strict, synchronous_node_count: not
+ * PostgreSQL parameters but top-level keys of the config key, as Patroni
+ * has them.  The value is checked first; nothing is written when it is bad.
+ */
+static text *
+set_sync_setting(const char *name, const char *value)
+{
+	char		err[PGHA_ERR_LEN];
+	long long	v;
+	const char *nv[2];
+
+	if (value != NULL && !pgha_sync_setting_value(name, value, &v, err, sizeof(err)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for \"%s\": \"%s\"", name, value),
+				 errdetail("%s.", err)));
+	nv[0] = name;
+	nv[1] = value;
+	update_config(edit_sync_setting, nv);
+	return cstring_to_text(value ?
+						   psprintf("%s = '%s' set for cluster \"%s\"", name, value, pg_ha_cluster) :
+						   psprintf("%s removed from cluster \"%s\"", name, pg_ha_cluster));
+}
+
 /*
  * Set (value NULL: remove) one PostgreSQL parameter cluster-wide.  The
  * value is checked by PostgreSQL's own validation first; Consul is written
@@ -481,6 +546,8 @@ pg_ha_set_config(PG_FUNCTION_ARGS)
 										 psprintf("%s = %d ms set for cluster \"%s\"", name, ms, pg_ha_cluster) :
 										 psprintf("%s removed from cluster \"%s\": each node's pg_ha.%s applies", name, pg_ha_cluster, name)));
 	}
+	if (pgha_is_sync_setting(name))
+		PG_RETURN_TEXT_P(set_sync_setting(name, value));
 	if ((why = pgha_owned_parameter(name)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CANT_CHANGE_RUNTIME_PARAM),

@@ -155,7 +155,8 @@ pg_ha_members(PG_FUNCTION_ARGS)
 			values[2] = Int32GetDatum(port);
 		else
 			nulls[2] = true;
-		values[3] = CStringGetTextDatum(is_leader ? "Leader" : "Replica");
+		values[3] = CStringGetTextDatum(is_leader ? "Leader" :
+										pgha_member_role_label(c, mem, false));
 		values[4] = text_or_null(mem->state, &nulls[4]);
 		if (mem->timeline > 0)
 			values[5] = Int64GetDatum((int64) mem->timeline);

@@ -1312,6 +1312,93 @@ patch(const char *config, const char *p, char **out, bool *changed,
 								 8, n, msg, 256);
 }
 
+/* synchronous mode: /sync, /async, /read-only-sync, sync_standby, roles */
+static void
+test_sync_mode(void)
+{
+	PgHaApiSnapshot *leader = malloc(sizeof(PgHaApiSnapshot));
+	PgHaApiSnapshot *replica = malloc(sizeof(PgHaApiSnapshot));
+	PgHaCluster *c = malloc(sizeof(PgHaCluster));
+	PgHaApiFailover f;
+	char		msg[256];
+	json_t	   *j;
+
+	leader_snapshot(leader);
+	strcpy(leader->cluster.leader_session, "11111111-2222-3333-4444-555555555555");
+	replica_snapshot(replica);
+	memcpy(&replica->cluster, &leader->cluster, sizeof(PgHaCluster));
+	replica->cluster.sync_mode = true;
+	replica->cluster.sync_key_exists = replica->cluster.has_sync = true;
+	strcpy(replica->cluster.sync_leader, "pg1");
+	replica->cluster.nsync = 1;
+	strcpy(replica->cluster.sync_standby[0], "pg2");
+	leader->cluster = replica->cluster;
+
+	/* pg2 is the synchronous standby */
+	CHECK_INT(GET("/sync", replica), 200);
+	CHECK_INT(GET("/synchronous", replica), 200);
+	CHECK_INT(GET("/async", replica), 503);
+	CHECK_INT(GET("/read-only-sync", replica), 200);
+	CHECK_INT(GET("/replica", replica), 200);
+	CHECK_INT(GET("/sync", leader), 503);
+	CHECK_INT(GET("/read-only-sync", leader), 200);
+	j = GET_JSON("/patroni", replica, 200);
+	CHECK(j && json_is_true(json_object_get(j, "sync_standby")));
+	json_decref(j);
+	j = GET_JSON("/patroni", leader, 200);
+	CHECK(j && json_object_get(j, "sync_standby") == NULL);
+	json_decref(j);
+	j = GET_JSON("/cluster", leader, 200);
+	CHECK(j && strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "members"), 1), "role")),
+					  "sync_standby") == 0);
+	CHECK(j && strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "members"), 2), "role")),
+					  "replica") == 0);
+	json_decref(j);
+	/* a sync standby that does not stream is not one to send reads to */
+	replica->streaming = false;
+	CHECK_INT(GET("/sync", replica), 503);
+	replica->streaming = true;
+	/* another member is the sync standby: pg2 is asynchronous */
+	strcpy(replica->cluster.sync_standby[0], "pg3");
+	CHECK_INT(GET("/sync", replica), 503);
+	CHECK_INT(GET("/async", replica), 200);
+	CHECK_INT(GET("/read-only-sync", replica), 503);
+	/* a key written by an earlier leader names nobody */
+	strcpy(replica->cluster.sync_standby[0], "pg2");
+	strcpy(replica->cluster.sync_leader, "pg3");
+	CHECK_INT(GET("/sync", replica), 503);
+	/* mode off */
+	strcpy(replica->cluster.sync_leader, "pg1");
+	replica->cluster.sync_mode = false;
+	CHECK_INT(GET("/sync", replica), 503);
+	CHECK_INT(GET("/async", replica), 200);
+
+	/* switchover and failover requests in synchronous mode */
+	three_nodes(c);
+	c->sync_mode = true;
+	c->sync_key_exists = c->has_sync = true;
+	strcpy(c->sync_leader, "pg1");
+	c->nsync = 1;
+	strcpy(c->sync_standby[0], "pg2");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg3\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "candidate name does not match with sync_standby");
+	CHECK_INT(failover(c, "{\"candidate\": \"pg3\"}", false, &f, msg), 412);
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 0);
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", true, &f, msg), 0);
+	c->nsync = 0;
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "switchover is not possible: synchronous mode is on and there is no synchronous standby");
+	/* no leader: a failover is the operator's call, as in Patroni */
+	c->has_leader = false;
+	c->leader_session[0] = '\0';
+	c->nsync = 1;
+	CHECK_INT(failover(c, "{\"candidate\": \"pg3\"}", false, &f, msg), 0);
+
+	free(leader);
+	free(replica);
+	free(c);
+}
+
 static void
 test_write_config(void)
 {
@@ -1345,6 +1432,19 @@ test_write_config(void)
 	CHECK_INT(patch(NULL, "{\"ttl\":20}", &out, &changed, params, &n, msg), 0);
 	CHECK_STR(out, "{\"ttl\":20}");
 	free(out);
+	/* synchronous mode switches: what the nodes can read */
+	CHECK_INT(patch(cfg, "{\"synchronous_mode\":true,\"synchronous_mode_strict\":\"off\",\"synchronous_node_count\":2}",
+					&out, &changed, params, &n, msg), 0);
+	free(out);
+	CHECK_INT(patch(cfg, "{\"synchronous_mode\":null}", &out, &changed, params, &n, msg), 0);
+	free(out);
+	CHECK_INT(patch(cfg, "{\"synchronous_mode\":\"maybe\"}", &out, &changed, params, &n, msg), 400);
+	CHECK_STR(msg, "synchronous_mode must be a boolean (on or off)");
+	CHECK_INT(patch(cfg, "{\"synchronous_mode_strict\":1}", &out, &changed, params, &n, msg), 400);
+	CHECK_INT(patch(cfg, "{\"synchronous_node_count\":0}", &out, &changed, params, &n, msg), 400);
+	CHECK_STR(msg, "synchronous_node_count must be an integer from 1 to 8");
+	CHECK_INT(patch(cfg, "{\"synchronous_node_count\":\"2\"}", &out, &changed, params, &n, msg), 400);
+	CHECK_INT(patch(cfg, "{\"synchronous_node_count\":true}", &out, &changed, params, &n, msg), 400);
 	/* bad patches */
 	CHECK_INT(patch(cfg, "{}", &out, &changed, params, &n, msg), 400);
 	CHECK_INT(patch(cfg, "nope", &out, &changed, params, &n, msg), 400);
@@ -1769,6 +1869,7 @@ main(int argc, char **argv)
 	test_write_failover();
 	test_write_restart();
 	test_write_config();
+	test_sync_mode();
 	test_write_auth();
 	test_fuzz(iterations);
 

@@ -1672,9 +1672,111 @@ test_session_ttl(void)
 	CHECK(ttl == 500);
 }
 
+/* synchronous mode: the config switches, the sync key, its JSON, roles */
+static void
+test_sync(void)
+{
+	static PgHaCluster c;
+	static Listing l;
+	char		err[PGHA_ERR_LEN];
+	char		buf[512];
+	char		names[3][PGHA_NAME_LEN] = {"pg3", "pg2", "pg10"};
+	PgHaMember *m;
+
+	/* defaults: off, strict off, one standby */
+	CHECK(parse_one("config", LIT("{\"ttl\":30}"), NULL, &c, err));
+	CHECK(!c.sync_mode && !c.sync_mode_strict && c.sync_node_count == 1 &&
+		  c.nwarnings == 0);
+	CHECK(parse_one("config", LIT("{\"synchronous_mode\":true,\"synchronous_mode_strict\":true,\"synchronous_node_count\":2}"),
+					NULL, &c, err));
+	CHECK(c.sync_mode && c.sync_mode_strict && c.sync_node_count == 2 && c.nwarnings == 0);
+	/* as typed by hand: "on", "off" */
+	CHECK(parse_one("config", LIT("{\"synchronous_mode\":\"on\",\"synchronous_mode_strict\":\"off\"}"),
+					NULL, &c, err));
+	CHECK(c.sync_mode && !c.sync_mode_strict && c.nwarnings == 0);
+	/* unreadable switches are off, and said so; a bad count is 1 */
+	CHECK(parse_one("config", LIT("{\"synchronous_mode\":\"maybe\",\"synchronous_node_count\":0}"),
+					NULL, &c, err));
+	CHECK(!c.sync_mode && c.sync_node_count == 1 && c.nwarnings == 2);
+	CHECK(parse_one("config", LIT("{\"synchronous_mode\":[1],\"synchronous_node_count\":\"2\"}"),
+					NULL, &c, err));
+	CHECK(!c.sync_mode && c.sync_node_count == 1 && c.nwarnings == 2);
+
+	/* the sync key as Patroni writes it */
+	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":\"pg2\"}"), NULL, &c, err));
+	CHECK(c.sync_key_exists && c.has_sync && strcmp(c.sync_leader, "pg1") == 0 &&
+		  c.nsync == 1 && strcmp(c.sync_standby[0], "pg2") == 0 &&
+		  c.sync_modify_index == 7 && c.nwarnings == 0);
+	CHECK(pgha_sync_is_standby(&c, "pg2") && !pgha_sync_is_standby(&c, "pg1") &&
+		  !pgha_sync_is_standby(&c, "pg3"));
+	CHECK(pgha_sync_matches(&c, "pg1") && pgha_sync_matches(&c, "pg2") &&
+		  !pgha_sync_matches(&c, "pg3"));
+	/* not active until the config turns it on */
+	CHECK(!pgha_sync_active(&c));
+	c.sync_mode = true;
+	CHECK(pgha_sync_active(&c));
+	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":null}"), NULL, &c, err));
+	CHECK(c.has_sync && c.nsync == 0 && pgha_sync_matches(&c, "pg1") &&
+		  !pgha_sync_matches(&c, "pg2"));
+	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":\"pg2,pg3\"}"), NULL, &c, err));
+	CHECK(c.has_sync && c.nsync == 2 && pgha_sync_is_standby(&c, "pg3"));
+	/* bad keys: remembered as existing but unreadable, with a warning */
+	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":\"pg2,\"}"), NULL, &c, err));
+	CHECK(c.sync_key_exists && !c.has_sync && c.nsync == 0 && c.nwarnings == 1);
+	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":\",pg2\"}"), NULL, &c, err));
+	CHECK(c.sync_key_exists && !c.has_sync && c.nwarnings == 1);
+	CHECK(parse_one("sync", LIT("{\"leader\":\"a/b\"}"), NULL, &c, err));
+	CHECK(c.sync_key_exists && !c.has_sync && c.nwarnings == 1);
+	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":[\"pg2\"]}"), NULL, &c, err));
+	CHECK(!c.has_sync && c.nwarnings == 1);
+	CHECK(parse_one("sync", LIT("[1]"), NULL, &c, err));
+	CHECK(c.sync_key_exists && !c.has_sync && c.nwarnings == 1);
+	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":\"a,b,c,d,e,f,g,h,i\"}"), NULL, &c, err));
+	CHECK(!c.has_sync && c.nsync == 0 && c.nwarnings == 1);
+	CHECK(parse_one("sync", NULL, 0, NULL, &c, err));
+	CHECK(c.sync_key_exists && !c.has_sync);
+	CHECK(parse_one("config", LIT("{}"), NULL, &c, err));
+	CHECK(!c.sync_key_exists && !c.has_sync);
+
+	/* our JSON: names sorted, null without standby */
+	CHECK(pgha_sync_json("pg1", names, 1, buf, sizeof(buf)) > 0);
+	CHECK(strcmp(buf, "{\"leader\":\"pg1\",\"sync_standby\":\"pg3\"}") == 0);
+	CHECK(pgha_sync_json("pg1", names, 3, buf, sizeof(buf)) > 0);
+	CHECK(strcmp(buf, "{\"leader\":\"pg1\",\"sync_standby\":\"pg10,pg2,pg3\"}") == 0);
+	CHECK(pgha_sync_json("pg1", NULL, 0, buf, sizeof(buf)) > 0);
+	CHECK(strcmp(buf, "{\"leader\":\"pg1\",\"sync_standby\":null}") == 0);
+	CHECK(pgha_sync_json("pg1", names, 3, buf, 10) == -1);
+
+	/* roles: the sync standby of the current leader, in synchronous mode */
+	listing_init(&l);
+	listing_add(&l, PREFIX "config", "{\"synchronous_mode\":true}", NULL, 20);
+	listing_add(&l, PREFIX "leader", "pg1", SESSION1, 21);
+	listing_add(&l, PREFIX "members/pg1", patroni_pg1, SESSION1, 30);
+	listing_add(&l, PREFIX "members/pg2", patroni_pg2, SESSION2, 31);
+	listing_add(&l, PREFIX "members/pg3", patroni_pg3, SESSION3, 32);
+	listing_add(&l, PREFIX "sync", "{\"leader\":\"pg1\",\"sync_standby\":\"pg2\"}", NULL, 33);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	m = (PgHaMember *) pgha_find_member(&c, "pg1");
+	CHECK(m && strcmp(pgha_member_role_label(&c, m, false), "Leader") == 0);
+	m = (PgHaMember *) pgha_find_member(&c, "pg2");
+	CHECK(m && strcmp(pgha_member_role_label(&c, m, false), "Sync Standby") == 0 &&
+		  strcmp(pgha_member_role_label(&c, m, true), "sync_standby") == 0);
+	m = (PgHaMember *) pgha_find_member(&c, "pg3");
+	CHECK(m && strcmp(pgha_member_role_label(&c, m, false), "Replica") == 0);
+	/* a key written by another leader, or mode off: nobody is synchronous */
+	m = (PgHaMember *) pgha_find_member(&c, "pg2");
+	strcpy(c.sync_leader, "pg3");
+	CHECK(strcmp(pgha_member_role_label(&c, m, false), "Replica") == 0);
+	strcpy(c.sync_leader, "pg1");
+	c.sync_mode = false;
+	CHECK(strcmp(pgha_member_role_label(&c, m, false), "Replica") == 0);
+}
+
 int
 main(void)
 {
+	test_sync();
 	test_failover_and_time();
 	test_base64();
 	test_listing_patroni();

@@ -64,12 +64,39 @@ led_by(PgHaCluster *c, const char *name, const char *session)
 	strcpy(c->leader_session, session);
 }
 
+static void
+add_replica(PgHaCluster *c, const char *name, int64_t xlog)
+{
+	PgHaMember *m = &c->members[c->nmembers++];
+
+	memset(m, 0, sizeof(*m));
+	strcpy(m->name, name);
+	strcpy(m->state, "running");
+	strcpy(m->role, "replica");
+	m->has_xlog = true;
+	m->xlog_location = xlog;
+}
+
+static void
+sync_key(PgHaCluster *c, const char *leader, const char *standby)
+{
+	c->sync_mode = true;
+	c->sync_key_exists = true;
+	c->has_sync = true;
+	strcpy(c->sync_leader, leader);
+	c->nsync = 0;
+	if (standby)
+		strcpy(c->sync_standby[c->nsync++], standby);
+}
+
 static HaAction
 decide(const HaLocalState *l, const PgHaCluster *c, bool dcs_ok, HaDecision *d)
 {
 	ha_decide(l, c, dcs_ok, &config, d);
 	return d->action;
 }
+
+static void test_sync(void);
 
 int
 main(void)
@@ -333,6 +360,195 @@ main(void)
 	CHECK(ha_lease_margin_ms(2000) == 200);
 	CHECK(ha_lease_margin_ms(1000) == 200);
 
+	test_sync();
+
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed > 0;
+}
+
+/* synchronous mode: who may take over, and whom the leader picks */
+static void
+test_sync(void)
+{
+	HaLocalState l;
+	PgHaCluster c;
+	HaDecision	d;
+	HaSyncCandidate cands[6];
+	char		pick[PGHA_MAX_SYNC][PGHA_NAME_LEN];
+
+	/* the leader pg9 is gone; the sync key names pg2: only pg2 may take over */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 5000;		/* even ahead of everyone */
+	initialized(&c);
+	add_replica(&c, "pg2", 1000);
+	sync_key(&c, "pg9", "pg2");
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "synchronous") != NULL && strstr(d.reason, "pg2") != NULL);
+	/* off: the usual rules, we are the healthiest */
+	c.sync_mode = false;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* on, no key yet: the usual rules too (Patroni: not active yet) */
+	c.sync_mode = true;
+	c.sync_key_exists = c.has_sync = false;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* a key nobody can read: nobody takes over */
+	c.sync_key_exists = true;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "cannot be read") != NULL);
+	/* no synchronous standby: only the last leader */
+	sync_key(&c, "pg9", NULL);
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "pg9") != NULL);
+
+	/* we are the sync standby: an async replica ahead does not stop us */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 1000;
+	initialized(&c);
+	add_replica(&c, "pg3", 3000);
+	sync_key(&c, "pg9", "pg1");
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* ... nor does the old leader, back as a replica with WAL it never acknowledged */
+	add_replica(&c, "pg9", 4000);
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* another sync standby ahead does */
+	sync_key(&c, "pg9", "pg1");
+	strcpy(c.sync_standby[c.nsync++], "pg3");
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "pg3") != NULL);
+	/* without synchronous mode pg3 would go first */
+	c.nmembers = 1;
+	c.sync_mode = false;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "pg3") != NULL);
+	/* lag and nofailover still apply to the sync standby */
+	c.sync_mode = true;
+	l.nofailover = true;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	l.nofailover = false;
+	c.has_optime = true;
+	c.optime = 1000 + PGHA_DEFAULT_MAX_LAG + 1;
+	c.max_lag_on_failover = PGHA_DEFAULT_MAX_LAG;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "lag") != NULL);
+
+	/* a primary out of recovery with the key free: only if the key names it */
+	primary(&l);
+	l.has_xlog = true;
+	l.xlog_position = 1000;
+	initialized(&c);
+	sync_key(&c, "pg9", "pg2");
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "synchronous") != NULL);
+	sync_key(&c, "pg1", "pg2");
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* the sync standby ahead of us takes over; an async one does not count */
+	add_replica(&c, "pg3", 9000);
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	add_replica(&c, "pg2", 2000);
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "pg2") != NULL);
+
+	/* a failover without a leader to a named member: the operator's call */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 1000;
+	initialized(&c);
+	add_replica(&c, "pg2", 1000);
+	sync_key(&c, "pg9", "pg2");
+	c.has_failover = true;
+	strcpy(c.failover_member, "pg1");
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* a switchover (it names the old leader) goes to a sync member only */
+	strcpy(c.failover_leader, "pg9");
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "synchronous") != NULL);
+	/* ... and the others do not wait for a candidate that cannot take it */
+	sync_key(&c, "pg9", "pg1");
+	strcpy(c.failover_member, "pg2");
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+
+	/* the leader and a switchover request */
+	primary(&l);
+	l.has_xlog = true;
+	l.xlog_position = 1000;
+	l.timeline = 1;
+	led_by(&c, "pg1", SESSION_US);
+	add_replica(&c, "pg2", 1000);
+	add_replica(&c, "pg3", 1000);
+	c.members[0].timeline = c.members[1].timeline = 1;
+	c.max_lag_on_failover = PGHA_DEFAULT_MAX_LAG;
+	sync_key(&c, "pg1", "pg2");
+	c.has_failover = true;
+	strcpy(c.failover_leader, "pg1");
+	strcpy(c.failover_member, "pg3");
+	CHECK(decide(&l, &c, true, &d) == HA_CLEAR_FAILOVER);
+	CHECK(strstr(d.reason, "not the synchronous standby") != NULL);
+	strcpy(c.failover_member, "pg2");
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER && strcmp(d.target, "pg2") == 0);
+	/* no candidate named: the sync standby, even if another is ahead */
+	c.failover_member[0] = '\0';
+	c.members[1].xlog_location = 999999;
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER && strcmp(d.target, "pg2") == 0);
+	/* no sync standby at all: cancelled */
+	sync_key(&c, "pg1", NULL);
+	CHECK(decide(&l, &c, true, &d) == HA_CLEAR_FAILOVER);
+	CHECK(strstr(d.reason, "synchronous") != NULL);
+
+	/* picking: streaming replicas of the cluster, not nofailover, not us */
+	initialized(&c);
+	add_replica(&c, "pg2", 0);
+	add_replica(&c, "pg3", 0);
+	add_replica(&c, "pg5", 0);
+	c.members[2].nofailover = true;
+	add_replica(&c, "pg6", 0);
+	strcpy(c.members[3].state, "starting");
+	c.sync_mode = true;
+	c.sync_node_count = 1;
+	memset(cands, 0, sizeof(cands));
+	strcpy(cands[0].name, "pg2");
+	cands[0].streaming = true;
+	cands[0].flush = 100;
+	strcpy(cands[1].name, "pg3");
+	cands[1].streaming = true;
+	cands[1].flush = 200;
+	strcpy(cands[2].name, "pg4");	/* not a member */
+	cands[2].streaming = true;
+	cands[2].flush = 900;
+	strcpy(cands[3].name, "pg5");	/* nofailover */
+	cands[3].streaming = true;
+	cands[3].flush = 900;
+	strcpy(cands[4].name, "pg6");	/* not running */
+	cands[4].streaming = true;
+	cands[4].flush = 900;
+	strcpy(cands[5].name, "pg1");	/* ourselves (a loop) */
+	cands[5].streaming = true;
+	cands[5].flush = 900;
+	/* the furthest ahead */
+	CHECK(ha_pick_sync_standbys(cands, 6, &c, "pg1", pick) == 1 &&
+		  strcmp(pick[0], "pg3") == 0);
+	/* the current one is kept while it streams */
+	sync_key(&c, "pg1", "pg2");
+	CHECK(ha_pick_sync_standbys(cands, 6, &c, "pg1", pick) == 1 &&
+		  strcmp(pick[0], "pg2") == 0);
+	/* ... a key of another leader keeps nobody */
+	sync_key(&c, "pg9", "pg2");
+	CHECK(ha_pick_sync_standbys(cands, 6, &c, "pg1", pick) == 1 &&
+		  strcmp(pick[0], "pg3") == 0);
+	/* not streaming (catching up): not a candidate */
+	cands[1].streaming = false;
+	CHECK(ha_pick_sync_standbys(cands, 6, &c, "pg1", pick) == 1 &&
+		  strcmp(pick[0], "pg2") == 0);
+	cands[0].streaming = false;
+	CHECK(ha_pick_sync_standbys(cands, 6, &c, "pg1", pick) == 0);
+	/* two wanted: both, the current first; the same standby counts once */
+	cands[0].streaming = cands[1].streaming = true;
+	strcpy(cands[2].name, "pg3");
+	sync_key(&c, "pg1", "pg2");
+	c.sync_node_count = 2;
+	CHECK(ha_pick_sync_standbys(cands, 6, &c, "pg1", pick) == 2 &&
+		  strcmp(pick[0], "pg2") == 0 && strcmp(pick[1], "pg3") == 0);
+	c.sync_node_count = 3;
+	CHECK(ha_pick_sync_standbys(cands, 6, &c, "pg1", pick) == 2);
 }

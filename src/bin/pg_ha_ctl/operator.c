@@ -350,6 +350,28 @@ check_candidate(const CtlOptions *opt, const PgHaCluster *c,
 {
 	const char *hint = NULL;
 	char	   *reason;
+	bool		failover = strcmp(action, "failover") == 0;
+	const char *sync_why = pgha_sync_candidate_refusal(c, candidate, leader != NULL,
+													   failover && opt->force);
+
+	/* synchronous mode: only the synchronous standby (see cluster.h) */
+	if (sync_why != NULL && candidate == NULL)
+	{
+		pg_log_error("cluster \"%s\": %s", opt->cluster, sync_why);
+		pg_log_error_hint("Wait until the leader has named a synchronous standby (\"Sync Standby\" in pg_ha_ctl list).");
+		return false;
+	}
+	if (sync_why != NULL && pgha_find_member(c, candidate) != NULL)
+	{
+		pg_log_error("candidate \"%s\" %s", candidate, sync_why);
+		if (leader != NULL)
+			pg_log_error_hint("Name the synchronous standby%s%s%s, or turn synchronous_mode off first.",
+							  c->nsync > 0 ? " (" : "", c->nsync > 0 ? c->sync_standby[0] : "",
+							  c->nsync > 0 ? ")" : "");
+		else
+			pg_log_error_hint("To promote it all the same, accepting the loss, add --force.");
+		return false;
+	}
 
 	if (candidate != NULL)
 	{

@@ -259,7 +259,8 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 		else
 			snprintf(buf, sizeof(buf), "%s", hosts[i]);
 		ctl_table_set(t, r, COL_HOST, buf, false);
-		ctl_table_set(t, r, COL_ROLE, leader ? "Leader" : "Replica", false);
+		ctl_table_set(t, r, COL_ROLE, leader ? "Leader" :
+					  pgha_member_role_label(c, m, false), false);
 		ctl_table_set(t, r, COL_STATE, m->state, false);
 		if (m->timeline > 0)
 			ctl_table_set_int(t, r, COL_TL, m->timeline);
