@@ -68,7 +68,7 @@ regress/unit/test_cluster: regress/unit/test_cluster.c src/cluster.c src/cluster
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/cluster.c -ljansson
 regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c -ljansson
-regress/unit/test_api_route: regress/unit/test_api_route.c src/api_route.c src/api_route.h src/cluster.c src/cluster.h
+regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h src/api_route.c src/api_route.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
 # pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon
 UNIT_TESTS += regress/unit/test_ctl_yaml
@@ -91,7 +91,7 @@ FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
 FUZZ_SRCS = src/cluster.c src/api_route.c src/ha_decide.c
 FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
-$(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_SRCS) $(wildcard src/*.h)
+$(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h regress/unit/metrics_text.h $(FUZZ_SRCS) $(wildcard src/*.h)
 	@mkdir -p fuzz/build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) -ljansson
 # pg_ha_ctl's YAML is frontend code: libpq's PQExpBuffer and libpgcommon

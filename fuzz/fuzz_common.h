@@ -31,6 +31,7 @@
 #include "api_route.h"
 #include "cluster.h"
 #include "ha_decide.h"
+#include "../regress/unit/metrics_text.h"
 
 #define FUZZ_CHECK(cond) \
 	do { \
@@ -315,60 +316,6 @@ fuzz_decide(const PgHaCluster *c)
 
 /* ----- REST API answers */
 
-/* Every non-comment line is "name{labels} value"; HELP/TYPE precede it. */
-static inline bool
-fuzz_metrics_well_formed(const char *text, size_t len)
-{
-	const char *line = text;
-	const char *end = text + len;
-	char		last_type[128] = "";
-
-	if (memchr(text, '\0', len) != NULL)
-		return false;
-	while (line < end)
-	{
-		const char *nl = memchr(line, '\n', (size_t) (end - line));
-		size_t		n;
-		char		buf[512];
-
-		if (nl == NULL)
-			return false;		/* every line ends with a newline */
-		n = (size_t) (nl - line);
-		if (n >= sizeof(buf))
-			return false;
-		memcpy(buf, line, n);
-		buf[n] = '\0';
-		if (strncmp(buf, "# HELP ", 7) == 0)
-			;
-		else if (strncmp(buf, "# TYPE ", 7) == 0)
-		{
-			char		name[128];
-			char		type[32];
-
-			if (sscanf(buf + 7, "%127s %31s", name, type) != 2 ||
-				(strcmp(type, "gauge") != 0 && strcmp(type, "counter") != 0))
-				return false;
-			strcpy(last_type, name);
-		}
-		else
-		{
-			char	   *brace = strchr(buf, '{');
-			char	   *close = strrchr(buf, '}');
-			char	   *vend;
-
-			if (brace == NULL || close == NULL || close < brace || close[1] != ' ')
-				return false;
-			*brace = '\0';
-			if (strcmp(buf, last_type) != 0)
-				return false;
-			(void) strtod(close + 2, &vend);
-			if (vend == close + 2 || *vend != '\0')
-				return false;
-		}
-		line = nl + 1;
-	}
-	return true;
-}
 
 /*
  * What any answer of the REST API must look like: a known status, a body
@@ -403,7 +350,7 @@ fuzz_check_response(const char *method, bool parsed, const PgHaApiResponse *r)
 			FUZZ_CHECK((unsigned char) r->body[i] < 0x80);
 	}
 	if (r->body != NULL && strncmp(r->content_type, "text/plain; version=0.0.4", 25) == 0)
-		FUZZ_CHECK(fuzz_metrics_well_formed(r->body, r->body_len));
+		FUZZ_CHECK(metrics_text_well_formed(r->body, r->body_len));
 }
 
 /* Node snapshots like the reference's leader and replica. */

@@ -169,6 +169,27 @@ load_json(const char *body, size_t len, const char *what,
 }
 
 /*
+ * The JSON object stored in a key: NULL, with a warning and nothing else
+ * changed, when the value is not one.
+ */
+static json_t *
+load_object(PgHaCluster *c, const char *value, size_t len, const char *what)
+{
+	char		err[PGHA_ERR_LEN];
+	json_t	   *root = load_json(value, len, what, err, sizeof(err));
+
+	if (root == NULL)
+		add_warning(c, "%s", err);
+	else if (!json_is_object(root))
+	{
+		add_warning(c, "%s is not a JSON object", what);
+		json_decref(root);
+		root = NULL;
+	}
+	return root;
+}
+
+/*
  * Copy a JSON string into a fixed buffer.  A value that does not fit is an
  * error, never silently truncated: a cut URL or name would point elsewhere.
  */
@@ -590,19 +611,10 @@ handle_sync(PgHaCluster *c, const json_t *entry)
 		c->sync_modify_index = (uint64_t) json_integer_value(jindex);
 	if ((r = entry_value(c, entry, "sync", &value, &len)) != VALUE_OK)
 		return r;
-	root = load_json(value, len, "sync", err, sizeof(err));
+	root = load_object(c, value, len, "sync");
 	free(value);
 	if (root == NULL)
-	{
-		add_warning(c, "%s", err);
 		return VALUE_OK;
-	}
-	if (!json_is_object(root))
-	{
-		add_warning(c, "sync is not a JSON object");
-		json_decref(root);
-		return VALUE_OK;
-	}
 	leader = json_object_get(root, "leader");
 	standby = json_object_get(root, "sync_standby");
 	if (leader != NULL && !json_is_null(leader))
@@ -660,40 +672,33 @@ handle_config(PgHaCluster *c, const json_t *entry)
 	char	   *value;
 	size_t		len;
 	json_t	   *root;
-	char		err[PGHA_ERR_LEN];
+	const json_t *lag;
 	ValueResult r;
 
 	c->has_config = true;
 	if ((r = entry_value(c, entry, "config", &value, &len)) != VALUE_OK)
 		return r;
-	root = load_json(value, len, "config", err, sizeof(err));
+	root = load_object(c, value, len, "config");
 	if (root == NULL)
 	{
 		free(value);
-		add_warning(c, "%s", err);
 		return VALUE_OK;
 	}
-	if (!json_is_object(root))
-		add_warning(c, "config is not a JSON object");
-	else
+	lag = json_object_get(root, "maximum_lag_on_failover");
+	c->config_valid = true;
+	c->paused = json_is_true(json_object_get(root, "pause"));
+	config_sync_switches(c, root);
+	if (len < sizeof(c->config_json))
 	{
-		json_t	   *lag = json_object_get(root, "maximum_lag_on_failover");
-
-		c->config_valid = true;
-		c->paused = json_is_true(json_object_get(root, "pause"));
-		config_sync_switches(c, root);
-		if (len < sizeof(c->config_json))
-		{
-			memcpy(c->config_json, value, len);
-			c->config_json[len] = '\0';
-		}
-		else
-			add_warning(c, "config is larger than %d bytes", PGHA_CONFIG_LEN - 1);
-		if (lag != NULL && json_is_integer(lag) && json_integer_value(lag) >= 0)
-			c->max_lag_on_failover = (int64_t) json_integer_value(lag);
-		else if (lag != NULL)
-			add_warning(c, "config: maximum_lag_on_failover is not a non-negative integer");
+		memcpy(c->config_json, value, len);
+		c->config_json[len] = '\0';
 	}
+	else
+		add_warning(c, "config is larger than %d bytes", PGHA_CONFIG_LEN - 1);
+	if (lag != NULL && json_is_integer(lag) && json_integer_value(lag) >= 0)
+		c->max_lag_on_failover = (int64_t) json_integer_value(lag);
+	else if (lag != NULL)
+		add_warning(c, "config: maximum_lag_on_failover is not a non-negative integer");
 	json_decref(root);
 	free(value);
 	return VALUE_OK;
@@ -714,16 +719,11 @@ handle_status(PgHaCluster *c, const json_t *entry,
 
 	if ((r = entry_value(c, entry, "status", &value, &len)) != VALUE_OK)
 		return r;
-	root = load_json(value, len, "status", err, sizeof(err));
+	root = load_object(c, value, len, "status");
 	free(value);
 	if (root == NULL)
-	{
-		add_warning(c, "%s", err);
 		return VALUE_OK;
-	}
-	if (!json_is_object(root))
-		add_warning(c, "status is not a JSON object");
-	else if ((jopt = json_object_get(root, "optime")) != NULL)
+	if ((jopt = json_object_get(root, "optime")) != NULL)
 	{
 		if (get_json_integer(jopt, "status: optime", 0, INT64_MAX, &v,
 							 err, sizeof(err)))
@@ -783,16 +783,11 @@ handle_failover(PgHaCluster *c, const json_t *entry)
 		free(value);
 		return VALUE_OK;
 	}
-	root = load_json(value, len, "failover", err, sizeof(err));
+	root = load_object(c, value, len, "failover");
 	free(value);
 	if (root == NULL)
-	{
-		add_warning(c, "%s", err);
 		return VALUE_OK;
-	}
-	if (!json_is_object(root))
-		add_warning(c, "failover is not a JSON object");
-	else if (json_object_size(root) > 0)
+	if (json_object_size(root) > 0)
 	{
 		const json_t *leader = json_object_get(root, "leader");
 		const json_t *member = json_object_get(root, "member");

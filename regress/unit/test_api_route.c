@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "../../src/api_route.h"
+#include "metrics_text.h"
 
 static int	npassed = 0;
 static int	nfailed = 0;
@@ -1500,49 +1501,7 @@ test_write_auth(void)
 static bool
 metrics_well_formed(const char *text)
 {
-	const char *line = text;
-	char		last_type[128] = "";
-
-	while (*line != '\0')
-	{
-		const char *nl = strchr(line, '\n');
-		size_t		len = nl ? (size_t) (nl - line) : strlen(line);
-		char		buf[512];
-
-		if (nl == NULL || len >= sizeof(buf))
-			return false;		/* every line ends with a newline */
-		memcpy(buf, line, len);
-		buf[len] = '\0';
-		if (strncmp(buf, "# HELP ", 7) == 0)
-			;
-		else if (strncmp(buf, "# TYPE ", 7) == 0)
-		{
-			char		name[128];
-			char		type[32];
-
-			if (sscanf(buf + 7, "%127s %31s", name, type) != 2 ||
-				(strcmp(type, "gauge") != 0 && strcmp(type, "counter") != 0))
-				return false;
-			strcpy(last_type, name);
-		}
-		else
-		{
-			char	   *brace = strchr(buf, '{');
-			char	   *close = strrchr(buf, '}');
-			char	   *end;
-
-			if (brace == NULL || close == NULL || close < brace || close[1] != ' ')
-				return false;
-			*brace = '\0';
-			if (strcmp(buf, last_type) != 0)
-				return false;
-			(void) strtod(close + 2, &end);
-			if (end == close + 2 || *end != '\0')
-				return false;
-		}
-		line = nl + 1;
-	}
-	return true;
+	return metrics_text_well_formed(text, strlen(text));
 }
 
 static void
