@@ -64,17 +64,17 @@ clean-ctl:
 
 UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
 UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g -Isrc
-regress/unit/test_cluster: regress/unit/test_cluster.c src/cluster.c src/cluster.h
+regress/unit/test_cluster: regress/unit/test_cluster.c regress/unit/unit_check.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/cluster.c -ljansson
 regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c -ljansson
-regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h src/api_route.c src/api_route.h src/cluster.c src/cluster.h
+regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h regress/unit/unit_check.h src/api_route.c src/api_route.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
 # pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon
 UNIT_TESTS += regress/unit/test_ctl_yaml
 CTL_YAML_FLAGS = -Isrc -I$(CTL_DIR) -I$(includedir_server) -I$(includedir_internal) -I$(includedir)
 CTL_YAML_LIBS = -L$(pkglibdir) -lpgcommon -lpgport -L$(libdir) -lpq -ljansson
-regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/cluster.h
+regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c regress/unit/unit_check.h $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/cluster.h
 	$(CC) -std=gnu99 -Wall -Werror -O1 -g $(CTL_YAML_FLAGS) -o $@ regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_YAML_LIBS)
 unitcheck: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "--- $$t"; ./$$t || exit 1; done

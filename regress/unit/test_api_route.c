@@ -35,23 +35,7 @@
 
 #include "../../src/api_route.h"
 #include "metrics_text.h"
-
-static int	npassed = 0;
-static int	nfailed = 0;
-
-static void
-check_at(bool ok, const char *expr, int line)
-{
-	if (ok)
-		npassed++;
-	else
-	{
-		nfailed++;
-		printf("%s:%d: check failed: %s\n", __FILE__, line, expr);
-	}
-}
-
-#define CHECK(cond) check_at((cond) ? true : false, #cond, __LINE__)
+#include "unit_check.h"
 
 #define CHECK_STR(got, want) \
 	do { \
@@ -214,16 +198,16 @@ get_json_at(const char *uri, const PgHaApiSnapshot *s, int want_status,
 	json_error_t err;
 
 	pgha_api_handle("GET", uri, s, &r);
-	check_at(r.status == want_status, "status of GET", line);
+	check_at(r.status == want_status, "status of GET", __FILE__, line);
 	if (r.status != want_status)
 		printf("    GET %s: status %d, expected %d\n", uri, r.status, want_status);
 	check_at(r.body != NULL && r.content_type != NULL &&
 			 strcmp(r.content_type, "application/json") == 0,
-			 "JSON body with its content type", line);
+			 "JSON body with its content type", __FILE__, line);
 	if (r.body != NULL)
 	{
 		j = json_loadb(r.body, r.body_len, 0, &err);
-		check_at(j != NULL, "body parses as JSON", line);
+		check_at(j != NULL, "body parses as JSON", __FILE__, line);
 	}
 	pgha_api_response_free(&r);
 	return j;
@@ -1159,7 +1143,6 @@ three_nodes(PgHaCluster *c)
 	wadd_member(c, "pg2", "replica", "running", 5000000);
 	wadd_member(c, "pg3", "replica", "running", 5000000);
 }
-
 
 #define WNOW_MS INT64_C(1764000000000)	/* 2025-11-24T16:00:00Z */
 

@@ -28,24 +28,7 @@
 #include <string.h>
 
 #include "../../src/cluster.h"
-
-static int	npassed = 0;
-static int	nfailed = 0;
-
-/* count a check, and report it with the caller's line when it fails */
-static void
-check_at(bool ok, const char *expr, int line)
-{
-	if (ok)
-		npassed++;
-	else
-	{
-		nfailed++;
-		printf("%s:%d: check failed: %s\n", __FILE__, line, expr);
-	}
-}
-
-#define CHECK(cond) check_at((cond) ? true : false, #cond, __LINE__)
+#include "unit_check.h"
 
 #define CHECK_STR(got, want) \
 	do { \
@@ -741,9 +724,9 @@ listing_rejects(int line, PgHaCluster *c, const PgHaCluster *saved, char *err,
 	memcpy(c, saved, sizeof(*c));
 	err[0] = '\0';
 	check_at(!pgha_parse_kv_listing(body, len, PREFIX, c, err, PGHA_ERR_LEN),
-			 "listing rejected", line);
-	check_at(err[0] != '\0', "error message set", line);
-	check_at(memcmp(c, saved, sizeof(*c)) == 0, "output untouched", line);
+			 "listing rejected", __FILE__, line);
+	check_at(err[0] != '\0', "error message set", __FILE__, line);
+	check_at(memcmp(c, saved, sizeof(*c)) == 0, "output untouched", __FILE__, line);
 }
 
 /*
@@ -756,13 +739,13 @@ member_rejects(int line, PgHaMember *m, const PgHaMember *saved, char *err,
 {
 	err[0] = '\0';
 	check_at(!pgha_parse_member(body, len, m, err, PGHA_ERR_LEN),
-			 "member record rejected", line);
+			 "member record rejected", __FILE__, line);
 	if (msg != NULL && strcmp(err, msg) != 0)
 		printf("%s:%d: error is \"%s\", expected \"%s\"\n", __FILE__, line,
 			   err, msg);
 	check_at(msg != NULL ? strcmp(err, msg) == 0 : err[0] != '\0',
-			 "error message", line);
-	check_at(memcmp(m, saved, sizeof(*m)) == 0, "member untouched", line);
+			 "error message", __FILE__, line);
+	check_at(memcmp(m, saved, sizeof(*m)) == 0, "member untouched", __FILE__, line);
 }
 
 static void

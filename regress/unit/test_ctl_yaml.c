@@ -21,23 +21,7 @@
 #include <jansson.h>
 
 #include "pg_ha_ctl.h"
-
-static int	npassed = 0;
-static int	nfailed = 0;
-
-static void
-check_at(bool ok, const char *expr, int line)
-{
-	if (ok)
-		npassed++;
-	else
-	{
-		nfailed++;
-		printf("%s:%d: check failed: %s\n", __FILE__, line, expr);
-	}
-}
-
-#define CHECK(cond) check_at((cond) ? true : false, #cond, __LINE__)
+#include "unit_check.h"
 
 /* The YAML of {"key": <json>}, as show-config prints it (static buffer). */
 static const char *
