@@ -99,7 +99,7 @@ my $warmup_acks  = 50;
 my $writer       = dirname(abs_path($0)) . '/writer';
 my $results_dir;
 my $seed = time() ^ $$;
-my $haproxy_retries;    # default: as in docs/haproxy.cfg (defaults section)
+my $haproxy_retries;    # default: as in docs/haproxy.cfg (0 on the primary port)
 
 GetOptions(
 	'tools=s'         => \$tools,
@@ -337,8 +337,9 @@ sub start_haproxy
 	$cfg =~ s/127\.0\.0\.1:5000/127.0.0.1:$port{primary}/;
 	$cfg =~ s/127\.0\.0\.1:5001/127.0.0.1:$port{replicas}/;
 	# HAProxy waits a turn-around second before each retry to a server that
-	# refused; libpq gives up a connection attempt after 2 s at the least
-	$cfg =~ s/^(\s*retries) \d+$/$1 $haproxy_retries/m if defined $haproxy_retries;
+	# refused; libpq gives up a connection attempt after 2 s at the least.
+	# Every retries line: the primary section's overrides the defaults'.
+	$cfg =~ s/^(\s*retries) \d+$/$1 $haproxy_retries/mg if defined $haproxy_retries;
 	my %default_pg  = (pg1 => 5432, pg2 => 5433, pg3 => 5434);
 	my %default_api = (pg1 => 8008, pg2 => 8009, pg3 => 8010);
 	foreach my $n (@nodes)
