@@ -28,9 +28,8 @@ use PgHaTest::Checker;
 
 # Synchronous mode promises that no acknowledged write is lost; without
 # it, the writes the leader acknowledged but no replica had yet may be.
-# Set to 1 (and put synchronous_mode into the cluster's configuration
-# below) for the synchronous variant.
-my $synchronous = 0;
+# 020_consul_partition_sync.pl runs this test with $synchronous set.
+our $synchronous //= 0;
 
 my $ttl_s  = 4;
 my $prefix = 'service/otus';
@@ -64,6 +63,22 @@ is( $pg1->safe_psql('postgres',
 		"SELECT string_agg(DISTINCT host(client_addr), ',') FROM pg_stat_replication"),
 	join(',', sort map { $lab->addr($_, 'data') } qw(pg2 pg3)),
 	'replication comes from the replicas\' data addresses');
+
+my $sync_name;
+if ($synchronous)
+{
+	$pg1->safe_psql('postgres', "SELECT pg_ha_set_config('synchronous_mode', 'true')");
+	ok( PgHaTest::poll_until('pg1 names a synchronous standby', 30,
+			sub {
+				my $sync = eval { $consul->kv_get("$prefix/sync") } // '';
+				($sync_name) = $sync =~ /"sync_standby"\s*:\s*"(pg[23])"/;
+				return $sync_name
+				  && $pg1->safe_psql('postgres',
+					"SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") eq '1';
+			}),
+		'synchronous mode: pg1 waits for one standby, the sync key names it');
+	note("synchronous standby: " . ($sync_name // 'none'));
+}
 
 # the checker is a client in the hub, on the data network
 my $checker = PgHaTest::Checker->start(
@@ -105,6 +120,8 @@ my ($other_name) = grep { $_ ne $new_name } qw(pg2 pg3);
 note(sprintf('%s took its first write %.1f s after the cut', $new_name, $takeover->{t1} - $t_cut))
   if $takeover;
 is(leader_key(), $new_name, "$new_name holds the leader key");
+is($new_name, $sync_name, 'the synchronous standby is the one that took over')
+  if $synchronous;
 my @pg1_acked = $checker->acked('pg1');
 cmp_ok($pg1_acked[-1]{t1}, '<', $takeover->{t0},
 	'the last write pg1 acknowledged precedes the first on the new leader')
