@@ -26,6 +26,7 @@ set_decision(HaDecision *out, HaAction action, const char *fmt,...)
 	va_list		ap;
 
 	out->action = action;
+	out->recheck_soon = false;
 	out->target[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
@@ -81,16 +82,32 @@ replica_ahead(const HaLocalState *local, const PgHaCluster *cluster,
 /*
  * Is the replica close enough to the leader (us) to take over without
  * losing what we have: on our timeline, within maximum_lag_on_failover?
- * Its position is the one it last published.
+ * Its position is what our walsender saw it flush, when it streams from
+ * us (on our timeline by definition), else the one it last published,
+ * which can be a loop_wait old.
  */
 static bool
 caught_up(const HaLocalState *local, const PgHaCluster *cluster,
 		  const PgHaMember *m)
 {
-	if (!m->has_xlog || (local->timeline != 0 && m->timeline != local->timeline))
+	int64_t		pos = m->has_xlog ? m->xlog_location : -1;
+	bool		streams = false;
+
+	for (int i = 0; i < local->nstandbys; i++)
+	{
+		const HaSyncCandidate *s = &local->standbys[i];
+
+		if (s->streaming && strcmp(s->name, m->name) == 0)
+		{
+			streams = true;
+			if (s->flush > pos)
+				pos = s->flush;
+		}
+	}
+	if (pos < 0 || (!streams && local->timeline != 0 && m->timeline != local->timeline))
 		return false;
 	return !local->has_xlog ||
-		local->xlog_position - m->xlog_location <= cluster->max_lag_on_failover;
+		local->xlog_position - pos <= cluster->max_lag_on_failover;
 }
 
 /*
@@ -160,6 +177,7 @@ decide_switchover(const HaLocalState *local, const PgHaCluster *cluster,
 		set_decision(out, HA_KEEP_LEADER,
 					 "this node holds the leader key; switchover candidate \"%s\" has not caught up yet",
 					 best->name);
+		out->recheck_soon = true;
 		return true;
 	}
 	if (best == NULL)

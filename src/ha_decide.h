@@ -30,6 +30,14 @@ typedef enum HaAction
 	HA_CLEAR_FAILOVER			/* leader: drop a done or impossible request */
 } HaAction;
 
+/* A standby streaming from the leader, as the leader's walsenders see it. */
+typedef struct HaSyncCandidate
+{
+	char		name[PGHA_NAME_LEN];	/* its application_name */
+	bool		streaming;		/* the walsender streams (caught up once) */
+	int64_t		flush;			/* flushed by the standby, bytes */
+} HaSyncCandidate;
+
 /* The node itself, as the HA worker saw it this round. */
 typedef struct HaLocalState
 {
@@ -47,6 +55,9 @@ typedef struct HaLocalState
 	int64_t		now_ms;			/* monotonic clock */
 	int64_t		wall_ms;		/* epoch ms, for scheduled switchovers */
 	int64_t		lease_expiry_ms;	/* monotonic; 0 when we never renewed */
+	/* a primary: its walsenders, fresher than the positions in Consul */
+	int			nstandbys;
+	HaSyncCandidate standbys[PGHA_MAX_MEMBERS];
 } HaLocalState;
 
 typedef struct HaConfig
@@ -57,6 +68,7 @@ typedef struct HaConfig
 typedef struct HaDecision
 {
 	HaAction	action;
+	bool		recheck_soon;	/* waiting for something that comes soon */
 	char		target[PGHA_NAME_LEN];	/* HA_SWITCHOVER: the candidate */
 	char		reason[PGHA_ERR_LEN];
 } HaDecision;
@@ -69,14 +81,6 @@ extern void ha_decide(const HaLocalState *local, const PgHaCluster *cluster,
 					  bool dcs_ok, const HaConfig *config, HaDecision *out);
 
 extern const char *ha_action_name(HaAction action);
-
-/* A standby streaming from the leader, as the leader's walsenders see it. */
-typedef struct HaSyncCandidate
-{
-	char		name[PGHA_NAME_LEN];	/* its application_name */
-	bool		streaming;		/* the walsender streams (caught up once) */
-	int64_t		flush;			/* flushed by the standby, bytes */
-} HaSyncCandidate;
 
 /*
  * The leader (self) picks its synchronous standbys, Patroni's way: among the

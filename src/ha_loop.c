@@ -55,6 +55,7 @@
 #define SESSION_FILE	"pg_ha.session"
 #define DEMOTE_AFTER_START_MS	2000
 #define PROMOTE_POLL_MS			10
+#define RECHECK_SOON_MS			250
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
 #define RESTART_GIVE_UP_MS	180000	/* pg_ctl restart -t 120, and more */
@@ -105,6 +106,7 @@ typedef struct HaWorker
 	bool		demotion_started;	/* pg_ha_ctl rejoin is on its way */
 	bool		checkpoint_after_promote;
 	bool		promote_requested;	/* waiting for our promotion to end */
+	bool		recheck_soon;	/* the decision waits for something near */
 	bool		restart_started;	/* pg_ctl restart is on its way */
 	int64		restart_started_ms; /* ... since (monotonic) */
 	char		logged_restart_wait[PGHA_ERR_LEN * 2];
@@ -520,6 +522,7 @@ read_local_state(HaWorker *w, HaLocalState *local)
 		local->has_xlog = true;
 		local->xlog_position = (int64_t) GetXLogInsertRecPtr();
 		local->timeline = GetWALInsertionTimeLine();
+		local->nstandbys = pgha_read_standbys(local->standbys, PGHA_MAX_MEMBERS);
 	}
 	local->now_ms = pgha_monotonic_ms();
 	local->wall_ms = (int64_t) (GetCurrentTimestamp() / 1000) +
@@ -1167,6 +1170,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	read_local_state(w, &local);
 	config.node_name = pg_ha_node_name;
 	ha_decide(&local, w->cluster, w->cluster_ok, &config, &d);
+	w->recheck_soon = d.recheck_soon;
 
 	if (d.action != w->logged_action || strcmp(d.reason, w->logged_reason) != 0)
 	{
@@ -1238,15 +1242,21 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 
 /*
  * loop_wait, but when a raised ttl left the session with a shorter TTL than
- * the check's, the session must still be renewed in time: half its TTL.
+ * the check's, the session must still be renewed in time: half its TTL;
+ * and shorter while the decision waits for something that comes soon.
  */
 static int
 round_wait_ms(const HaWorker *w)
 {
+	int			wait = w->loop_wait_ms;
+
 	if (w->session[0] != '\0' && w->session_ttl_ms > 0 &&
 		w->session_ttl_ms < w->check_ttl_ms)
-		return Min(w->loop_wait_ms, w->session_ttl_ms / 2);
-	return w->loop_wait_ms;
+		wait = Min(wait, w->session_ttl_ms / 2);
+	/* e.g. a switchover candidate catching up: look again shortly */
+	if (w->recheck_soon)
+		wait = Min(wait, RECHECK_SOON_MS);
+	return wait;
 }
 
 static void

@@ -270,6 +270,26 @@ read_senders(Sender *out, int max)
 	return n;
 }
 
+int
+pgha_read_standbys(HaSyncCandidate *out, int max)
+{
+	Sender	   *senders = palloc(sizeof(Sender) * MAX_SENDERS);
+	int			nsenders = read_senders(senders, MAX_SENDERS);
+	int			n = 0;
+
+	for (int i = 0; i < nsenders && n < max; i++)
+	{
+		if (senders[i].name[0] == '\0')
+			continue;
+		strlcpy(out[n].name, senders[i].name, sizeof(out[n].name));
+		out[n].streaming = senders[i].state == WALSNDSTATE_STREAMING;
+		out[n].flush = (int64_t) senders[i].flush;
+		n++;
+	}
+	pfree(senders);
+	return n;
+}
+
 static bool
 standbys_defined(void)
 {

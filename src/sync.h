@@ -11,6 +11,7 @@
 #define PG_HA_SYNC_H
 
 #include "cluster.h"
+#include "ha_decide.h"
 
 /*
  * The value pg_ha.conf gives synchronous_standby_names, or NULL when it
@@ -27,5 +28,8 @@ extern void pgha_sync_leader_round(const PgHaCluster *cluster);
  * '*' (strict) or empty, in force.  False: do not promote in this round.
  */
 extern bool pgha_sync_before_promote(const PgHaCluster *cluster);
+
+/* The leader's walsenders: who streams, flushed up to where.  Returns how many. */
+extern int	pgha_read_standbys(HaSyncCandidate *out, int max);
 
 #endif							/* PG_HA_SYNC_H */

@@ -259,6 +259,22 @@ main(void)
 	c.members[1].timeline = 2;
 	l.xlog_position = 100 + 1001;	/* too far behind: wait */
 	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+	CHECK(d.recheck_soon);		/* ... and look again soon */
+	/* our walsender saw it flush more than it published: caught up */
+	l.nstandbys = 1;
+	strcpy(l.standbys[0].name, "pg2");
+	l.standbys[0].streaming = true;
+	l.standbys[0].flush = 1000;
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER && !d.recheck_soon);
+	CHECK(strcmp(d.target, "pg2") == 0);
+	l.standbys[0].streaming = false;	/* a walsender that does not stream */
+	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+	/* a stale published timeline does not matter while it streams from us */
+	l.standbys[0].streaming = true;
+	c.members[1].timeline = 1;
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER);
+	c.members[1].timeline = 2;
+	l.nstandbys = 0;
 	l.xlog_position = 300;
 	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER);
 	CHECK(strcmp(d.target, "pg2") == 0);
