@@ -510,12 +510,20 @@ $pg1->safe_psql('postgres', 'CREATE DATABASE pg2test');
 ok(caught_up('pg1'), 'the replicas have caught up after CREATE DATABASE');
 
 my $request = '';
+my $index = $consul->http('GET', "/v1/kv/$prefix/failover")->{headers}{'x-consul-index'} // 0;
 ($h_out, $h_err) = ('', '');
 $h = IPC::Run::start([ 'pg_ha_ctl', 'switchover', 'otus', '--candidate', 'pg2', '--force' ],
 	'<', \undef, '>', \$h_out, '2>', \$h_err);
-# the request lives until the candidate has taken over: look often
+# The request lives only until the candidate has taken over, tens of
+# milliseconds: blocking queries from an index taken before the command
+# see it appear (other KV writes wake them too: ask again).
 PgHaTest::poll_until('the switchover request', 20,
-	sub { $request = $consul->kv_get("$prefix/failover") // $request; $request ne '' });
+	sub {
+		my $res = $consul->http('GET', "/v1/kv/$prefix/failover?raw&wait=5s&index=$index");
+		$index = $res->{headers}{'x-consul-index'} // $index;
+		$request = $res->{content} if $res->{status} == 200;
+		return $request ne '';
+	});
 is($request, '{"leader":"pg1","member":"pg2"}',
 	'switchover writes the failover key with leader and member');
 $h->finish;
