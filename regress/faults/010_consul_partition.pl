@@ -16,7 +16,8 @@ our $lab;
 BEGIN
 {
 	require PgHaTest::Netns;
-	$lab = PgHaTest::Netns->setup(nodes => [qw(pg1 pg2 pg3)]);
+	# 020_consul_partition_sync.pl has set it up already
+	$lab //= PgHaTest::Netns->setup(nodes => [qw(pg1 pg2 pg3)]);
 }
 
 use PostgreSQL::Test::Cluster;
