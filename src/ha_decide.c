@@ -194,7 +194,12 @@ decide_switchover(const HaLocalState *local, const PgHaCluster *cluster,
 						 "no running replica may take over: switchover cancelled");
 		return true;
 	}
-	set_decision(out, HA_SWITCHOVER, "switchover to \"%s\"", best->name);
+	if (cluster->failover_member[0] != '\0')
+		set_decision(out, HA_SWITCHOVER, "switchover to \"%s\"", best->name);
+	else
+		set_decision(out, HA_SWITCHOVER,
+					 "switchover to any replica; the most advanced is \"%s\"",
+					 best->name);
 	snprintf(out->target, sizeof(out->target), "%s", best->name);
 	return true;
 }
