@@ -66,6 +66,12 @@ ok( PgHaTest::poll_until('writes reach a new leader', 60,
 			return defined $new;
 		}),
 	'after a failover the primary port leads to the new leader');
+# Until its checks mark the dead leader DOWN, HAProxy may still pick it,
+# and without retries (haproxy.cfg) such a connection fails at once:
+# clients reconnect.  Once only the new leader is UP, every write lands.
+ok(PgHaTest::poll_until('only the new leader UP on the primary port', 30,
+		sub { up_servers('primary') eq $new }),
+	"only $new is UP on the primary port");
 via('primary', 'INSERT INTO t VALUES (2)');
 is($node{$new}->safe_psql('postgres', 'SELECT count(*) FROM t'), '2',
 	"writes through HAProxy land on the new leader $new");
