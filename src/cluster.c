@@ -1723,6 +1723,7 @@ pgha_find_member(const PgHaCluster *c, const char *name)
 	return NULL;
 }
 
+
 /* a jansson value dumped into buf; -1 when it does not fit */
 static int
 dump_into(json_t *v, char *buf, size_t buflen)
@@ -1741,6 +1742,43 @@ dump_into(json_t *v, char *buf, size_t buflen)
 	memcpy(buf, s, n + 1);
 	free(s);
 	return (int) n;
+}
+
+/*
+ * The config key's value as an object to edit; a new one when there is no
+ * value.  NULL, with errbuf set, when it is not a JSON object.
+ */
+static json_t *
+config_for_edit(const char *config, size_t len, char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+
+	if (config == NULL)
+	{
+		if ((root = new_object()) == NULL)
+			set_error(errbuf, errlen, "out of memory");
+		return root;
+	}
+	root = load_json(config, len, "config", errbuf, errlen);
+	if (root != NULL && !json_is_object(root))
+	{
+		json_decref(root);
+		set_error(errbuf, errlen, "config is not a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+/* The edited config into buf (length, or -1 with errbuf set); frees root. */
+static int
+config_edited(json_t *root, char *buf, size_t buflen, char *errbuf, size_t errlen)
+{
+	int			n = dump_into(root, buf, buflen);
+
+	json_decref(root);
+	if (n < 0)
+		set_error(errbuf, errlen, "config is too large");
+	return n;
 }
 
 int
@@ -1871,26 +1909,10 @@ int
 pgha_config_with_pause(const char *config, size_t len, bool pause,
 					   char *buf, size_t buflen, char *errbuf, size_t errlen)
 {
-	json_t	   *root;
-	int			n;
+	json_t	   *root = config_for_edit(config, len, errbuf, errlen);
 
-	if (config != NULL)
-	{
-		root = load_json(config, len, "config", errbuf, errlen);
-		if (root == NULL)
-			return -1;
-		if (!json_is_object(root))
-		{
-			json_decref(root);
-			set_error(errbuf, errlen, "config is not a JSON object");
-			return -1;
-		}
-	}
-	else if ((root = new_object()) == NULL)
-	{
-		set_error(errbuf, errlen, "out of memory");
+	if (root == NULL)
 		return -1;
-	}
 	if (json_is_true(json_object_get(root, "pause")) == pause)
 	{
 		json_decref(root);
@@ -1900,11 +1922,7 @@ pgha_config_with_pause(const char *config, size_t len, bool pause,
 		json_object_set_new(root, "pause", json_true());
 	else
 		json_object_del(root, "pause");
-	n = dump_into(root, buf, buflen);
-	json_decref(root);
-	if (n < 0)
-		set_error(errbuf, errlen, "config is too large");
-	return n;
+	return config_edited(root, buf, buflen, errbuf, errlen);
 }
 
 int
@@ -1991,17 +2009,10 @@ pgha_config_with_parameter(const char *config, const char *name,
 	json_t	   *root;
 	json_t	   *pg;
 	json_t	   *parameters;
-	int			n;
 
-	root = config ? load_json(config, strlen(config), "config", errbuf, errlen) : new_object();
+	root = config_for_edit(config, config ? strlen(config) : 0, errbuf, errlen);
 	if (root == NULL)
 		return -1;
-	if (!json_is_object(root))
-	{
-		json_decref(root);
-		set_error(errbuf, errlen, "config is not a JSON object");
-		return -1;
-	}
 	pg = json_object_get(root, "postgresql");
 	if (pg == NULL)
 	{
@@ -2031,11 +2042,7 @@ pgha_config_with_parameter(const char *config, const char *name,
 		else
 			json_object_set_new(parameters, name, json_string(value));
 	}
-	n = dump_into(root, buf, buflen);
-	json_decref(root);
-	if (n < 0)
-		set_error(errbuf, errlen, "config is too large");
-	return n;
+	return config_edited(root, buf, buflen, errbuf, errlen);
 }
 
 bool
@@ -2093,7 +2100,6 @@ pgha_config_with_sync_setting(const char *config, const char *name,
 {
 	json_t	   *root;
 	long long	v = 0;
-	int			n;
 
 	if (value != NULL && !pgha_sync_setting_value(name, value, &v, errbuf, errlen))
 		return -1;
@@ -2102,26 +2108,16 @@ pgha_config_with_sync_setting(const char *config, const char *name,
 		set_error(errbuf, errlen, "not a synchronous mode setting");
 		return -1;
 	}
-	root = config ? load_json(config, strlen(config), "config", errbuf, errlen) : new_object();
+	root = config_for_edit(config, config ? strlen(config) : 0, errbuf, errlen);
 	if (root == NULL)
 		return -1;
-	if (!json_is_object(root))
-	{
-		json_decref(root);
-		set_error(errbuf, errlen, "config is not a JSON object");
-		return -1;
-	}
 	if (value == NULL)
 		json_object_del(root, name);
 	else if (strcmp(name, "synchronous_node_count") == 0)
 		json_object_set_new(root, name, json_integer((json_int_t) v));
 	else
 		json_object_set_new(root, name, json_boolean(v != 0));
-	n = dump_into(root, buf, buflen);
-	json_decref(root);
-	if (n < 0)
-		set_error(errbuf, errlen, "config is too large");
-	return n;
+	return config_edited(root, buf, buflen, errbuf, errlen);
 }
 
 int
@@ -2445,7 +2441,6 @@ pgha_config_with_timing(const char *config, const char *name, int ms,
 						char *buf, size_t buflen, char *errbuf, size_t errlen)
 {
 	json_t	   *root;
-	int			n;
 	bool		known = false;
 
 	for (int i = 0; i < 3; i++)
@@ -2455,27 +2450,17 @@ pgha_config_with_timing(const char *config, const char *name, int ms,
 		set_error(errbuf, errlen, "%s is not a timing of the config key", name);
 		return -1;
 	}
-	root = (config && config[0]) ?
-		load_json(config, strlen(config), "config", errbuf, errlen) : new_object();
+	root = config_for_edit(config && config[0] ? config : NULL,
+						   config ? strlen(config) : 0, errbuf, errlen);
 	if (root == NULL)
 		return -1;
-	if (!json_is_object(root))
-	{
-		json_decref(root);
-		set_error(errbuf, errlen, "config is not a JSON object");
-		return -1;
-	}
 	if (ms < 0)
 		json_object_del(root, name);
 	else if (ms % 1000 == 0)
 		json_object_set_new(root, name, json_integer((json_int_t) (ms / 1000)));
 	else
 		json_object_set_new(root, name, json_real(ms / 1000.0));
-	n = dump_into(root, buf, buflen);
-	json_decref(root);
-	if (n < 0)
-		set_error(errbuf, errlen, "config is too large");
-	return n;
+	return config_edited(root, buf, buflen, errbuf, errlen);
 }
 
 /* ----- hot standby parameters and the order of restarts */
