@@ -37,20 +37,6 @@
 #include "metrics_text.h"
 #include "unit_check.h"
 
-#define CHECK_STR(got, want) \
-	do { \
-		const char *got_ = (got); \
-		const char *want_ = (want); \
-		if (got_ != NULL && strcmp(got_, want_) == 0) \
-			npassed++; \
-		else \
-		{ \
-			nfailed++; \
-			printf("%s:%d: check failed: %s is \"%s\", expected \"%s\"\n", \
-				   __FILE__, __LINE__, #got, got_ ? got_ : "(null)", want_); \
-		} \
-	} while (0)
-
 #define CHECK_INT(got, want) \
 	do { \
 		long long got_ = (long long) (got); \

@@ -30,20 +30,6 @@
 #include "../../src/cluster.h"
 #include "unit_check.h"
 
-#define CHECK_STR(got, want) \
-	do { \
-		const char *got_ = (got); \
-		const char *want_ = (want); \
-		if (got_ != NULL && strcmp(got_, want_) == 0) \
-			npassed++; \
-		else \
-		{ \
-			nfailed++; \
-			printf("%s:%d: check failed: %s is \"%s\", expected \"%s\"\n", \
-				   __FILE__, __LINE__, #got, got_ ? got_ : "(null)", want_); \
-		} \
-	} while (0)
-
 /* string literal with its length, NUL bytes included */
 #define LIT(s) (s), (sizeof(s) - 1)
 

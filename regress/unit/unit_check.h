@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 static int	npassed = 0;
 static int	nfailed = 0;
@@ -31,5 +32,20 @@ check_at(bool ok, const char *expr, const char *file, int line)
 }
 
 #define CHECK(cond) check_at((cond) ? true : false, #cond, __FILE__, __LINE__)
+
+/* a string equal to the one wanted; prints both when not */
+#define CHECK_STR(got, want) \
+	do { \
+		const char *got_ = (got); \
+		const char *want_ = (want); \
+		if (got_ != NULL && strcmp(got_, want_) == 0) \
+			npassed++; \
+		else \
+		{ \
+			nfailed++; \
+			printf("%s:%d: check failed: %s is \"%s\", expected \"%s\"\n", \
+				   __FILE__, __LINE__, #got, got_ ? got_ : "(null)", want_); \
+		} \
+	} while (0)
 
 #endif							/* PGHA_UNIT_CHECK_H */
