@@ -25,8 +25,9 @@
 #              writes, acknowledged writes missing on the final leader,
 #              whether the old leader still took writes while the new one
 #              did, and the time until the old leader streams again
-#   idle       the HA machinery of each node (pg_ha: HA worker + API
-#              worker; Patroni: its python process) over --idle seconds:
+#   idle       the HA machinery of each node (pg_ha: its HA worker, which
+#              serves the REST API too; Patroni: its python process) over
+#              --idle seconds:
 #              RSS, PSS and private memory (smaps_rollup), CPU seconds per
 #              minute; Consul HTTP requests per minute (Consul's debug log
 #              has one "Request finished" line per request)

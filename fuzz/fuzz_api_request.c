@@ -12,8 +12,8 @@
  *	  body
  *
  * (LF alone is fine too.)  libmicrohttpd parses the HTTP framing in the
- * API worker; what reaches pg_ha's code is the method, the raw request
- * target, the Authorization header and the body, and that is what this
+ * HA worker's REST API; what reaches pg_ha's code is the method, the raw
+ * request target, the Authorization header and the body, and that is what this
  * target hands to src/api_route.c, as api.c does: the request line's
  * parsing and routing, the answers of the read endpoints from a leader's,
  * a replica's and a starting node's snapshot, the basic-auth check, and

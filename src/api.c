@@ -1,14 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * api.c
- *	  The REST API worker: Patroni-compatible health checks for HAProxy.
+ *	  The REST API: Patroni-compatible health checks for HAProxy.
  *
- * One background worker per postmaster serves pg_ha.api_listen with
- * libmicrohttpd, single-threaded: MHD runs without threads of its own
- * (MHD_USE_EPOLL) and exposes one epoll descriptor, which the worker's
- * own wait loop watches together with its latch and the postmaster; when
- * it is readable the worker calls MHD_run().  So SIGTERM, SIGHUP and the
- * death of the postmaster are seen within one wait, as in any worker.
+ * The HA worker (ha_loop.c) serves pg_ha.api_listen with libmicrohttpd,
+ * single-threaded: MHD runs without threads of its own (MHD_USE_EPOLL)
+ * and exposes one epoll descriptor.  Every wait of the HA worker watches
+ * it: pgha_api_wait() between rounds and in the round's short pauses, and
+ * the wait for each Consul answer (dcs_serve_while_waiting), so a health
+ * check is answered within milliseconds even while Consul is slow.  One
+ * process instead of a worker of its own saves the ~1 MiB that any
+ * PostgreSQL process costs (docs/architecture.md, "One worker").
  *
  * Every GET answer comes from memory: the HA worker's shared state (role,
  * lease, the cluster as last read from Consul) and the server's own
@@ -19,10 +21,12 @@
  *
  * The write requests (POST /switchover /failover /restart /reload, PATCH
  * /config) are the exception: like the SQL actions, they read the cluster
- * from Consul and write one key with check-and-set, blocking this loop for
- * at most a few pg_ha.retry_timeouts.  They are rare and operator-driven;
- * health checks queue meanwhile.  Who may write: pg_ha.api_auth
- * (api_route.c, pgha_api_check_auth).
+ * from Consul and write one key with check-and-set.  They cannot run inside
+ * MHD's callback (their Consul requests serve MHD meanwhile, and MHD_run
+ * is not reentrant), so the callback suspends the connection and queues
+ * it; the HA worker carries the queue out between rounds
+ * (pgha_api_run_writes) and resumes each connection with its answer.  Who
+ * may write: pg_ha.api_auth (api_route.c, pgha_api_check_auth).
  *
  * The requests are outside data from anyone who can reach the port.  MHD
  * bounds them (connection limits, timeouts, a memory limit per
@@ -84,6 +88,7 @@ extern char *pg_ha_api_auth;
 #define API_PER_IP_LIMIT			32
 #define API_CONNECTION_TIMEOUT_S	10
 #define API_CONNECTION_MEMORY		(16 * 1024)
+/* the longest MHD goes without a call, for its own timeouts */
 #define API_MAX_WAIT_MS				1000
 #define API_RETRY_START_MS			10000
 
@@ -96,6 +101,11 @@ typedef struct ApiRequestCtx
 	bool		started;		/* the first call of api_access is done */
 	bool		write;			/* a write request, authorized: collect */
 	bool		too_large;		/* body over PGHA_API_MAX_WRITE_BODY */
+	bool		queued;			/* suspended, in the queue of writes */
+	bool		answered;		/* resumed: resp is the answer to send */
+	struct MHD_Connection *con; /* while queued */
+	struct ApiRequestCtx *next; /* the queue */
+	PgHaApiResponse resp;
 	PgHaApiRequest req;
 	char	   *body;			/* malloc'ed */
 	size_t		body_len;
@@ -103,7 +113,16 @@ typedef struct ApiRequestCtx
 	char		uri[FLEXIBLE_ARRAY_MEMBER];
 } ApiRequestCtx;
 
-static MemoryContext request_cxt = NULL;
+static MemoryContext request_cxt = NULL;	/* one read request */
+static MemoryContext write_cxt = NULL;	/* one write request, outlives reads */
+static struct MHD_Daemon *api_daemon = NULL;
+static int	daemon_fd = -1;
+static int64 next_start = 0;
+static char logged_error[PGHA_ERR_LEN] = "";
+static bool serving = false;	/* inside MHD_run */
+/* authorized write requests waiting for the HA worker, oldest first */
+static ApiRequestCtx *queue_head = NULL;
+static ApiRequestCtx *queue_tail = NULL;
 /* the PEM texts while the daemon runs with TLS */
 static PgHaApiTls daemon_tls;
 static PgHaApiSnapshot *snapshot = NULL;
@@ -411,7 +430,7 @@ read_cluster(PgHaCluster *c, const char *what, PgHaApiResponse *resp)
 {
 	char		err[PGHA_ERR_LEN];
 
-	dcs_connect();
+	/* Consul as the HA worker set it up (its retry_timeout in force) */
 	if (!dcs_read_cluster(psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster),
 						  c, err, sizeof(err)))
 	{
@@ -592,7 +611,6 @@ write_config(const char *body, size_t len, PgHaApiResponse *resp)
 	char		err[PGHA_ERR_LEN];
 	PgHaParam  *params = palloc(sizeof(PgHaParam) * PGHA_MAX_PARAMS);
 
-	dcs_connect();
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
 		char	   *current;
@@ -684,10 +702,10 @@ write_config(const char *body, size_t len, PgHaApiResponse *resp)
  * request alone.
  */
 static void
-handle_write(struct MHD_Connection *con, const PgHaApiRequest *req,
-			 const char *body, size_t len, PgHaApiResponse *resp)
+handle_write(const PgHaApiRequest *req, const char *body, size_t len,
+			 PgHaApiResponse *resp)
 {
-	MemoryContext old = MemoryContextSwitchTo(request_cxt);
+	MemoryContext old = MemoryContextSwitchTo(write_cxt);
 	bool		ok = false;
 
 	memset(resp, 0, sizeof(*resp));
@@ -721,19 +739,67 @@ handle_write(struct MHD_Connection *con, const PgHaApiRequest *req,
 	}
 	PG_CATCH();
 	{
-		MemoryContextSwitchTo(request_cxt);
+		MemoryContextSwitchTo(write_cxt);
 		EmitErrorReport();
 		FlushErrorState();
 		LWLockReleaseAll();
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(request_cxt);
+	MemoryContextReset(write_cxt);
 	if (!ok)
 	{
 		pgha_api_response_free(resp);
 		pgha_api_text_response(resp, 500, "internal error; see the server log");
 	}
+}
+
+/* ----- the queue of write requests */
+
+static void
+enqueue(ApiRequestCtx *ctx, struct MHD_Connection *con)
+{
+	ctx->con = con;
+	ctx->queued = true;
+	ctx->next = NULL;
+	if (queue_tail != NULL)
+		queue_tail->next = ctx;
+	else
+		queue_head = ctx;
+	queue_tail = ctx;
+}
+
+static void
+unqueue(ApiRequestCtx *ctx)
+{
+	ApiRequestCtx *prev = NULL;
+
+	for (ApiRequestCtx *c = queue_head; c != NULL; prev = c, c = c->next)
+	{
+		if (c != ctx)
+			continue;
+		if (prev != NULL)
+			prev->next = c->next;
+		else
+			queue_head = c->next;
+		if (queue_tail == c)
+			queue_tail = prev;
+		break;
+	}
+	ctx->queued = false;
+	ctx->next = NULL;
+}
+
+/* The answer goes out at MHD's next call of api_access for it. */
+static void
+resume_with(ApiRequestCtx *ctx)
+{
+	struct MHD_Connection *con = ctx->con;
+
+	unqueue(ctx);
+	ctx->answered = true;
+	ctx->con = NULL;
+	MHD_resume_connection(con);
 }
 
 /* ----- MHD callbacks: no ERROR may escape them */
@@ -762,8 +828,13 @@ api_completed(void *cls, struct MHD_Connection *con, void **req_cls,
 {
 	if (req_cls != NULL && *req_cls != NULL)
 	{
-		free(((ApiRequestCtx *) *req_cls)->body);
-		free(*req_cls);
+		ApiRequestCtx *ctx = (ApiRequestCtx *) *req_cls;
+
+		if (ctx->queued)
+			unqueue(ctx);
+		pgha_api_response_free(&ctx->resp);
+		free(ctx->body);
+		free(ctx);
 		*req_cls = NULL;
 	}
 }
@@ -859,9 +930,15 @@ api_access(void *cls, struct MHD_Connection *con, const char *url,
 		return send_plain_error(con, MHD_HTTP_SERVICE_UNAVAILABLE);
 	}
 
-	/* a write request: collect its body, then answer */
+	/* a write request: collect its body, queue it, answer once carried out */
 	if (ctx->write)
 	{
+		if (ctx->answered)
+		{
+			resp = ctx->resp;
+			memset(&ctx->resp, 0, sizeof(ctx->resp));
+			return send_response(con, &resp);
+		}
 		if (*upload_data_size != 0)
 		{
 			if (!ctx->too_large &&
@@ -890,8 +967,14 @@ api_access(void *cls, struct MHD_Connection *con, const char *url,
 								   "request body too large");
 			return send_response(con, &resp);
 		}
-		handle_write(con, &ctx->req, ctx->body, ctx->body_len, &resp);
-		return send_response(con, &resp);
+		if (!ctx->queued)
+		{
+			enqueue(ctx, con);
+			MHD_suspend_connection(con);
+			/* ends the HA worker's wait: pgha_api_run_writes */
+			SetLatch(MyLatch);
+		}
+		return MHD_YES;
 	}
 
 	/* called again with a request body: the answer is already queued */
@@ -976,7 +1059,7 @@ start_daemon(char *err, size_t errlen)
 	const char *colon = strrchr(listen, ':');
 	char		host[256];
 	int			port;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_storage addr;
 	bool		have_addr = false;
 	bool		any = false;
@@ -1084,119 +1167,202 @@ start_daemon(char *err, size_t errlen)
 	return d;
 }
 
-void
-pg_ha_api_main(Datum main_arg)
+/* ----- the HA worker's side (api.h) */
+
+/* MHD's turn: accept, read, answer, time out, whatever is ready. */
+static void
+serve(void)
 {
-	struct MHD_Daemon *daemon = NULL;
-	WaitEventSet *wes = NULL;
-	int64		next_start = 0;
-	char		logged_error[PGHA_ERR_LEN] = "";
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-	BackgroundWorkerUnblockSignals();
-
-	/* exit code 0: not restarted */
-	if (!pg_ha_active())
-		proc_exit(0);
-
-	request_cxt = AllocSetContextCreate(TopMemoryContext, "pg_ha API request",
-										ALLOCSET_DEFAULT_SIZES);
-	snapshot = MemoryContextAllocZero(TopMemoryContext, sizeof(PgHaApiSnapshot));
-
-	while (!ShutdownRequestPending)
-	{
-		long		timeout = API_MAX_WAIT_MS;
-		int64		now;
-
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			/* api_listen needs a restart; pending_restart and tags follow */
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-
-		now = pgha_monotonic_ms();
-		if (daemon == NULL && now >= next_start)
-		{
-			char		err[PGHA_ERR_LEN];
-
-			daemon = start_daemon(err, sizeof(err));
-			if (daemon == NULL)
-			{
-				/* keep trying (the port may be freed), complain once */
-				if (strcmp(err, logged_error) != 0)
-					ereport(WARNING,
-							(errmsg("pg_ha: REST API not started: %s", err),
-							 errhint("Check pg_ha.api_listen; the worker retries every %d seconds.",
-									 API_RETRY_START_MS / 1000)));
-				strlcpy(logged_error, err, sizeof(logged_error));
-				next_start = now + API_RETRY_START_MS;
-			}
-			else
-			{
-				const union MHD_DaemonInfo *info =
-					MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
-
-				if (info == NULL || info->epoll_fd < 0)
-				{
-					MHD_stop_daemon(daemon);
-					daemon = NULL;
-					ereport(ERROR,
-							(errmsg("pg_ha: libmicrohttpd has no epoll descriptor")));
-				}
-				wes = CreateWaitEventSet(TopMemoryContext, 3);
-				AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-				AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-				AddWaitEventToSet(wes, WL_SOCKET_READABLE, info->epoll_fd, NULL, NULL);
-				ereport(LOG,
-						(errmsg("pg_ha: REST API listening on \"%s\" (pid %d)%s",
-								pg_ha_api_listen, MyProcPid,
-								pgha_api_tls_enabled() ? ", HTTPS" : "")));
-				logged_error[0] = '\0';
-			}
-		}
-
-		if (daemon != NULL)
-		{
-			MHD_UNSIGNED_LONG_LONG mhd_timeout;
-			WaitEvent	event;
-
-			if (MHD_get_timeout(daemon, &mhd_timeout) == MHD_YES &&
-				mhd_timeout < (MHD_UNSIGNED_LONG_LONG) timeout)
-				timeout = (long) mhd_timeout;
-			(void) WaitEventSetWait(wes, timeout, &event, 1, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-			/* accept, read, answer, time out: whatever is ready */
-			(void) MHD_run(daemon);
-		}
-		else
-		{
-			timeout = Min((long) (next_start - now), API_MAX_WAIT_MS);
-			if (timeout < 0)
-				timeout = 0;
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 timeout, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
-	}
-
-	if (daemon != NULL)
-		MHD_stop_daemon(daemon);
-	pgha_api_tls_free(&daemon_tls);
-
-	/*
-	 * Exit code 1: a stray SIGTERM to this worker alone gets it restarted
-	 * (bgw_restart_time), instead of leaving the node without health checks
-	 * until the next server restart.  During a shutdown the postmaster
-	 * restarts nothing.
-	 */
-	proc_exit(1);
+	if (api_daemon == NULL || serving)
+		return;
+	serving = true;
+	(void) MHD_run(api_daemon);
+	serving = false;
 }
 
 void
-pgha_api_register(void)
+pgha_api_init(void)
 {
-	pgha_register_worker("pg_ha_api_main", "pg_ha API worker");
+	request_cxt = AllocSetContextCreate(TopMemoryContext, "pg_ha API request",
+										ALLOCSET_SMALL_SIZES);
+	write_cxt = AllocSetContextCreate(TopMemoryContext, "pg_ha API write",
+									  ALLOCSET_SMALL_SIZES);
+	snapshot = MemoryContextAllocZero(TopMemoryContext, sizeof(PgHaApiSnapshot));
+}
+
+void
+pgha_api_start(void)
+{
+	char		err[PGHA_ERR_LEN];
+	const union MHD_DaemonInfo *info;
+	int64		now = pgha_monotonic_ms();
+
+	if (api_daemon != NULL || now < next_start)
+		return;
+	api_daemon = start_daemon(err, sizeof(err));
+	if (api_daemon != NULL)
+	{
+		info = MHD_get_daemon_info(api_daemon, MHD_DAEMON_INFO_EPOLL_FD);
+		if (info == NULL || info->epoll_fd < 0)
+		{
+			MHD_stop_daemon(api_daemon);
+			api_daemon = NULL;
+			pgha_api_tls_free(&daemon_tls);
+			strlcpy(err, "libmicrohttpd has no epoll descriptor", sizeof(err));
+		}
+		else
+			daemon_fd = info->epoll_fd;
+	}
+	if (api_daemon == NULL)
+	{
+		/* keep trying (the port may be freed), complain once */
+		if (strcmp(err, logged_error) != 0)
+			ereport(WARNING,
+					(errmsg("pg_ha: REST API not started: %s", err),
+					 errhint("Check pg_ha.api_listen; the HA worker retries every %d seconds.",
+							 API_RETRY_START_MS / 1000)));
+		strlcpy(logged_error, err, sizeof(logged_error));
+		next_start = now + API_RETRY_START_MS;
+		return;
+	}
+	dcs_serve_while_waiting(daemon_fd, serve);
+	ereport(LOG,
+			(errmsg("pg_ha: REST API listening on \"%s\" (pid %d)%s",
+					pg_ha_api_listen, MyProcPid,
+					pgha_api_tls_enabled() ? ", HTTPS" : "")));
+	logged_error[0] = '\0';
+}
+
+void
+pgha_api_stop(void)
+{
+	if (api_daemon == NULL)
+		return;
+	/* MHD must not stop with a suspended connection: answer them first */
+	while (queue_head != NULL)
+	{
+		ApiRequestCtx *ctx = queue_head;
+
+		pgha_api_text_response(&ctx->resp, MHD_HTTP_SERVICE_UNAVAILABLE,
+							   "the REST API is stopping; nothing was done");
+		resume_with(ctx);
+	}
+	serve();
+	dcs_serve_while_waiting(-1, NULL);
+	MHD_stop_daemon(api_daemon);
+	api_daemon = NULL;
+	daemon_fd = -1;
+	pgha_api_tls_free(&daemon_tls);
+}
+
+/*
+ * After a reload: new certificate or key files are taken by starting the
+ * daemon again; files that cannot be read leave the running daemon as it
+ * is, with a warning, rather than a node without health checks.
+ */
+void
+pgha_api_reload(void)
+{
+	PgHaApiTls	tls;
+	char		err[PGHA_ERR_LEN];
+	bool		same;
+
+	if (api_daemon == NULL || !pgha_api_tls_enabled())
+		return;
+	memset(&tls, 0, sizeof(tls));
+	if (!pgha_api_tls_load(&tls, err, sizeof(err)))
+	{
+		ereport(WARNING,
+				(errmsg("pg_ha: REST API keeps serving its certificate: %s", err),
+				 errhint("Fix the file and reload again; HTTPS goes on with the files read before.")));
+		return;
+	}
+	same = pgha_api_tls_equal(&tls, &daemon_tls);
+	pgha_api_tls_free(&tls);
+	if (same)
+		return;
+	pgha_api_stop();
+	next_start = 0;
+	pgha_api_start();
+	if (api_daemon != NULL)
+		ereport(LOG,
+				(errmsg("pg_ha: REST API restarted with the new certificate files")));
+}
+
+/*
+ * The queued write requests, carried out one after the other.  Called by
+ * the HA worker outside MHD_run: each talks to Consul, serving health
+ * checks meanwhile.
+ */
+void
+pgha_api_run_writes(void)
+{
+	while (queue_head != NULL)
+	{
+		ApiRequestCtx *ctx = queue_head;
+		struct MHD_Connection *con = ctx->con;
+
+		/* off the queue first: a request queued meanwhile waits its turn */
+		unqueue(ctx);
+		handle_write(&ctx->req, ctx->body, ctx->body_len, &ctx->resp);
+		ctx->answered = true;
+		ctx->con = NULL;
+		MHD_resume_connection(con);
+	}
+}
+
+/*
+ * WaitLatch(), serving the REST API meanwhile.  events: WL_LATCH_SET (on
+ * MyLatch), WL_TIMEOUT, WL_EXIT_ON_PM_DEATH or WL_POSTMASTER_DEATH.
+ * Returns the event that ended the wait, as WaitLatch() does.
+ */
+int
+pgha_api_wait(int events, long timeout_ms, uint32 wait_event_info)
+{
+	WaitEventSet *set;
+	int64		deadline = pgha_monotonic_ms() + Max(timeout_ms, 0);
+	int			rc = 0;
+
+	if (api_daemon == NULL)
+		return WaitLatch((events & WL_LATCH_SET) ? MyLatch : NULL, events,
+						 timeout_ms, wait_event_info);
+
+	set = CreateWaitEventSet(CurrentMemoryContext, 3);
+	if (events & WL_LATCH_SET)
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	if (events & WL_EXIT_ON_PM_DEATH)
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	else if (events & WL_POSTMASTER_DEATH)
+		AddWaitEventToSet(set, WL_POSTMASTER_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(set, WL_SOCKET_READABLE, daemon_fd, NULL, NULL);
+
+	while (rc == 0)
+	{
+		long		wait = API_MAX_WAIT_MS;
+		MHD_UNSIGNED_LONG_LONG mhd_timeout;
+		WaitEvent	event;
+
+		if (events & WL_TIMEOUT)
+		{
+			int64		left = deadline - pgha_monotonic_ms();
+
+			if (left <= 0)
+			{
+				rc = WL_TIMEOUT;
+				break;
+			}
+			wait = Min(wait, (long) left);
+		}
+		if (api_daemon != NULL && MHD_get_timeout(api_daemon, &mhd_timeout) == MHD_YES &&
+			mhd_timeout < (MHD_UNSIGNED_LONG_LONG) wait)
+			wait = (long) mhd_timeout;
+
+		if (WaitEventSetWait(set, wait, &event, 1, wait_event_info) == 1 &&
+			!(event.events & WL_SOCKET_READABLE))
+			rc = event.events;
+		else
+			serve();
+	}
+	FreeWaitEventSet(set);
+	return rc;
 }

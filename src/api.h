@@ -1,18 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * api.h
- *	  The REST API worker: Patroni's health checks and status for HAProxy.
+ *	  The REST API (api.c): Patroni's health checks and status for HAProxy,
+ *	  served by the HA worker from its own wait loop.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef PG_HA_API_H
 #define PG_HA_API_H
 
-#include "fmgr.h"
+/* Once, at the HA worker's start. */
+extern void pgha_api_init(void);
 
-/* Register the API worker; from _PG_init, when pg_ha is active. */
-extern void pgha_api_register(void);
+/* Listen on pg_ha.api_listen, unless listening or a retry is not due. */
+extern void pgha_api_start(void);
 
-extern PGDLLEXPORT void pg_ha_api_main(Datum main_arg);
+/* Answer what is queued and stop listening (the HA worker exits). */
+extern void pgha_api_stop(void);
+
+/* After a reload: take changed certificate files. */
+extern void pgha_api_reload(void);
+
+/* Carry out the queued write requests; outside any MHD callback. */
+extern void pgha_api_run_writes(void);
+
+/* WaitLatch() that answers REST requests meanwhile. */
+extern int	pgha_api_wait(int events, long timeout_ms, uint32 wait_event_info);
 
 #endif							/* PG_HA_API_H */

@@ -3,7 +3,7 @@
  * api_route.h
  *	  The REST API's answers as pure functions: request in, response out.
  *
- * The API worker (api.c) reads the node's state into a PgHaApiSnapshot
+ * The HA worker's REST API (api.c) reads the node's state into a PgHaApiSnapshot
  * and hands it here with the method and the raw request URI; this file
  * parses the request, picks the status code Patroni 3.0.2 would give and
  * builds the body (Patroni's JSON, Prometheus text).  It does no I/O and

@@ -7,7 +7,7 @@
  * the key as PEM text in memory.  This file reads the files, and at server
  * start validates them with GnuTLS itself (the key opens and matches the
  * certificate, the CA file holds certificates), so that a bad file stops
- * the server at once with a message naming it, instead of an API worker
+ * the server at once with a message naming it, instead of a REST API
  * that starts, fails and retries while HAProxy sees the node as down.
  *
  * With pg_ha.api_cafile, a write request must also come with a client
@@ -133,6 +133,21 @@ pgha_api_tls_free(PgHaApiTls *tls)
 	free(tls->cert);
 	free(tls->ca);
 	memset(tls, 0, sizeof(*tls));
+}
+
+static bool
+same_text(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool
+pgha_api_tls_equal(const PgHaApiTls *a, const PgHaApiTls *b)
+{
+	return same_text(a->cert, b->cert) && same_text(a->key, b->key) &&
+		same_text(a->ca, b->ca);
 }
 
 bool

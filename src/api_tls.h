@@ -33,6 +33,8 @@ extern void pgha_api_tls_check_startup(void);
 /* Read the files; false with err set (never the key's text). */
 extern bool pgha_api_tls_load(PgHaApiTls *tls, char *err, size_t errlen);
 extern void pgha_api_tls_free(PgHaApiTls *tls);
+/* The same files' contents? */
+extern bool pgha_api_tls_equal(const PgHaApiTls *a, const PgHaApiTls *b);
 
 /* session: a gnutls_session_t from MHD_CONNECTION_INFO_GNUTLS_SESSION */
 extern bool pgha_api_tls_client_verified(void *session);

@@ -28,11 +28,18 @@ extern void dcs_shutdown(void);
 extern void dcs_configure(const DcsSettings *settings);
 
 /*
- * For a backend or the API worker: libcurl ready, settings from the pg_ha.*
+ * For a backend: libcurl ready, settings from the pg_ha.*
  * GUCs; and a key of this node's cluster, palloc'd.
  */
 extern void dcs_connect(void);
 extern char *dcs_cluster_key(const char *name);
+
+/*
+ * While a request waits for Consul, call serve() whenever fd is readable
+ * (and at least once a second): the HA worker's REST API.  fd -1 and NULL:
+ * nothing.
+ */
+extern void dcs_serve_while_waiting(int fd, void (*serve) (void));
 
 /* Agent TTL check that the node's session is bound to. */
 extern bool dcs_check_register(const char *check_id, const char *name,

@@ -3,11 +3,17 @@
  * dcs_consul.c
  *	  Consul's HTTP API, as used by the HA worker (see dcs.h).
  *
- * One libcurl easy handle per process, so the TCP connection to the local
- * agent is reused between rounds.  Requests are bounded by timeouts, and a
- * progress callback ends a blocking query as soon as the worker is asked
- * to shut down, reload or look again (its latch is set).  Parsing of the
- * answers lives in cluster.c; this file only moves bytes.
+ * One libcurl easy handle per process, driven by one multi handle, so the
+ * TCP connection to the local agent is reused between rounds.  Requests
+ * are bounded by timeouts, and a progress callback ends a blocking query
+ * as soon as the worker is asked to shut down, reload or look again (its
+ * latch is set).  Parsing of the answers lives in cluster.c; this file
+ * only moves bytes.
+ *
+ * The multi interface is there for the REST API, which the HA worker
+ * serves from the same process (api.c): while a request to Consul is in
+ * flight, the wait also watches the API's descriptor and lets it answer
+ * health checks, so that a slow or silent Consul never delays them.
  *
  * Only stable endpoints are used (/v1/kv, /v1/session, /v1/agent/check),
  * so that newer Consul versions behave the same.
@@ -41,10 +47,18 @@ typedef struct DcsResponse
 } DcsResponse;
 
 static CURL *dcs_curl = NULL;
+static CURLM *dcs_multi = NULL;
 static char dcs_url[1024];
 static char dcs_token[512];
 static int	dcs_timeout_ms = 5000;
 static bool dcs_interruptible = false;
+
+/* served while a request is in flight (dcs_serve_while_waiting) */
+static int	dcs_serve_fd = -1;
+static void (*dcs_serve_cb) (void) = NULL;
+
+/* how often the wait looks at the API at least, for its own timeouts */
+#define DCS_POLL_MS		1000
 
 void
 dcs_init(void)
@@ -53,7 +67,8 @@ dcs_init(void)
 	{
 		curl_global_init(CURL_GLOBAL_ALL);
 		dcs_curl = curl_easy_init();
-		if (dcs_curl == NULL)
+		dcs_multi = curl_multi_init();
+		if (dcs_curl == NULL || dcs_multi == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("could not initialize libcurl")));
@@ -63,11 +78,25 @@ dcs_init(void)
 void
 dcs_shutdown(void)
 {
+	if (dcs_multi != NULL)
+	{
+		if (dcs_curl != NULL)
+			curl_multi_remove_handle(dcs_multi, dcs_curl);
+		curl_multi_cleanup(dcs_multi);
+		dcs_multi = NULL;
+	}
 	if (dcs_curl != NULL)
 	{
 		curl_easy_cleanup(dcs_curl);
 		dcs_curl = NULL;
 	}
+}
+
+void
+dcs_serve_while_waiting(int fd, void (*serve) (void))
+{
+	dcs_serve_fd = fd;
+	dcs_serve_cb = serve;
 }
 
 void
@@ -142,6 +171,63 @@ progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 /*
+ * curl_easy_perform(), but waiting in curl_multi_poll() so that the REST
+ * API (dcs_serve_while_waiting) is served while Consul takes its time.
+ * The serve callback never raises an ERROR (api.c catches its own).
+ */
+static CURLcode
+perform(void)
+{
+	CURLcode	rc = CURLE_OK;
+	bool		finished = false;
+	CURLMsg    *msg;
+	int			left;
+
+	/* a transfer an ERROR interrupted may still be attached */
+	curl_multi_remove_handle(dcs_multi, dcs_curl);
+	if (curl_multi_add_handle(dcs_multi, dcs_curl) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+
+	for (;;)
+	{
+		int			running = 0;
+		int			nfds = 0;
+		struct curl_waitfd extra;
+
+		if (curl_multi_perform(dcs_multi, &running) != CURLM_OK)
+		{
+			rc = CURLE_FAILED_INIT;
+			break;
+		}
+		if (running == 0)
+			break;
+		extra.fd = dcs_serve_fd;
+		extra.events = CURL_WAIT_POLLIN;
+		extra.revents = 0;
+		if (curl_multi_poll(dcs_multi, &extra, dcs_serve_cb ? 1 : 0,
+							DCS_POLL_MS, &nfds) != CURLM_OK)
+		{
+			rc = CURLE_FAILED_INIT;
+			break;
+		}
+		/* readable, or a quiet second: MHD's own timeouts need a call too */
+		if (dcs_serve_cb != NULL && ((extra.revents & CURL_WAIT_POLLIN) || nfds == 0))
+			dcs_serve_cb();
+	}
+
+	while ((msg = curl_multi_info_read(dcs_multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == dcs_curl)
+		{
+			rc = msg->data.result;
+			finished = true;
+		}
+	curl_multi_remove_handle(dcs_multi, dcs_curl);
+	if (rc == CURLE_OK && !finished)
+		rc = CURLE_FAILED_INIT;
+	return rc;
+}
+
+/*
  * One HTTP request to the Consul agent.  Returns false with err set when no
  * HTTP answer came back; an HTTP error status is returned in resp->status.
  */
@@ -199,7 +285,7 @@ dcs_request(const char *method, const char *path, const char *body,
 		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 
-	rc = curl_easy_perform(dcs_curl);
+	rc = perform();
 	curl_easy_getinfo(dcs_curl, CURLINFO_RESPONSE_CODE, &resp->status);
 	/* don't keep the request (and a token header) referenced */
 	curl_easy_setopt(dcs_curl, CURLOPT_HTTPHEADER, NULL);

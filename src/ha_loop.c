@@ -44,6 +44,7 @@
 #include "utils/timestamp.h"
 
 #include "api_tls.h"
+#include "api.h"
 #include "cluster.h"
 #include "dcs.h"
 #include "ha_decide.h"
@@ -805,7 +806,7 @@ do_demote(HaWorker *w, const HaDecision *d)
 		long		up_ms = (long) ((GetCurrentTimestamp() - PgStartTime) / 1000);
 
 		if (up_ms >= 0 && up_ms < DEMOTE_AFTER_START_MS)
-			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+			(void) pgha_api_wait(WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 DEMOTE_AFTER_START_MS - up_ms, PG_WAIT_EXTENSION);
 	}
 	if (!pgha_start_demotion(leader, w->cluster, err, sizeof(err)))
@@ -1280,8 +1281,7 @@ wait_between_rounds(HaWorker *w)
 			   pgha_monotonic_ms() - start < round_wait_ms(w) &&
 			   !ShutdownRequestPending && !ConfigReloadPending)
 		{
-			(void) WaitLatch(MyLatch,
-							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+			(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 PROMOTE_POLL_MS, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
@@ -1310,8 +1310,7 @@ wait_between_rounds(HaWorker *w)
 	left = round_wait_ms(w) - (pgha_monotonic_ms() - start);
 	if (left > 0)
 	{
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+		(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 (long) left, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
@@ -1469,6 +1468,8 @@ pg_ha_worker_main(Datum main_arg)
 									  ALLOCSET_DEFAULT_SIZES);
 	dcs_init();
 	configure_dcs(&w);
+	pgha_api_init();
+	pgha_api_start();
 
 	ereport(LOG,
 			(errmsg("pg_ha: HA worker started for node \"%s\" of cluster \"%s\" (Consul %s, ttl %d ms, loop_wait %d ms)",
@@ -1493,8 +1494,12 @@ pg_ha_worker_main(Datum main_arg)
 			adopt_local_timings(&w);
 			apply_timings(&w);
 			configure_dcs(&w);
+			pgha_api_reload();
 		}
 		ResetLatch(MyLatch);
+		/* the REST API: listen (again), then its queued write requests */
+		pgha_api_start();
+		pgha_api_run_writes();
 
 		old = MemoryContextSwitchTo(round_cxt);
 		PG_TRY();
@@ -1509,8 +1514,7 @@ pg_ha_worker_main(Datum main_arg)
 			EmitErrorReport();
 			FlushErrorState();
 			LWLockReleaseAll();
-			(void) WaitLatch(MyLatch,
-							 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+			(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 (long) w.loop_wait_ms, PG_WAIT_EXTENSION);
 		}
 		PG_END_TRY();
@@ -1518,7 +1522,9 @@ pg_ha_worker_main(Datum main_arg)
 		MemoryContextReset(round_cxt);
 	}
 
+	/* health checks answered until the key is released */
 	release_on_shutdown(&w);
+	pgha_api_stop();
 	dcs_shutdown();
 	proc_exit(0);
 }

@@ -333,7 +333,7 @@ define_gucs(void)
 
 	/*
 	 * No check hook: PostgreSQL's message for a rejected value quotes the
-	 * value, and this one is a password.  The API worker checks the form
+	 * value, and this one is a password.  The REST API checks the form
 	 * itself (refusing every write until it is user:password).
 	 */
 	DefineCustomStringVariable("pg_ha.api_auth",
@@ -491,6 +491,6 @@ _PG_init(void)
 	pgha_api_tls_check_startup();
 
 	pgha_fence_init();
+	/* one worker: it serves the REST API too (api.c) */
 	pgha_register_worker("pg_ha_worker_main", "pg_ha HA worker");
-	pgha_api_register();
 }

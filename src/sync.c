@@ -39,6 +39,7 @@
 #include "storage/spin.h"
 #include "utils/backend_status.h"
 
+#include "api.h"
 #include "cluster.h"
 #include "dcs.h"
 #include "ha_decide.h"
@@ -433,8 +434,8 @@ sync_off(const PgHaCluster *c)
 static bool
 pause_ms(long ms)
 {
-	int			rc = WaitLatch(NULL, WL_TIMEOUT | WL_POSTMASTER_DEATH, ms,
-							   PG_WAIT_EXTENSION);
+	int			rc = pgha_api_wait(WL_TIMEOUT | WL_POSTMASTER_DEATH, ms,
+								   PG_WAIT_EXTENSION);
 
 	return (rc & WL_POSTMASTER_DEATH) == 0;
 }

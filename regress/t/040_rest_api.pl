@@ -127,9 +127,23 @@ ok(PgHaTest::poll_until('pg2 API says replica', 30, sub { status_of($pg2, 'GET',
 	'the replica answers 200 on /replica');
 
 my ($api_pid) = slurp_file($pg1->logfile) =~ /REST API listening on "127\.0\.0\.1:\d+" \(pid (\d+)\)/;
-ok(defined $api_pid, 'the API worker logged its address and pid');
-like(slurp_file("/proc/$api_pid/cmdline"), qr/pg_ha API worker/,
-	'that pid is the pg_ha API worker');
+ok(defined $api_pid, 'the REST API logged its address and pid');
+like(slurp_file("/proc/$api_pid/cmdline"), qr/pg_ha HA worker/,
+	'that pid is the pg_ha HA worker, which serves the REST API itself');
+{
+	# the postmaster's children that are pg_ha's (by their process title)
+	my ($postmaster) = slurp_file($pg1->data_dir . '/postmaster.pid') =~ /\A(\d+)/;
+	my @ours;
+	for my $stat (glob '/proc/[0-9]*/stat')
+	{
+		my $line = eval { slurp_file($stat) } // next;
+		next unless $line =~ /\) \S (\d+) / && $1 == $postmaster;
+		(my $cmdline = eval { slurp_file($stat =~ s/stat$/cmdline/r) } // '') =~ s/\0/ /g;
+		push @ours, $cmdline =~ s/\s+$//r if $cmdline =~ /pg_ha/;
+	}
+	is(scalar(@ours), 1, 'pg_ha runs one process: ' . join(', ', @ours));
+	like($ours[0] // '', qr/pg_ha HA worker$/, '... its HA worker');
+}
 
 # ---------------------------------------------------------------------
 # HAProxy's view: the reference table of Patroni 3.0.2.
@@ -322,12 +336,12 @@ ok( PgHaTest::poll_until('pending_restart on pg2', 10,
 like($content, qr/^patroni_pending_restart\{scope="otus"\} 1$/m, '/metrics: patroni_pending_restart 1');
 
 is(status_of($pg1, 'GET', '/health'), 200, 'the API still answers after the hostile clients');
-ok(kill(0, $api_pid), 'the same API worker process is alive');
+ok(kill(0, $api_pid), 'the same HA worker process is alive');
 my $log = slurp_file($pg1->logfile);
 my @starts = $log =~ /REST API listening on/g;
-is(scalar(@starts), 1, 'the API worker never restarted');
+is(scalar(@starts), 1, 'the REST API never restarted');
 unlike($log, qr/terminated by signal/, 'no process of pg1 died by a signal');
-unlike($log, qr/pg_ha API worker.*exited with exit code/, 'the API worker did not exit');
+unlike($log, qr/pg_ha HA worker.*exited with exit code/, 'the HA worker did not exit');
 
 # ---------------------------------------------------------------------
 # Write endpoints: authentication, bad bodies, PATCH /config, switchover.
@@ -431,6 +445,56 @@ ok(PgHaTest::poll_until('pg1 leads again', 60, sub { status_of($pg1, 'GET', '/pr
 	'pg1 is the leader again');
 ok(PgHaTest::poll_until('pg2 streams from pg1 again', 90, sub { streaming($pg1) eq 'pg2' }),
 	'pg2 follows pg1 again');
+
+# ---------------------------------------------------------------------
+# Consul hangs (SIGSTOP): the HA worker, which serves the API, waits for
+# each Consul request up to retry_timeout (2 s); health checks are still
+# answered at once, and so is a write request's wait for Consul.
+
+my $log_offset = -s $pg1->logfile;
+# a write request that will need Consul, sent before the hang, read after
+my $writer = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $api_port{pg1},
+	Proto => 'tcp', Timeout => 5) or die "connect: $!";
+my $patch = '{"postgresql":{"parameters":{"work_mem":"7MB"}}}';
+kill 'STOP', $consul->pid or die "SIGSTOP consul: $!";
+$writer->autoflush(1);
+print {$writer} "PATCH /config HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+  . "Authorization: $auth{Authorization}\r\nContent-Type: application/json\r\n"
+  . 'Content-Length: ' . length($patch) . "\r\n\r\n$patch";
+my ($slowest, $checks, $healthy) = (0, 0, 0);
+my $until = time + 5;
+while (time < $until)
+{
+	my $t = time;
+	$healthy++ if status_of($pg1, 'GET', '/health') == 200;
+	$checks++;
+	$slowest = time - $t if time - $t > $slowest;
+	Time::HiRes::sleep(0.05);
+}
+my $hung_log = slurp_file($pg1->logfile, $log_offset);
+kill 'CONT', $consul->pid;
+note(sprintf('%d health checks while Consul hung, slowest %.3f s', $checks, $slowest));
+is($healthy, $checks, "every health check while Consul hangs answers 200 ($checks)");
+cmp_ok($slowest, '<', 1, '... none waits for Consul (slowest under 1 s, retry_timeout is 2 s)');
+like($hung_log, qr/Consul.*(timed out|Timeout was reached)/i,
+	'... while the HA worker really waited for Consul until its timeout');
+my $answer = '';
+{
+	my $sel = IO::Select->new($writer);
+	my $deadline = time + 15;
+	while (time < $deadline && $sel->can_read($deadline - time))
+	{
+		my $n = sysread($writer, my $buf, 65536);
+		last if !$n;
+		$answer .= $buf;
+	}
+	close $writer;
+}
+like($answer, qr{\AHTTP/1\.1 (200|503) },
+	'the write request sent during the hang gets its answer (the HA worker carried it out)');
+ok( PgHaTest::poll_until('pg1 leads after the hang', 30,
+		sub { status_of($pg1, 'GET', '/primary') == 200 }),
+	'pg1 is still the leader after the hang');
 
 # ---------------------------------------------------------------------
 # Consul down: the API still answers at once, from memory; the leader

@@ -120,7 +120,7 @@ $pg2->start;
 ok(PgHaTest::poll_until('pg2 streams from pg1', 60, sub { PgHaTest::streaming($pg1) eq 'pg2' }),
 	'pg2 streams from pg1');
 like(slurp_file($pg1->logfile), qr/REST API listening on "127\.0\.0\.1:$api_port{pg1}" \(pid \d+\), HTTPS/,
-	'the API worker says it serves HTTPS');
+	'the REST API says it serves HTTPS');
 
 # ($exit code of curl, HTTP status or '', body) of one request
 sub curl
@@ -222,25 +222,64 @@ SKIP:
 }
 
 # ---------------------------------------------------------------------
-# 5. The key file gone while the server runs: the API worker restarts,
-#    cannot read it, says so and retries; the postmaster goes on; the file
-#    back, HTTPS is back.
+# 5. Certificate files changed while the server runs: a reload takes them
+#    (the REST API starts again with them, no server restart); a reload
+#    while a file cannot be read keeps the running certificate, says why,
+#    and the postmaster goes on.
+
+# the serial of the certificate that the REST API of pg1 presents
+sub served_serial
+{
+	my ($out, $err, $serial) = ('', '', '');
+	IPC::Run::run([ $openssl, 's_client', '-connect', "127.0.0.1:$api_port{pg1}",
+			'-CAfile', "$dir/ca.crt" ], '<', \undef, '>', \$out, '2>', \$err);
+	my ($pem) = $out =~ /(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)/s;
+	return '' unless defined $pem;
+	IPC::Run::run([ $openssl, 'x509', '-noout', '-serial' ], '<', \$pem, '>', \$serial, '2>', \$err);
+	chomp $serial;
+	return $serial;
+}
+
+sub file_serial
+{
+	my $serial = run_openssl('x509', '-in', $_[0], '-noout', '-serial');
+	chomp $serial;
+	return $serial;
+}
 
 my ($api_pid) = slurp_file($pg1->logfile) =~ /REST API listening on "[^"]+" \(pid (\d+)\), HTTPS/;
-ok(defined $api_pid, 'the API worker\'s pid is in the log');
+ok(defined $api_pid, 'the REST API\'s pid is in the log');
+like(served_serial(), qr/^serial=[0-9A-F]+$/, 'the REST API presents a certificate');
+is(served_serial(), file_serial("$dir/server.crt"), '... the one of pg_ha.api_certfile');
+
 my $offset = -s $pg1->logfile;
 rename("$dir/server.key", "$dir/server.key.away") or die "rename: $!";
-kill 'TERM', $api_pid;
-ok( PgHaTest::poll_until('the API worker complains', 30,
+$pg1->reload;
+ok( PgHaTest::poll_until('the HA worker complains', 30,
 		sub { slurp_file($pg1->logfile, $offset) =~
-			  /WARNING:  pg_ha: REST API not started: could not open pg_ha.api_keyfile "[^"]+": No such file or directory/ }),
-	'a restarted API worker without its key file logs why it cannot serve');
+			  /WARNING:  pg_ha: REST API keeps serving its certificate: could not open pg_ha.api_keyfile "[^"]+": No such file or directory/ }),
+	'a reload without the key file says why the certificate is kept');
+is((curl("$https1/primary", @ca))[1], '200', '... and HTTPS goes on with the files read before');
 is($pg1->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery() AND NOT fenced FROM pg_ha_node'), 't',
 	'the postmaster and the leader go on meanwhile');
 rename("$dir/server.key.away", "$dir/server.key") or die "rename: $!";
-ok( PgHaTest::poll_until('HTTPS is back', 30,
-		sub { (curl("$https1/primary", @ca))[1] eq '200' }),
-	'with the key file back, the worker serves HTTPS again (retry within 10 s)');
+
+# a renewed certificate for the same key (a new serial from ca.srl)
+run_openssl('x509', '-req', '-in', "$dir/server.csr", '-CA', "$dir/ca.crt",
+	'-CAkey', "$dir/ca.key", '-CAcreateserial', '-out', "$dir/server.new.crt",
+	'-days', '2', '-extfile', "$dir/server.ext");
+my $new_serial = file_serial("$dir/server.new.crt");
+isnt($new_serial, served_serial(), 'the renewed certificate has another serial');
+$offset = -s $pg1->logfile;
+rename("$dir/server.new.crt", "$dir/server.crt") or die "rename: $!";
+$pg1->reload;
+ok( PgHaTest::poll_until('the REST API restarts with the new certificate', 30,
+		sub { slurp_file($pg1->logfile, $offset) =~ /LOG:  pg_ha: REST API restarted with the new certificate files/ }),
+	'a reload with a renewed certificate restarts the REST API');
+ok(PgHaTest::poll_until('the new certificate is served', 30, sub { served_serial() eq $new_serial }),
+	'... which presents the renewed certificate');
+is((curl("$https1/primary", @ca))[1], '200', '... and answers the health check');
+ok(kill(0, $api_pid), 'the HA worker that serves it is the same process');
 unlike(slurp_file($pg1->logfile), qr/server process .* was terminated|terminating any other active server processes/,
 	'no crash of any server process');
 
