@@ -23,6 +23,7 @@ typedef struct DcsSettings
 								 * wait) */
 } DcsSettings;
 
+extern void dcs_global_init(void);
 extern void dcs_init(void);
 extern void dcs_shutdown(void);
 extern void dcs_configure(const DcsSettings *settings);

@@ -60,6 +60,20 @@ static void (*dcs_serve_cb) (void) = NULL;
 /* how often the wait looks at the API at least, for its own timeouts */
 #define DCS_POLL_MS		1000
 
+/*
+ * In the postmaster (_PG_init): libcurl's and OpenSSL's global set-up,
+ * a few hundred KB of heap, is then inherited by every child and shared
+ * copy-on-write, instead of allocated anew in the HA worker.
+ */
+void
+dcs_global_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(FATAL,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialize libcurl")));
+}
+
 void
 dcs_init(void)
 {

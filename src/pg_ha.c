@@ -19,6 +19,7 @@
 #include "utils/guc.h"
 
 #include "api.h"
+#include "dcs.h"
 #include "api_tls.h"
 #include "cluster.h"
 #include "ha_decide.h"
@@ -491,6 +492,7 @@ _PG_init(void)
 	pgha_api_tls_check_startup();
 
 	pgha_fence_init();
+	dcs_global_init();
 	/* one worker: it serves the REST API too (api.c) */
 	pgha_register_worker("pg_ha_worker_main", "pg_ha HA worker");
 }
