@@ -28,6 +28,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "postmaster/interrupt.h"
+#include "postmaster/postmaster.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
 
@@ -196,6 +197,7 @@ perform(void)
 	bool		finished = false;
 	CURLMsg    *msg;
 	int			left;
+	bool		watch_postmaster = IsUnderPostmaster && PostmasterIsAlive();
 
 	/* a transfer an ERROR interrupted may still be attached */
 	curl_multi_remove_handle(dcs_multi, dcs_curl);
@@ -206,7 +208,8 @@ perform(void)
 	{
 		int			running = 0;
 		int			nfds = 0;
-		struct curl_waitfd extra;
+		int			nextra = 0;
+		struct curl_waitfd extra[2];
 
 		if (curl_multi_perform(dcs_multi, &running) != CURLM_OK)
 		{
@@ -215,17 +218,36 @@ perform(void)
 		}
 		if (running == 0)
 			break;
-		extra.fd = dcs_serve_fd;
-		extra.events = CURL_WAIT_POLLIN;
-		extra.revents = 0;
-		if (curl_multi_poll(dcs_multi, &extra, dcs_serve_cb ? 1 : 0,
-							DCS_POLL_MS, &nfds) != CURLM_OK)
+		/*
+		 * The postmaster's death ends the wait at once: the progress
+		 * callback then ends a blocking query, and the leader's worker
+		 * frees its key without waiting for the next second.
+		 */
+		if (watch_postmaster)
+		{
+			extra[nextra].fd = postmaster_alive_fds[POSTMASTER_FD_WATCH];
+			extra[nextra].events = CURL_WAIT_POLLIN;
+			extra[nextra].revents = 0;
+			nextra++;
+		}
+		if (dcs_serve_cb != NULL)
+		{
+			extra[nextra].fd = dcs_serve_fd;
+			extra[nextra].events = CURL_WAIT_POLLIN;
+			extra[nextra].revents = 0;
+			nextra++;
+		}
+		if (curl_multi_poll(dcs_multi, extra, nextra, DCS_POLL_MS, &nfds) != CURLM_OK)
 		{
 			rc = CURLE_FAILED_INIT;
 			break;
 		}
+		/* once seen dead, the descriptor stays readable: stop watching */
+		if (watch_postmaster && (extra[0].revents & CURL_WAIT_POLLIN))
+			watch_postmaster = false;
 		/* readable, or a quiet second: MHD's own timeouts need a call too */
-		if (dcs_serve_cb != NULL && ((extra.revents & CURL_WAIT_POLLIN) || nfds == 0))
+		if (dcs_serve_cb != NULL &&
+			((extra[nextra - 1].revents & CURL_WAIT_POLLIN) || nfds == 0))
 			dcs_serve_cb();
 	}
 

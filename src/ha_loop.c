@@ -905,6 +905,21 @@ publish_member(HaWorker *w, const HaLocalState *local)
 	build_member(w, local, &m);
 	if (pgha_member_to_json(&m, json, sizeof(json)) < 0)
 		return;
+
+	/*
+	 * Consul already has this record, held by this session (as read this
+	 * round): nothing to write.  An idle cluster then costs one request
+	 * less per node and round, as Patroni skips an unchanged member too.
+	 */
+	{
+		const PgHaMember *current = pgha_find_member(w->cluster, pg_ha_node_name);
+		char		current_json[2048];
+
+		if (current != NULL && strcmp(current->session, w->session) == 0 &&
+			pgha_member_to_json(current, current_json, sizeof(current_json)) >= 0 &&
+			strcmp(current_json, json) == 0)
+			return;
+	}
 	snprintf(query, sizeof(query), "acquire=%s", w->session);
 	if (!dcs_kv_put(w->member_key, json, query, &done, err, sizeof(err)))
 		publish_error(err);
@@ -1394,6 +1409,8 @@ exit_on_postmaster_death(HaWorker *w)
 	bool		was_leader = pg_atomic_read_u32(&pgha_shared->leader_confirmed) != 0;
 
 	pg_atomic_write_u32(&pgha_shared->leader_confirmed, 0);
+	/* refused at once, HAProxy's checks mark this node down the soonest */
+	pgha_api_stop();
 	if (!was_leader || w->session[0] == '\0')
 		proc_exit(1);
 
