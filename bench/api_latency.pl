@@ -3,7 +3,8 @@
 # One pg_ha node (the leader) with its Consul agent, then HAProxy-like
 # checks: a new TCP connection per check, "OPTIONS /primary HTTP/1.0",
 # at a fixed rate for a duration.  Reports p50/p99/max latency of the
-# answers and the API worker's RSS and PSS before and after.
+# answers and the RSS and PSS of the process that serves them (the HA
+# worker) before and after.
 #
 #   bench/api_run.sh [--rate 200] [--duration 120]
 use strict;
@@ -29,7 +30,7 @@ $pg1->start;
 PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 })
   or die "no leader\n";
 my ($api_pid) = slurp_file($pg1->logfile) =~ /REST API listening on "[^"]+" \(pid (\d+)\)/
-  or die "no API worker pid in the log\n";
+  or die "no REST API pid in the log\n";
 
 sub memory
 {
@@ -78,7 +79,7 @@ sub pct { my ($p) = @_; return @lat ? $lat[ int($p / 100 * $#lat + 0.5) ] : 0 }
 # PostgreSQL::Test::Utils sends STDOUT to the test log; the table goes to
 # the terminal through Test::More's own handle.
 my $out = Test::More->builder->output;
-print $out sprintf("| rate (req/s) | duration (s) | requests | p50 (ms) | p99 (ms) | max (ms) | status codes | API worker RSS before/after (kB) | PSS before/after (kB) |\n");
+print $out sprintf("| rate (req/s) | duration (s) | requests | p50 (ms) | p99 (ms) | max (ms) | status codes | HA worker RSS before/after (kB) | PSS before/after (kB) |\n");
 print $out sprintf("|---|---|---|---|---|---|---|---|---|\n");
 print $out sprintf("| %.0f | %.0f | %d | %.2f | %.2f | %.2f | %s | %d / %d | %d / %d |\n",
   scalar(@lat) / $elapsed, $elapsed, scalar(@lat), pct(50), pct(99), $lat[-1] // 0,

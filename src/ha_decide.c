@@ -408,16 +408,24 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 		else if (local->is_primary && !local->in_recovery)
 			set_decision(out, HA_ACQUIRE, "the leader key is free");
 		else if (local->is_primary)
+		{
 			set_decision(out, HA_FENCE,
 						 "the leader key is free; waiting for recovery to end");
+			/* crash recovery ends in moments, not a loop_wait */
+			out->recheck_soon = true;
+		}
 		else
 			decide_takeover(local, cluster, config, out);
 		return;
 	}
 
 	if (local->is_primary && local->in_recovery)
+	{
 		set_decision(out, HA_FENCE, "member \"%s\" holds the leader key",
 					 cluster->leader);
+		/* demoted once its crash recovery ends, not a loop_wait later */
+		out->recheck_soon = true;
+	}
 	else if (local->is_primary)
 		set_decision(out, HA_DEMOTE, "member \"%s\" holds the leader key",
 					 cluster->leader);

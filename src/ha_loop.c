@@ -1269,6 +1269,14 @@ round_wait_ms(const HaWorker *w)
 	if (w->session[0] != '\0' && w->session_ttl_ms > 0 &&
 		w->session_ttl_ms < w->check_ttl_ms)
 		wait = Min(wait, w->session_ttl_ms / 2);
+
+	/*
+	 * ttl and loop_wait raised together: the check still has the old, short
+	 * TTL until the next round registers it again, and a loop_wait longer
+	 * than that would let it expire and end the session.
+	 */
+	if (w->check_ttl_ms > 0 && w->check_ttl_ms < w->ttl_ms)
+		wait = Min(wait, w->check_ttl_ms / 2);
 	/* e.g. a switchover candidate catching up: look again shortly */
 	if (w->recheck_soon)
 		wait = Min(wait, RECHECK_SOON_MS);

@@ -275,9 +275,34 @@ for my $n (qw(pg2 pg3))
 		"$n has ttl 8 s in force");
 }
 
-# Removed from the config key: each node's own settings apply again.
-$pg1->safe_psql('postgres', "SELECT pg_ha_set_config('ttl', NULL)");
+# ttl and loop_wait raised at once, loop_wait beyond the ttl the check
+# still has (8 s): the check is registered again before it runs out, and
+# the leader keeps its session and its lease.
+($rc, $out, $err) = ctl('edit-config', 'otus', '--set', 'ttl=30', '--set', 'loop_wait=12', '--force');
+is($rc, 0, 'pg_ha_ctl edit-config --set ttl=30 --set loop_wait=12 succeeds');
+ok(PgHaTest::poll_until('pg1 has ttl 30 s and loop_wait 12 s', 30,
+		sub { timings($pg1) eq '00:00:30/00:00:12/00:00:02' }),
+	'pg1 has ttl 30 s and loop_wait 12 s in force');
+{
+	# watched for longer than the old check TTL and than one loop_wait
+	my ($lost, $checks) = ('', 0);
+	my $until = time() + 14;
+	while (time() < $until && $lost eq '')
+	{
+		my $s = $consul->kv_session("$prefix/leader") // '';
+		$lost = "leader key held by session '$s'" if $s ne $session;
+		$lost = 'lease lost' if $lost eq '' && lease() <= 0;
+		$checks++;
+		select(undef, undef, undef, 0.2);
+	}
+	is($lost, '', "for 14 s ($checks looks) pg1 keeps its session and its lease");
+}
+unlike(slurp_file($pg1->logfile), qr/session \S+ was invalidated/, 'no session of pg1 was invalidated');
+
+# Removed from the config key: each node's own settings apply again
+# (loop_wait first: ttl 10 with loop_wait 12 would be refused).
 $pg1->safe_psql('postgres', "SELECT pg_ha_set_config('loop_wait', NULL)");
+$pg1->safe_psql('postgres', "SELECT pg_ha_set_config('ttl', NULL)");
 for my $n (qw(pg1 pg2 pg3))
 {
 	ok(PgHaTest::poll_until("$n back to its own timings", 30, sub { timings($node{$n}) eq '00:00:10/00:00:01/00:00:02' }),

@@ -130,6 +130,7 @@ main(void)
 	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
 	l.in_recovery = true;
 	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(d.recheck_soon);		/* crash recovery ends soon: look again */
 	/* ... unless a replica has more WAL: it takes over, not us */
 	c.nmembers = 1;
 	strcpy(c.members[0].name, "pg2");
@@ -331,10 +332,13 @@ main(void)
 	led_by(&c, "pg2", SESSION_OTHER);
 	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
 	CHECK(strstr(d.reason, "pg2") != NULL);
+	CHECK(!d.recheck_soon);
 	l.in_recovery = true;		/* crash recovery first, fenced */
 	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(d.recheck_soon);		/* ... and demoted once it ends */
 	replica(&l);
 	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+	CHECK(!d.recheck_soon);
 
 	/* Consul unreachable: the lease alone decides for a primary */
 	primary(&l);
