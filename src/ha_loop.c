@@ -833,7 +833,7 @@ do_demote(HaWorker *w, const HaDecision *d)
 
 		if (up_ms >= 0 && up_ms < DEMOTE_AFTER_START_MS)
 			(void) pgha_api_wait(WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 DEMOTE_AFTER_START_MS - up_ms, PG_WAIT_EXTENSION);
+								 DEMOTE_AFTER_START_MS - up_ms, PG_WAIT_EXTENSION);
 	}
 	if (!pgha_start_demotion(leader, w->cluster, err, sizeof(err)))
 	{
@@ -1344,7 +1344,7 @@ wait_between_rounds(HaWorker *w)
 			   !ShutdownRequestPending && !ConfigReloadPending)
 		{
 			(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 PROMOTE_POLL_MS, PG_WAIT_EXTENSION);
+								 PROMOTE_POLL_MS, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
 		return;
@@ -1373,7 +1373,7 @@ wait_between_rounds(HaWorker *w)
 	if (left > 0)
 	{
 		(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 (long) left, PG_WAIT_EXTENSION);
+							 (long) left, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
@@ -1579,7 +1579,7 @@ pg_ha_worker_main(Datum main_arg)
 			FlushErrorState();
 			LWLockReleaseAll();
 			(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 (long) w.loop_wait_ms, PG_WAIT_EXTENSION);
+								 (long) w.loop_wait_ms, PG_WAIT_EXTENSION);
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(old);
