@@ -1291,13 +1291,21 @@ pgha_api_reload(void)
 
 /*
  * The queued write requests, carried out one after the other.  Called by
- * the HA worker outside MHD_run: each talks to Consul, serving health
- * checks meanwhile.
+ * the HA worker outside MHD_run, between rounds: each talks to Consul,
+ * serving health checks meanwhile.  Stops once a loop_wait has gone by; the
+ * rest waits for the next round, so that the lease is renewed on time.
  */
 void
 pgha_api_run_writes(void)
 {
-	while (queue_head != NULL)
+	int64		start = pgha_monotonic_ms();
+	int			budget;
+
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	budget = pgha_shared->loop_wait_ms > 0 ? pgha_shared->loop_wait_ms : pg_ha_loop_wait;
+	LWLockRelease(pgha_shared->lock);
+
+	while (queue_head != NULL && pgha_monotonic_ms() - start < budget)
 	{
 		ApiRequestCtx *ctx = queue_head;
 		struct MHD_Connection *con = ctx->con;

@@ -1350,6 +1350,13 @@ wait_between_rounds(HaWorker *w)
 		return;
 	}
 
+	/*
+	 * The REST API's write requests, right after the round's renewal: their
+	 * Consul calls are taken out of this wait, so that the next renewal
+	 * comes on time however many there are (up to a loop_wait of them).
+	 */
+	pgha_api_run_writes();
+
 	if (w->cluster_ok)
 	{
 		uint64		index = w->leader_index > w->cluster->index ?
@@ -1360,7 +1367,10 @@ wait_between_rounds(HaWorker *w)
 			w->failover_key : w->leader_key;
 
 		err[0] = '\0';
-		if (dcs_wait_key(key, &index, round_wait_ms(w), err, sizeof(err)))
+		left = round_wait_ms(w) - (pgha_monotonic_ms() - start);
+		if (left <= 0)
+			return;
+		if (dcs_wait_key(key, &index, (int) left, err, sizeof(err)))
 		{
 			w->leader_index = index;
 			return;
@@ -1561,9 +1571,8 @@ pg_ha_worker_main(Datum main_arg)
 			pgha_api_reload();
 		}
 		ResetLatch(MyLatch);
-		/* the REST API: listen (again), then its queued write requests */
+		/* the REST API: listen (again) when it could not */
 		pgha_api_start();
-		pgha_api_run_writes();
 
 		old = MemoryContextSwitchTo(round_cxt);
 		PG_TRY();
