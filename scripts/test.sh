@@ -59,8 +59,10 @@ tar -C "$top" --exclude=.git --exclude='./regress/tmp_check' --exclude='./fuzz/b
 
 echo "=== installcheck (pg_regress and TAP) as $run_as"
 status=0
+# Each suite's output is also kept, so that a failure ends with its summary.
 (cd "$work" && "${as_user[@]}" env PATH="$("$PG_CONFIG" --bindir):$PATH" \
-	make -s PG_CONFIG="$PG_CONFIG" installcheck) || status=$?
+	make -s PG_CONFIG="$PG_CONFIG" installcheck) 2>&1 | tee "$work/installcheck.out" ||
+	status=2
 
 # The fault suite needs root for its network namespaces (regress/faults,
 # see docs/testing.md); each test drops root for the owner of the copy.
@@ -69,17 +71,31 @@ fault_user=$run_as
 echo "=== fault suite (network namespaces) as root, servers as $fault_user"
 (cd "$work" && "${sudo_cmd[@]}" env PATH="$("$PG_CONFIG" --bindir):$PATH" \
 	PG_HA_TEST_USER="$fault_user" \
-	make -s PG_CONFIG="$PG_CONFIG" faultcheck) || status=$?
+	make -s PG_CONFIG="$PG_CONFIG" faultcheck) 2>&1 | tee "$work/faultcheck.out" ||
+	status=2
 
+# On failure, the logs of the failed test files only, then a summary last:
+# a CI that keeps only the end of the output still shows what failed.
 if [ "$status" -ne 0 ]; then
 	for f in "$work"/regress/regression.diffs; do
 		[ -f "$f" ] && { echo "=== $f"; cat "$f"; }
 	done
-	for f in "$work"/tmp_check/log/*; do
+	failed=$(cat "$work"/installcheck.out "$work"/faultcheck.out 2>/dev/null |
+		sed -n 's|^regress/[a-z]*/\([0-9A-Za-z_]*\)\.pl *(Wstat.*|\1|p' | sort -u)
+	for t in $failed; do
+		for f in "$work"/tmp_check/log/"$t"_*.log; do
+			[ -f "$f" ] || continue
+			echo "=== tail of $f"
+			tail -n 40 "$f"
+		done
+		f="$work/tmp_check/log/regress_log_$t"
 		[ -f "$f" ] || continue
-		echo "=== tail of $f"
-		tail -n 60 "$f"
+		echo "=== failed checks in $f, with the lines before each"
+		grep -n -B 12 '^\[[0-9:.]*\]([0-9.]*s) not ok' "$f" || tail -n 60 "$f"
 	done
+	echo "=== summary"
+	grep -h -E '^(regress/|#   Failed test|#   at |Dubious|Failed [0-9]+/|  Failed tests?:|  Parse errors|Files=|Result:|make: )' \
+		"$work"/installcheck.out "$work"/faultcheck.out 2>/dev/null || true
 	echo "installcheck failed"
 	exit "$status"
 fi
