@@ -79,6 +79,7 @@
 #include "node_ctl.h"
 #include "pg_ha.h"
 #include "state.h"
+#include "sync.h"
 
 /* pg_ha.api_auth, defined in pg_ha.c */
 extern char *pg_ha_api_auth;
@@ -464,6 +465,7 @@ write_failover(bool switchover, const char *body, size_t len,
 	}
 	if (!read_cluster(c, action, resp))
 		return;
+	pgha_apply_live_positions(c);
 	status = pgha_api_check_failover(c, &r, switchover, now_epoch_ms(),
 									 msg, sizeof(msg));
 	if (status != 0)

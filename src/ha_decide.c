@@ -536,6 +536,36 @@ ha_action_name(HaAction action)
 	return "unknown";
 }
 
+static void
+move_forward(PgHaMember *m, int64_t position)
+{
+	if (!m->has_xlog || m->xlog_location < position)
+		m->xlog_location = position;
+	m->has_xlog = true;
+}
+
+void
+ha_apply_live_positions(PgHaCluster *cluster, const char *self,
+						int64_t self_position,
+						const HaSyncCandidate *standbys, int nstandbys)
+{
+	if (!cluster->has_leader || strcmp(cluster->leader, self) != 0)
+		return;
+	for (int i = 0; i < cluster->nmembers && i < PGHA_MAX_MEMBERS; i++)
+	{
+		PgHaMember *m = &cluster->members[i];
+
+		if (strcmp(m->name, self) == 0)
+		{
+			move_forward(m, self_position);
+			continue;
+		}
+		for (int j = 0; j < nstandbys; j++)
+			if (standbys[j].streaming && strcmp(standbys[j].name, m->name) == 0)
+				move_forward(m, standbys[j].flush);
+	}
+}
+
 bool
 ha_timing_valid(int ttl_ms, int loop_wait_ms, int retry_timeout_ms,
 				char *err, size_t errlen)

@@ -94,6 +94,18 @@ extern int	ha_pick_sync_standbys(const HaSyncCandidate *cands, int ncands,
 								  char (*out)[PGHA_NAME_LEN]);
 
 /*
+ * On the leader (self), the positions of a cluster read from Consul brought
+ * up to date with what it sees itself: its own position, and each standby's
+ * as its walsender saw it flush.  Published positions are refreshed once per
+ * loop_wait, so a switchover checked on them right after a burst of WAL would
+ * be refused as lagging when the candidate has caught up.  Positions only
+ * move forward; nothing changes unless self holds the leader key.
+ */
+extern void ha_apply_live_positions(PgHaCluster *cluster, const char *self,
+									int64_t self_position,
+									const HaSyncCandidate *standbys, int nstandbys);
+
+/*
  * Patroni's timing rule, loop_wait + 2 * retry_timeout <= ttl (all in ms):
  * a leader gets two full Consul attempts between rounds before its lease
  * runs out.  False with a message in err when violated.

@@ -29,6 +29,7 @@
 #include "pg_ha.h"
 #include "node_ctl.h"
 #include "state.h"
+#include "sync.h"
 
 PG_FUNCTION_INFO_V1(pg_ha_switchover);
 PG_FUNCTION_INFO_V1(pg_ha_failover);
@@ -235,6 +236,7 @@ pg_ha_switchover(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 		when = scheduled_time(PG_GETARG_TIMESTAMPTZ(1));
 	read_cluster(c);
+	pgha_apply_live_positions(c);
 	if (!has_leader(c))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -291,6 +291,21 @@ pgha_read_standbys(HaSyncCandidate *out, int max)
 	return n;
 }
 
+void
+pgha_apply_live_positions(PgHaCluster *cluster)
+{
+	HaSyncCandidate *standbys;
+	int			n;
+
+	if (RecoveryInProgress())
+		return;
+	standbys = palloc(sizeof(HaSyncCandidate) * PGHA_MAX_MEMBERS);
+	n = pgha_read_standbys(standbys, PGHA_MAX_MEMBERS);
+	ha_apply_live_positions(cluster, pg_ha_node_name,
+							(int64_t) GetXLogInsertRecPtr(), standbys, n);
+	pfree(standbys);
+}
+
 static bool
 standbys_defined(void)
 {

@@ -32,4 +32,10 @@ extern bool pgha_sync_before_promote(const PgHaCluster *cluster);
 /* The leader's walsenders: who streams, flushed up to where.  Returns how many. */
 extern int	pgha_read_standbys(HaSyncCandidate *out, int max);
 
+/*
+ * On the leader, cluster's positions brought up to date from our own WAL and
+ * walsenders before a switchover is checked (ha_apply_live_positions).
+ */
+extern void pgha_apply_live_positions(PgHaCluster *cluster);
+
 #endif							/* PG_HA_SYNC_H */

@@ -88,17 +88,34 @@ $consul->kv_delete("$prefix/failover");
 # ---------------------------------------------------------------------
 # Switchover pg1 -> pg2: clean, on the leader itself.
 
-# The positions in Consul are each refreshed once per loop_wait, at
-# different moments: right after CREATE DATABASE the leader's may already
-# be new and pg2's not yet, and the request is refused as lagging.  A DBA
-# retries, as the hint says.
-ok( PgHaTest::poll_until('the switchover is accepted', 30,
-		sub {
-			($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_switchover('pg2')");
-			die "refused: $e" if $r != 0 && $e =~ /lags \d+ bytes behind the leader/;
-			return 1;
-		}),
-	'pg_ha_switchover is accepted once the published positions agree');
+# The positions in Consul are refreshed once per loop_wait, and the one
+# pg2 published can be older than its catching up.  Made certain here: pg2's
+# HA worker is stopped (SIGSTOP, shorter than the session TTL) while the
+# leader writes 4 MB.  A node that is not the leader judges the lag on the
+# published positions and refuses; the leader judges it on its own WAL and
+# walsenders, sees pg2 caught up, and accepts at once.
+my ($pg2_worker) = (slurp_file($pg2->logfile) =~ /REST API listening on .* \(pid (\d+)\)/g)[-1];
+ok(defined $pg2_worker && kill(0, $pg2_worker), "pg2's HA worker is found (pid $pg2_worker)");
+kill 'STOP', $pg2_worker or die "SIGSTOP: $!";
+$pg1->safe_psql('postgres',
+	"CREATE TABLE wal_burst WITH (autovacuum_enabled = off) AS
+	 SELECT g, repeat('x', 100) AS filler FROM generate_series(1, 30000) g");
+my $burst_end = $pg1->lsn('insert');
+my ($published_lag, $stale_refusal) = ('', '');
+my $premise = PgHaTest::poll_until('pg2 caught up, its published position stale', 8,
+	sub {
+		return 0 unless $pg1->safe_psql('postgres',
+			"SELECT flush_lsn >= '$burst_end' FROM pg_stat_replication WHERE application_name = 'pg2'") eq 't';
+		$published_lag = $pg3->safe_psql('postgres', "SELECT lag_mb FROM pg_ha_status WHERE member = 'pg2'");
+		return 0 unless $published_lag >= 2;
+		(undef, undef, $stale_refusal) = $pg3->psql('postgres', "SELECT pg_ha_switchover('pg2')");
+		return 1;
+	});
+($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_switchover('pg2')") if $premise;
+kill 'CONT', $pg2_worker;
+ok($premise, "pg2 has replayed the burst; its published lag is $published_lag MB");
+like($stale_refusal, qr/member "pg2" lags \d+ bytes behind the leader/,
+	'on a replica, pg_ha_switchover judges the published positions: refused');
 is($r, 0, 'pg_ha_switchover on the leader returns');
 like($o, qr/switchover from "pg1" to "pg2" requested/, 'and says what it did');
 like($e, qr/NOTICE:.*steps down/, 'and warns that this session will be terminated');

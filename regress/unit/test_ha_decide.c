@@ -97,6 +97,7 @@ decide(const HaLocalState *l, const PgHaCluster *c, bool dcs_ok, HaDecision *d)
 }
 
 static void test_sync(void);
+static void test_live_positions(void);
 
 int
 main(void)
@@ -381,6 +382,7 @@ main(void)
 	CHECK(ha_lease_margin_ms(1000) == 200);
 
 	test_sync();
+	test_live_positions();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed > 0;
@@ -571,4 +573,56 @@ test_sync(void)
 		  strcmp(pick[0], "pg2") == 0 && strcmp(pick[1], "pg3") == 0);
 	c.sync_node_count = 3;
 	CHECK(ha_pick_sync_standbys(cands, 6, &c, "pg1", pick) == 2);
+}
+
+static void
+test_live_positions(void)
+{
+	PgHaCluster c;
+	HaSyncCandidate s[3];
+
+	/* published a loop_wait ago: pg2 looked 5 MB behind */
+	led_by(&c, "pg1", SESSION_US);
+	add_replica(&c, "pg1", 1000);
+	strcpy(c.members[0].role, "primary");
+	add_replica(&c, "pg2", 1000 - 5000000);
+	add_replica(&c, "pg3", 500);
+	memset(s, 0, sizeof(s));
+	strcpy(s[0].name, "pg2");	/* has caught up since */
+	s[0].streaming = true;
+	s[0].flush = 9000;
+	strcpy(s[1].name, "pg3");	/* catching up, not yet streaming */
+	s[1].streaming = false;
+	s[1].flush = 800;
+	strcpy(s[2].name, "pg4");	/* not a member: ignored */
+	s[2].streaming = true;
+	s[2].flush = 9000;
+	ha_apply_live_positions(&c, "pg1", 9500, s, 3);
+	CHECK(c.nmembers == 3);
+	CHECK(c.members[0].xlog_location == 9500);
+	CHECK(c.members[1].xlog_location == 9000);
+	/* only a streaming walsender counts */
+	CHECK(c.members[2].xlog_location == 500);
+
+	/* positions never move back */
+	s[0].flush = 10;
+	ha_apply_live_positions(&c, "pg1", 20, s, 1);
+	CHECK(c.members[0].xlog_location == 9500 && c.members[1].xlog_location == 9000);
+
+	/* a member that had published none gets one */
+	c.members[1].has_xlog = false;
+	c.members[1].xlog_location = 0;
+	s[0].flush = 9100;
+	ha_apply_live_positions(&c, "pg1", 9600, s, 1);
+	CHECK(c.members[1].has_xlog && c.members[1].xlog_location == 9100);
+
+	/* only the leader's own view counts: nothing changes elsewhere */
+	led_by(&c, "pg2", SESSION_OTHER);
+	add_replica(&c, "pg1", 1000);
+	add_replica(&c, "pg2", 2000);
+	ha_apply_live_positions(&c, "pg1", 9500, s, 1);
+	CHECK(c.members[0].xlog_location == 1000 && c.members[1].xlog_location == 2000);
+	c.has_leader = false;
+	ha_apply_live_positions(&c, "pg2", 9500, s, 1);
+	CHECK(c.members[1].xlog_location == 2000);
 }
