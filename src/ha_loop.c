@@ -1341,9 +1341,10 @@ wait_between_rounds(HaWorker *w)
 		w->promote_requested = false;
 		while (RecoveryInProgress() &&
 			   pgha_monotonic_ms() - start < round_wait_ms(w) &&
-			   !ShutdownRequestPending && !ConfigReloadPending)
+			   !ShutdownRequestPending && !ConfigReloadPending &&
+			   PostmasterIsAlive())
 		{
-			(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+			(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
 								 PROMOTE_POLL_MS, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
@@ -1378,11 +1379,15 @@ wait_between_rounds(HaWorker *w)
 		log_error_change(w, err);
 	}
 
-	/* Consul is not answering: plain wait for the rest of the loop */
+	/*
+	 * Consul is not answering: plain wait for the rest of the loop.  The
+	 * postmaster's death ends it; the loop's top then exits the right way
+	 * (exit_on_postmaster_death), never a bare exit here.
+	 */
 	left = round_wait_ms(w) - (pgha_monotonic_ms() - start);
 	if (left > 0)
 	{
-		(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+		(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
 							 (long) left, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
@@ -1587,7 +1592,7 @@ pg_ha_worker_main(Datum main_arg)
 			EmitErrorReport();
 			FlushErrorState();
 			LWLockReleaseAll();
-			(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+			(void) pgha_api_wait(WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH,
 								 (long) w.loop_wait_ms, PG_WAIT_EXTENSION);
 		}
 		PG_END_TRY();
