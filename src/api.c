@@ -91,6 +91,8 @@ extern char *pg_ha_api_auth;
 #define API_CONNECTION_MEMORY		(16 * 1024)
 /* the longest MHD goes without a call, for its own timeouts */
 #define API_MAX_WAIT_MS				1000
+/* MHD_run calls in a row while it has work ready (see serve) */
+#define SERVE_MAX_RUNS				16
 #define API_RETRY_START_MS			10000
 
 /*
@@ -1175,10 +1177,23 @@ start_daemon(char *err, size_t errlen)
 static void
 serve(void)
 {
+	MHD_UNSIGNED_LONG_LONG timeout;
+
 	if (api_daemon == NULL || serving)
 		return;
 	serving = true;
-	(void) MHD_run(api_daemon);
+
+	/*
+	 * Again while MHD has work ready that no descriptor announces (timeout
+	 * 0): a resumed connection, then the next request a kept-alive client
+	 * sends on it.  Bounded, so that the HA loop always gets its turn.
+	 */
+	for (int i = 0; i < SERVE_MAX_RUNS; i++)
+	{
+		(void) MHD_run(api_daemon);
+		if (MHD_get_timeout(api_daemon, &timeout) != MHD_YES || timeout > 0)
+			break;
+	}
 	serving = false;
 }
 
@@ -1302,6 +1317,7 @@ pgha_api_run_writes(void)
 {
 	int64		start = pgha_monotonic_ms();
 	int			budget;
+	bool		resumed = false;
 
 	LWLockAcquire(pgha_shared->lock, LW_SHARED);
 	budget = pgha_shared->loop_wait_ms > 0 ? pgha_shared->loop_wait_ms : pg_ha_loop_wait;
@@ -1318,7 +1334,11 @@ pgha_api_run_writes(void)
 		ctx->answered = true;
 		ctx->con = NULL;
 		MHD_resume_connection(con);
+		resumed = true;
 	}
+	/* a resumed connection wakes no descriptor: send the answers now */
+	if (resumed)
+		serve();
 }
 
 /*

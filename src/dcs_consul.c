@@ -249,6 +249,17 @@ perform(void)
 		if (dcs_serve_cb != NULL &&
 			((extra[nextra - 1].revents & CURL_WAIT_POLLIN) || nfds == 0))
 			dcs_serve_cb();
+
+		/*
+		 * A blocking read gives way at once to a REST write request the
+		 * serving queued (it sets our latch), not at curl's next progress
+		 * call, up to a second later.
+		 */
+		if (dcs_interruptible && MyLatch->is_set)
+		{
+			rc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
 	}
 
 	while ((msg = curl_multi_info_read(dcs_multi, &left)) != NULL)
