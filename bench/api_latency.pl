@@ -4,7 +4,10 @@
 # checks: a new TCP connection per check, "OPTIONS /primary HTTP/1.0",
 # at a fixed rate for a duration.  Reports p50/p99/max latency of the
 # answers and the RSS and PSS of the process that serves them (the HA
-# worker) before and after.
+# worker) before and after.  Then write requests, which the HA worker
+# carries out between its rounds: POST /switchover naming an unknown
+# candidate (read from Consul, refused with 412, nothing written), one at
+# a time on a kept-alive connection and on a new connection each.
 #
 #   bench/api_run.sh [--rate 200] [--duration 120]
 use strict;
@@ -74,6 +77,28 @@ while (time - $start < $duration)
 my $elapsed = time - $start;
 my ($rss1, $pss1) = memory();
 
+# write requests: $writes of them, one after the other, each sent in one
+# write (PgHaTest::http_exchange)
+my $writes = 200;
+my %write_lat;
+my $body = '{"leader":"pg1","candidate":"pg9"}';
+for my $keep_alive (1, 0)
+{
+	my @w;
+	my $s;
+	for (1 .. $writes)
+	{
+		my $t0 = time;
+		$s //= IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $api_port,
+			Proto => 'tcp', Timeout => 10) or die "connect: $!\n";
+		my ($code, $content) = PgHaTest::http_exchange($s, 'POST', '/switchover', $body,
+			'Content-Type' => 'application/json', $keep_alive ? () : (Connection => 'close'));
+		die "POST /switchover: $code $content\n" unless $code == 412;
+		push @w, (time - $t0) * 1000;
+		undef $s unless $keep_alive;
+	}
+	$write_lat{$keep_alive} = [ sort { $a <=> $b } @w ];
+}
 @lat = sort { $a <=> $b } @lat;
 sub pct { my ($p) = @_; return @lat ? $lat[ int($p / 100 * $#lat + 0.5) ] : 0 }
 # PostgreSQL::Test::Utils sends STDOUT to the test log; the table goes to
@@ -84,5 +109,15 @@ print $out sprintf("|---|---|---|---|---|---|---|---|---|\n");
 print $out sprintf("| %.0f | %.0f | %d | %.2f | %.2f | %.2f | %s | %d / %d | %d / %d |\n",
   scalar(@lat) / $elapsed, $elapsed, scalar(@lat), pct(50), pct(99), $lat[-1] // 0,
   join(' ', map { "$_: $codes{$_}" } sort keys %codes), $rss0, $rss1, $pss0, $pss1);
+print $out "\n| write requests (POST /switchover, 412) | requests | p50 (ms) | p99 (ms) | max (ms) |\n";
+print $out "|---|---|---|---|---|\n";
+for my $keep_alive (1, 0)
+{
+	my $w = $write_lat{$keep_alive};
+	my $p = sub { $w->[ int($_[0] / 100 * $#$w + 0.5) ] };
+	print $out sprintf("| %s | %d | %.2f | %.2f | %.2f |\n",
+		$keep_alive ? 'one kept-alive connection' : 'a new connection each',
+		scalar(@$w), $p->(50), $p->(99), $w->[-1]);
+}
 $pg1->stop;
 done_testing();

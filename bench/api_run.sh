@@ -9,7 +9,7 @@ bindir=$("$PG_CONFIG" --bindir)
 perl_lib=$(dirname "$("$PG_CONFIG" --pgxs)")/../test/perl
 run_as=${PG_HA_TEST_USER:-postgres}
 work=$(mktemp -d /tmp/pg_ha-apibench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 tar -C "$top" --exclude=.git --exclude=./bench/results -cf - . | tar -C "$work" -xf -
 as_user=()
 if [ "$(id -u)" -eq 0 ]; then

@@ -760,6 +760,12 @@ handle_write(const PgHaApiRequest *req, const char *body, size_t len,
 
 /* ----- the queue of write requests */
 
+static bool
+writes_pending(void)
+{
+	return queue_head != NULL;
+}
+
 static void
 enqueue(ApiRequestCtx *ctx, struct MHD_Connection *con)
 {
@@ -971,12 +977,14 @@ api_access(void *cls, struct MHD_Connection *con, const char *url,
 								   "request body too large");
 			return send_response(con, &resp);
 		}
+		/*
+		 * Carried out by pgha_api_run_writes: during a blocking read at
+		 * once (dcs_run_aside), else when the current wait or round ends.
+		 */
 		if (!ctx->queued)
 		{
 			enqueue(ctx, con);
 			MHD_suspend_connection(con);
-			/* ends the HA worker's wait: pgha_api_run_writes */
-			SetLatch(MyLatch);
 		}
 		return MHD_YES;
 	}
@@ -1243,6 +1251,7 @@ pgha_api_start(void)
 		return;
 	}
 	dcs_serve_while_waiting(daemon_fd, serve);
+	dcs_run_aside(writes_pending, pgha_api_run_writes);
 	ereport(LOG,
 			(errmsg("pg_ha: REST API listening on \"%s\" (pid %d)%s",
 					pg_ha_api_listen, MyProcPid,
@@ -1266,6 +1275,7 @@ pgha_api_stop(void)
 	}
 	serve();
 	dcs_serve_while_waiting(-1, NULL);
+	dcs_run_aside(NULL, NULL);
 	MHD_stop_daemon(api_daemon);
 	api_daemon = NULL;
 	daemon_fd = -1;
@@ -1391,7 +1401,12 @@ pgha_api_wait(int events, long timeout_ms, uint32 wait_event_info)
 			!(event.events & WL_SOCKET_READABLE))
 			rc = event.events;
 		else
+		{
 			serve();
+			/* a write request queued: the caller's wait ends, as by the latch */
+			if ((events & WL_LATCH_SET) && writes_pending())
+				rc = WL_LATCH_SET;
+		}
 	}
 	FreeWaitEventSet(set);
 	return rc;

@@ -42,6 +42,13 @@ extern char *dcs_cluster_key(const char *name);
  */
 extern void dcs_serve_while_waiting(int fd, void (*serve) (void));
 
+/*
+ * While a blocking read (dcs_wait_key) waits, call run() whenever pending()
+ * says there is work: the REST API's write requests.  Their own requests to
+ * Consul go through a second handle meanwhile.  NULL, NULL: nothing.
+ */
+extern void dcs_run_aside(bool (*pending) (void), void (*run) (void));
+
 /* Agent TTL check that the node's session is bound to. */
 extern bool dcs_check_register(const char *check_id, const char *name,
 							   int ttl_ms, char *err, size_t errlen);

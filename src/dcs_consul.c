@@ -49,6 +49,16 @@ typedef struct DcsResponse
 
 static CURL *dcs_curl = NULL;
 static CURLM *dcs_multi = NULL;
+
+/*
+ * Requests made while a blocking read is in flight (REST write requests
+ * carried out meanwhile, see perform) go through a handle of their own.
+ */
+static CURL *aside_curl = NULL;
+static CURLM *aside_multi = NULL;
+static bool in_aside = false;
+static bool (*aside_pending) (void) = NULL;
+static void (*aside_run) (void) = NULL;
 static char dcs_url[1024];
 static char dcs_token[512];
 static int	dcs_timeout_ms = 5000;
@@ -90,21 +100,28 @@ dcs_init(void)
 	}
 }
 
+static void
+free_handle(CURL **easy, CURLM **multi)
+{
+	if (*multi != NULL)
+	{
+		if (*easy != NULL)
+			curl_multi_remove_handle(*multi, *easy);
+		curl_multi_cleanup(*multi);
+		*multi = NULL;
+	}
+	if (*easy != NULL)
+	{
+		curl_easy_cleanup(*easy);
+		*easy = NULL;
+	}
+}
+
 void
 dcs_shutdown(void)
 {
-	if (dcs_multi != NULL)
-	{
-		if (dcs_curl != NULL)
-			curl_multi_remove_handle(dcs_multi, dcs_curl);
-		curl_multi_cleanup(dcs_multi);
-		dcs_multi = NULL;
-	}
-	if (dcs_curl != NULL)
-	{
-		curl_easy_cleanup(dcs_curl);
-		dcs_curl = NULL;
-	}
+	free_handle(&dcs_curl, &dcs_multi);
+	free_handle(&aside_curl, &aside_multi);
 }
 
 void
@@ -112,6 +129,50 @@ dcs_serve_while_waiting(int fd, void (*serve) (void))
 {
 	dcs_serve_fd = fd;
 	dcs_serve_cb = serve;
+}
+
+void
+dcs_run_aside(bool (*pending) (void), void (*run) (void))
+{
+	aside_pending = pending;
+	aside_run = run;
+}
+
+/*
+ * Aside work queued during a blocking read (the last answers sent may have
+ * let the next requests of kept-alive clients in: no descriptor tells).
+ */
+static bool
+aside_due(void)
+{
+	return dcs_interruptible && !in_aside && aside_pending != NULL &&
+		aside_pending();
+}
+
+/* The aside work, on the aside handle; never raises an ERROR. */
+static void
+run_aside(void)
+{
+	if (aside_curl == NULL)
+	{
+		aside_curl = curl_easy_init();
+		aside_multi = curl_multi_init();
+		if (aside_curl == NULL || aside_multi == NULL)
+		{
+			free_handle(&aside_curl, &aside_multi);
+			return;				/* out of memory: after the blocking read */
+		}
+	}
+	in_aside = true;
+	PG_TRY();
+	{
+		aside_run();
+	}
+	PG_FINALLY();
+	{
+		in_aside = false;
+	}
+	PG_END_TRY();
 }
 
 void
@@ -177,7 +238,7 @@ progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 			curl_off_t ultotal, curl_off_t ulnow)
 {
 	/* only blocking reads: a release at shutdown must still go through */
-	if (!dcs_interruptible)
+	if (!dcs_interruptible || in_aside)
 		return 0;
 	if (ShutdownRequestPending || ConfigReloadPending || MyLatch->is_set ||
 		!PostmasterIsAlive())
@@ -191,7 +252,7 @@ progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
  * The serve callback never raises an ERROR (api.c catches its own).
  */
 static CURLcode
-perform(void)
+perform(CURL *easy, CURLM *multi)
 {
 	CURLcode	rc = CURLE_OK;
 	bool		finished = false;
@@ -200,8 +261,8 @@ perform(void)
 	bool		watch_postmaster = IsUnderPostmaster && PostmasterIsAlive();
 
 	/* a transfer an ERROR interrupted may still be attached */
-	curl_multi_remove_handle(dcs_multi, dcs_curl);
-	if (curl_multi_add_handle(dcs_multi, dcs_curl) != CURLM_OK)
+	curl_multi_remove_handle(multi, easy);
+	if (curl_multi_add_handle(multi, easy) != CURLM_OK)
 		return CURLE_FAILED_INIT;
 
 	for (;;)
@@ -211,7 +272,7 @@ perform(void)
 		int			nextra = 0;
 		struct curl_waitfd extra[2];
 
-		if (curl_multi_perform(dcs_multi, &running) != CURLM_OK)
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
 		{
 			rc = CURLE_FAILED_INIT;
 			break;
@@ -237,7 +298,8 @@ perform(void)
 			extra[nextra].revents = 0;
 			nextra++;
 		}
-		if (curl_multi_poll(dcs_multi, extra, nextra, DCS_POLL_MS, &nfds) != CURLM_OK)
+		if (curl_multi_poll(multi, extra, nextra, aside_due() ? 0 : DCS_POLL_MS,
+							&nfds) != CURLM_OK)
 		{
 			rc = CURLE_FAILED_INIT;
 			break;
@@ -251,24 +313,24 @@ perform(void)
 			dcs_serve_cb();
 
 		/*
-		 * A blocking read gives way at once to a REST write request the
-		 * serving queued (it sets our latch), not at curl's next progress
-		 * call, up to a second later.
+		 * REST write requests queued while a blocking read waits are
+		 * carried out now, through the aside handle.  Ending the read
+		 * instead would leave its query on Consul's side until its wait is
+		 * over (Consul 1.8 does not notice the client left), and a burst of
+		 * requests would use up the connections Consul allows one client
+		 * (http_max_conns_per_client), the HA worker's own included.
 		 */
-		if (dcs_interruptible && MyLatch->is_set)
-		{
-			rc = CURLE_ABORTED_BY_CALLBACK;
-			break;
-		}
+		if (aside_due())
+			run_aside();
 	}
 
-	while ((msg = curl_multi_info_read(dcs_multi, &left)) != NULL)
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == dcs_curl)
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
 		{
 			rc = msg->data.result;
 			finished = true;
 		}
-	curl_multi_remove_handle(dcs_multi, dcs_curl);
+	curl_multi_remove_handle(multi, easy);
 	if (rc == CURLE_OK && !finished)
 		rc = CURLE_FAILED_INIT;
 	return rc;
@@ -286,29 +348,31 @@ dcs_request(const char *method, const char *path, const char *body,
 	char		curl_err[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
 	CURLcode	rc;
+	CURL	   *easy = in_aside ? aside_curl : dcs_curl;
+	CURLM	   *multi = in_aside ? aside_multi : dcs_multi;
 
-	Assert(dcs_curl != NULL);
+	Assert(easy != NULL);
 	memset(resp, 0, sizeof(*resp));
 	initStringInfo(&resp->body);
 	snprintf(url, sizeof(url), "%s%s", dcs_url, path);
 	curl_err[0] = '\0';
 
-	curl_easy_reset(dcs_curl);
-	curl_easy_setopt(dcs_curl, CURLOPT_URL, url);
-	curl_easy_setopt(dcs_curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(dcs_curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(dcs_curl, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-	curl_easy_setopt(dcs_curl, CURLOPT_CONNECTTIMEOUT_MS,
+	curl_easy_reset(easy);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
 					 (long) Min(timeout_ms, dcs_timeout_ms));
-	curl_easy_setopt(dcs_curl, CURLOPT_ERRORBUFFER, curl_err);
-	curl_easy_setopt(dcs_curl, CURLOPT_WRITEFUNCTION, write_body);
-	curl_easy_setopt(dcs_curl, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(dcs_curl, CURLOPT_HEADERFUNCTION, read_header);
-	curl_easy_setopt(dcs_curl, CURLOPT_HEADERDATA, resp);
-	curl_easy_setopt(dcs_curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(dcs_curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	curl_easy_setopt(dcs_curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(dcs_curl, CURLOPT_USERAGENT, "pg_ha/" PG_HA_VERSION);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_header);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, resp);
+	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "pg_ha/" PG_HA_VERSION);
 
 	headers = curl_slist_append(headers, "Content-Type: application/json");
 	if (dcs_token[0] != '\0')
@@ -319,23 +383,23 @@ dcs_request(const char *method, const char *path, const char *body,
 		headers = curl_slist_append(headers, h);
 		explicit_bzero(h, sizeof(h));
 	}
-	curl_easy_setopt(dcs_curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
 
 	if (body != NULL)
 	{
-		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
 	}
 	else if (strcmp(method, "PUT") == 0)
 	{
-		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(dcs_curl, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 
-	rc = perform();
-	curl_easy_getinfo(dcs_curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	rc = perform(easy, multi);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
 	/* don't keep the request (and a token header) referenced */
-	curl_easy_setopt(dcs_curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 
 	if (rc != CURLE_OK)

@@ -404,6 +404,30 @@ my $bad_bodies_took = time - $bad_bodies_started;
 cmp_ok($bad_bodies_took, '<', 10,
 	sprintf('the 16 bad requests on one connection took %.1f s, not a second or more each', $bad_bodies_took));
 is($consul->kv_get("$prefix/failover"), undef, 'no bad request wrote a failover key');
+
+# A burst of write requests that each read the cluster from Consul, more
+# than the 200 connections Consul allows one client: carried out during
+# the HA worker's blocking read, never by abandoning it (an abandoned
+# blocking query holds its connection on Consul's side until its wait is
+# over, and the worker's own renewals were then refused).
+{
+	my $burst_offset = -s $pg1->logfile;
+	my %codes;
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $api_port{pg1},
+		Proto => 'tcp', Timeout => 10) or die "connect: $!";
+	for (1 .. 300)
+	{
+		my ($code) = PgHaTest::http_exchange($sock, 'POST', '/switchover',
+			'{"leader":"pg1","candidate":"pg9"}', %auth, 'Content-Type' => 'application/json');
+		$codes{$code}++;
+	}
+	close $sock;
+	is(join(' ', map { "$_: $codes{$_}" } sort keys %codes), '412: 300',
+		'300 write requests in a row: each read the cluster and was refused with 412');
+	unlike(slurp_file($pg1->logfile, $burst_offset), qr/cannot reach Consul|Empty reply/,
+		'... and the HA worker never lost its connection to Consul meanwhile');
+	is(status_of($pg1, 'GET', '/primary'), 200, '... and still leads');
+}
 my $config_before = $consul->kv_get("$prefix/config");
 ok($config_before !~ /work_mem|no_such_thing|primary_conninfo/, 'no bad request changed the config key');
 

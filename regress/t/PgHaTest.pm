@@ -326,6 +326,36 @@ sub new_node
 	return $node;
 }
 
+=item PgHaTest::http_exchange($socket, $method, $path, $body, %headers)
+
+One HTTP/1.1 request on an open socket, sent in a single write (HTTP::Tiny
+sends a body apart, and Nagle's algorithm with the server's delayed ACK
+then adds 40 ms to each request), and its answer read by Content-Length.
+Returns ($status, $content); dies when no answer comes.
+
+=cut
+
+sub http_exchange
+{
+	my ($socket, $method, $path, $body, %headers) = @_;
+	$body //= '';
+	my $request = "$method $path HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+	$request .= "$_: $headers{$_}\r\n" for sort keys %headers;
+	$request .= 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+	print {$socket} $request or croak "send: $!";
+	my $head = '';
+	while ($head !~ /\r\n\r\n\z/)
+	{
+		defined(my $line = <$socket>) or croak "no answer to $method $path";
+		$head .= $line;
+	}
+	my ($status) = $head =~ m{\AHTTP/1\.\d (\d{3})} or croak "not an HTTP answer: $head";
+	my ($len) = $head =~ /^Content-Length: (\d+)/mi;
+	my $content = '';
+	read($socket, $content, $len) if $len;
+	return ($status, $content);
+}
+
 =item PgHaTest::streaming($leader)
 
 The application names of the replicas streaming from $leader, sorted and
