@@ -21,6 +21,7 @@ use MIME::Base64 qw(decode_base64 encode_base64);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Copy ();
 
 use PgHaTest;
 
@@ -53,6 +54,18 @@ my %secret = (
 my $base     = PostgreSQL::Test::Utils::tempdir('secrets');
 my $sockdir  = PostgreSQL::Test::Utils::tempdir_short();
 my $passfile = "$base/replication.pgpass";
+
+# the servers' logs also where the harness keeps its own: test.sh shows
+# them when a test fails (the temporary directory is gone by then)
+END
+{
+	for my $name (qw(pg1 pg2 pg3))
+	{
+		my $log = "$base/$name.log";
+		File::Copy::copy($log, "$PostgreSQL::Test::Utils::log_path/160_secrets_$name.log")
+		  if defined $base && -f $log;
+	}
+}
 my @names    = qw(pg1 pg2 pg3);
 my %port     = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } @names;
 my %api      = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } @names;
