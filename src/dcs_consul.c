@@ -57,6 +57,8 @@ static CURLM *dcs_multi = NULL;
 static CURL *aside_curl = NULL;
 static CURLM *aside_multi = NULL;
 static bool in_aside = false;
+static bool aside_ran = false;	/* during the current blocking read */
+static bool aside_unavailable = false;	/* its handle could not be made */
 static bool (*aside_pending) (void) = NULL;
 static void (*aside_run) (void) = NULL;
 static char dcs_url[1024];
@@ -145,8 +147,8 @@ dcs_run_aside(bool (*pending) (void), void (*run) (void))
 static bool
 aside_due(void)
 {
-	return dcs_interruptible && !in_aside && aside_pending != NULL &&
-		aside_pending();
+	return dcs_interruptible && !in_aside && !aside_unavailable &&
+		aside_pending != NULL && aside_pending();
 }
 
 /* The aside work, on the aside handle; never raises an ERROR. */
@@ -159,11 +161,14 @@ run_aside(void)
 		aside_multi = curl_multi_init();
 		if (aside_curl == NULL || aside_multi == NULL)
 		{
+			/* out of memory: the requests wait for the end of the read */
 			free_handle(&aside_curl, &aside_multi);
-			return;				/* out of memory: after the blocking read */
+			aside_unavailable = true;
+			return;
 		}
 	}
 	in_aside = true;
+	aside_ran = true;
 	PG_TRY();
 	{
 		aside_run();
@@ -680,14 +685,19 @@ dcs_wait_key(const char *key, uint64_t *index, int wait_ms, char *err,
 	snprintf(path, sizeof(path), "/v1/kv/%s?index=" UINT64_FORMAT "&wait=%dms",
 			 key, (uint64) *index, wait_ms);
 	dcs_interruptible = true;
+	aside_ran = false;
+	aside_unavailable = false;
 	ok = dcs_request("GET", path, NULL, wait_ms + wait_ms / 16 + dcs_timeout_ms,
 					 &resp, err, errlen);
 	dcs_interruptible = false;
 	if (!ok)
 	{
-		/* being asked to look again is no failure */
+		/*
+		 * Being asked to look again is no failure; nor is a timeout after
+		 * REST write requests took the read's time (run_aside).
+		 */
 		if (ShutdownRequestPending || ConfigReloadPending || MyLatch->is_set ||
-			!PostmasterIsAlive())
+			!PostmasterIsAlive() || aside_ran)
 			return true;
 		return false;
 	}
