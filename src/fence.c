@@ -148,6 +148,29 @@ pgha_terminate_client_backends(void)
 	return n;
 }
 
+bool
+pgha_backend_running(pid_t pid)
+{
+	bool		running = false;
+	int			nbackends;
+
+	pgstat_clear_backend_activity_snapshot();
+	nbackends = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= nbackends; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+
+		if (local != NULL && local->backendStatus.st_procpid == pid)
+		{
+			running = local->backendStatus.st_state == STATE_RUNNING ||
+				local->backendStatus.st_state == STATE_FASTPATH;
+			break;
+		}
+	}
+	pgstat_clear_backend_activity_snapshot();
+	return running;
+}
+
 /* gone or a zombie: either way it runs no more code */
 static bool
 process_ended(pid_t pid)

@@ -57,6 +57,9 @@
 #define DEMOTE_AFTER_START_MS	2000
 #define PROMOTE_POLL_MS			10
 #define RECHECK_SOON_MS			250
+/* the session that asked for a step-down or restart: its answer first */
+#define CALLER_WAIT_MS			1000
+#define CALLER_POLL_MS			5
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
 #define RESTART_GIVE_UP_MS	180000	/* pg_ctl restart -t 120, and more */
@@ -847,6 +850,27 @@ do_demote(HaWorker *w, const HaDecision *d)
 }
 
 /*
+ * The session that asked this node to step down or restart (pg_ha_switchover
+ * or pg_ha_restart called here) gets its answer before it is ended: wait
+ * until it no longer runs a statement, at most CALLER_WAIT_MS.
+ */
+static void
+let_caller_finish(void)
+{
+	pid_t		pid;
+	int64		deadline = pgha_monotonic_ms() + CALLER_WAIT_MS;
+
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	pid = pgha_shared->action_caller;
+	pgha_shared->action_caller = 0;
+	LWLockRelease(pgha_shared->lock);
+	while (pid != 0 && pgha_backend_running(pid) &&
+		   pgha_monotonic_ms() < deadline && PostmasterIsAlive())
+		(void) pgha_api_wait(WL_TIMEOUT | WL_POSTMASTER_DEATH, CALLER_POLL_MS,
+							 PG_WAIT_EXTENSION);
+}
+
+/*
  * Step down for the candidate: fence, then the same detached restart as a
  * demotion, pointed at the candidate.  The shutdown hands the key over
  * (pg_ha_ctl release) once every replica has the last WAL; the candidate,
@@ -860,6 +884,7 @@ do_switchover(HaWorker *w, const HaDecision *d)
 
 	if (w->demotion_started || target == NULL)
 		return;
+	let_caller_finish();
 	set_fenced(w, d->reason, true);
 	if (!pgha_start_demotion(target, w->cluster, err, sizeof(err)))
 	{
@@ -1133,6 +1158,7 @@ handle_restart_request(HaWorker *w, const HaLocalState *local)
 			return;				/* changed meanwhile: look again next round */
 		w->restart_started = true;
 		w->restart_started_ms = pgha_monotonic_ms();
+		let_caller_finish();
 		if (!pgha_start_restart(err, sizeof(err)))
 		{
 			w->restart_started = false;

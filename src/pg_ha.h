@@ -44,6 +44,9 @@ extern PGDLLEXPORT void pg_ha_worker_main(Datum main_arg);
 /* fence.c */
 extern void pgha_fence_init(void);
 extern int	pgha_terminate_client_backends(void);
+
+/* Is the backend with this pid running a statement (not idle, not gone)? */
+extern bool pgha_backend_running(pid_t pid);
 extern bool pgha_kill_client_backends(int timeout_ms);
 
 #endif							/* PG_HA_H */

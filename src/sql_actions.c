@@ -164,6 +164,24 @@ check_sync_candidate(const PgHaCluster *c, const char *candidate, bool force)
 						candidate)));
 }
 
+/*
+ * This session asks its own node to step down or restart, which ends it:
+ * the HA worker lets it send its answer first (let_caller_finish).
+ */
+static void
+note_caller(void)
+{
+	LWLockAcquire(pgha_shared->lock, LW_EXCLUSIVE);
+	pgha_shared->action_caller = MyProcPid;
+	LWLockRelease(pgha_shared->lock);
+}
+
+static bool
+is_leader_here(const PgHaCluster *c)
+{
+	return has_leader(c) && strcmp(c->leader, pg_ha_node_name) == 0;
+}
+
 /* Write the failover request, only if none exists; wake our worker. */
 static void
 write_request(const char *leader, const char *member, const char *scheduled_at)
@@ -218,7 +236,7 @@ scheduled_time(TimestampTz at)
 static void
 notice_if_stepping_down(const PgHaCluster *c)
 {
-	if (has_leader(c) && strcmp(c->leader, pg_ha_node_name) == 0)
+	if (is_leader_here(c))
 		ereport(NOTICE,
 				(errmsg("this node, \"%s\", steps down: its client sessions, this one included, will be terminated",
 						pg_ha_node_name),
@@ -252,6 +270,8 @@ pg_ha_switchover(PG_FUNCTION_ARGS)
 				 errmsg("cluster \"%s\" has no replica that may take over", pg_ha_cluster),
 				 errhint("A candidate must be a running replica not tagged nofailover.")));
 
+	if (when == NULL && is_leader_here(c))
+		note_caller();
 	write_request(c->leader, candidate, when);
 	if (when == NULL)
 		notice_if_stepping_down(c);
@@ -275,6 +295,8 @@ pg_ha_failover(PG_FUNCTION_ARGS)
 	/* a failover is for when the leader is unhealthy: no lag check */
 	(void) check_candidate(c, candidate, false);
 	check_sync_candidate(c, candidate, force);
+	if (is_leader_here(c))
+		note_caller();
 	write_request(has_leader(c) ? c->leader : NULL, candidate, NULL);
 	notice_if_stepping_down(c);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("failover to \"%s\" requested", candidate)));
@@ -675,6 +697,8 @@ pg_ha_restart(PG_FUNCTION_ARGS)
 													  member)));
 		names[0] = member;
 		check_restart_order(c, names, 1, order);
+		if (when == NULL && strcmp(member, pg_ha_node_name) == 0)
+			note_caller();
 		write_restart_request(member, pending_only, when, NULL);
 		self = strcmp(member, pg_ha_node_name) == 0;
 	}
@@ -691,6 +715,9 @@ pg_ha_restart(PG_FUNCTION_ARGS)
 		check_restart_order(c, names, n, order);
 		for (int i = 0; i < n; i++)
 			no_restart_pending(c, order[i]);
+		for (int i = 0; i < n && when == NULL; i++)
+			if (strcmp(order[i], pg_ha_node_name) == 0)
+				note_caller();
 		/* each waits for the one before it: the workers keep the order */
 		for (int i = 0; i < n; i++)
 		{

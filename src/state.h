@@ -30,6 +30,8 @@ typedef struct PgHaShared
 	/* under lock */
 	pid_t		worker_pid;
 	Latch	   *worker_latch;	/* set it to make the HA worker look now */
+	pid_t		action_caller;	/* backend that asked this node to step
+								 * down or restart: answered first */
 	char		role[PGHA_SHORT_LEN];	/* leader, primary, replica,
 										 * starting */
 	bool		fenced;

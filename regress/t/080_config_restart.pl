@@ -87,7 +87,10 @@ ok(PgHaTest::poll_until('all pending', 30, sub { pending($pg1) eq 'pg1:true,pg2:
 for my $n (qw(pg3 pg2 pg1))
 {
 	my $started = $node{$n}->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
-	my ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_restart('$n', pending_only => true)");
+	# asked on pg1, whose own restart ends the session: pg1's HA worker
+	# waits until the statement is over (300 ms more here) before it
+	# restarts, so the answer comes
+	my ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_restart('$n', pending_only => true), pg_sleep(0.3)");
 	like($o, qr/restart of member "$n" requested/, "restart of $n requested");
 	ok( PgHaTest::poll_until("$n restarted", 60,
 			sub {
