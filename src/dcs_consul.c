@@ -57,7 +57,6 @@ static CURLM *dcs_multi = NULL;
 static CURL *aside_curl = NULL;
 static CURLM *aside_multi = NULL;
 static bool in_aside = false;
-static bool aside_ran = false;	/* during the current blocking read */
 static bool aside_unavailable = false;	/* its handle could not be made */
 static bool (*aside_pending) (void) = NULL;
 static void (*aside_run) (void) = NULL;
@@ -168,7 +167,6 @@ run_aside(void)
 		}
 	}
 	in_aside = true;
-	aside_ran = true;
 	PG_TRY();
 	{
 		aside_run();
@@ -685,19 +683,15 @@ dcs_wait_key(const char *key, uint64_t *index, int wait_ms, char *err,
 	snprintf(path, sizeof(path), "/v1/kv/%s?index=" UINT64_FORMAT "&wait=%dms",
 			 key, (uint64) *index, wait_ms);
 	dcs_interruptible = true;
-	aside_ran = false;
 	aside_unavailable = false;
 	ok = dcs_request("GET", path, NULL, wait_ms + wait_ms / 16 + dcs_timeout_ms,
 					 &resp, err, errlen);
 	dcs_interruptible = false;
 	if (!ok)
 	{
-		/*
-		 * Being asked to look again is no failure; nor is a timeout after
-		 * REST write requests took the read's time (run_aside).
-		 */
+		/* being asked to look again is no failure */
 		if (ShutdownRequestPending || ConfigReloadPending || MyLatch->is_set ||
-			!PostmasterIsAlive() || aside_ran)
+			!PostmasterIsAlive())
 			return true;
 		return false;
 	}
