@@ -17,7 +17,7 @@ packages=(
 	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libpq-dev
 	libkrb5-dev haproxy libipc-run-perl libdbd-pg-perl build-essential pkg-config ca-certificates curl procps openssl
 	iproute2 clang libclang-rt-14-dev
-	patroni gnuplot-nox
+	patroni python3-consul gnuplot-nox
 )
 
 sudo_cmd=()
