@@ -2,8 +2,10 @@
 # leader, refuses what it must refuse (a name in use, a directory that is
 # not a data directory, a data directory of another database cluster, a
 # cluster without a leader, an unreachable Consul), never lets the
-# replication password out of its password file, and pg_ha_ctl rejoin
-# restarts a replica through pg_rewind keeping the node's own settings.
+# replication password out of its password file, clones and starts a node
+# whatever PGPASSWORD, PGSERVICE or PGUSER the caller's environment holds,
+# and pg_ha_ctl rejoin restarts a replica through pg_rewind keeping the
+# node's own settings.
 use strict;
 use warnings;
 
@@ -23,8 +25,8 @@ my $prefix  = "service/$cluster";
 my $base     = PostgreSQL::Test::Utils::tempdir('ctl');
 my $sockdir  = PostgreSQL::Test::Utils::tempdir_short();
 my $passfile = "$base/replication.pgpass";
-my %port     = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2);
-my %api      = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2);
+my %port     = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2 pg3);
+my %api      = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2 pg3);
 
 # data directories of the servers this test may have started
 my @datadirs;
@@ -201,6 +203,14 @@ is($rc, 1, 'init into a cluster without a leader fails');
 like($err, qr/cluster "headless" has no leader to clone from/, '... saying so');
 ok(!-e "$base/headless", '... before creating anything');
 
+($rc, $out, $err) = ctl(init_args('pg3', datadir => "$base/nopass"),
+	'--passfile', "$base/missing.pgpass");
+is($rc, 1, 'init of a clone without a password file fails');
+like($err, qr/the password file "\Q$base\E\/missing\.pgpass" does not exist: it must hold the password of role "replicator"/,
+	'... saying the file is missing');
+like($err, qr/PGPASSWORD is not used/, '... and that PGPASSWORD is no way around it');
+ok(!-e "$base/nopass", '... before creating anything');
+
 my $nowhere = 'http://127.0.0.1:' . PostgreSQL::Test::Cluster::get_free_port();
 ($rc, $out, $err) = ctl(init_args('pg3', datadir => "$base/nowhere", consul_url => $nowhere));
 is($rc, 1, 'init with an unreachable Consul fails');
@@ -260,9 +270,60 @@ ok( PgHaTest::poll_until(
 	'pg2 streams from pg1 again');
 
 # ---------------------------------------------------------------------
-# 6. The password never left the password file.
+# 6. A DBA shell's libpq environment does not reach the clone: libpq
+# prefers PGPASSWORD to the passfile= init names (issue 13), for
+# pg_basebackup and for the walreceiver of the server init starts; a
+# PGSERVICE missing here and a PGUSER of no role would break them too.
 
-foreach my $file ("$base/pg1.log", "$base/pg2.log", $consul->log_file)
+push @datadirs, "$base/pg3";
+{
+	local $ENV{PGPASSWORD} = 'not-the-replication-password';
+	local $ENV{PGUSER}     = 'no_such_role';
+	($rc, $out, $err) = ctl(init_args('pg3'));
+}
+is($rc, 0, 'init of pg3 succeeds with a wrong PGPASSWORD and PGUSER set');
+like($out, qr/^Ignoring PGPASSWORD, PGUSER of the environment/m,
+	'... saying it ignores them');
+unlike($err, qr/password authentication failed/, '... without a refused password');
+like($out, qr/Node "pg3" streams from the leader "pg1"/,
+	'... and sees pg3 stream from pg1');
+ok( PgHaTest::poll_until(
+		'pg2 and pg3 stream from pg1', 30, sub { streaming_replicas() eq 'pg2,pg3' }),
+	'pg_stat_replication on pg1 shows pg3 streaming');
+
+# a password file that is not the cluster's: the hint says so
+my $wrong_passfile = "$base/wrong.pgpass";
+append_to_file($wrong_passfile, "*:*:*:replicator:not-the-replication-password\n");
+chmod 0600, $wrong_passfile or die "chmod: $!";
+($rc, $out, $err) = ctl(init_args('pg4', datadir => "$base/badpass"),
+	'--passfile', $wrong_passfile);
+is($rc, 1, 'init of a clone with a wrong password in its password file fails');
+like($err,
+	qr/hint: The leader at 127\.0\.0\.1:$port{pg1} refused the password of role "replicator" in "\Q$wrong_passfile\E"/,
+	'... with a hint on the password, not on pg_hba.conf');
+
+PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', "$base/pg3", '-m', 'fast', '-w', 'stop');
+ok( PgHaTest::poll_until(
+		'the member record of pg3 is gone', 30,
+		sub { !defined $consul->kv_get("$prefix/members/pg3") }),
+	'a stopped pg3 leaves the cluster');
+{
+	local $ENV{PGPASSWORD} = 'not-the-replication-password';
+	local $ENV{PGSERVICE}  = 'no_such_service';
+	($rc, $out, $err) = ctl(init_args('pg3'));
+}
+is($rc, 0, 'init starts pg3 again with a wrong PGPASSWORD and PGSERVICE set');
+like($out, qr/^Ignoring PGPASSWORD, PGSERVICE of the environment/m,
+	'... saying it ignores them');
+ok( PgHaTest::poll_until(
+		'pg3 streams from pg1 after its restart', 60,
+		sub { streaming_replicas() eq 'pg2,pg3' }),
+	'the server init started does not use them either: pg3 streams');
+
+# ---------------------------------------------------------------------
+# 7. The password never left the password file.
+
+foreach my $file ("$base/pg1.log", "$base/pg2.log", "$base/pg3.log", $consul->log_file)
 {
 	unlike(slurp_file($file), qr/\Q$password\E/, "the password is not in " . basename($file));
 }

@@ -27,6 +27,9 @@
  * password file only: it is never on a command line, in Consul, in a
  * server log or printed.  The role is created with the SCRAM secret that
  * libpq computes, so even the server never sees the password in clear.
+ * The caller's PGPASSWORD, PGSERVICE and PGUSER are dropped first, so that
+ * they reach neither init's connections nor its children (see
+ * drop_libpq_overrides).
  *
  *-------------------------------------------------------------------------
  */
@@ -111,6 +114,38 @@ default_passfile(void)
 		home = pw->pw_dir;
 	}
 	return psprintf("%s/.pgpass", home);
+}
+
+/*
+ * Remove from our environment, hence from every child's (pg_basebackup,
+ * initdb, pg_ctl and the server it starts), the libpq variables that would
+ * win over what init names: PGPASSWORD wins over passfile=, so a DBA
+ * shell's password broke the clone and, inherited by the server, its
+ * walreceiver; a PGSERVICE may bring a password, or name a service this
+ * host lacks; PGUSER would replace the bootstrap superuser of our local
+ * connections.  init's connections name host, port, user and passfile, so
+ * libpq then takes the password from the password file itself: it never
+ * travels in an environment or on a command line.
+ */
+static void
+drop_libpq_overrides(void)
+{
+	static const char *const vars[] = {"PGPASSWORD", "PGSERVICE", "PGUSER", NULL};
+	PQExpBufferData dropped;
+
+	initPQExpBuffer(&dropped);
+	for (int i = 0; vars[i] != NULL; i++)
+	{
+		if (getenv(vars[i]) == NULL)
+			continue;
+		if (unsetenv(vars[i]) != 0)
+			pg_fatal("could not unset environment variable \"%s\": %m", vars[i]);
+		appendPQExpBuffer(&dropped, "%s%s", dropped.len > 0 ? ", " : "", vars[i]);
+	}
+	if (dropped.len > 0)
+		printf("Ignoring %s of the environment: init uses its own role and password file\n",
+			   dropped.data);
+	termPQExpBuffer(&dropped);
 }
 
 /* Apply defaults and check every option; exits on a bad one. */
@@ -632,10 +667,15 @@ fail:
 	return 1;
 }
 
-/* Run pg_basebackup; *slot_exists tells whether it failed on an existing slot. */
+/*
+ * Run pg_basebackup; *slot_exists tells whether it failed on an existing
+ * slot, *bad_password whether the leader refused the password, and
+ * *no_password whether libpq found no line of the password file that
+ * matches.
+ */
 static int
 run_basebackup(const InitNode *n, const char *conninfo, bool create_slot,
-			   bool *slot_exists)
+			   bool *slot_exists, bool *bad_password, bool *no_password)
 {
 	const char *argv[16];
 	int			i = 0;
@@ -665,6 +705,9 @@ run_basebackup(const InitNode *n, const char *conninfo, bool create_slot,
 		fputs(out.data, stderr);
 	*slot_exists = rc != 0 && strstr(out.data, "already exists") != NULL &&
 		strstr(out.data, "replication slot") != NULL;
+	*bad_password = rc != 0 &&
+		strstr(out.data, "password authentication failed") != NULL;
+	*no_password = rc != 0 && strstr(out.data, "no password supplied") != NULL;
 	termPQExpBuffer(&out);
 	return rc;
 }
@@ -714,6 +757,8 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 	char	   *password = NULL;
 	int			rc;
 	bool		slot_exists;
+	bool		bad_password;
+	bool		no_password;
 	PQExpBufferData conninfo;
 	PQExpBufferData text;
 	static const char *const copied[] = {PGHA_SESSION_FILE, PGHA_MANAGED_CONF_FILE,
@@ -739,8 +784,13 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 		return 1;
 	if (rc == 0)
 	{
-		pg_log_error("the password file \"%s\" holds no password for role \"%s\"",
-					 n->passfile, n->user);
+		if (ctl_file_exists(n->passfile))
+			pg_log_error("the password file \"%s\" holds no password for role \"%s\"",
+						 n->passfile, n->user);
+		else
+			pg_log_error("the password file \"%s\" does not exist: it must hold the password of role \"%s\"",
+						 n->passfile, n->user);
+		pg_log_error_detail("A clone connects to the leader with the password of this file only; PGPASSWORD is not used.");
 		pg_log_error_hint("Copy the password file of the cluster's first node here (mode 0600), or give it with --passfile.");
 		return 1;
 	}
@@ -755,7 +805,8 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 	ctl_append_conninfo_value(&conninfo, "user", n->user);
 	ctl_append_conninfo_value(&conninfo, "passfile", n->passfile);
 
-	rc = run_basebackup(n, conninfo.data, true, &slot_exists);
+	rc = run_basebackup(n, conninfo.data, true, &slot_exists, &bad_password,
+						&no_password);
 	if (rc != 0 && slot_exists)
 	{
 		int			dir = pg_check_dir(n->pgdata);
@@ -766,13 +817,21 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 			return 1;
 		}
 		printf("Slot \"%s\" exists on the leader already: using it\n", n->slot);
-		rc = run_basebackup(n, conninfo.data, false, &slot_exists);
+		rc = run_basebackup(n, conninfo.data, false, &slot_exists,
+							&bad_password, &no_password);
 	}
 	if (rc != 0)
 	{
 		pg_log_error("pg_basebackup %s", ctl_exit_text(rc));
-		pg_log_error_hint("Check that the leader at %s:%d accepts replication connections of role \"%s\" (pg_hba.conf) with the password in \"%s\".",
-						  host, port, n->user, n->passfile);
+		if (bad_password)
+			pg_log_error_hint("The leader at %s:%d refused the password of role \"%s\" in \"%s\": copy the password file of the cluster's first node here (mode 0600).",
+							  host, port, n->user, n->passfile);
+		else if (no_password)
+			pg_log_error_hint("No line of \"%s\" for role \"%s\" matches host %s port %d; a line \"*:*:*:%s:PASSWORD\" matches every host.",
+							  n->passfile, n->user, host, port, n->user);
+		else
+			pg_log_error_hint("Check that the leader at %s:%d accepts replication connections of role \"%s\" (pg_hba.conf) with the password in \"%s\".",
+							  host, port, n->user, n->passfile);
 		return 1;
 	}
 
@@ -923,6 +982,7 @@ cmd_init(CtlOptions *opt)
 	int			dir;
 
 	plan_node(opt, &n);
+	drop_libpq_overrides();
 
 	dir = pg_check_dir(n.pgdata);
 	if (dir < 0)
