@@ -23,7 +23,8 @@ OBJS = \
 	src/api.o \
 	src/api_route.o \
 	src/api_tls.o \
-	src/sync.o
+	src/sync.o \
+	src/leader_key.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
@@ -64,10 +65,10 @@ clean-ctl:
 
 UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
 UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g -Isrc
-regress/unit/test_cluster: regress/unit/test_cluster.c regress/unit/unit_check.h src/cluster.c src/cluster.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/cluster.c -ljansson
-regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.c src/cluster.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c -ljansson
+regress/unit/test_cluster: regress/unit/test_cluster.c regress/unit/unit_check.h src/cluster.c src/cluster.h src/leader_key.c src/leader_key.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/cluster.c src/leader_key.c -ljansson
+regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.c src/cluster.h src/leader_key.c src/leader_key.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c src/leader_key.c -ljansson
 regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h regress/unit/unit_check.h src/api_route.c src/api_route.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
 # pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon

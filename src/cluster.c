@@ -25,6 +25,7 @@
  *-------------------------------------------------------------------------
  */
 #include "cluster.h"
+#include "leader_key.h"
 
 #include <limits.h>
 #include <errno.h>
@@ -1156,6 +1157,8 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 				free(value);
 			}
 		}
+		else if (key_is(rel, rellen, PGHA_RELEASED_KEY))
+			c->leader_released = true;	/* its presence is what counts */
 		/* anything else (folders...) is not used */
 
 		if (r == VALUE_OOM)

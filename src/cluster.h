@@ -89,6 +89,8 @@ typedef struct PgHaCluster
 	char		leader[PGHA_NAME_LEN];
 	char		leader_session[PGHA_SESSION_LEN];	/* empty: key not locked */
 	uint64_t	leader_modify_index;
+	bool		leader_released;	/* the last holder's release marker is
+									 * there (leader_key.h) */
 
 	bool		has_config;		/* the config key exists */
 	bool		config_valid;	/* ... and parsed as a JSON object */

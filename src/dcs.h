@@ -79,6 +79,17 @@ extern bool dcs_kv_delete(const char *key, const char *query, bool *done,
 						  char *err, size_t errlen);
 
 /*
+ * One operation of leader_key.h (op: a PgHaLeaderOp) on "<prefix>leader",
+ * as a Consul transaction.  *done false: Consul rolled it back (the key is
+ * not as the operation expects; why in err).  *new_index: the key's
+ * ModifyIndex after a write.
+ */
+extern bool dcs_leader_txn(const char *prefix, int op, const char *name,
+						   const char *session, uint64_t index, uint64_t stamp,
+						   bool *done, uint64_t *new_index,
+						   char *err, size_t errlen);
+
+/*
  * Blocking query on one key: returns when its index moves past *index, when
  * wait_ms passes, or early (true, *index unchanged) when a signal or the
  * latch asks the worker to look again.

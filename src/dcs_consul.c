@@ -33,6 +33,7 @@
 #include "storage/pmsignal.h"
 
 #include "dcs.h"
+#include "leader_key.h"
 #include "pg_ha.h"
 
 /* Consul answers are small; anything larger is not Consul talking. */
@@ -653,6 +654,32 @@ dcs_kv_put(const char *key, const char *value, const char *query, bool *done,
 	if (!dcs_expect_ok("a key update", &resp, err, errlen))
 		return false;
 	return pgha_parse_bool_body(resp.body.data, resp.body.len, done, err, errlen);
+}
+
+bool
+dcs_leader_txn(const char *prefix, int op, const char *name,
+			   const char *session, uint64_t index, uint64_t stamp,
+			   bool *done, uint64_t *new_index, char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char	   *body = pgha_leader_txn((PgHaLeaderOp) op, prefix, name, session,
+									   index, stamp);
+	bool		ok;
+
+	*done = false;
+	if (body == NULL)
+	{
+		snprintf(err, errlen, "could not build the leader key transaction");
+		return false;
+	}
+	ok = dcs_request("PUT", "/v1/txn", body, dcs_timeout_ms, &resp, err, errlen);
+	free(body);
+	if (!ok)
+		return false;
+	if (resp.status != 200 && resp.status != 409)
+		return dcs_expect_ok("the leader key transaction", &resp, err, errlen);
+	return pgha_parse_leader_txn(resp.status, resp.body.data, resp.body.len,
+								 prefix, done, new_index, err, errlen);
 }
 
 bool

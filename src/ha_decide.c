@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ha_decide.h"
+#include "leader_key.h"
 
 #if defined(__GNUC__)
 static void set_decision(HaDecision *out, HaAction action, const char *fmt,...)
@@ -337,6 +338,10 @@ void
 ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 		  const HaConfig *config, HaDecision *out)
 {
+	bool		present;
+	int64_t		free_in;
+
+	out->wake_in_ms = 0;
 	if (!dcs_ok || !local->has_session)
 	{
 		/*
@@ -394,7 +399,25 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 		return;
 	}
 
-	if (!cluster->has_leader || cluster->leader_session[0] == '\0')
+	present = cluster->has_leader && cluster->leader_session[0] != '\0';
+	free_in = (!present && local->initialized_here) ? 0 :
+		pgha_leader_free_in_ms(present, cluster->leader_released,
+							   local->leader_unchanged_ms, config->ttl_ms);
+
+	if (!present && free_in > 0)
+	{
+		/*
+		 * Gone without its holder's release (a session Consul ended early, a
+		 * key deleted by hand): the holder's lease may still run, for at
+		 * most ttl from its last renewal, which came before this sight.
+		 */
+		set_decision(out, local->is_primary ? HA_FENCE : HA_NOTHING,
+					 "the leader key vanished without a release: waiting %lld ms for the last holder's lease to end",
+					 (long long) free_in);
+		out->wake_in_ms = free_in;
+		return;
+	}
+	if (!present)
 	{
 		const PgHaMember *ahead = local->is_primary ? replica_ahead(local, cluster, config) : NULL;
 
@@ -419,6 +442,17 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 		return;
 	}
 
+	/*
+	 * Not renewed for ttl: its holder's lease has ended (it is dead, frozen
+	 * or cut off), and a replica may take the key over that very version.
+	 * A primary never does: its WAL may have forked from the holder's.
+	 */
+	if (free_in == 0 && !local->is_primary)
+	{
+		decide_takeover(local, cluster, config, out);
+		return;
+	}
+
 	if (local->is_primary && local->in_recovery)
 	{
 		set_decision(out, HA_FENCE, "member \"%s\" holds the leader key",
@@ -432,6 +466,8 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 	else
 		set_decision(out, HA_FOLLOW, "following leader \"%s\"",
 					 cluster->leader);
+	/* and look again when the key would turn stale */
+	out->wake_in_ms = free_in;
 }
 
 /* Is the candidate allowed at all, and where does it rank? */

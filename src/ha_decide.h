@@ -55,6 +55,15 @@ typedef struct HaLocalState
 	int64_t		now_ms;			/* monotonic clock */
 	int64_t		wall_ms;		/* epoch ms, for scheduled switchovers */
 	int64_t		lease_expiry_ms;	/* monotonic; 0 when we never renewed */
+
+	/*
+	 * The leader key as this node watched it (leader_key.h): how long it has
+	 * been in its present state, the same version or absent (-1: not seen
+	 * yet); and whether this node created the initialize key and has seen
+	 * no leader since, so that nobody can have a lease to wait for.
+	 */
+	int64_t		leader_unchanged_ms;
+	bool		initialized_here;
 	/* a primary: its walsenders, fresher than the positions in Consul */
 	int			nstandbys;
 	HaSyncCandidate standbys[PGHA_MAX_MEMBERS];
@@ -63,12 +72,15 @@ typedef struct HaLocalState
 typedef struct HaConfig
 {
 	const char *node_name;
+	int			ttl_ms;			/* how long a leader key version lives */
 } HaConfig;
 
 typedef struct HaDecision
 {
 	HaAction	action;
 	bool		recheck_soon;	/* waiting for something that comes soon */
+	int64_t		wake_in_ms;		/* > 0: look again then (the leader key may be
+								 * taken) */
 	char		target[PGHA_NAME_LEN];	/* HA_SWITCHOVER: the candidate */
 	char		reason[PGHA_ERR_LEN];
 } HaDecision;

@@ -47,6 +47,7 @@
 #include "api.h"
 #include "cluster.h"
 #include "dcs.h"
+#include "leader_key.h"
 #include "ha_decide.h"
 #include "node_ctl.h"
 #include "pg_ha.h"
@@ -61,6 +62,7 @@
 #define CALLER_WAIT_MS			1000
 #define CALLER_POLL_MS			5
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
+#define MEMBER_TTL_FACTOR	2	/* check and session TTL, in ttls */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
 #define RESTART_GIVE_UP_MS	180000	/* pg_ctl restart -t 120, and more */
 
@@ -96,6 +98,16 @@ typedef struct HaWorker
 	int			session_ttl_ms;
 	int64		lease_expiry_ms;
 	uint64		leader_index;	/* for the blocking wait */
+
+	/* the leader key as watched (leader_key.h) */
+	bool		lk_seen;		/* lk_present and lk_index are set */
+	bool		lk_present;
+	uint64		lk_index;		/* its ModifyIndex, 0 when absent */
+	int64		lk_since_ms;	/* monotonic: first sight of that state */
+	uint64		lk_stamp;		/* Flags of our last renewal */
+	bool		initialized_here;	/* we created the initialize key and
+									 * have seen no leader since */
+	int64		wake_in_ms;		/* the decision's: look again then */
 
 	/*
 	 * When a WAL position alone was last written (monotonic ms): at most
@@ -244,10 +256,9 @@ timing_complaint(HaWorker *w, const char *detail)
 
 /*
  * The timings in force: the local ones, overridden by those the config key
- * sets (Patroni's dynamic configuration wins).  A lower ttl takes effect
- * in Consul before the lease counts with it: the check is registered again
- * (ensure_session caps the lease first), and the session keeps the TTL it
- * was created with, which bounds the lease as long as it is the lower.
+ * sets (Patroni's dynamic configuration wins).  The lease follows the new
+ * ttl at the next renewal of the leader key; the check is registered again
+ * with it, the session keeps the TTL it was created with.
  */
 static void
 apply_timings(HaWorker *w)
@@ -296,29 +307,6 @@ apply_timings(HaWorker *w)
 	pgha_shared->loop_wait_ms = w->loop_wait_ms;
 	pgha_shared->retry_timeout_ms = w->retry_timeout_ms;
 	LWLockRelease(pgha_shared->lock);
-}
-
-/*
- * Before the check is registered with a ttl lower than the one Consul has:
- * from the moment the registration is sent, Consul may end the session a
- * new ttl after it, so the lease must not run longer than that.  Capped
- * before the request goes out, as Consul may apply it even when we see no
- * answer.
- */
-static void
-cap_lease_for_new_check(HaWorker *w)
-{
-	int64		sent = pgha_monotonic_ms();
-	int			bound = w->session_ttl_ms > 0 ? Min(w->ttl_ms, w->session_ttl_ms) : w->ttl_ms;
-	int64		cap = sent + bound - ha_lease_margin_ms(bound);
-
-	if (w->check_ttl_ms == 0 || w->ttl_ms >= w->check_ttl_ms)
-		return;
-	w->check_ttl_ms = w->ttl_ms;
-	if (w->lease_expiry_ms > cap)
-		w->lease_expiry_ms = cap;
-	if ((int64) pg_atomic_read_u64(&pgha_shared->lease_expiry_ms) > cap)
-		pg_atomic_write_u64(&pgha_shared->lease_expiry_ms, (uint64) cap);
 }
 
 static void
@@ -415,9 +403,16 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 
 	if (!w->check_registered)
 	{
-		cap_lease_for_new_check(w);
 		snprintf(name, sizeof(name), "pg_ha %s/%s", pg_ha_cluster, pg_ha_node_name);
-		if (!dcs_check_register(w->check_id, name, w->ttl_ms, err, errlen))
+		/*
+		 * Twice the ttl: the check and the session only say that the member
+		 * lives.  The leader key's lease is timed on the key itself, and a
+		 * dead leader's key must turn stale (ttl) before Consul ends its
+		 * session and deletes the key without a release marker, which would
+		 * make the others wait a ttl more.
+		 */
+		if (!dcs_check_register(w->check_id, name, MEMBER_TTL_FACTOR * w->ttl_ms,
+								err, errlen))
 			return false;
 		/* re-registering keeps a critical check critical: pass it now */
 		if (!dcs_check_pass(w->check_id, err, errlen))
@@ -455,7 +450,7 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 	}
 
 	snprintf(name, sizeof(name), "pg_ha-%s-%s", pg_ha_cluster, pg_ha_node_name);
-	w->session_ttl_ms = Max(w->ttl_ms, MIN_SESSION_TTL_MS);
+	w->session_ttl_ms = Max(MEMBER_TTL_FACTOR * w->ttl_ms, MIN_SESSION_TTL_MS);
 	if (!dcs_session_create(name, w->check_id, (w->session_ttl_ms + 999) / 1000,
 							w->lock_delay_ms, w->session, sizeof(w->session),
 							err, errlen))
@@ -471,16 +466,13 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 }
 
 /*
- * Renew the lease: pass the check, renew the session.  The lease is counted
- * from the moment the renewal was sent, so it never outlives what Consul
- * grants.
+ * Keep the member alive: pass the check, renew the session.  The lease is
+ * not theirs to give: see renew_leader_key.
  */
 static bool
-renew_lease(HaWorker *w, char *err, size_t errlen)
+renew_member(HaWorker *w, char *err, size_t errlen)
 {
-	int64		sent = pgha_monotonic_ms();
 	bool		exists = true;
-	int			bound;
 
 	if (!dcs_check_pass(w->check_id, err, errlen))
 	{
@@ -495,11 +487,92 @@ renew_lease(HaWorker *w, char *err, size_t errlen)
 		snprintf(err, errlen, "Consul session %s was invalidated", w->session);
 		w->session[0] = '\0';
 		w->lease_expiry_ms = 0;
+		pg_atomic_write_u64(&pgha_shared->lease_expiry_ms, 0);
 		return false;
 	}
-	bound = Min(w->check_ttl_ms, w->session_ttl_ms);
-	w->lease_expiry_ms = sent + bound - ha_lease_margin_ms(bound);
 	return true;
+}
+
+/* Does the last read show our session on the leader key? */
+static bool
+key_is_ours(const HaWorker *w)
+{
+	return w->session[0] != '\0' && w->cluster->has_leader &&
+		strcmp(w->cluster->leader_session, w->session) == 0;
+}
+
+/* A new version of the leader key was written by us at sent. */
+static void
+key_written(HaWorker *w, int64 sent, uint64 index)
+{
+	w->lease_expiry_ms = sent + w->ttl_ms - ha_lease_margin_ms(w->ttl_ms);
+	w->lk_seen = true;
+	w->lk_present = true;
+	w->lk_index = index;
+	w->lk_since_ms = pgha_monotonic_ms();
+	w->initialized_here = false;
+}
+
+/*
+ * The lease: a new version of the leader key, written only while our
+ * session holds it.  The others time each version on their own clock from
+ * when they first see it, which is after Consul wrote it, hence after we
+ * sent it: counted from the send, our lease ends before any of them may
+ * take the key.  Rolled back: the key is gone or another's, and the lease
+ * ends now.  No answer: the lease runs on to its end.
+ */
+static void
+renew_leader_key(HaWorker *w)
+{
+	char		err[PGHA_ERR_LEN];
+	int64		sent;
+	bool		done;
+	uint64		index;
+
+	if (!key_is_ours(w))
+	{
+		w->lease_expiry_ms = 0;
+		return;
+	}
+	sent = pgha_monotonic_ms();
+	w->lk_stamp = Max((uint64) sent, w->lk_stamp + 1);
+	if (!dcs_leader_txn(w->prefix, PGHA_LEADER_RENEW, pg_ha_node_name,
+						w->session, 0, w->lk_stamp, &done, &index,
+						err, sizeof(err)))
+	{
+		publish_error(err);
+		return;
+	}
+	if (!done)
+	{
+		w->lease_expiry_ms = 0;
+		pg_atomic_write_u64(&pgha_shared->lease_expiry_ms, 0);
+		ereport(LOG,
+				(errmsg("pg_ha: the leader key of cluster \"%s\" is no longer ours: %s",
+						pg_ha_cluster, err)));
+		w->cluster->has_leader = false;
+		w->cluster->leader_session[0] = '\0';
+		return;
+	}
+	key_written(w, sent, index);
+}
+
+/* Time each state of the leader key from its first sight. */
+static void
+watch_leader_key(HaWorker *w)
+{
+	bool		present = w->cluster->has_leader &&
+		w->cluster->leader_session[0] != '\0';
+	uint64		index = present ? w->cluster->leader_modify_index : 0;
+
+	if (present)
+		w->initialized_here = false;
+	if (w->lk_seen && w->lk_present == present && w->lk_index == index)
+		return;
+	w->lk_seen = true;
+	w->lk_present = present;
+	w->lk_index = index;
+	w->lk_since_ms = pgha_monotonic_ms();
 }
 
 /* ----- local state */
@@ -539,6 +612,9 @@ read_local_state(HaWorker *w, HaLocalState *local)
 	local->wall_ms = (int64_t) (GetCurrentTimestamp() / 1000) +
 		(int64_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
 	local->lease_expiry_ms = w->lease_expiry_ms;
+	local->leader_unchanged_ms = w->cluster_ok && w->lk_seen ?
+		local->now_ms - w->lk_since_ms : -1;
+	local->initialized_here = w->initialized_here;
 }
 
 static void
@@ -667,6 +743,8 @@ do_initialize(HaWorker *w)
 		ereport(LOG,
 				(errmsg("pg_ha: initialized cluster \"%s\" in Consul with system identifier %s",
 						pg_ha_cluster, w->sysid)));
+		/* a new cluster: no leader key was ever there to wait for */
+		w->initialized_here = true;
 		write_default_config(w);
 	}
 	else if (w->cluster->has_initialize == false)
@@ -682,11 +760,16 @@ static void
 do_acquire(HaWorker *w, const HaLocalState *local)
 {
 	char		err[PGHA_ERR_LEN];
-	char		query[PGHA_SESSION_LEN + 16];
 	bool		done = false;
+	bool		stale = w->cluster->has_leader && w->cluster->leader_session[0] != '\0';
+	int64		sent = pgha_monotonic_ms();
+	uint64		index = 0;
 
-	snprintf(query, sizeof(query), "acquire=%s", w->session);
-	if (!dcs_kv_put(w->leader_key, pg_ha_node_name, query, &done, err, sizeof(err)))
+	/* a stale key is replaced only as the very version that aged */
+	if (!dcs_leader_txn(w->prefix, stale ? PGHA_LEADER_STEAL : PGHA_LEADER_TAKE,
+						pg_ha_node_name, w->session,
+						stale ? w->cluster->leader_modify_index : 0, 0,
+						&done, &index, err, sizeof(err)))
 	{
 		publish_error(err);
 		if (local->is_primary)
@@ -701,9 +784,15 @@ do_acquire(HaWorker *w, const HaLocalState *local)
 		w->rerun = true;
 		return;
 	}
-	ereport(LOG,
-			(errmsg("pg_ha: node \"%s\" acquired the leader key of cluster \"%s\"",
-					pg_ha_node_name, pg_ha_cluster)));
+	key_written(w, sent, index);
+	if (stale)
+		ereport(LOG,
+				(errmsg("pg_ha: node \"%s\" took over the leader key of cluster \"%s\" from \"%s\", not renewed for %d ms",
+						pg_ha_node_name, pg_ha_cluster, w->cluster->leader, w->ttl_ms)));
+	else
+		ereport(LOG,
+				(errmsg("pg_ha: node \"%s\" acquired the leader key of cluster \"%s\"",
+						pg_ha_node_name, pg_ha_cluster)));
 	set_leader(w);
 	w->rerun = true;			/* read the key back as ours */
 }
@@ -915,17 +1004,7 @@ clear_failover(HaWorker *w, const HaDecision *d)
 static void
 do_keep_leader(HaWorker *w)
 {
-	/* someone overwrote the value of our key: put our name back */
-	if (strcmp(w->cluster->leader, pg_ha_node_name) != 0)
-	{
-		char		err[PGHA_ERR_LEN];
-		char		query[PGHA_SESSION_LEN + 16];
-		bool		done;
-
-		snprintf(query, sizeof(query), "acquire=%s", w->session);
-		if (!dcs_kv_put(w->leader_key, pg_ha_node_name, query, &done, err, sizeof(err)))
-			publish_error(err);
-	}
+	/* each renewal writes our name back, should someone overwrite it */
 	set_leader(w);
 
 	/*
@@ -1229,7 +1308,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 
 	ok = ensure_session(w, err, sizeof(err));
 	if (ok)
-		ok = renew_lease(w, err, sizeof(err));
+		ok = renew_member(w, err, sizeof(err));
 	if (ok)
 		ok = dcs_read_cluster(w->prefix, scratch, err, sizeof(err));
 	if (ok)
@@ -1245,13 +1324,17 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		strlcpy(w->logged_warning, w->cluster->nwarnings > 0 ? w->cluster->warning : "",
 				sizeof(w->logged_warning));
 		apply_timings(w);
+		renew_leader_key(w);
+		watch_leader_key(w);
 	}
 	log_error_change(w, err);
 
 	read_local_state(w, &local);
 	config.node_name = pg_ha_node_name;
+	config.ttl_ms = w->ttl_ms;
 	ha_decide(&local, w->cluster, w->cluster_ok, &config, &d);
 	w->recheck_soon = d.recheck_soon;
+	w->wake_in_ms = d.wake_in_ms;
 
 	if (d.action != w->logged_action || strcmp(d.reason, w->logged_reason) != 0)
 	{
@@ -1345,6 +1428,9 @@ round_wait_ms(const HaWorker *w)
 	/* e.g. a switchover candidate catching up: look again shortly */
 	if (w->recheck_soon)
 		wait = Min(wait, RECHECK_SOON_MS);
+	/* the leader key may be taken then */
+	if (w->wake_in_ms > 0)
+		wait = Min(wait, (int) Min(w->wake_in_ms + 1, (int64) INT_MAX));
 	return wait;
 }
 
@@ -1421,11 +1507,30 @@ wait_between_rounds(HaWorker *w)
 
 /* ----- shutdown */
 
+/*
+ * Give the leader key up on purpose, only while our session holds it, and
+ * leave the marker that tells the others no lease of ours runs any more.
+ */
+static bool
+release_leader_key(HaWorker *w)
+{
+	char		err[PGHA_ERR_LEN];
+	bool		done = false;
+	uint64		index;
+
+	pg_atomic_write_u64(&pgha_shared->lease_expiry_ms, 0);
+	w->lease_expiry_ms = 0;
+	if (!dcs_leader_txn(w->prefix, PGHA_LEADER_RELEASE, pg_ha_node_name,
+						w->session, 0, 0, &done, &index, err, sizeof(err)))
+		ereport(WARNING,
+				(errmsg("pg_ha: could not release the leader key: %s", err)));
+	return done;
+}
+
 static void
 release_on_shutdown(HaWorker *w)
 {
 	char		err[PGHA_ERR_LEN];
-	bool		done;
 
 	/* the key holder, fenced or not (a switchover fences first) */
 	bool		was_leader = w->session[0] != '\0' && w->cluster->has_leader &&
@@ -1460,20 +1565,11 @@ release_on_shutdown(HaWorker *w)
 				(errmsg("pg_ha: releasing the leader key now: %s", err)));
 	}
 
-	/* refresh the leader key's index, then delete it only if still ours */
-	if (dcs_read_cluster(w->prefix, w->cluster, err, sizeof(err)) &&
-		w->cluster->has_leader &&
-		strcmp(w->cluster->leader_session, w->session) == 0)
-	{
-		char		query[64];
-
-		snprintf(query, sizeof(query), "cas=" UINT64_FORMAT,
-				 (uint64) w->cluster->leader_modify_index);
-		if (dcs_kv_delete(w->leader_key, query, &done, err, sizeof(err)) && done)
-			ereport(LOG,
-					(errmsg("pg_ha: released the leader key of cluster \"%s\"",
-							pg_ha_cluster)));
-	}
+	/* only if still ours, with the marker that lets the others take it now */
+	if (release_leader_key(w))
+		ereport(LOG,
+				(errmsg("pg_ha: released the leader key of cluster \"%s\"",
+						pg_ha_cluster)));
 	if (dcs_session_destroy(w->session, err, sizeof(err)))
 		(void) unlink(SESSION_FILE);
 	else
@@ -1502,9 +1598,13 @@ exit_on_postmaster_death(HaWorker *w)
 	if (!was_leader || w->session[0] == '\0')
 		proc_exit(1);
 
-	/* unsure whether they are gone: let the check expire on its own */
+	/* unsure whether they are gone: let the key age on its own */
 	if (!pgha_kill_client_backends(2000))
 		proc_exit(1);
+	if (release_leader_key(w))
+		ereport(LOG,
+				(errmsg("pg_ha: the postmaster died; released the leader key of cluster \"%s\"",
+						pg_ha_cluster)));
 	if (dcs_check_fail(w->check_id, err, sizeof(err)))
 		ereport(LOG,
 				(errmsg("pg_ha: the postmaster died; failed check \"%s\" so that the leader key is freed now",

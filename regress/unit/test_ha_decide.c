@@ -3,9 +3,11 @@
  * plain values in and one action out.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ha_decide.h"
+#include "leader_key.h"
 
 static int	passed;
 static int	failed;
@@ -25,7 +27,9 @@ static int	failed;
 #define SESSION_OTHER	"22222222-2222-2222-2222-222222222222"
 #define SYSID			"7712159771297452225"
 
-static HaConfig config = {"pg1"};
+#define TTL_MS			30000
+
+static HaConfig config = {"pg1", TTL_MS};
 
 static void
 primary(HaLocalState *l)
@@ -53,12 +57,15 @@ initialized(PgHaCluster *c)
 	memset(c, 0, sizeof(*c));
 	c->has_initialize = true;
 	strcpy(c->initialize, SYSID);
+	/* no leader key: its last holder released it (see test_leader_key) */
+	c->leader_released = true;
 }
 
 static void
 led_by(PgHaCluster *c, const char *name, const char *session)
 {
 	initialized(c);
+	c->leader_released = false;
 	c->has_leader = true;
 	strcpy(c->leader, name);
 	strcpy(c->leader_session, session);
@@ -97,6 +104,7 @@ decide(const HaLocalState *l, const PgHaCluster *c, bool dcs_ok, HaDecision *d)
 }
 
 static void test_sync(void);
+static void test_leader_key(void);
 static void test_live_positions(void);
 
 int
@@ -147,9 +155,11 @@ main(void)
 	l.xlog_position = 2000;		/* as far: ours */
 	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
 	c.nmembers = 0;
-	/* a key left without a session is free too */
+	/* a key left without a session is free too, once its lease is over */
 	primary(&l);
 	led_by(&c, "pg2", "");
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	l.leader_unchanged_ms = TTL_MS;
 	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
 	/* a replica takes over when it is the healthiest */
 	replica(&l);
@@ -315,6 +325,7 @@ main(void)
 	l.xlog_position = 500;			/* ahead of everyone */
 	c.has_leader = false;
 	c.leader_session[0] = '\0';
+	c.leader_released = true;	/* the old leader handed it over */
 	strcpy(c.failover_member, "pg2");
 	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
 	CHECK(strstr(d.reason, "pg2") != NULL);
@@ -382,6 +393,7 @@ main(void)
 	CHECK(ha_lease_margin_ms(1000) == 200);
 
 	test_sync();
+	test_leader_key();
 	test_live_positions();
 
 	printf("%d passed, %d failed\n", passed, failed);
@@ -625,4 +637,121 @@ test_live_positions(void)
 	c.has_leader = false;
 	ha_apply_live_positions(&c, "pg2", 9500, s, 1);
 	CHECK(c.members[1].xlog_location == 2000);
+}
+
+/*
+ * The leader key's lease (leader_key.h): a key that vanished without its
+ * holder's release, or a version another node still renews, is not taken
+ * before the last holder's lease has certainly ended.
+ */
+static void
+test_leader_key(void)
+{
+	HaLocalState l;
+	PgHaCluster c;
+	HaDecision	d;
+	char	   *body;
+	bool		done;
+	uint64_t	index;
+	char		err[256];
+
+	/* the arithmetic */
+	CHECK(pgha_leader_free_in_ms(false, true, -1, TTL_MS) == 0);
+	CHECK(pgha_leader_free_in_ms(false, false, -1, TTL_MS) == TTL_MS);
+	CHECK(pgha_leader_free_in_ms(false, false, 1000, TTL_MS) == TTL_MS - 1000);
+	CHECK(pgha_leader_free_in_ms(true, true, 1000, TTL_MS) == TTL_MS - 1000);
+	CHECK(pgha_leader_free_in_ms(true, false, TTL_MS, TTL_MS) == 0);
+
+	/* vanished without a release: a replica waits out the ttl, and says so */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 5000;
+	initialized(&c);
+	c.leader_released = false;
+	l.leader_unchanged_ms = 1000;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "without a release") != NULL);
+	CHECK(d.wake_in_ms == TTL_MS - 1000);
+	/* never seen before (a worker that just started): a whole ttl */
+	l.leader_unchanged_ms = -1;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING && d.wake_in_ms == TTL_MS);
+	/* ttl later: the usual rules */
+	l.leader_unchanged_ms = TTL_MS;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* a primary whose own key vanished (its session ended) fences at once */
+	primary(&l);
+	l.leader_unchanged_ms = 0;
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "without a release") != NULL);
+	/* ... unless it just created the cluster: nobody can hold a lease */
+	l.initialized_here = true;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* released on purpose: at once */
+	l.initialized_here = false;
+	c.leader_released = true;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+
+	/* another member's key, renewed: follow, look again when it would age */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 5000;
+	led_by(&c, "pg2", SESSION_OTHER);
+	l.leader_unchanged_ms = 4000;
+	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+	CHECK(d.wake_in_ms == TTL_MS - 4000);
+	/* not renewed for ttl: its holder's lease is over, a replica takes over */
+	l.leader_unchanged_ms = TTL_MS;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* ... but the usual rules still apply: one ahead of us takes it */
+	add_replica(&c, "pg3", 6000);
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "pg3") != NULL);
+	/* a primary never takes a stale key of another: its WAL may have forked */
+	primary(&l);
+	l.leader_unchanged_ms = TTL_MS * 2;
+	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
+	/* our own key: a session, not a clock, says so */
+	led_by(&c, "pg1", SESSION_US);
+	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+
+	/* the transactions: each checks before it writes */
+	body = pgha_leader_txn(PGHA_LEADER_RENEW, "service/c/", "pg1", SESSION_US, 0, 42);
+	CHECK(body != NULL && strstr(body, "\"check-session\"") != NULL &&
+		  strstr(body, "\"Flags\":42") != NULL &&
+		  strstr(body, "\"service/c/leader\"") != NULL &&
+		  strstr(body, "cGcx") != NULL);	/* base64 of pg1 */
+	free(body);
+	body = pgha_leader_txn(PGHA_LEADER_STEAL, "service/c/", "pg1", SESSION_US, 77, 0);
+	CHECK(body != NULL && strstr(body, "\"delete-cas\"") != NULL &&
+		  strstr(body, "\"Index\":77") != NULL && strstr(body, "\"lock\"") != NULL &&
+		  strstr(body, "\"service/c/released\"") != NULL);
+	free(body);
+	CHECK(pgha_leader_txn(PGHA_LEADER_STEAL, "service/c/", "pg1", SESSION_US, 0, 0) == NULL);
+	body = pgha_leader_txn(PGHA_LEADER_TAKE, "service/c/", "pg1", SESSION_US, 0, 0);
+	CHECK(body != NULL && strstr(body, "delete-cas") == NULL && strstr(body, "\"lock\"") != NULL);
+	free(body);
+	body = pgha_leader_txn(PGHA_LEADER_RELEASE, "service/c/", "pg1", SESSION_US, 0, 0);
+	CHECK(body != NULL && strstr(body, "\"check-session\"") != NULL &&
+		  strstr(body, "\"delete\"") != NULL && strstr(body, "\"set\"") != NULL);
+	free(body);
+	CHECK(pgha_leader_txn(PGHA_LEADER_RENEW, "service/c/", "", SESSION_US, 0, 1) == NULL);
+	CHECK(pgha_leader_txn(PGHA_LEADER_RENEW, "service/c/", "pg1", "", 0, 1) == NULL);
+
+	/* Consul's answers */
+	{
+		const char *ok = "{\"Results\":[{\"KV\":{\"Key\":\"service/c/leader\",\"ModifyIndex\":12}},"
+			"{\"KV\":{\"Key\":\"service/c/leader\",\"ModifyIndex\":13}}],\"Errors\":null}";
+		const char *rolled = "{\"Results\":null,\"Errors\":[{\"OpIndex\":0,\"What\":\"failed session check\"}]}";
+
+		CHECK(pgha_parse_leader_txn(200, ok, strlen(ok), "service/c/", &done, &index, err, sizeof(err)));
+		CHECK(done && index == 13);
+		CHECK(pgha_parse_leader_txn(409, rolled, strlen(rolled), "service/c/", &done, &index, err, sizeof(err)));
+		CHECK(!done && strstr(err, "failed session check") != NULL);
+		CHECK(!pgha_parse_leader_txn(500, ok, strlen(ok), "service/c/", &done, &index, err, sizeof(err)));
+		CHECK(!pgha_parse_leader_txn(200, "[1]", 3, "service/c/", &done, &index, err, sizeof(err)));
+		CHECK(!pgha_parse_leader_txn(200, "{\"Results\":[{\"KV\":{\"Key\":\"service/c/leader\",\"ModifyIndex\":-1}}]}",
+									 strlen("{\"Results\":[{\"KV\":{\"Key\":\"service/c/leader\",\"ModifyIndex\":-1}}]}"),
+									 "service/c/", &done, &index, err, sizeof(err)));
+		CHECK(!pgha_parse_leader_txn(200, "", 0, "service/c/", &done, &index, err, sizeof(err)));
+	}
 }

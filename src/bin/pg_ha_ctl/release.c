@@ -9,10 +9,12 @@
  * leader, which then needs pg_rewind to come back, and a write it
  * acknowledged could be lost.  So at shutdown the leader's worker starts
  * this command, detached, and exits.  It keeps the node's Consul check
- * passing (the session and the key stay) while the postmaster finishes its
- * shutdown, then publishes the final position, deletes the leader key if
- * the session still holds it, and destroys the session.  The server takes
- * no writes meanwhile: it is shutting down and its lease was given up.
+ * passing and renews the leader key (leader_key.h: a key not renewed for
+ * ttl may be taken) while the postmaster finishes its shutdown, then
+ * publishes the final position, releases the leader key if the session
+ * still holds it, leaving the marker that lets the candidate take it at
+ * once, and destroys the session.  The server takes no writes meanwhile:
+ * it is shutting down and its lease was given up.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,6 +27,7 @@
 #include "common/controldata_utils.h"
 #include "common/logging.h"
 #include "pg_ha_ctl.h"
+#include "leader_key.h"
 
 /* longest shutdown we wait for before letting the session expire */
 #define RELEASE_MAX_WAIT_S	300
@@ -74,9 +77,38 @@ consul_ok(const CtlOptions *opt, const char *method, const char *path,
 	return status >= 200 && status < 300;
 }
 
-/* keep the check passing and the session alive */
+/*
+ * One leader_key.h transaction; true when Consul applied it.  name: the
+ * member name the key holds.
+ */
+static bool
+leader_txn(const CtlOptions *opt, PgHaLeaderOp op, const char *name)
+{
+	char	   *prefix = psprintf("%s/%s/", opt->namespace, opt->cluster);
+	char	   *request = pgha_leader_txn(op, prefix, name, opt->session, 0,
+										  (uint64_t) now_ms());
+	CtlBody		body = {NULL, 0};
+	bool		done = false;
+	uint64_t	index;
+	char		err[256];
+
+	if (request != NULL)
+	{
+		long		status = ctl_http(opt, "PUT", "/v1/txn", request, &body);
+
+		if (!pgha_parse_leader_txn(status, body.data, body.len, prefix,
+								   &done, &index, err, sizeof(err)))
+			done = false;
+		free(request);
+	}
+	pg_free(body.data);
+	pg_free(prefix);
+	return done;
+}
+
+/* keep the check passing, the session alive and the leader key ours */
 static void
-keep_alive(const CtlOptions *opt)
+keep_alive(const CtlOptions *opt, const char *leader)
 {
 	char	   *path;
 	CtlBody		body = {NULL, 0};
@@ -91,6 +123,8 @@ keep_alive(const CtlOptions *opt)
 	(void) consul_ok(opt, "PUT", path, NULL, &body);
 	pg_free(path);
 	pg_free(body.data);
+	if (leader != NULL)
+		(void) leader_txn(opt, PGHA_LEADER_RENEW, leader);
 }
 
 /* the final position: the shutdown checkpoint every replica has received */
@@ -126,10 +160,16 @@ cmd_release(CtlOptions *opt)
 	int			interval = opt->ttl_ms > 0 ? Max(opt->ttl_ms / 4, 100) : 1000;
 	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
 	bool		found;
+	char	   *leader = NULL;
 
 	if (opt->pgdata == NULL || opt->postmaster_pid <= 0 || opt->session == NULL ||
 		opt->check_id == NULL)
 		pg_fatal("release needs -D, --postmaster-pid, --session and --check-id; it is run by the HA worker");
+
+	/* the key is renewed only if this session holds it */
+	if (ctl_read_cluster(opt, c, &found) && found && c->has_leader &&
+		strcmp(c->leader_session, opt->session) == 0)
+		leader = pg_strdup(c->leader);
 
 	while (postmaster_alive(opt->postmaster_pid))
 	{
@@ -141,7 +181,7 @@ cmd_release(CtlOptions *opt)
 		}
 		if (now_ms() - last_pass >= interval)
 		{
-			keep_alive(opt);
+			keep_alive(opt, leader);
 			last_pass = now_ms();
 		}
 		pg_usleep(20 * 1000);
@@ -149,21 +189,10 @@ cmd_release(CtlOptions *opt)
 
 	publish_final_position(opt);
 
-	/* delete the key only if this session still holds it */
-	if (ctl_read_cluster(opt, c, &found) && found && c->has_leader &&
-		strcmp(c->leader_session, opt->session) == 0)
-	{
-		char	   *path = psprintf("/v1/kv/%s/%s/leader?cas=" UINT64_FORMAT,
-									opt->namespace, opt->cluster,
-									(uint64) c->leader_modify_index);
-		CtlBody		body = {NULL, 0};
-
-		if (consul_ok(opt, "DELETE", path, NULL, &body))
-			fprintf(stderr, "pg_ha_ctl release: released the leader key of cluster \"%s\" after the server stopped\n",
-					opt->cluster);
-		pg_free(body.data);
-		pg_free(path);
-	}
+	/* only if this session still holds it (the transaction checks) */
+	if (leader != NULL && leader_txn(opt, PGHA_LEADER_RELEASE, leader))
+		fprintf(stderr, "pg_ha_ctl release: released the leader key of cluster \"%s\" after the server stopped\n",
+				opt->cluster);
 	{
 		char	   *path = psprintf("/v1/session/destroy/%s", opt->session);
 		CtlBody		body = {NULL, 0};
