@@ -575,7 +575,11 @@ config_sync_switches(PgHaCluster *c, const json_t *root)
 {
 	const json_t *count = json_object_get(root, "synchronous_node_count");
 
+	int			before = c->nwarnings;
+
 	c->sync_mode = config_switch(c, root, "synchronous_mode");
+	/* a switch that is there but unreadable: not the same as off */
+	c->sync_mode_unreadable = c->nwarnings > before;
 	c->sync_mode_strict = config_switch(c, root, "synchronous_mode_strict");
 	c->sync_node_count = 1;
 	if (count != NULL && !json_is_null(count))
@@ -1167,6 +1171,14 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 			goto done;
 		}
 	}
+
+	/*
+	 * Unreadable is not "off" (invariant 7): a sync key means synchronous
+	 * mode was on, and a config key that cannot be read (or vanished with
+	 * a store that lost its data) must not switch that protection off.
+	 */
+	if (c->sync_key_exists && (!c->config_valid || c->sync_mode_unreadable))
+		c->sync_mode = true;
 
 	/* like Patroni, prefer status over the older optime/leader key */
 	if (has_status_optime)

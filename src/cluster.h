@@ -102,6 +102,7 @@ typedef struct PgHaCluster
 
 	/* synchronous mode: the config key's switches (Patroni's names) */
 	bool		sync_mode;		/* config.synchronous_mode */
+	bool		sync_mode_unreadable;	/* ... is there, but not a boolean */
 	bool		sync_mode_strict;	/* config.synchronous_mode_strict */
 	int			sync_node_count;	/* config.synchronous_node_count, 1.. */
 

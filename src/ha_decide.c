@@ -283,6 +283,13 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 					 "no leader; this node is tagged nofailover");
 		return;
 	}
+	/* its lag limit and synchronous mode are unknown: no guess */
+	if (cluster->has_config && !cluster->config_valid)
+	{
+		set_decision(out, HA_NOTHING,
+					 "no leader; the config key cannot be read: nobody takes over automatically");
+		return;
+	}
 	if (cluster->paused)
 	{
 		set_decision(out, HA_NOTHING,

@@ -1680,8 +1680,27 @@ test_sync(void)
 		  !pgha_sync_is_standby(&c, "pg3"));
 	CHECK(pgha_sync_matches(&c, "pg1") && pgha_sync_matches(&c, "pg2") &&
 		  !pgha_sync_matches(&c, "pg3"));
-	/* not active until the config turns it on */
-	CHECK(!pgha_sync_active(&c));
+	/* without a readable config, a sync key means on: unreadable is not off */
+	CHECK(c.sync_mode && pgha_sync_active(&c));
+	listing_init(&l);
+	listing_add(&l, PREFIX "config", "{\"synchronous_mode\":false}", NULL, 3);
+	listing_add(&l, PREFIX "sync", "{\"leader\":\"pg1\",\"sync_standby\":\"pg2\"}", NULL, 4);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(!c.sync_mode && !pgha_sync_active(&c));
+	listing_init(&l);
+	listing_add(&l, PREFIX "config", "{\"synchronous_mode\":\"maybe\"}", NULL, 3);
+	listing_add(&l, PREFIX "sync", "{\"leader\":\"pg1\",\"sync_standby\":\"pg2\"}", NULL, 4);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.sync_mode && pgha_sync_active(&c));
+	listing_init(&l);
+	listing_add(&l, PREFIX "config", "{not json", NULL, 3);
+	listing_add(&l, PREFIX "sync", "{\"leader\":\"pg1\",\"sync_standby\":\"pg2\"}", NULL, 4);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.sync_mode && pgha_sync_active(&c));
+	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":\"pg2\"}"), NULL, &c, err));
 	c.sync_mode = true;
 	CHECK(pgha_sync_active(&c));
 	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":null}"), NULL, &c, err));

@@ -714,6 +714,18 @@ test_leader_key(void)
 	led_by(&c, "pg1", SESSION_US);
 	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
 
+	/* a config key nobody can read: no automatic takeover, no guess */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 5000;
+	initialized(&c);
+	c.has_config = true;
+	c.config_valid = false;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "config key cannot be read") != NULL);
+	c.config_valid = true;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+
 	/* the transactions: each checks before it writes */
 	body = pgha_leader_txn(PGHA_LEADER_RENEW, "service/c/", "pg1", SESSION_US, 0, 42);
 	CHECK(body != NULL && strstr(body, "\"check-session\"") != NULL &&
