@@ -15,6 +15,12 @@
  * flight, the wait also watches the API's descriptor and lets it answer
  * health checks, so that a slow or silent Consul never delays them.
  *
+ * Backends use the same code for the SQL actions (sql_actions.c).  There a
+ * cancel or terminate request (pg_cancel_backend, statement_timeout,
+ * pg_terminate_backend) ends the transfer at once, and the request raises
+ * the usual error through CHECK_FOR_INTERRUPTS(): the one exception to
+ * "never throws" in dcs.h, never taken in pg_ha's own worker.
+ *
  * Only stable endpoints are used (/v1/kv, /v1/session, /v1/agent/check),
  * so that newer Consul versions behave the same.
  *
@@ -27,6 +33,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "postmaster/postmaster.h"
 #include "storage/latch.h"
@@ -72,6 +79,16 @@ static void (*dcs_serve_cb) (void) = NULL;
 
 /* how often the wait looks at the API at least, for its own timeouts */
 #define DCS_POLL_MS		1000
+
+/*
+ * How often a backend's wait looks for a cancel at least.  A signal ends
+ * the wait at once (poll() fails with EINTR); this bounds the case of one
+ * that came just before the wait began.
+ */
+#define DCS_SESSION_POLL_MS	100
+
+/* the transfer was ended for a cancel or terminate request (backends) */
+static bool dcs_cancelled = false;
 
 /*
  * In the postmaster (_PG_init): libcurl's and OpenSSL's global set-up,
@@ -236,11 +253,42 @@ read_header(char *buffer, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
-/* Ends a blocking query early when the worker has something else to do. */
+static bool
+in_pg_ha_worker(void)
+{
+	return MyBgworkerEntry != NULL &&
+		strcmp(MyBgworkerEntry->bgw_library_name, "pg_ha") == 0;
+}
+
+/*
+ * An SQL session (a backend, or another extension's worker running SQL)
+ * that was asked to cancel its statement or to end: the request in flight
+ * must end, and CHECK_FOR_INTERRUPTS() will report why.  Only flags are
+ * read, as a signal handler sets them: libcurl's callbacks must not raise
+ * errors.  Never pg_ha's own worker: it has handlers of its own
+ * (ShutdownRequestPending, its latch: progress_cb) and must finish some
+ * requests whatever comes, such as a release at shutdown.
+ */
+static bool
+session_interrupted(void)
+{
+	return InterruptPending && (QueryCancelPending || ProcDiePending) &&
+		INTERRUPTS_CAN_BE_PROCESSED() && !in_pg_ha_worker();
+}
+
+/*
+ * Ends a transfer early: in a backend, on a cancel; in the HA worker, a
+ * blocking query when the worker has something else to do.
+ */
 static int
 progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 			curl_off_t ultotal, curl_off_t ulnow)
 {
+	if (session_interrupted())
+	{
+		dcs_cancelled = true;
+		return 1;
+	}
 	/* only blocking reads: a release at shutdown must still go through */
 	if (!dcs_interruptible || in_aside)
 		return 0;
@@ -302,10 +350,19 @@ perform(CURL *easy, CURLM *multi)
 			extra[nextra].revents = 0;
 			nextra++;
 		}
-		if (curl_multi_poll(multi, extra, nextra, aside_due() ? 0 : DCS_POLL_MS,
+		if (curl_multi_poll(multi, extra, nextra,
+							aside_due() ? 0 :
+							in_pg_ha_worker() ? DCS_POLL_MS : DCS_SESSION_POLL_MS,
 							&nfds) != CURLM_OK)
 		{
 			rc = CURLE_FAILED_INIT;
+			break;
+		}
+		/* a cancel that ended the wait: no need to wait for libcurl's call */
+		if (session_interrupted())
+		{
+			dcs_cancelled = true;
+			rc = CURLE_ABORTED_BY_CALLBACK;
 			break;
 		}
 		/* once seen dead, the descriptor stays readable: stop watching */
@@ -356,6 +413,7 @@ dcs_request(const char *method, const char *path, const char *body,
 	CURLM	   *multi = in_aside ? aside_multi : dcs_multi;
 
 	Assert(easy != NULL);
+	dcs_cancelled = false;
 	memset(resp, 0, sizeof(*resp));
 	initStringInfo(&resp->body);
 	snprintf(url, sizeof(url), "%s%s", dcs_url, path);
@@ -405,6 +463,13 @@ dcs_request(const char *method, const char *path, const char *body,
 	/* don't keep the request (and a token header) referenced */
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
+
+	/* the transfer is detached: now the cancel may be reported as usual */
+	if (dcs_cancelled)
+	{
+		dcs_cancelled = false;
+		CHECK_FOR_INTERRUPTS();
+	}
 
 	if (rc != CURLE_OK)
 	{

@@ -7,9 +7,11 @@
  *
  *	- a ClientAuthentication_hook refuses client connections to a primary
  *	  until the HA worker has confirmed the leader key (invariant 2);
- *	- a pre-commit callback refuses to commit a transaction that wrote once
- *	  the lease has run out, so that even a frozen HA worker cannot let a
- *	  write through (invariant 3);
+ *	- a pre-commit callback refuses to commit (or prepare) a transaction
+ *	  that wrote once the lease has run out, so that even a frozen HA worker
+ *	  cannot let a write through (invariant 3); a ProcessUtility_hook does
+ *	  the same for COMMIT PREPARED and ROLLBACK PREPARED, which the callback
+ *	  cannot stop;
  *	- pgha_terminate_client_backends(), called by the HA worker when it
  *	  fences, ends the sessions already open.
  *
@@ -26,15 +28,18 @@
 #include "access/xlog.h"
 #include "libpq/auth.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "replication/walsender.h"
 #include "storage/lwlock.h"
 #include "storage/pmsignal.h"
+#include "tcop/utility.h"
 #include "utils/backend_status.h"
 
 #include "pg_ha.h"
 #include "state.h"
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 
 static void
 fence_reason(char *buf, size_t len)
@@ -109,12 +114,85 @@ pgha_xact_callback(XactEvent event, void *arg)
 			 errhint("The transaction was rolled back; retry it on the cluster's leader.")));
 }
 
+/*
+ * COMMIT PREPARED and ROLLBACK PREPARED, checked before they run.
+ *
+ * The commit callback cannot guard them: the statement runs in a
+ * transaction of its own that has no xid, and FinishPreparedTransaction()
+ * writes the prepared transaction's commit record while the statement
+ * executes, so by XACT_EVENT_PRE_COMMIT the commit is already durable (and
+ * on its way to the replicas).  The only point before that record is the
+ * statement itself, hence this hook.  Between its check and the commit
+ * record it leaves the same short window as an ordinary commit has between
+ * the callback and its own.
+ *
+ * ROLLBACK PREPARED is refused too: a prepared transaction outlives a
+ * failover (its PREPARE record went to the replicas), so the outcome must
+ * be decided on the leader.  Rolled back here, on a node that is about to
+ * be demoted and rewound, it would stay prepared on the leader, holding
+ * its locks, while the transaction manager believes it resolved.
+ *
+ * Standbys are left to PostgreSQL, which refuses both during recovery.
+ * PREPARE TRANSACTION goes through the commit callback
+ * (XACT_EVENT_PRE_PREPARE), before its PREPARE record.  Not guarded: a
+ * subscription with two_phase, whose apply worker finishes prepared
+ * transactions without this statement.
+ */
+static void
+pgha_process_utility(PlannedStmt *pstmt, const char *queryString,
+					 bool readOnlyTree, ProcessUtilityContext context,
+					 ParamListInfo params, QueryEnvironment *queryEnv,
+					 DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	TransactionStmt *stmt = IsA(parsetree, TransactionStmt) ?
+		(TransactionStmt *) parsetree : NULL;
+
+	if (stmt != NULL &&
+		(stmt->kind == TRANS_STMT_COMMIT_PREPARED ||
+		 stmt->kind == TRANS_STMT_ROLLBACK_PREPARED) &&
+		pg_ha_active() && !RecoveryInProgress() &&
+		!(PostmasterIsAlive() && pgha_lease_held()))
+	{
+		char		reason[PGHA_ERR_LEN];
+
+		if (!PostmasterIsAlive())
+			strlcpy(reason, "the postmaster is gone", sizeof(reason));
+		else
+			fence_reason(reason, sizeof(reason));
+		if (stmt->kind == TRANS_STMT_COMMIT_PREPARED)
+			ereport(ERROR,
+					(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+					 errmsg("pg_ha: cannot commit, node \"%s\" does not hold the leader lease",
+							pg_ha_node_name),
+					 errdetail("%s.", reason),
+					 errhint("Prepared transaction \"%s\" is left as it is; commit it on the cluster's leader.",
+							 stmt->gid)));
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("pg_ha: cannot roll back prepared transaction \"%s\", node \"%s\" does not hold the leader lease",
+						stmt->gid, pg_ha_node_name),
+				 errdetail("%s.", reason),
+				 errhint("Prepared transaction \"%s\" is left as it is; roll it back on the cluster's leader.",
+						 stmt->gid)));
+	}
+
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
+								  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
 void
 pgha_fence_init(void)
 {
 	prev_client_auth_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = pgha_client_auth;
 	RegisterXactCallback(pgha_xact_callback, NULL);
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = pgha_process_utility;
 }
 
 /*

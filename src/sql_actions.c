@@ -326,6 +326,8 @@ update_config(ConfigEdit edit, void *arg)
 		bool		done;
 		char		body[PGHA_CONFIG_LEN];
 
+		/* each request ends on a cancel (dcs_consul.c); so does the loop */
+		CHECK_FOR_INTERRUPTS();
 		if (!dcs_kv_get_raw(key, &current, &index, &found, err, sizeof(err)))
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),

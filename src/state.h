@@ -24,7 +24,8 @@ typedef struct PgHaShared
 	LWLock	   *lock;
 
 	/* lock-free: read on every connection and every writing commit */
-	pg_atomic_uint64 lease_expiry_ms;	/* monotonic ms, 0: no lease */
+	pg_atomic_uint64 lease_expiry_ms;	/* pgha_monotonic_ms(), 0: no
+										 * lease */
 	pg_atomic_uint32 leader_confirmed;	/* worker saw the key as ours */
 
 	/* under lock */
@@ -56,6 +57,11 @@ extern PgHaShared *pgha_shared;
 extern void pgha_shmem_request(void);
 extern void pgha_shmem_startup(void);
 
+/*
+ * The clock of the lease and of every deadline compared with it: ms of
+ * CLOCK_BOOTTIME (which counts a suspension), else CLOCK_MONOTONIC.  Never
+ * compare its values with another clock's.
+ */
 extern int64 pgha_monotonic_ms(void);
 
 /* May this node take writes right now?  No lock, safe anywhere. */

@@ -32,12 +32,21 @@
 /* longest shutdown we wait for before letting the session expire */
 #define RELEASE_MAX_WAIT_S	300
 
+/*
+ * The HA worker's lease clock (pgha_monotonic_ms() in state.c): the stamps
+ * this command writes to the leader key continue the worker's, and its
+ * wait must count a suspension of the machine too.  CLOCK_BOOTTIME, else
+ * CLOCK_MONOTONIC.
+ */
 static int64
 now_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+#ifdef CLOCK_BOOTTIME
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+#endif
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
