@@ -5,6 +5,7 @@
 #   make unitcheck             unit tests of the pure C parts
 #   make fuzz                  libFuzzer targets, FUZZ_SECONDS (10) each
 #   make faultcheck            the fault suite in network namespaces (root)
+#   make nemesis               the seeded fault campaign (root), NEMESIS_SECONDS
 #   make setup                 install every dependency (Debian 12)
 #   make test                  the whole test command of the README
 
@@ -89,7 +90,7 @@ FUZZ_CC = clang
 FUZZ_SECONDS = 10
 FUZZ_TARGETS = fuzz_cluster_json fuzz_consul_response fuzz_api_request
 FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
-FUZZ_SRCS = src/cluster.c src/api_route.c src/ha_decide.c
+FUZZ_SRCS = src/cluster.c src/api_route.c src/ha_decide.c src/leader_key.c
 FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
 $(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h regress/unit/metrics_text.h $(FUZZ_SRCS) $(wildcard src/*.h)
@@ -117,6 +118,18 @@ faultcheck:
 	PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
 	$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(FAULT_TESTS)
 
+# The nemesis (regress/nemesis): a seeded, randomized fault campaign with
+# a checker of the invariants, root like the fault suite (docs/testing.md).
+#   make nemesis NEMESIS_SECONDS=1800 NEMESIS_MODE=sync|async [NEMESIS_SEED=n]
+NEMESIS_SECONDS ?= 180
+NEMESIS_MODE ?=
+NEMESIS_SEED ?=
+nemesis:
+	TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" \
+	PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+	NEMESIS_SECONDS='$(NEMESIS_SECONDS)' NEMESIS_MODE='$(NEMESIS_MODE)' NEMESIS_SEED='$(NEMESIS_SEED)' \
+	$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) -I regress/nemesis --verbose regress/nemesis/nemesis.pl
+
 setup:
 	scripts/setup.sh
 test:
@@ -125,4 +138,4 @@ test:
 bench:
 	$(MAKE) -C bench bench BENCH_ARGS='$(BENCH_ARGS)'
 
-.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit fuzz fuzz-build clean-fuzz setup test bench faultcheck
+.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit fuzz fuzz-build clean-fuzz setup test bench faultcheck nemesis

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -267,12 +268,14 @@ static inline void
 fuzz_check_decision(const HaLocalState *local, const PgHaCluster *c,
 					const char *name, bool dcs_ok)
 {
-	HaConfig	config = {name};
+	HaConfig	config = {name, 30000};
 	HaDecision	d;
 
 	memset(&d, 0x7f, sizeof(d));
 	ha_decide(local, c, dcs_ok, &config, &d);
 	FUZZ_CHECK(d.action >= HA_NOTHING && d.action <= HA_CLEAR_FAILOVER);
+	/* the leader key's lease: no wait longer than a ttl */
+	FUZZ_CHECK(d.wake_in_ms >= 0 && d.wake_in_ms <= config.ttl_ms);
 	FUZZ_CHECK(FUZZ_TERMINATED(d.reason));
 	FUZZ_CHECK(ha_action_name(d.action) != NULL);
 	if (d.action == HA_SWITCHOVER)
@@ -312,6 +315,9 @@ fuzz_decide(const PgHaCluster *c)
 	l.xlog_position = 72501936;
 	l.timeline = 5;
 	fuzz_check_decision(&l, c, c->failover_member[0] ? c->failover_member : "pg2", true);
+	/* ... that has seen the leader key unchanged for longer than the ttl */
+	l.leader_unchanged_ms = 40000;
+	fuzz_check_decision(&l, c, "pg2", true);
 }
 
 /* ----- REST API answers */

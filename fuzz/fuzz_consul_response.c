@@ -25,6 +25,7 @@
  *-------------------------------------------------------------------------
  */
 #include "fuzz_common.h"
+#include "leader_key.h"
 
 static PgHaCluster cluster;
 static PgHaApiSnapshot snapshot;
@@ -188,6 +189,22 @@ parse_other_answers(const uint8_t *data, size_t size)
 	}
 	else
 		FUZZ_CHECK(value == NULL);
+
+	/* the leader key transactions' answers (leader_key.h) */
+	for (long status = 200; status <= 409; status += 209)
+	{
+		bool		done = true;
+
+		err[0] = '\0';
+		if (pgha_parse_leader_txn(status, body, size, "service/c/", &done, &index,
+								  err, sizeof(err)))
+			FUZZ_CHECK(status == 200 || !done);
+		else
+			FUZZ_CHECK(!done);
+		FUZZ_CHECK(FUZZ_TERMINATED(err));
+		for (const char *p = err; *p != '\0'; p++)
+			FUZZ_CHECK(*p >= 0x20 && *p <= 0x7e);
+	}
 
 	/* the message of a refusal goes into the server log: printable ASCII */
 	pgha_consul_refusal("the cluster read", 500, body, size, err, sizeof(err));

@@ -1950,7 +1950,10 @@ pgha_config_parameters(const char *config, PgHaParam *params, int maxparams,
 	const char *name;
 	json_t	   *value;
 	int			n = 0;
+	bool		complained = false;
 
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
 	if (config == NULL || config[0] == '\0')
 		return 0;
 	root = load_json(config, strlen(config), "config", errbuf, errlen);
@@ -1969,6 +1972,18 @@ pgha_config_parameters(const char *config, PgHaParam *params, int maxparams,
 		set_error(errbuf, errlen, "config: postgresql.parameters is not an object");
 		return -1;
 	}
+
+	/*
+	 * One bad entry is skipped alone (the first said in errbuf): dropping
+	 * every parameter for it would reload each node without any of them.
+	 */
+#define SKIP(...) \
+	{ \
+		if (!complained) \
+			set_error(errbuf, errlen, __VA_ARGS__); \
+		complained = true; \
+		continue; \
+	}
 	json_object_foreach(parameters, name, value)
 	{
 		PgHaParam  *p;
@@ -1976,20 +1991,16 @@ pgha_config_parameters(const char *config, PgHaParam *params, int maxparams,
 		char		quoted[PGHA_NAME_LEN];
 
 		if (n >= maxparams)
-		{
-			set_error(errbuf, errlen, "config: more than %d parameters", maxparams);
-			json_decref(root);
-			return -1;
-		}
+			SKIP("config: more than %d parameters, the rest ignored", maxparams);
 		p = &params[n];
-		if (strlen(name) >= sizeof(p->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") != strlen(name) ||
-			name[0] == '\0')
-		{
-			set_error(errbuf, errlen, "config: \"%s\" is not a parameter name", quote_text(name, strlen(name), quoted, sizeof(quoted)));
-			json_decref(root);
-			return -1;
-		}
-		strcpy(p->name, name);
+		/* PostgreSQL's names are case-insensitive: TimeZone is timezone */
+		if (strlen(name) >= sizeof(p->name) || name[0] == '\0' ||
+			strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") != strlen(name))
+			SKIP("config: \"%s\" is not a parameter name, ignored",
+				 quote_text(name, strlen(name), quoted, sizeof(quoted)));
+		for (int i = 0; name[i] != '\0'; i++)
+			p->name[i] = (char) ((name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i]);
+		p->name[strlen(name)] = '\0';
 		if (json_is_string(value))
 			len = snprintf(p->value, sizeof(p->value), "%s", json_string_value(value));
 		else if (json_is_integer(value))
@@ -1999,19 +2010,15 @@ pgha_config_parameters(const char *config, PgHaParam *params, int maxparams,
 		else if (json_is_boolean(value))
 			len = snprintf(p->value, sizeof(p->value), "%s", json_is_true(value) ? "on" : "off");
 		else
-		{
-			set_error(errbuf, errlen, "config: parameter %s is not a string, number or boolean", name);
-			json_decref(root);
-			return -1;
-		}
-		if (len < 0 || (size_t) len >= sizeof(p->value) || strchr(p->value, '\n') != NULL)
-		{
-			set_error(errbuf, errlen, "config: the value of %s is too long or spans lines", name);
-			json_decref(root);
-			return -1;
-		}
+			SKIP("config: parameter %s is not a string, number or boolean, ignored", p->name);
+		if (len < 0 || (size_t) len >= sizeof(p->value) ||
+			(json_is_string(value) && strlen(p->value) != json_string_length(value)) ||
+			strpbrk(p->value, "\r\n") != NULL)
+			SKIP("config: the value of %s is longer than %d bytes or spans lines, ignored",
+				 p->name, (int) sizeof(p->value) - 1);
 		n++;
 	}
+#undef SKIP
 	json_decref(root);
 	return n;
 }

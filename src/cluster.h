@@ -26,6 +26,7 @@
 #define PGHA_MAX_MEMBERS	32
 #define PGHA_CONFIG_LEN		8192	/* the config key's JSON kept as text */
 #define PGHA_MAX_PARAMS		64
+#define PGHA_PARAM_VALUE_LEN	4096
 #define PGHA_DEFAULT_MAX_LAG	1048576 /* Patroni's default, bytes */
 #define PGHA_MAX_SYNC		8		/* synchronous standbys named at once */
 
@@ -39,8 +40,8 @@ extern const char *const pgha_hs_param_names[PGHA_HS_NPARAMS];
 /* One PostgreSQL parameter of the cluster-wide configuration. */
 typedef struct PgHaParam
 {
-	char		name[PGHA_NAME_LEN];
-	char		value[PGHA_URL_LEN];
+	char		name[PGHA_NAME_LEN];	/* lower case */
+	char		value[PGHA_PARAM_VALUE_LEN];	/* an archive_command may be long */
 } PgHaParam;
 
 /* A member record: Patroni's members/<name> JSON plus Consul metadata. */
@@ -282,8 +283,10 @@ extern bool pgha_value_is_integer(const char *value, long long *result);
 
 /*
  * The postgresql.parameters of a config key's JSON, as name/value text
- * (numbers as written, booleans as on/off).  Returns how many, or -1 with
- * errbuf set when the config or a parameter is not usable.
+ * (numbers as written, booleans as on/off; names in lower case).  Returns
+ * how many, or -1 with errbuf set when the config or its parameters object
+ * is not usable.  A bad entry is skipped alone, the first one said in
+ * errbuf.
  */
 extern int	pgha_config_parameters(const char *config, PgHaParam *params,
 								   int maxparams, char *errbuf, size_t errlen);

@@ -706,6 +706,24 @@ write_default_config(HaWorker *w)
 	char		tmp[PGHA_CONFIG_LEN];
 	char		err[PGHA_ERR_LEN];
 	bool		done;
+	const char *last = pgha_last_good_config();
+
+	/*
+	 * A store that lost its data (a rebuilt Consul): the config this node
+	 * last used, not defaults that would turn synchronous mode off and
+	 * drop every parameter.
+	 */
+	if (last != NULL)
+	{
+		if (!dcs_kv_put(w->config_key, last, "cas=0", &done, err, sizeof(err)))
+			ereport(WARNING,
+					(errmsg("pg_ha: could not write the cluster configuration: %s", err)));
+		else if (done)
+			ereport(LOG,
+					(errmsg("pg_ha: wrote the last cluster configuration this node used (%s) into the new config key",
+							PGHA_LAST_CONFIG_FILE)));
+		return;
+	}
 
 	/*
 	 * Patroni's dynamic configuration, with this node's timings, which then

@@ -220,6 +220,10 @@ pgha_parse_leader_txn(long status, const char *body, size_t len,
 		set_error(err, errlen, "%s",
 				  json_is_string(what) ? json_string_value(what) :
 				  "the leader key is not as expected");
+		/* Consul's words go into the server log: printable ASCII only */
+		for (char *p = err; err != NULL && errlen > 0 && *p != '\0'; p++)
+			if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+				*p = '?';
 		ok = true;
 		goto done;
 	}

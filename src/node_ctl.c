@@ -156,6 +156,51 @@ pgha_pending_restart(void)
 	return false;
 }
 
+/* the last good config, as in PGHA_LAST_CONFIG_FILE; NULL: none yet */
+static char *last_good_config = NULL;
+static bool last_good_loaded = false;
+
+const char *
+pgha_last_good_config(void)
+{
+	if (!last_good_loaded)
+	{
+		char	   *file = read_whole_file(PGHA_LAST_CONFIG_FILE);
+
+		if (file != NULL && file[0] == '{')
+			last_good_config = MemoryContextStrdup(TopMemoryContext, file);
+		last_good_loaded = true;
+	}
+	return last_good_config;
+}
+
+/*
+ * The config key's JSON when it can be used, and kept as the last good one;
+ * else that last good one (Patroni keeps patroni.dynamic.json for the same
+ * reason): a key turned to garbage, grown past what we read, or gone with
+ * a store that lost its data leaves the settings in force.
+ */
+static const char *
+usable_config(const PgHaCluster *cluster, bool *from_key)
+{
+	const char *last = pgha_last_good_config();
+
+	*from_key = false;
+	if (cluster == NULL)
+		return last;
+	if (!cluster->config_valid || cluster->config_json[0] == '\0')
+		return last;
+	*from_key = true;
+	if (last == NULL || strcmp(last, cluster->config_json) != 0)
+	{
+		write_file_atomically(PGHA_LAST_CONFIG_FILE, cluster->config_json);
+		if (last_good_config != NULL)
+			pfree(last_good_config);
+		last_good_config = MemoryContextStrdup(TopMemoryContext, cluster->config_json);
+	}
+	return last_good_config;
+}
+
 /* The cluster-wide parameters, those pg_ha owns left out (and said once). */
 static void
 append_parameters(StringInfo buf, const PgHaCluster *cluster)
@@ -164,20 +209,28 @@ append_parameters(StringInfo buf, const PgHaCluster *cluster)
 	static char last_complaint[PGHA_ERR_LEN];
 	char		err[PGHA_ERR_LEN];
 	char		complaint[PGHA_ERR_LEN] = "";
+	bool		from_key;
+	const char *config = usable_config(cluster, &from_key);
 	int			n;
 
-	if (cluster == NULL || !cluster->config_valid)
+	if (config == NULL)
 		return;
-	n = pgha_config_parameters(cluster->config_json, params, lengthof(params),
+	if (cluster != NULL && !from_key &&
+		(cluster->has_config || cluster->has_initialize))
+		snprintf(complaint, sizeof(complaint),
+				 "the config key cannot be used (%s): the parameters of the last good one stay in force",
+				 !cluster->has_config ? "it is gone" :
+				 !cluster->config_valid ? "it is not a JSON object" : "it is too large");
+	n = pgha_config_parameters(config, params, lengthof(params),
 							   err, sizeof(err));
-	if (n < 0)
+	if (n < 0 || err[0] != '\0')
 		snprintf(complaint, sizeof(complaint), "%s", err);
 	for (int i = 0; i < n; i++)
 	{
 		const char *why = pgha_owned_parameter(params[i].name);
 
 		/* in synchronous mode the leader sets it (sync.c) */
-		if (cluster->sync_mode &&
+		if (cluster != NULL && cluster->sync_mode &&
 			strcmp(params[i].name, "synchronous_standby_names") == 0)
 			why = "synchronous_mode is on: pg_ha sets it on the leader";
 		if (why != NULL)

@@ -13,6 +13,8 @@
 #include "cluster.h"
 
 #define PGHA_MANAGED_CONF	"pg_ha.conf"
+/* the last config key this node could use (in the data directory) */
+#define PGHA_LAST_CONFIG_FILE	"pg_ha.config.json"
 
 /*
  * Write pg_ha.conf so that the server follows leader (NULL: no upstream, as
@@ -24,6 +26,9 @@ extern bool pgha_write_managed_conf(const PgHaMember *leader,
 
 /* Does a changed setting wait for a restart (pg_settings.pending_restart)? */
 extern bool pgha_pending_restart(void);
+
+/* The last good config key's JSON this node saw, or NULL. */
+extern const char *pgha_last_good_config(void);
 
 /* Parameters the cluster-wide configuration may not set, with why. */
 extern const char *pgha_owned_parameter(const char *name);
