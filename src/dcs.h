@@ -5,7 +5,10 @@
  *
  * One implementation: Consul's HTTP API (dcs_consul.c).  Every call is
  * bounded by a timeout, returns false with a message in err on failure,
- * and never throws: the caller decides what a failure means.  Messages
+ * and never throws, except in a backend asked to cancel or terminate
+ * (statement_timeout, pg_cancel_backend), which gets PostgreSQL's usual
+ * error once the transfer is ended: the caller decides what a failure
+ * means.  Messages
  * never contain the ACL token.
  *
  *-------------------------------------------------------------------------
