@@ -8,8 +8,7 @@
  * and never throws, except in a backend asked to cancel or terminate
  * (statement_timeout, pg_cancel_backend), which gets PostgreSQL's usual
  * error once the transfer is ended: the caller decides what a failure
- * means.  Messages
- * never contain the ACL token.
+ * means.  Messages never contain the ACL token.
  *
  *-------------------------------------------------------------------------
  */
