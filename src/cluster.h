@@ -29,6 +29,7 @@
 #define PGHA_PARAM_VALUE_LEN	4096
 #define PGHA_DEFAULT_MAX_LAG	1048576 /* Patroni's default, bytes */
 #define PGHA_MAX_SYNC		8		/* synchronous standbys named at once */
+#define PGHA_MAX_HISTORY	256		/* history key entries read */
 
 /*
  * The parameters a hot standby needs at least as large as its primary's

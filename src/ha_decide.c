@@ -10,6 +10,7 @@
  *-------------------------------------------------------------------------
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,52 @@ eligible_replica(const PgHaMember *m)
 }
 
 /*
+ * Is WAL position (tl_a, a) past (tl_b, b)?  A later timeline is ahead
+ * whatever its LSN: WAL of an older timeline past its end was abandoned at
+ * a promotion.  An unknown timeline (0) compares by LSN alone.
+ */
+static bool
+position_ahead(uint32_t tl_a, int64_t a, uint32_t tl_b, int64_t b)
+{
+	if (tl_a != 0 && tl_b != 0 && tl_a != tl_b)
+		return tl_a > tl_b;
+	return a > b;
+}
+
+/*
+ * Has this node's WAL gone past the end of its timeline, as the cluster's
+ * history records it?  Then it holds WAL no newer leader has (the tail an
+ * old leader wrote after the promotion of another node), and it must be
+ * rewound before it may follow or take over.
+ */
+static bool
+diverged(const HaLocalState *local, const PgHaCluster *cluster, int64_t *end)
+{
+	PgHaHistoryEntry *h;
+	int			n;
+	bool		result = false;
+
+	if (!local->has_xlog || local->timeline == 0 || cluster->history_json[0] == '\0')
+		return false;
+	h = malloc(sizeof(PgHaHistoryEntry) * PGHA_MAX_HISTORY);
+	if (h == NULL)
+		return false;
+	n = pgha_parse_history(cluster->history_json, h, PGHA_MAX_HISTORY, NULL, 0);
+	for (int i = 0; i < n; i++)
+	{
+		/* Patroni's rows: [old timeline, LSN where the next one began, ...] */
+		if (h[i].timeline == local->timeline && local->xlog_position > h[i].lsn)
+		{
+			*end = h[i].lsn;
+			result = true;
+			break;
+		}
+	}
+	free(h);
+	return result;
+}
+
+/*
  * A running replica that may take over and has more WAL than this node:
  * a stale primary (restarted while the key was free) must not take the
  * key from under it.
@@ -73,7 +120,9 @@ replica_ahead(const HaLocalState *local, const PgHaCluster *cluster,
 		const PgHaMember *m = &cluster->members[i];
 
 		if (strcmp(m->name, config->node_name) != 0 && eligible_replica(m) &&
-			m->has_xlog && m->xlog_location > local->xlog_position &&
+			m->has_xlog &&
+			position_ahead(m->timeline, m->xlog_location, local->timeline,
+						   local->xlog_position) &&
 			(!pgha_sync_active(cluster) || pgha_sync_is_standby(cluster, m->name)))
 			return m;
 	}
@@ -254,6 +303,7 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 	 * member of the sync key; a failover without a leader goes to whom the
 	 * operator named, as Patroni does: that was their call.
 	 */
+	int64_t		end;
 	bool		sync_refused = cluster->has_failover &&
 		cluster->failover_leader[0] != '\0' && pgha_sync_active(cluster) &&
 		!pgha_sync_matches(cluster, cluster->failover_member);
@@ -304,6 +354,13 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 					 "no leader; this node has received no WAL yet");
 		return;
 	}
+	if (diverged(local, cluster, &end))
+	{
+		set_decision(out, HA_NOTHING,
+					 "no leader; this node's WAL went past the end of timeline %u at %X/%X: it must be rewound first",
+					 local->timeline, (unsigned) ((uint64_t) end >> 32), (unsigned) end);
+		return;
+	}
 	if (cluster->has_optime &&
 		cluster->optime - local->xlog_position > cluster->max_lag_on_failover)
 	{
@@ -328,7 +385,8 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 		 */
 		if (pgha_sync_active(cluster) && !pgha_sync_is_standby(cluster, m->name))
 			continue;
-		if (m->xlog_location > local->xlog_position)
+		if (position_ahead(m->timeline, m->xlog_location, local->timeline,
+						   local->xlog_position))
 		{
 			set_decision(out, HA_NOTHING,
 						 "no leader; member \"%s\" is ahead (%lld > %lld bytes)",
@@ -347,6 +405,7 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 {
 	bool		present;
 	int64_t		free_in;
+	int64_t		end;
 
 	out->wake_in_ms = 0;
 	if (!dcs_ok || !local->has_session)
@@ -369,7 +428,22 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 
 	if (!cluster->has_initialize)
 	{
-		if (local->is_primary && !local->in_recovery)
+		/*
+		 * Lost (deleted by hand, a store that lost its data) while a leader
+		 * holds its key: only that leader writes it again, with its own
+		 * system identifier; a stranger racing for it would make the real
+		 * cluster refuse to join itself.
+		 */
+		if (holds_leader_key(local, cluster) && local->is_primary &&
+			!local->in_recovery)
+			set_decision(out, HA_INITIALIZE,
+						 "the initialize key is gone: the leader writes it again");
+		else if (cluster->has_leader && cluster->leader_session[0] != '\0' &&
+				 !holds_leader_key(local, cluster))
+			set_decision(out, local->is_primary ? HA_FENCE : HA_NOTHING,
+						 "the initialize key is gone; leader \"%s\" writes it again",
+						 cluster->leader);
+		else if (local->is_primary && !local->in_recovery)
 			set_decision(out, HA_INITIALIZE,
 						 "the cluster is not initialized: racing for it");
 		else if (local->is_primary)
@@ -403,6 +477,19 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 						 "this node holds the leader key; waiting for recovery to end");
 		else if (!decide_switchover(local, cluster, config, out))
 			set_decision(out, HA_KEEP_LEADER, "this node holds the leader key");
+		return;
+	}
+
+	/*
+	 * Another node runs under our name: it came first and keeps it.  This
+	 * one takes no part: no takeover, no streaming under a name that makes
+	 * two walsenders look like one synchronous standby.
+	 */
+	if (local->name_taken)
+	{
+		set_decision(out, HA_REFUSE_JOIN,
+					 "node name \"%s\" is held by another node's session: is pg_ha.node_name used twice?",
+					 config->node_name);
 		return;
 	}
 
@@ -469,6 +556,18 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 	}
 	else if (local->is_primary)
 		set_decision(out, HA_DEMOTE, "member \"%s\" holds the leader key",
+					 cluster->leader);
+	else if (!local->in_recovery)
+	{
+		/* standby.signal under a server that still runs as a primary */
+		set_decision(out, HA_DEMOTE,
+					 "member \"%s\" holds the leader key; this node still runs as a primary",
+					 cluster->leader);
+	}
+	else if (diverged(local, cluster, &end))
+		set_decision(out, HA_DEMOTE,
+					 "this node's WAL went past the end of timeline %u at %X/%X: rewinding it to follow leader \"%s\"",
+					 local->timeline, (unsigned) ((uint64_t) end >> 32), (unsigned) end,
 					 cluster->leader);
 	else
 		set_decision(out, HA_FOLLOW, "following leader \"%s\"",

@@ -64,6 +64,8 @@ typedef struct HaLocalState
 	 */
 	int64_t		leader_unchanged_ms;
 	bool		initialized_here;
+	/* our member key is held by another session: our name is used twice */
+	bool		name_taken;
 	/* a primary: its walsenders, fresher than the positions in Consul */
 	int			nstandbys;
 	HaSyncCandidate standbys[PGHA_MAX_MEMBERS];

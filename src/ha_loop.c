@@ -30,6 +30,7 @@
 #include "postmaster/bgwriter.h"
 #include "postmaster/interrupt.h"
 #include "postmaster/postmaster.h"
+#include "replication/slot.h"
 #include "replication/walreceiver.h"
 #include "replication/walsender.h"
 #include "storage/lock.h"
@@ -41,6 +42,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/pidfile.h"
 #include "utils/timestamp.h"
 
 #include "api_tls.h"
@@ -108,6 +110,7 @@ typedef struct HaWorker
 	bool		initialized_here;	/* we created the initialize key and
 									 * have seen no leader since */
 	int64		wake_in_ms;		/* the decision's: look again then */
+	int64		unfit_since_ms; /* holds the key but may not lead, since */
 
 	/*
 	 * When a WAL position alone was last written (monotonic ms): at most
@@ -368,6 +371,8 @@ set_leader(HaWorker *w)
 /* ----- Consul session and lease */
 
 static void connect_address(char *buf, size_t len);
+static void give_up_key_if_unfit(HaWorker *w, const HaDecision *d);
+static bool release_leader_key(HaWorker *w);
 
 /*
  * A session named in the session file is ours only if our member record,
@@ -522,9 +527,8 @@ key_written(HaWorker *w, int64 sent, uint64 index)
  * ends now.  No answer: the lease runs on to its end.
  */
 static void
-renew_leader_key(HaWorker *w)
+renew_leader_key(HaWorker *w, char *err, size_t errlen)
 {
-	char		err[PGHA_ERR_LEN];
 	int64		sent;
 	bool		done;
 	uint64		index;
@@ -538,11 +542,8 @@ renew_leader_key(HaWorker *w)
 	w->lk_stamp = Max((uint64) sent, w->lk_stamp + 1);
 	if (!dcs_leader_txn(w->prefix, PGHA_LEADER_RENEW, pg_ha_node_name,
 						w->session, 0, w->lk_stamp, &done, &index,
-						err, sizeof(err)))
-	{
-		publish_error(err);
-		return;
-	}
+						err, errlen))
+		return;					/* said by the round, once */
 	if (!done)
 	{
 		w->lease_expiry_ms = 0;
@@ -552,6 +553,7 @@ renew_leader_key(HaWorker *w)
 						pg_ha_cluster, err)));
 		w->cluster->has_leader = false;
 		w->cluster->leader_session[0] = '\0';
+		err[0] = '\0';			/* said: no Consul failure */
 		return;
 	}
 	key_written(w, sent, index);
@@ -615,6 +617,13 @@ read_local_state(HaWorker *w, HaLocalState *local)
 	local->leader_unchanged_ms = w->cluster_ok && w->lk_seen ?
 		local->now_ms - w->lk_since_ms : -1;
 	local->initialized_here = w->initialized_here;
+	if (w->cluster_ok && w->session[0] != '\0')
+	{
+		const PgHaMember *me = pgha_find_member(w->cluster, pg_ha_node_name);
+
+		local->name_taken = me != NULL && me->session[0] != '\0' &&
+			strcmp(me->session, w->session) != 0;
+	}
 }
 
 static void
@@ -893,24 +902,62 @@ append_history(HaWorker *w)
 
 /* Work of a leader that may fail without costing it the lead. */
 static void
-leader_housekeeping(HaWorker *w)
+step_managed_conf(HaWorker *w)
+{
+	(void) pgha_write_managed_conf(NULL, w->cluster);
+}
+
+static void
+step_slots(HaWorker *w)
+{
+	pgha_sync_slots(w->cluster, pg_ha_node_name);
+}
+
+static void
+step_sync(HaWorker *w)
+{
+	pgha_sync_leader_round(w->cluster);
+}
+
+/*
+ * One step of the leader's housekeeping; its error is reported and ends
+ * that step only.  Each step is guarded alone: a slot that cannot be made
+ * (slots exhausted, a logical slot named like a member) must not stop the
+ * synchronous standby's management, or commits would hang once that
+ * standby dies.
+ */
+static void
+housekeeping_step(HaWorker *w, void (*step) (HaWorker *))
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
 	PG_TRY();
 	{
-		(void) pgha_write_managed_conf(NULL, w->cluster);
-		publish_optime(w);
-		pgha_sync_slots(w->cluster, pg_ha_node_name);
-		pgha_sync_leader_round(w->cluster);
+		step(w);
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(cxt);
 		EmitErrorReport();
 		FlushErrorState();
+		/* no transaction to abort: free what an error left held */
+		LWLockReleaseAll();
+		if (MyReplicationSlot != NULL)
+			ReplicationSlotRelease();
 	}
 	PG_END_TRY();
+}
+
+static void
+leader_housekeeping(HaWorker *w)
+{
+	/* a dead server's walsenders are gone: nothing here may read that */
+	if (!PostmasterIsAlive())
+		return;
+	housekeeping_step(w, step_managed_conf);
+	housekeeping_step(w, publish_optime);
+	housekeeping_step(w, step_slots);
+	housekeeping_step(w, step_sync);
 }
 
 static void
@@ -1342,7 +1389,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		strlcpy(w->logged_warning, w->cluster->nwarnings > 0 ? w->cluster->warning : "",
 				sizeof(w->logged_warning));
 		apply_timings(w);
-		renew_leader_key(w);
+		renew_leader_key(w, err, sizeof(err));
 		watch_leader_key(w);
 	}
 	log_error_change(w, err);
@@ -1372,7 +1419,9 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	switch (d.action)
 	{
 		case HA_INITIALIZE:
-			set_fenced(w, d.reason, false);
+			/* the leader restoring a lost key goes on taking writes */
+			if (!key_is_ours(w))
+				set_fenced(w, d.reason, false);
 			do_initialize(w);
 			break;
 		case HA_ACQUIRE:
@@ -1382,6 +1431,11 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 			do_keep_leader(w);
 			break;
 		case HA_REFUSE_JOIN:
+			/* a twin must not stream under the name it does not own */
+			if (local.name_taken && local.in_recovery)
+				(void) pgha_write_managed_conf(NULL, w->cluster);
+			set_fenced(w, d.reason, local.is_primary && !local.in_recovery);
+			break;
 		case HA_FENCE:
 			set_fenced(w, d.reason, local.is_primary && !local.in_recovery);
 			break;
@@ -1412,12 +1466,50 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 			break;
 	}
 
+	if (w->cluster_ok)
+		give_up_key_if_unfit(w, &d);
+
 	if (w->cluster_ok && d.action != HA_REFUSE_JOIN)
 	{
 		publish_member(w, &local);
 		handle_restart_request(w, &local);
 	}
 	publish_state(w, &local, &d, err);
+}
+
+/*
+ * A key holder that cannot lead (a demotion that failed once standby.signal
+ * was written, a promotion or a recovery that does not end, another
+ * system identifier) would keep the key, and the cluster without a leader,
+ * for as long as it renews it.  After a ttl of that it gives the key up:
+ * it takes no writes meanwhile (fenced), so the release is safe, and a
+ * replica takes over at once.
+ */
+static void
+give_up_key_if_unfit(HaWorker *w, const HaDecision *d)
+{
+	int64		now = pgha_monotonic_ms();
+
+	if (!key_is_ours(w) || d->action == HA_KEEP_LEADER ||
+		d->action == HA_CLEAR_FAILOVER || d->action == HA_INITIALIZE)
+	{
+		w->unfit_since_ms = 0;
+		return;
+	}
+	if (w->unfit_since_ms == 0)
+	{
+		w->unfit_since_ms = now;
+		return;
+	}
+	if (now - w->unfit_since_ms < w->ttl_ms)
+		return;
+	set_fenced(w, d->reason, false);
+	if (release_leader_key(w))
+		ereport(WARNING,
+				(errmsg("pg_ha: gave up the leader key of cluster \"%s\": this node could not lead for %d ms (%s)",
+						pg_ha_cluster, (int) (now - w->unfit_since_ms), d->reason)));
+	w->unfit_since_ms = 0;
+	w->rerun = true;
 }
 
 /* ----- waiting between rounds */
@@ -1630,6 +1722,29 @@ exit_on_postmaster_death(HaWorker *w)
 	proc_exit(1);
 }
 
+/* Has the postmaster begun to shut down?  It says so in postmaster.pid. */
+static bool
+postmaster_stopping(void)
+{
+	FILE	   *f = AllocateFile("postmaster.pid", "r");
+	char		line[MAXPGPATH];
+	int			n = 0;
+	bool		stopping = false;
+
+	if (f == NULL)
+		return true;			/* gone: as good as stopping */
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		if (++n == LOCK_FILE_LINE_PM_STATUS)
+		{
+			stopping = strncmp(line, PM_STATUS_STOPPING, strlen(PM_STATUS_STOPPING)) == 0;
+			break;
+		}
+	}
+	FreeFile(f);
+	return stopping;
+}
+
 /* ----- main */
 
 static void
@@ -1742,6 +1857,21 @@ pg_ha_worker_main(Datum main_arg)
 		PG_END_TRY();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(round_cxt);
+	}
+
+	/*
+	 * Ended alone (pg_terminate_backend) while the server goes on: keep the
+	 * session and the key, and exit 1 so that the postmaster starts the
+	 * worker again in a second; exit 0 would leave the node without one.
+	 */
+	if (!postmaster_stopping())
+	{
+		pg_atomic_write_u32(&pgha_shared->leader_confirmed, 0);
+		ereport(LOG,
+				(errmsg("pg_ha: HA worker terminated while the server runs; it is started again")));
+		pgha_api_stop();
+		dcs_shutdown();
+		proc_exit(1);
 	}
 
 	/* health checks answered until the key is released */

@@ -179,7 +179,7 @@ pg_ha_history_entries(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *history = palloc(PGHA_CONFIG_LEN);
-	PgHaHistoryEntry *entries = palloc(sizeof(PgHaHistoryEntry) * 256);
+	PgHaHistoryEntry *entries = palloc(sizeof(PgHaHistoryEntry) * PGHA_MAX_HISTORY);
 	char		err[PGHA_ERR_LEN];
 	int			n;
 
@@ -188,7 +188,7 @@ pg_ha_history_entries(PG_FUNCTION_ARGS)
 	strlcpy(history, pgha_shared->cluster.history_json, PGHA_CONFIG_LEN);
 	LWLockRelease(pgha_shared->lock);
 
-	n = pgha_parse_history(history, entries, 256, err, sizeof(err));
+	n = pgha_parse_history(history, entries, PGHA_MAX_HISTORY, err, sizeof(err));
 	if (n < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

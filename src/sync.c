@@ -36,6 +36,7 @@
 #include "replication/walsender.h"
 #include "replication/walsender_private.h"
 #include "storage/latch.h"
+#include "storage/pmsignal.h"
 #include "storage/spin.h"
 #include "utils/backend_status.h"
 
@@ -539,6 +540,15 @@ pgha_sync_leader_round(const PgHaCluster *c)
 		cands[i].flush = (int64_t) senders[i].flush;
 	}
 	npick = ha_pick_sync_standbys(cands, nsenders, c, pg_ha_node_name, pick);
+
+	/*
+	 * Walsenders end when the postmaster dies: a standby gone because our
+	 * own server died must not leave the key, or it could not take over.
+	 * Checked after the walsenders were read, so a death before the read
+	 * is seen here.
+	 */
+	if (!PostmasterIsAlive())
+		return;
 
 	/* 1. the key first loses whoever will not (or does not) stay waited for */
 	for (int i = 0; i < k.n; i++)

@@ -726,6 +726,73 @@ test_leader_key(void)
 	c.config_valid = true;
 	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
 
+	/* the initialize key lost while pg2 leads: only pg2 writes it again */
+	primary(&l);
+	led_by(&c, "pg2", SESSION_OTHER);
+	c.has_initialize = false;
+	c.initialize[0] = '\0';
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "initialize key is gone") != NULL);
+	replica(&l);
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	primary(&l);
+	led_by(&c, "pg1", SESSION_US);
+	c.has_initialize = false;
+	CHECK(decide(&l, &c, true, &d) == HA_INITIALIZE);
+	/* nobody leads: the usual race */
+	memset(&c, 0, sizeof(c));
+	CHECK(decide(&l, &c, true, &d) == HA_INITIALIZE);
+
+	/* standby.signal written, but the server still runs as a primary */
+	replica(&l);
+	l.in_recovery = false;
+	led_by(&c, "pg2", SESSION_OTHER);
+	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
+
+	/*
+	 * Timelines: pg2 on timeline 3 is ahead of us on timeline 2 whatever its
+	 * LSN; and our WAL past the end of timeline 2 (history: timeline 3 began
+	 * at 4000) was abandoned: we never take over, and follow only rewound.
+	 */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 5000;
+	l.timeline = 2;
+	initialized(&c);
+	add_replica(&c, "pg2", 4500);
+	c.members[0].timeline = 3;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "pg2") != NULL);
+	c.members[0].timeline = 2;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);	/* same timeline: LSN */
+	c.nmembers = 0;
+	strcpy(c.history_json, "[[1,1000,\"no recovery target specified\"],[2,4000,\"no recovery target specified\"]]");
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "past the end of timeline 2") != NULL);
+	l.xlog_position = 4000;		/* up to the fork: a prefix, fine */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	l.xlog_position = 5000;
+	led_by(&c, "pg2", SESSION_OTHER);
+	strcpy(c.history_json, "[[1,1000,\"x\"],[2,4000,\"x\"]]");
+	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
+	CHECK(strstr(d.reason, "rewinding") != NULL);
+	l.timeline = 3;				/* on the newest timeline: follows */
+	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+
+	/* our name held by another node's session: no part in anything */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = 5000;
+	initialized(&c);
+	l.name_taken = true;
+	CHECK(decide(&l, &c, true, &d) == HA_REFUSE_JOIN);
+	CHECK(strstr(d.reason, "used twice") != NULL);
+	/* ... unless we hold the leader key: the other one is the twin */
+	primary(&l);
+	l.name_taken = true;
+	led_by(&c, "pg1", SESSION_US);
+	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+
 	/* the transactions: each checks before it writes */
 	body = pgha_leader_txn(PGHA_LEADER_RENEW, "service/c/", "pg1", SESSION_US, 0, 42);
 	CHECK(body != NULL && strstr(body, "\"check-session\"") != NULL &&

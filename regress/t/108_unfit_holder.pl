@@ -1,0 +1,117 @@
+# A leader key holder that cannot lead gives the key up (issue 14, path 6).
+#
+# 1. The HA worker ended with pg_terminate_backend: it exited 0 and was
+#    never started again.  Now it exits 1, the postmaster starts it again
+#    a second later, and it goes on leading with the same session.
+# 2. A holder that may not lead and stays so (here: standby.signal written
+#    while the server still runs as a primary, as a demotion that failed
+#    half-way leaves it) renewed the key for ever, and nobody took over.
+#    Now it gives the key up after a ttl, and a replica takes over.
+# 3. The initialize key deleted while a leader runs: only the leader
+#    writes it again, with its own system identifier.
+# 4. A second node started under a name in use (path 8): it refuses to
+#    join and never streams or leads under that name.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use PgHaTest;
+use PgHaTest::Checker;
+
+my $consul = PgHaTest::Consul->start();
+my $prefix = 'service/otus';
+my $ttl_s  = 6;
+my %common = (cluster => 'otus', consul => $consul, ttl => "${ttl_s}s",
+	loop_wait => '500ms', retry_timeout => '1s');
+
+sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q) }
+sub leader_key { return $consul->kv_get("$prefix/leader") // '' }
+
+sub worker_pid
+{
+	my ($node) = @_;
+	my $out = '';
+	$node->psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_ha HA worker'",
+		stdout => \$out);
+	return $out;
+}
+
+my $pg1 = PgHaTest::new_node('pg1', %common);
+$pg1->start;
+ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
+	'pg1 is the leader');
+sql($pg1, 'CREATE EXTENSION pg_ha');
+PgHaTest::Checker::create_table($pg1);
+my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
+PgHaTest::start_node($pg2);
+ok(PgHaTest::poll_until('pg2 streams', 60, sub { PgHaTest::streaming($pg1) eq 'pg2' }),
+	'pg2 streams from pg1');
+my %node = (pg1 => $pg1, pg2 => $pg2);
+my $checker = PgHaTest::Checker->start(
+	nodes => { map { $_ => 'host=127.0.0.1 port=' . $node{$_}->port . ' dbname=postgres' } keys %node });
+ok($checker->poll_acked('pg1', 30), 'the checker writes to pg1');
+
+# ---------------------------------------------------------------------
+# 1. pg_terminate_backend of the HA worker
+
+my $pid = worker_pid($pg1);
+like($pid, qr/^\d+$/, "pg1's HA worker runs (PID $pid)");
+is(sql($pg1, "SELECT pg_terminate_backend($pid)"), 't', 'pg_terminate_backend of the HA worker');
+my $back = PgHaTest::poll_until('a new HA worker', 30,
+	sub { my $p = worker_pid($pg1); ($p =~ /^\d+$/ && $p ne $pid) ? $p : 0 });
+ok($back, "the postmaster started the HA worker again (PID $back)");
+my $t_back = PgHaTest::_now();
+ok($checker->poll_acked('pg1', 30, $t_back), 'pg1 takes writes again');
+is(leader_key(), 'pg1', 'and still holds the leader key: no failover');
+
+# ---------------------------------------------------------------------
+# 2. standby.signal under a running primary: it may not lead
+
+my $t_signal = PgHaTest::_now();
+open(my $fh, '>', $pg1->data_dir . '/standby.signal') or die "standby.signal: $!";
+close($fh);
+my $new = PgHaTest::poll_until('pg2 leads', 4 * $ttl_s + 30, sub { leader_key() eq 'pg2' });
+ok($new, 'pg1 gave the key up and pg2 took over');
+note(sprintf('pg2 leads %.1f s after standby.signal appeared on pg1', PgHaTest::_now() - $t_signal));
+ok($pg1->wait_for_log(qr/gave up the leader key of cluster "otus": this node could not lead/),
+	'pg1 says why it gave the key up');
+ok($checker->poll_acked('pg2', 60, $t_signal), 'pg2 takes writes');
+
+# ---------------------------------------------------------------------
+# 3. the initialize key lost while pg2 leads
+
+my $sysid = sql($pg2, 'SELECT system_identifier FROM pg_control_system()');
+ok($consul->kv_delete("$prefix/initialize"), 'the initialize key deleted');
+ok(PgHaTest::poll_until('initialize back', 30,
+		sub { ($consul->kv_get("$prefix/initialize") // '') eq $sysid }),
+	'the leader wrote it again with its system identifier');
+ok($checker->poll_acked('pg2', 30, PgHaTest::_now()), 'pg2 still takes writes');
+
+# ---------------------------------------------------------------------
+# 4. a twin: another replica started under pg1's name
+
+my $twin = PgHaTest::new_replica('twin', $pg2, %common, extra_conf => "pg_ha.node_name = 'pg1'");
+my $toff = 0;
+$twin->start;
+ok($twin->wait_for_log(qr/refuses to join cluster "otus": node name "pg1" is held by another node's session/, $toff),
+	'a node started under a name in use refuses to join, and says why');
+ok(PgHaTest::poll_until('pg1 streams again', 120, sub { PgHaTest::streaming($pg2) =~ /pg1/ }),
+	'the real pg1 streams from pg2') or note('streaming: ' . PgHaTest::streaming($pg2));
+my $count = sql($pg2, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg1'");
+is($count, '1', 'one walsender for pg1: the twin does not stream under its name');
+$twin->stop('immediate');
+
+$checker->stop;
+note('checker: ' . $checker->summary);
+my @runs = $checker->runs;
+my @overlaps = grep { $runs[ $_ - 1 ]{t_last} > $runs[$_]{t_first} } 1 .. $#runs;
+is(scalar(@overlaps), 0, 'never two nodes accepting writes in the same interval: '
+	  . join(', ', map { sprintf('%s #%d-#%d (%d)', $_->{node}, $_->{first}, $_->{last}, $_->{count}) } @runs));
+my @missing = $checker->missing_on($pg2, 'pg2');
+is(scalar(@missing), 0, 'every write pg2 acknowledged is on it');
+
+done_testing();
