@@ -111,6 +111,7 @@ typedef struct HaWorker
 									 * have seen no leader since */
 	int64		wake_in_ms;		/* the decision's: look again then */
 	int64		unfit_since_ms; /* holds the key but may not lead, since */
+	int64		member_renewed_ms;	/* check and session last renewed */
 
 	/*
 	 * When a WAL position alone was last written (monotonic ms): at most
@@ -478,7 +479,17 @@ static bool
 renew_member(HaWorker *w, char *err, size_t errlen)
 {
 	bool		exists = true;
+	int64		sent = pgha_monotonic_ms();
+	int			ttl = Min(w->check_ttl_ms * MEMBER_TTL_FACTOR,
+						  w->session_ttl_ms > 0 ? w->session_ttl_ms : INT_MAX);
 
+	/*
+	 * Only as the TTLs need it, four times per TTL: the lease is renewed on
+	 * the leader key, and two requests less per node and round halve an
+	 * idle cluster's traffic to Consul.
+	 */
+	if (w->member_renewed_ms != 0 && sent - w->member_renewed_ms < ttl / 4)
+		return true;
 	if (!dcs_check_pass(w->check_id, err, errlen))
 	{
 		/* the agent forgot the check (agent restarted): register again */
@@ -495,6 +506,7 @@ renew_member(HaWorker *w, char *err, size_t errlen)
 		pg_atomic_write_u64(&pgha_shared->lease_expiry_ms, 0);
 		return false;
 	}
+	w->member_renewed_ms = sent;
 	return true;
 }
 

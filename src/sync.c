@@ -545,9 +545,10 @@ pgha_sync_leader_round(const PgHaCluster *c)
 	 * Walsenders end when the postmaster dies: a standby gone because our
 	 * own server died must not leave the key, or it could not take over.
 	 * Checked after the walsenders were read, so a death before the read
-	 * is seen here.
+	 * is seen here; on the death pipe itself, since the death signal's flag
+	 * that PostmasterIsAlive() trusts first may not be set yet.
 	 */
-	if (!PostmasterIsAlive())
+	if (!PostmasterIsAliveInternal())
 		return;
 
 	/* 1. the key first loses whoever will not (or does not) stay waited for */

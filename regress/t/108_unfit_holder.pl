@@ -34,9 +34,7 @@ sub worker_pid
 {
 	my ($node) = @_;
 	my $out = '';
-	$node->psql('postgres',
-		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_ha HA worker'",
-		stdout => \$out);
+	$node->psql('postgres', 'SELECT worker_pid FROM pg_ha_node', stdout => \$out);
 	return $out;
 }
 

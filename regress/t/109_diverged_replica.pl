@@ -29,7 +29,9 @@ $pg1->start;
 ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
 	'pg1 is the leader');
 sql($pg1, 'CREATE EXTENSION pg_ha; CREATE TABLE t (id int PRIMARY KEY, src text)');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
+# pg2 reconnects only 10 minutes after its walreceiver ends
+my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common,
+	extra_conf => "wal_retrieve_retry_interval = '10min'");
 my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common, extra_conf => 'pg_ha.nofailover = on');
 PgHaTest::start_node($_) for ($pg2, $pg3);
 ok(PgHaTest::poll_until('pg2 and pg3 stream', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
@@ -39,17 +41,18 @@ ok(PgHaTest::poll_until('both replay it', 30, sub {
 			sql($pg2, 'SELECT count(*) FROM t') == 100 && sql($pg3, 'SELECT count(*) FROM t') == 100 }),
 	'both replicas have the first rows');
 
-# pg2's walreceiver frozen: what pg1 writes now reaches pg3 only
+# pg2's walreceiver ended: what pg1 writes now reaches pg3 only
 my $wr = sql($pg2, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'walreceiver'");
 like($wr, qr/^\d+$/, "pg2's walreceiver (PID $wr)");
-kill 'STOP', $wr;
+kill 'TERM', $wr;
+ok(PgHaTest::poll_until('pg2 streams no more', 30, sub { PgHaTest::streaming($pg1) eq 'pg3' }),
+	'pg2 no longer streams');
 sql($pg1, "INSERT INTO t SELECT i, 'pg3 only' FROM generate_series(101, 200) i");
 ok(PgHaTest::poll_until('pg3 has them', 30, sub { sql($pg3, 'SELECT count(*) FROM t') == 200 }),
 	'pg3 received rows pg2 did not');
 
 # pg1 dies; pg3 may not take over (nofailover): pg2 does, on timeline 2
 $pg1->kill9;
-kill 'CONT', $wr;
 ok(PgHaTest::poll_until('pg2 leads', 60, sub { leader_key() eq 'pg2' }), 'pg2 takes over');
 ok(PgHaTest::poll_until('pg2 writable', 60,
 		sub { $pg2->psql('postgres', "INSERT INTO t VALUES (1000, 'pg2')") == 0 }),
