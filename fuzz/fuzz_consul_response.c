@@ -190,6 +190,17 @@ parse_other_answers(const uint8_t *data, size_t size)
 	else
 		FUZZ_CHECK(value == NULL);
 
+	/* another member's /patroni, asked before a takeover */
+	{
+		PgHaFreshPosition p;
+
+		if (pgha_parse_patroni_status(body, size, &p, err, sizeof(err)))
+		{
+			FUZZ_CHECK(!p.has_xlog || p.xlog >= 0);
+			FUZZ_CHECK(FUZZ_TERMINATED(p.role));
+		}
+	}
+
 	/* the leader key transactions' answers (leader_key.h) */
 	for (long status = 200; status <= 409; status += 209)
 	{

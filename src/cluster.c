@@ -2231,6 +2231,49 @@ pgha_split_conn_url(const char *url, char *host, size_t hostlen, int *port)
 }
 
 
+bool
+pgha_parse_patroni_status(const char *body, size_t len, PgHaFreshPosition *out,
+						  char *errbuf, size_t errlen)
+{
+	json_t	   *root = load_json(body, len, "member status", errbuf, errlen);
+	const json_t *xlog;
+	const json_t *tl;
+	const json_t *role;
+	const char *names[] = {"location", "received_location", "replayed_location"};
+
+	memset(out, 0, sizeof(*out));
+	if (root == NULL)
+		return false;
+	if (!json_is_object(root))
+	{
+		set_error(errbuf, errlen, "member status is not a JSON object");
+		json_decref(root);
+		return false;
+	}
+	tl = json_object_get(root, "timeline");
+	if (json_is_integer(tl) && json_integer_value(tl) > 0 &&
+		json_integer_value(tl) <= UINT32_MAX)
+		out->timeline = (uint32_t) json_integer_value(tl);
+	role = json_object_get(root, "role");
+	if (json_is_string(role) && json_string_length(role) < sizeof(out->role) &&
+		strlen(json_string_value(role)) == json_string_length(role))
+		strcpy(out->role, json_string_value(role));
+	xlog = json_object_get(root, "xlog");
+	for (size_t i = 0; json_is_object(xlog) && i < sizeof(names) / sizeof(names[0]); i++)
+	{
+		const json_t *v = json_object_get(xlog, names[i]);
+
+		if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+			(!out->has_xlog || json_integer_value(v) > out->xlog))
+		{
+			out->has_xlog = true;
+			out->xlog = (int64_t) json_integer_value(v);
+		}
+	}
+	json_decref(root);
+	return true;
+}
+
 int
 pgha_parse_history(const char *history, PgHaHistoryEntry *entries, int max,
 				   char *errbuf, size_t errlen)

@@ -351,6 +351,25 @@ extern void pgha_hs_targets(const PgHaCluster *c,
 							const int64_t running[PGHA_HS_NPARAMS],
 							int64_t targets[PGHA_HS_NPARAMS]);
 
+/* A member's WAL position as its REST API gives it now (GET /patroni). */
+typedef struct PgHaFreshPosition
+{
+	bool		has_xlog;
+	int64_t		xlog;			/* received or replayed (replica), or
+								 * written (primary), bytes */
+	uint32_t	timeline;		/* 0 when not given */
+	char		role[PGHA_SHORT_LEN];	/* "" when not given */
+} PgHaFreshPosition;
+
+/*
+ * Parse a /patroni answer: {"role":..,"timeline":..,"xlog":{"location":..}
+ * or {"received_location":..,"replayed_location":..}}.  False with errbuf
+ * set when it is not such an object.
+ */
+extern bool pgha_parse_patroni_status(const char *body, size_t len,
+									  PgHaFreshPosition *out,
+									  char *errbuf, size_t errlen);
+
 /* One entry of the history key. */
 typedef struct PgHaHistoryEntry
 {

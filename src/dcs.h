@@ -92,6 +92,13 @@ extern bool dcs_leader_txn(const char *prefix, int op, const char *name,
 						   char *err, size_t errlen);
 
 /*
+ * GET another member's api_url (its /patroni): the WAL position it has
+ * now, fresher than the one it published.  Never sends the Consul token.
+ */
+extern bool dcs_member_status(const char *api_url, int timeout_ms,
+							  PgHaFreshPosition *out, char *err, size_t errlen);
+
+/*
  * Blocking query on one key: returns when its index moves past *index, when
  * wait_ms passes, or early (true, *index unchanged) when a signal or the
  * latch asks the worker to look again.

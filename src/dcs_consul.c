@@ -401,11 +401,29 @@ perform(CURL *easy, CURLM *multi)
  * One HTTP request to the Consul agent.  Returns false with err set when no
  * HTTP answer came back; an HTTP error status is returned in resp->status.
  */
+static bool http_request(const char *url, const char *method,
+						 const char *body, int timeout_ms, bool consul,
+						 DcsResponse *resp, char *err, size_t errlen);
+
 static bool
 dcs_request(const char *method, const char *path, const char *body,
 			int timeout_ms, DcsResponse *resp, char *err, size_t errlen)
 {
 	char		url[2048];
+
+	snprintf(url, sizeof(url), "%s%s", dcs_url, path);
+	return http_request(url, method, body, timeout_ms, true, resp, err, errlen);
+}
+
+/*
+ * One HTTP request; consul: to the Consul agent (its token goes along),
+ * else to another member's REST API (no token, ever).
+ */
+static bool
+http_request(const char *url, const char *method, const char *body,
+			 int timeout_ms, bool consul, DcsResponse *resp,
+			 char *err, size_t errlen)
+{
 	char		curl_err[CURL_ERROR_SIZE];
 	struct curl_slist *headers = NULL;
 	CURLcode	rc;
@@ -416,7 +434,6 @@ dcs_request(const char *method, const char *path, const char *body,
 	dcs_cancelled = false;
 	memset(resp, 0, sizeof(*resp));
 	initStringInfo(&resp->body);
-	snprintf(url, sizeof(url), "%s%s", dcs_url, path);
 	curl_err[0] = '\0';
 
 	curl_easy_reset(easy);
@@ -437,7 +454,7 @@ dcs_request(const char *method, const char *path, const char *body,
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "pg_ha/" PG_HA_VERSION);
 
 	headers = curl_slist_append(headers, "Content-Type: application/json");
-	if (dcs_token[0] != '\0')
+	if (consul && dcs_token[0] != '\0')
 	{
 		char		h[600];
 
@@ -479,7 +496,8 @@ dcs_request(const char *method, const char *path, const char *body,
 		else if (rc == CURLE_ABORTED_BY_CALLBACK)
 			snprintf(err, errlen, "request to Consul interrupted");
 		else
-			snprintf(err, errlen, "cannot reach Consul at %s: %s", dcs_url,
+			snprintf(err, errlen, "cannot reach %s at %s: %s",
+					 consul ? "Consul" : "the member", consul ? dcs_url : url,
 					 curl_err[0] ? curl_err : curl_easy_strerror(rc));
 		return false;
 	}
@@ -719,6 +737,27 @@ dcs_kv_put(const char *key, const char *value, const char *query, bool *done,
 	if (!dcs_expect_ok("a key update", &resp, err, errlen))
 		return false;
 	return pgha_parse_bool_body(resp.body.data, resp.body.len, done, err, errlen);
+}
+
+bool
+dcs_member_status(const char *api_url, int timeout_ms, PgHaFreshPosition *out,
+				  char *err, size_t errlen)
+{
+	DcsResponse resp;
+
+	if (strncmp(api_url, "http://", 7) != 0 && strncmp(api_url, "https://", 8) != 0)
+	{
+		snprintf(err, errlen, "not an http(s) URL");
+		return false;
+	}
+	if (!http_request(api_url, "GET", NULL, timeout_ms, false, &resp, err, errlen))
+		return false;
+	if (resp.status != 200 && resp.status != 503)
+	{
+		snprintf(err, errlen, "the member answered HTTP %ld", resp.status);
+		return false;
+	}
+	return pgha_parse_patroni_status(resp.body.data, resp.body.len, out, err, errlen);
 }
 
 bool

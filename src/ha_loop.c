@@ -65,6 +65,7 @@
 #define CALLER_POLL_MS			5
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */
 #define MEMBER_TTL_FACTOR	2	/* check and session TTL, in ttls */
+#define FRESH_POSITION_TIMEOUT_MS	1000	/* asking a member its position */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
 #define RESTART_GIVE_UP_MS	180000	/* pg_ctl restart -t 120, and more */
 
@@ -373,6 +374,8 @@ set_leader(HaWorker *w)
 
 static void connect_address(char *buf, size_t len);
 static void give_up_key_if_unfit(HaWorker *w, const HaDecision *d);
+static void decide_on_fresh_positions(HaWorker *w, const HaLocalState *local,
+									  const HaConfig *config, HaDecision *d);
 static bool release_leader_key(HaWorker *w);
 
 /*
@@ -1410,6 +1413,8 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	config.node_name = pg_ha_node_name;
 	config.ttl_ms = w->ttl_ms;
 	ha_decide(&local, w->cluster, w->cluster_ok, &config, &d);
+	if (d.action == HA_ACQUIRE && !local.is_primary)
+		decide_on_fresh_positions(w, &local, &config, &d);
 	w->recheck_soon = d.recheck_soon;
 	w->wake_in_ms = d.wake_in_ms;
 
@@ -1487,6 +1492,60 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		handle_restart_request(w, &local);
 	}
 	publish_state(w, &local, &d, err);
+}
+
+/*
+ * Before a replica takes over by itself: the positions the others published
+ * may be a loop_wait old, and one of them may have received more since.
+ * Ask each other running replica for its position now (its REST API, as
+ * Patroni does) and decide again on those; one that does not answer within
+ * the timeout keeps the position it published.
+ */
+static void
+decide_on_fresh_positions(HaWorker *w, const HaLocalState *local,
+						  const HaConfig *config, HaDecision *d)
+{
+	PgHaCluster *fresh;
+	int			timeout = Min(w->retry_timeout_ms, FRESH_POSITION_TIMEOUT_MS);
+	int			updated = 0;
+
+	/* a named candidate was chosen by the operator, with its lag checked */
+	if (w->cluster->has_failover &&
+		strcmp(w->cluster->failover_member, pg_ha_node_name) == 0)
+		return;
+	fresh = palloc(sizeof(PgHaCluster));
+	memcpy(fresh, w->cluster, sizeof(PgHaCluster));
+	for (int i = 0; i < fresh->nmembers; i++)
+	{
+		PgHaMember *m = &fresh->members[i];
+		PgHaFreshPosition p;
+		char		err[PGHA_ERR_LEN];
+
+		if (strcmp(m->name, pg_ha_node_name) == 0 ||
+			strcmp(m->state, "running") != 0 || strcmp(m->role, "replica") != 0 ||
+			m->nofailover || m->api_url[0] == '\0')
+			continue;
+		if (!dcs_member_status(m->api_url, timeout, &p, err, sizeof(err)) ||
+			!p.has_xlog)
+			continue;
+		if (p.timeline != 0 && (m->timeline == 0 || p.timeline > m->timeline))
+		{
+			m->timeline = p.timeline;
+			m->has_xlog = true;
+			m->xlog_location = p.xlog;
+			updated++;
+		}
+		else if ((p.timeline == 0 || p.timeline == m->timeline) &&
+				 (!m->has_xlog || p.xlog > m->xlog_location))
+		{
+			m->has_xlog = true;
+			m->xlog_location = p.xlog;
+			updated++;
+		}
+	}
+	if (updated > 0)
+		ha_decide(local, fresh, true, config, d);
+	pfree(fresh);
 }
 
 /*

@@ -1,8 +1,10 @@
 # A leader key holder that cannot lead gives the key up (issue 14, path 6).
 #
-# 1. The HA worker ended with pg_terminate_backend: it exited 0 and was
-#    never started again.  Now it exits 1, the postmaster starts it again
-#    a second later, and it goes on leading with the same session.
+# 1. The HA worker ended alone by SIGTERM (kill by an operator or a
+#    script; pg_terminate_backend refuses it, not being a backend): it
+#    exited 0 and was never started again.  Now it exits 1, the postmaster
+#    starts it again a second later, and it goes on leading with the same
+#    session.
 # 2. A holder that may not lead and stays so (here: standby.signal written
 #    while the server still runs as a primary, as a demotion that failed
 #    half-way leaves it) renewed the key for ever, and nobody took over.
@@ -54,11 +56,11 @@ my $checker = PgHaTest::Checker->start(
 ok($checker->poll_acked('pg1', 30), 'the checker writes to pg1');
 
 # ---------------------------------------------------------------------
-# 1. pg_terminate_backend of the HA worker
+# 1. SIGTERM to the HA worker alone
 
 my $pid = worker_pid($pg1);
 like($pid, qr/^\d+$/, "pg1's HA worker runs (PID $pid)");
-is(sql($pg1, "SELECT pg_terminate_backend($pid)"), 't', 'pg_terminate_backend of the HA worker');
+ok(kill('TERM', $pid), 'SIGTERM to the HA worker alone');
 my $back = PgHaTest::poll_until('a new HA worker', 30,
 	sub { my $p = worker_pid($pg1); ($p =~ /^\d+$/ && $p ne $pid) ? $p : 0 });
 ok($back, "the postmaster started the HA worker again (PID $back)");

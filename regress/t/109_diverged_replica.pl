@@ -67,7 +67,7 @@ ok(PgHaTest::poll_until('pg3 has pg2 data', 60,
 		sub { sql($pg3, "SELECT count(*) FROM t WHERE id <= 200") eq '100'
 			  && sql($pg3, "SELECT count(*) FROM t WHERE id = 1000") eq '1' }),
 	"pg3 has pg2's data, not the abandoned rows");
-is(sql($pg3, 'SELECT timeline_id FROM pg_control_checkpoint()') >= 2 ? 'yes' : 'no', 'yes',
-	'pg3 is on the new timeline');
+cmp_ok(sql($pg3, 'SELECT received_tli FROM pg_stat_wal_receiver'), '>=', 2,
+	'pg3 receives the new timeline');
 
 done_testing();

@@ -1641,6 +1641,28 @@ test_session_ttl(void)
 	CHECK(ttl == 500);
 }
 
+/* a member's /patroni answer, as pg_ha and Patroni give it */
+static void
+test_patroni_status(void)
+{
+	PgHaFreshPosition p;
+	char		err[PGHA_ERR_LEN];
+	const char *replica = "{\"state\":\"running\",\"role\":\"replica\",\"timeline\":3,"
+		"\"xlog\":{\"received_location\":5000,\"replayed_location\":4000}}";
+	const char *primary = "{\"role\":\"master\",\"timeline\":4,\"xlog\":{\"location\":9000}}";
+
+	CHECK(pgha_parse_patroni_status(replica, strlen(replica), &p, err, sizeof(err)));
+	CHECK(p.has_xlog && p.xlog == 5000 && p.timeline == 3 && strcmp(p.role, "replica") == 0);
+	CHECK(pgha_parse_patroni_status(primary, strlen(primary), &p, err, sizeof(err)));
+	CHECK(p.has_xlog && p.xlog == 9000 && p.timeline == 4);
+	CHECK(pgha_parse_patroni_status(LIT("{}"), &p, err, sizeof(err)));
+	CHECK(!p.has_xlog && p.timeline == 0 && p.role[0] == '\0');
+	CHECK(pgha_parse_patroni_status(LIT("{\"timeline\":-1,\"xlog\":{\"location\":-5}}"), &p, err, sizeof(err)));
+	CHECK(!p.has_xlog && p.timeline == 0);
+	CHECK(!pgha_parse_patroni_status(LIT("[1]"), &p, err, sizeof(err)));
+	CHECK(!pgha_parse_patroni_status(LIT("{nope"), &p, err, sizeof(err)));
+}
+
 /* synchronous mode: the config switches, the sync key, its JSON, roles */
 static void
 test_sync(void)
@@ -1765,6 +1787,7 @@ int
 main(void)
 {
 	test_sync();
+	test_patroni_status();
 	test_failover_and_time();
 	test_base64();
 	test_listing_patroni();
