@@ -37,9 +37,9 @@ char	   *pg_ha_connect_address = NULL;
 char	   *pg_ha_api_listen = NULL;
 char	   *pg_ha_replication_user = NULL;
 char	   *pg_ha_passfile = NULL;
-int			pg_ha_ttl = 30000;
-int			pg_ha_loop_wait = 10000;
-int			pg_ha_retry_timeout = 10000;
+int			pg_ha_ttl = 10000;
+int			pg_ha_loop_wait = 2000;
+int			pg_ha_retry_timeout = 3000;
 int			pg_ha_lock_delay = 0;
 int			pg_ha_member_slots_ttl = 30 * 60 * 1000;
 char	   *pg_ha_restart_command = NULL;
@@ -290,21 +290,21 @@ define_gucs(void)
 							   PGC_SIGHUP, 0,
 							   check_passfile, NULL, NULL);
 	DefineCustomIntVariable("pg_ha.ttl",
-							"Leader lease: how long the leader key lives without renewal.",
-							"Must be at least loop_wait + 2 * retry_timeout.",
-							&pg_ha_ttl, 30000, 2000, 3600 * 1000,
+							"Leader lease: how long after the leader key last changed another node may take it.",
+							"A dead leader is replaced about this long after its last renewal. Must be at least loop_wait + 2 * retry_timeout.",
+							&pg_ha_ttl, 10000, 2000, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_ha.loop_wait",
 							"Time between two rounds of the HA worker.",
-							NULL,
-							&pg_ha_loop_wait, 10000, 100, 3600 * 1000,
+							"The leader renews its key once per round.",
+							&pg_ha_loop_wait, 2000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_ha.retry_timeout",
 							"Timeout of one request to Consul.",
-							NULL,
-							&pg_ha_retry_timeout, 10000, 100, 3600 * 1000,
+							"The default suits a LAN; raise it, and ttl, for a WAN or a busy Consul.",
+							&pg_ha_retry_timeout, 3000, 100, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_ha.lock_delay",

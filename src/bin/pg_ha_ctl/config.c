@@ -255,10 +255,13 @@ check_config(json_t *old, json_t *new)
 	char	   *text;
 	char		why[PGHA_ERR_LEN];
 
-	/* Patroni's defaults stand in for timings the key does not set */
-	int			ttl = 30000;
-	int			loop_wait = 10000;
-	int			retry = 10000;
+	/*
+	 * pg_ha's defaults stand in for timings the key does not set (the nodes'
+	 * pg_ha.* settings, which this program cannot read)
+	 */
+	int			ttl = 10000;
+	int			loop_wait = 2000;
+	int			retry = 3000;
 
 	if (!json_is_object(new))
 	{
@@ -289,7 +292,7 @@ check_config(json_t *old, json_t *new)
 	if (!pgha_timing_valid(ttl, loop_wait, retry, why, sizeof(why)))
 	{
 		pg_log_error("invalid timings: %s", why);
-		pg_log_error_hint("Keep loop_wait + 2 * retry_timeout <= ttl (a timing the key does not set counts with Patroni's default: ttl 30, loop_wait 10, retry_timeout 10).");
+		pg_log_error_hint("Keep loop_wait + 2 * retry_timeout <= ttl (a timing the key does not set counts with pg_ha's default: ttl 10, loop_wait 2, retry_timeout 3).");
 		return false;
 	}
 	v = json_object_get(new, "pause");
@@ -867,7 +870,7 @@ cmd_reload(const CtlOptions *opt)
 	char	  **names;
 	int			n;
 	int			failed = 0;
-	int			loop_wait = 10;
+	int			loop_wait = 2;	/* pg_ha.loop_wait's default */
 	CtlKv		kv;
 	json_t	   *config;
 

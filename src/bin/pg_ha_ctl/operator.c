@@ -912,7 +912,7 @@ cmd_pause(const CtlOptions *opt, bool pause)
 {
 	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
 	bool		done = false;
-	int			loop_wait = 10;
+	int			loop_wait = 2;	/* pg_ha.loop_wait's default */
 	char	  **names;
 	int			nnames = 0;
 
