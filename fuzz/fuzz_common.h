@@ -275,7 +275,10 @@ fuzz_check_decision(const HaLocalState *local, const PgHaCluster *c,
 	ha_decide(local, c, dcs_ok, &config, &d);
 	FUZZ_CHECK(d.action >= HA_NOTHING && d.action <= HA_CLEAR_FAILOVER);
 	/* the leader key's lease: no wait longer than a ttl */
-	FUZZ_CHECK(d.wake_in_ms >= 0 && d.wake_in_ms <= config.ttl_ms);
+	FUZZ_CHECK(d.wake_in_ms >= 0 &&
+			   (d.wake_in_ms <= config.ttl_ms || d.wake_in_ms <= c->leader_ttl_ms ||
+				d.wake_in_ms <= local->leader_ttl_seen_ms));
+	FUZZ_CHECK(c->leader_ttl_ms >= 0 && c->leader_ttl_ms <= 3600 * 1000);
 	FUZZ_CHECK(FUZZ_TERMINATED(d.reason));
 	FUZZ_CHECK(ha_action_name(d.action) != NULL);
 	if (d.action == HA_SWITCHOVER)

@@ -512,6 +512,16 @@ handle_leader(PgHaCluster *c, const json_t *entry)
 	}
 	entry_session(c, entry, "leader", c->leader_session,
 				  sizeof(c->leader_session));
+	{
+		const json_t *jflags = json_object_get(entry, "Flags");
+
+		/* json_int_t is signed: flags past INT64_MAX are none of ours */
+		if (json_is_integer(jflags) && json_integer_value(jflags) > 0)
+			c->leader_ttl_ms = PGHA_LEADER_FLAGS_TTL((uint64_t) json_integer_value(jflags));
+		/* no ttl is longer than pg_ha.ttl's maximum, an hour */
+		if (c->leader_ttl_ms > 3600 * 1000)
+			c->leader_ttl_ms = 3600 * 1000;
+	}
 
 	if ((r = entry_value(c, entry, "leader", &value, &len)) != VALUE_OK)
 		return r;

@@ -91,6 +91,8 @@ typedef struct PgHaCluster
 	char		leader[PGHA_NAME_LEN];
 	char		leader_session[PGHA_SESSION_LEN];	/* empty: key not locked */
 	uint64_t	leader_modify_index;
+	int			leader_ttl_ms;	/* the holder's ttl, from the key's Flags
+								 * (leader_key.h); 0 when not given */
 	bool		leader_released;	/* the last holder's release marker is
 									 * there (leader_key.h) */
 

@@ -105,6 +105,24 @@ diverged(const HaLocalState *local, const PgHaCluster *cluster, int64_t *end)
 }
 
 /*
+ * How long a version of the leader key lives: never less than the ttl its
+ * holder counted its lease with (in the key's Flags, or, for a key gone,
+ * the longest this node saw), should ours have been lowered since.
+ */
+static int
+leader_ttl(const HaLocalState *local, const PgHaCluster *cluster,
+		   const HaConfig *config, bool present)
+{
+	int			ttl = config->ttl_ms;
+
+	if (present && cluster->leader_ttl_ms > ttl)
+		ttl = cluster->leader_ttl_ms;
+	if (local->leader_ttl_seen_ms > ttl)
+		ttl = local->leader_ttl_seen_ms;
+	return ttl;
+}
+
+/*
  * A running replica that may take over and has more WAL than this node:
  * a stale primary (restarted while the key was free) must not take the
  * key from under it.
@@ -496,7 +514,8 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 	present = cluster->has_leader && cluster->leader_session[0] != '\0';
 	free_in = (!present && local->initialized_here) ? 0 :
 		pgha_leader_free_in_ms(present, cluster->leader_released,
-							   local->leader_unchanged_ms, config->ttl_ms);
+							   local->leader_unchanged_ms,
+							   leader_ttl(local, cluster, config, present));
 
 	if (!present && free_in > 0)
 	{
@@ -509,6 +528,13 @@ ha_decide(const HaLocalState *local, const PgHaCluster *cluster, bool dcs_ok,
 					 "the leader key vanished without a release: waiting %lld ms for the last holder's lease to end",
 					 (long long) free_in);
 		out->wake_in_ms = free_in;
+		return;
+	}
+	if (!present && !local->is_primary && !local->in_recovery)
+	{
+		/* standby.signal under a running primary: no replica to promote */
+		set_decision(out, HA_FENCE,
+					 "no leader; this node still runs as a primary with standby.signal: it must restart as a standby first");
 		return;
 	}
 	if (!present)

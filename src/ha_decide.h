@@ -64,6 +64,8 @@ typedef struct HaLocalState
 	 */
 	int64_t		leader_unchanged_ms;
 	bool		initialized_here;
+	/* the longest ttl the key's holders counted with, as this node saw */
+	int			leader_ttl_seen_ms;
 	/* our member key is held by another session: our name is used twice */
 	bool		name_taken;
 	/* a primary: its walsenders, fresher than the positions in Consul */

@@ -106,6 +106,7 @@ typedef struct HaWorker
 	bool		lk_seen;		/* lk_present and lk_index are set */
 	bool		lk_present;
 	uint64		lk_index;		/* its ModifyIndex, 0 when absent */
+	int			lk_ttl_seen_ms; /* longest ttl its holders counted with */
 	int64		lk_since_ms;	/* monotonic: first sight of that state */
 	uint64		lk_stamp;		/* Flags of our last renewal */
 	bool		initialized_here;	/* we created the initialize key and
@@ -556,8 +557,8 @@ renew_leader_key(HaWorker *w, char *err, size_t errlen)
 	sent = pgha_monotonic_ms();
 	w->lk_stamp = Max((uint64) sent, w->lk_stamp + 1);
 	if (!dcs_leader_txn(w->prefix, PGHA_LEADER_RENEW, pg_ha_node_name,
-						w->session, 0, w->lk_stamp, &done, &index,
-						err, errlen))
+						w->session, 0, PGHA_LEADER_FLAGS(w->lk_stamp, w->ttl_ms),
+						&done, &index, err, errlen))
 		return;					/* said by the round, once */
 	if (!done)
 	{
@@ -586,6 +587,14 @@ watch_leader_key(HaWorker *w)
 		w->initialized_here = false;
 	if (w->lk_seen && w->lk_present == present && w->lk_index == index)
 		return;
+	/*
+	 * A new version lives at least the ttl its holder says it counted with;
+	 * a key gone, as long as the longest its last holders had.
+	 */
+	if (present)
+		w->lk_ttl_seen_ms = Max(w->ttl_ms, w->cluster->leader_ttl_ms);
+	else
+		w->lk_ttl_seen_ms = Max(w->lk_ttl_seen_ms, w->ttl_ms);
 	w->lk_seen = true;
 	w->lk_present = present;
 	w->lk_index = index;
@@ -632,6 +641,7 @@ read_local_state(HaWorker *w, HaLocalState *local)
 	local->leader_unchanged_ms = w->cluster_ok && w->lk_seen ?
 		local->now_ms - w->lk_since_ms : -1;
 	local->initialized_here = w->initialized_here;
+	local->leader_ttl_seen_ms = w->lk_ttl_seen_ms;
 	if (w->cluster_ok && w->session[0] != '\0')
 	{
 		const PgHaMember *me = pgha_find_member(w->cluster, pg_ha_node_name);
@@ -808,9 +818,11 @@ do_acquire(HaWorker *w, const HaLocalState *local)
 	uint64		index = 0;
 
 	/* a stale key is replaced only as the very version that aged */
+	w->lk_stamp = Max((uint64) sent, w->lk_stamp + 1);
 	if (!dcs_leader_txn(w->prefix, stale ? PGHA_LEADER_STEAL : PGHA_LEADER_TAKE,
 						pg_ha_node_name, w->session,
-						stale ? w->cluster->leader_modify_index : 0, 0,
+						stale ? w->cluster->leader_modify_index : 0,
+						PGHA_LEADER_FLAGS(w->lk_stamp, w->ttl_ms),
 						&done, &index, err, sizeof(err)))
 	{
 		publish_error(err);
@@ -1355,7 +1367,7 @@ publish_state(HaWorker *w, const HaLocalState *local, const HaDecision *d,
 	 * still in its start-up recovery keeps its reason (refusing to join,
 	 * say): the connection gate gives it once the recovery is over.
 	 */
-	if (!local->is_primary)
+	if (!local->is_primary && local->in_recovery)
 	{
 		pgha_shared->fenced = false;
 		pgha_shared->fence_reason[0] = '\0';

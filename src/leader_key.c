@@ -105,7 +105,7 @@ kv_with_value(const char *verb, const char *key, const char *value)
 
 char *
 pgha_leader_txn(PgHaLeaderOp op, const char *prefix, const char *name,
-				const char *session, uint64_t index, uint64_t stamp)
+				const char *session, uint64_t index, uint64_t flags)
 {
 	char		leader[512];
 	char		released[512];
@@ -134,7 +134,7 @@ pgha_leader_txn(PgHaLeaderOp op, const char *prefix, const char *name,
 			/* a new Flags stamp makes a new version even with the same name */
 			kv = ok ? kv_with_value("set", leader, name) : NULL;
 			ok = ok && kv != NULL &&
-				json_object_set_new(kv, "Flags", json_integer((json_int_t) (stamp & INT64_MAX))) == 0 &&
+				json_object_set_new(kv, "Flags", json_integer((json_int_t) (flags & INT64_MAX))) == 0 &&
 				add_op(ops, kv);
 			break;
 		case PGHA_LEADER_STEAL:
@@ -152,6 +152,7 @@ pgha_leader_txn(PgHaLeaderOp op, const char *prefix, const char *name,
 			kv = ok ? kv_with_value("lock", leader, name) : NULL;
 			ok = ok && kv != NULL &&
 				json_object_set_new(kv, "Session", json_string(session)) == 0 &&
+				json_object_set_new(kv, "Flags", json_integer((json_int_t) (flags & INT64_MAX))) == 0 &&
 				add_op(ops, kv);
 			ok = ok && add_op(ops, kv_op("delete", released));
 			break;

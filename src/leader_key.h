@@ -39,14 +39,25 @@ typedef enum PgHaLeaderOp
 } PgHaLeaderOp;
 
 /*
+ * The key's Flags: the holder's ttl in ms in the low 32 bits, so that the
+ * others wait at least that long even when they run with a lower ttl (the
+ * config key lowered it and the holder froze before it saw the change);
+ * a counter in the high bits makes each renewal a new version.
+ */
+#define PGHA_LEADER_FLAGS(counter, ttl_ms) \
+	((((uint64_t) (counter) & 0x7fffffffU) << 32) | (uint32_t) (ttl_ms))
+#define PGHA_LEADER_FLAGS_TTL(flags)	((int) ((flags) & 0x7fffffffU))
+
+/*
  * The body of PUT /v1/txn for op on "<prefix>leader" (prefix ends with
  * '/').  name: our member name; session: ours; index: the stale version
- * (STEAL only); stamp: any value that differs from the last renewal's
- * (RENEW only).  malloc'd; NULL when out of memory or an argument is bad.
+ * (STEAL only); flags: PGHA_LEADER_FLAGS, the counter differing from the
+ * last renewal's (RENEW, TAKE, STEAL).  malloc'd; NULL when out of memory
+ * or an argument is bad.
  */
 extern char *pgha_leader_txn(PgHaLeaderOp op, const char *prefix,
 							 const char *name, const char *session,
-							 uint64_t index, uint64_t stamp);
+							 uint64_t index, uint64_t flags);
 
 /*
  * Consul's answer to that transaction.  HTTP 200: *done true and, for an

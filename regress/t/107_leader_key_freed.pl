@@ -98,6 +98,10 @@ my $again = PgHaTest::poll_until('a leader again', 3 * $ttl_s + 30,
 	sub { my $l = leader_via('pg3'); $l ne '' ? $l : 0 });
 ok($again, 'a node holds the key again: ' . ($again || 'none'));
 ok($checker->poll_acked($again, 60, $t_del), "$again takes writes");
+my @rest = sort grep { $_ ne $again } keys %node;
+ok(PgHaTest::poll_until('the others follow', 120,
+		sub { PgHaTest::streaming($node{$again}) eq join(',', @rest) }),
+	"the other nodes stream from $again");
 
 $checker->stop;
 note('checker: ' . $checker->summary);

@@ -94,13 +94,13 @@ ok($checker->poll_acked('pg2', 30, PgHaTest::_now()), 'pg2 still takes writes');
 # ---------------------------------------------------------------------
 # 4. a twin: another replica started under pg1's name
 
+ok(PgHaTest::poll_until('pg1 streams again', 120, sub { PgHaTest::streaming($pg2) eq 'pg1' }),
+	'pg1 was restarted as a standby and streams from pg2')
+  or note('streaming: ' . PgHaTest::streaming($pg2));
 my $twin = PgHaTest::new_replica('twin', $pg2, %common, extra_conf => "pg_ha.node_name = 'pg1'");
-my $toff = 0;
 $twin->start;
-ok($twin->wait_for_log(qr/refuses to join cluster "otus": node name "pg1" is held by another node's session/, $toff),
+ok($twin->wait_for_log(qr/refuses to join cluster "otus": node name "pg1" is held by another node's session/, 0),
 	'a node started under a name in use refuses to join, and says why');
-ok(PgHaTest::poll_until('pg1 streams again', 120, sub { PgHaTest::streaming($pg2) =~ /pg1/ }),
-	'the real pg1 streams from pg2') or note('streaming: ' . PgHaTest::streaming($pg2));
 my $count = sql($pg2, "SELECT count(*) FROM pg_stat_replication WHERE application_name = 'pg1'");
 is($count, '1', 'one walsender for pg1: the twin does not stream under its name');
 $twin->stop('immediate');

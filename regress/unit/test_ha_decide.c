@@ -748,6 +748,10 @@ test_leader_key(void)
 	l.in_recovery = false;
 	led_by(&c, "pg2", SESSION_OTHER);
 	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
+	/* ... and with no leader it takes nothing: it is no replica */
+	initialized(&c);
+	CHECK(decide(&l, &c, true, &d) == HA_FENCE);
+	CHECK(strstr(d.reason, "standby.signal") != NULL);
 
 	/*
 	 * Timelines: pg2 on timeline 3 is ahead of us on timeline 2 whatever its
@@ -792,6 +796,36 @@ test_leader_key(void)
 	l.name_taken = true;
 	led_by(&c, "pg1", SESSION_US);
 	CHECK(decide(&l, &c, true, &d) == HA_KEEP_LEADER);
+
+	/*
+	 * ttl lowered (30 s -> 10 s here) while the holder froze right after a
+	 * renewal counted with the old one: its Flags say 30 s, and nobody
+	 * takes the key before those have passed.
+	 */
+	{
+		HaConfig	low = {"pg1", 10000};
+
+		replica(&l);
+		l.has_xlog = true;
+		l.xlog_position = 5000;
+		led_by(&c, "pg2", SESSION_OTHER);
+		c.leader_ttl_ms = PGHA_LEADER_FLAGS_TTL(PGHA_LEADER_FLAGS(12345, 30000));
+		CHECK(c.leader_ttl_ms == 30000);
+		l.leader_unchanged_ms = 15000;
+		ha_decide(&l, &c, true, &low, &d);
+		CHECK(d.action == HA_FOLLOW && d.wake_in_ms == 15000);
+		l.leader_unchanged_ms = 30000;
+		ha_decide(&l, &c, true, &low, &d);
+		CHECK(d.action == HA_ACQUIRE);
+		/* gone without a release: the longest ttl seen still counts */
+		initialized(&c);
+		c.leader_released = false;
+		l.leader_ttl_seen_ms = 30000;
+		l.leader_unchanged_ms = 15000;
+		ha_decide(&l, &c, true, &low, &d);
+		CHECK(d.action == HA_NOTHING && d.wake_in_ms == 15000);
+		l.leader_ttl_seen_ms = 0;
+	}
 
 	/* the transactions: each checks before it writes */
 	body = pgha_leader_txn(PGHA_LEADER_RENEW, "service/c/", "pg1", SESSION_US, 0, 42);

@@ -95,7 +95,7 @@ leader_txn(const CtlOptions *opt, PgHaLeaderOp op, const char *name)
 {
 	char	   *prefix = psprintf("%s/%s/", opt->namespace, opt->cluster);
 	char	   *request = pgha_leader_txn(op, prefix, name, opt->session, 0,
-										  (uint64_t) now_ms());
+										  PGHA_LEADER_FLAGS(now_ms(), opt->ttl_ms));
 	CtlBody		body = {NULL, 0};
 	bool		done = false;
 	uint64_t	index;
