@@ -459,6 +459,17 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 		w->session[0] = '\0';
 	}
 
+	/*
+	 * Consul refuses a session bound to a critical check: one whose TTL ran
+	 * out while an earlier creation failed (the agent had lost its node
+	 * after a leave, say) would keep every later one from being made.
+	 */
+	if (!dcs_check_pass(w->check_id, err, errlen))
+	{
+		w->check_registered = false;
+		return false;
+	}
+
 	snprintf(name, sizeof(name), "pg_ha-%s-%s", pg_ha_cluster, pg_ha_node_name);
 	w->session_ttl_ms = Max(MEMBER_TTL_FACTOR * w->ttl_ms, MIN_SESSION_TTL_MS);
 	if (!dcs_session_create(name, w->check_id, (w->session_ttl_ms + 999) / 1000,
