@@ -384,7 +384,10 @@ primary, replica and stats sections.  Stopped at exit.  Methods:
 (the servers HAProxy has UP there, from its stats page, sorted, joined by
 commas).  A hash ref before the nodes holds options: C<check_opts>, words
 appended to every server line, e.g. C<< { check_opts => 'check-ssl verify
-required ca-file /x/ca.crt' } >> for checks over HTTPS.
+required ca-file /x/ca.crt' } >> for checks over HTTPS; C<addr>, a hash
+ref of node name => the address HAProxy reaches that node and its REST
+API at (default 127.0.0.1), e.g. a node's data address in a network
+namespace of PgHaTest::Netns.
 
 =cut
 
@@ -1324,7 +1327,8 @@ sub start
 		croak "no pg_ha.api_listen port for $n" unless @api;
 		my ($p, $a) = ($nodes{$n}->port, $api[-1]);
 		my $extra = defined $opts->{check_opts} ? " $opts->{check_opts}" : '';
-		$cfg =~ s/(server $n) 127\.0\.0\.1:$default_pg{$n} (.*) port $default_api{$n}$/$1 127.0.0.1:$p $2 port $a$extra/mg;
+		my $host = $opts->{addr} && $opts->{addr}{$n} ? $opts->{addr}{$n} : '127.0.0.1';
+		$cfg =~ s/(server $n) 127\.0\.0\.1:$default_pg{$n} (.*) port $default_api{$n}$/$1 $host:$p $2 port $a$extra/mg;
 	}
 	# a node the test does not have is no server: the default ports could
 	# be anyone's (a demo stand on the same host was seen UP)

@@ -125,8 +125,16 @@ C<< $node->connstr('postgres') >>, or C<host=10.250.2.11 port=5432
 dbname=postgres>).  Options: interval (seconds between rounds, default
 0.05), query_timeout (seconds, default 2), connect_timeout (whole
 seconds, default 1), log (the log file, default
-C<< <tmp_check/log>/<test>_checker.jsonl >>).  Returns once the child
-runs.
+C<< <tmp_check/log>/<test>_checker.jsonl >>), seq_base (default 0: the
+first sequence number is seq_base + 1; several checkers writing to the
+same table at once each take a range of their own), node_value (an SQL
+expression for the row's node column instead of the checker's name for
+the node, e.g. C<current_setting('pg_ha.node_name')> for a checker that
+writes through HAProxy and must learn which node took each row),
+cancel (default 1: a query without an answer in time is cancelled; 0:
+its connection is only dropped, since a cancel request opens a new
+connection that a partition can hold up for long).
+Returns once the child runs.
 
 =cut
 
@@ -143,6 +151,9 @@ sub start
 		nodes           => {%$nodes},
 		order           => [ sort keys %$nodes ],
 		interval        => $opts{interval} // 0.05,
+		seq_base        => $opts{seq_base} // 0,
+		node_value      => $opts{node_value},
+		cancel          => $opts{cancel} // 1,
 		query_timeout   => $opts{query_timeout} // 2,
 		connect_timeout => $opts{connect_timeout} // 1,
 		log             => $opts{log}
@@ -194,7 +205,8 @@ sub _classify
 sub _insert
 {
 	my ($self, $dbh, $seq, $name) = @_;
-	my $ok = $dbh->do("INSERT INTO $TABLE (seq, node) VALUES ($seq, '$name')",
+	my $value = $self->{node_value} // "'$name'";
+	my $ok = $dbh->do("INSERT INTO $TABLE (seq, node) VALUES ($seq, $value)",
 		{ pg_async => PG_ASYNC });
 	return ('error', $dbh->errstr // 'could not send the INSERT') unless $ok;
 	my $deadline = PgHaTest::_now() + $self->{query_timeout};
@@ -202,7 +214,10 @@ sub _insert
 	{
 		if (PgHaTest::_now() >= $deadline)
 		{
-			$dbh->pg_cancel;
+			# a cancel request is a new connection, with no timeout of its
+			# own: cancel => 0 only drops the connection, for servers that
+			# a partition may hide for long
+			$dbh->pg_cancel if $self->{cancel};
 			return ('unknown', "no answer within $self->{query_timeout} s");
 		}
 		# the connection may have died: pg_ready is then true with an error
@@ -224,7 +239,7 @@ sub _run
 	$log->autoflush(1);
 
 	my %dbh;
-	my $seq  = 0;
+	my $seq  = $self->{seq_base};
 	my $tick = PgHaTest::_now();
 	while (!$stop && getppid() == $self->{parent})
 	{

@@ -53,7 +53,11 @@ Starts three servers (s1, s2, s3) and one client agent per name (agent
 name C<c-NAME>), and waits until every agent is ready (a Raft leader, a
 KV write and a session through it).  Options: servers (default 3),
 extra_config (merged into every agent's configuration), log_level
-(default 'debug' as PgHaTest::Consul).
+(default 'debug' as PgHaTest::Consul), addr (default 127.0.0.1: the
+address the servers bind to and advertise, e.g. the hub's address on the
+dcs network of PgHaTest::Netns, so that agents in other network
+namespaces can join them; their HTTP API then listens on 127.0.0.1 and
+on addr).
 
 =cut
 
@@ -64,8 +68,13 @@ sub start
 	my @clients  = @{ $opts{clients} || [] };
 	my $self = bless { servers => [], clients => {}, client_order => [@clients] }, $class;
 
+	my $addr = $opts{addr} // '127.0.0.1';
 	my @server_ports = map { PgHaTest::Consul::_pick_ports() } 1 .. $nservers;
-	my @join = map { "127.0.0.1:$_->{serf_lan}" } @server_ports;
+	my @join = map { "$addr:$_->{serf_lan}" } @server_ports;
+	my %bind = $addr eq '127.0.0.1' ? ()
+	  : (bind_addr => $addr, advertise_addr => $addr, client_addr => "127.0.0.1 $addr");
+	$self->{addr} = $addr;
+	$self->{join} = [@join];
 	my %common = (
 		log_level => $opts{log_level} // 'debug',
 		wait      => 0,
@@ -77,6 +86,7 @@ sub start
 			bootstrap_expect => $nservers,
 			retry_join       => [ grep { $_ ne $join[ $i - 1 ] } @join ],
 			retry_interval   => '1s',
+			%bind,
 			%{ $opts{extra_config} || {} } };
 		push @{ $self->{servers} },
 		  PgHaTest::Consul->start(
@@ -101,10 +111,11 @@ sub start
 
 =pod
 
-=item ->servers, ->clients, ->agents
+=item ->servers, ->clients, ->agents, ->join_addrs
 
 The server agents (in order s1, s2, ...), the client agents (in the
-order given to start), all of them.
+order given to start), all of them; the servers' serf LAN addresses
+(C<ADDR:PORT>), for the retry_join of agents started elsewhere.
 
 =item ->client($name)
 
@@ -114,6 +125,8 @@ pg_ha.consul_url).
 =cut
 
 sub servers { return @{ $_[0]->{servers} }; }
+# "ADDR:PORT" of each server's serf LAN port: retry_join of other agents
+sub join_addrs { return @{ $_[0]->{join} }; }
 sub clients { my ($self) = @_; return map { $self->{clients}{$_} } @{ $self->{client_order} }; }
 sub agents  { my ($self) = @_; return ($self->servers, $self->clients); }
 

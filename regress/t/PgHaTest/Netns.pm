@@ -56,8 +56,10 @@ its clients and replicas still reach it.
 It forks a helper that stays root (and outside the namespaces) and
 serves the test through a socket pair: start a command as the test user
 inside a node's namespace (pg_ctl start: the postmaster, and everything
-it spawns later, pg_ha_ctl rejoin included, lives there), and set a link
-up or down.  Nothing else runs as root.
+it spawns later, pg_ha_ctl rejoin included, lives there; or spawn() a
+long-running one, a Consul agent), set a link up or down, list the
+processes of a namespace (pids()), and drop the packets from an address
+on arrival in a namespace (block()).  Nothing else runs as root.
 
 =item 3.
 
@@ -283,10 +285,105 @@ sub _run_in
 	return { status => $? >> 8 };
 }
 
+# A long-running command as the test user inside a node's namespace, in
+# a session of its own (so that its process group can be signalled), not
+# waited for: returns its pid at once.  It stays the helper's child, and
+# the helper reaps it (_reap) before each request.
+sub _spawn_in
+{
+	my ($self, $node, $argv, $env, $log) = @_;
+	my $pid = fork();
+	return { error => "fork: $!" } unless defined $pid;
+	if ($pid == 0)
+	{
+		eval {
+			_setns($self->_ns($node));
+			_drop_root($self->{user});
+			POSIX::setsid();
+			$SIG{$_} = 'DEFAULT' for qw(INT TERM HUP PIPE);
+			%ENV = %$env;
+			open(STDIN, '<', '/dev/null')
+			  && open(STDOUT, '>>', $log // '/dev/null')
+			  && open(STDERR, '>&', \*STDOUT)
+			  or die "redirect: $!";
+			exec { $argv->[0] } @$argv;
+			die "exec $argv->[0]: $!";
+		};
+		print STDERR "PgHaTest::Netns: $@";
+		POSIX::_exit(127);
+	}
+	$self->{spawned}{$pid} = 1;
+	return { pid => $pid };
+}
+
+sub _reap
+{
+	my ($self) = @_;
+	foreach my $pid (keys %{ $self->{spawned} || {} })
+	{
+		delete $self->{spawned}{$pid} if waitpid($pid, POSIX::WNOHANG()) != 0;
+	}
+	return;
+}
+
+# The namespace of a node, or the hub's for 'hub'.
+sub _ns_of
+{
+	my ($self, $name) = @_;
+	return $self->{hub} if ($name // '') eq 'hub';
+	die "unknown node\n" unless $self->{index}{ $name // '' };
+	return $self->_ns($name);
+}
+
+# Packets from an address dropped on arrival in a namespace (or let
+# through again): a policy rule of type blackhole, before the local
+# table's rule (moved from priority 0 to 100 the first time), so that
+# even packets for a local address are dropped, silently, as a partition
+# drops them.
+sub _block
+{
+	my ($self, $name, $from, $state) = @_;
+	my $ns = $self->_ns_of($name);
+	$from =~ /^10\.250\.[12]\.\d{1,3}$/ or die "not an address of the test's networks\n";
+	if (!$self->{rules_moved}{$ns})
+	{
+		_ip('-n', $ns, 'rule', 'add', 'pref', '100', 'lookup', 'local');
+		_ip('-n', $ns, 'rule', 'del', 'pref', '0');
+		$self->{rules_moved}{$ns} = 1;
+	}
+	my $have = `ip -n $ns rule show pref 10 from $from 2>/dev/null` =~ /blackhole/;
+	if ($state eq 'on')
+	{
+		_ip('-n', $ns, 'rule', 'add', 'pref', '10', 'from', "$from/32", 'blackhole') unless $have;
+	}
+	elsif ($have)
+	{
+		_ip('-n', $ns, 'rule', 'del', 'pref', '10', 'from', "$from/32", 'blackhole');
+	}
+	return;
+}
+
 sub _handle
 {
 	my ($self, $req) = @_;
 	my $op = $req->{op} // '';
+	$self->_reap;
+	if ($op eq 'spawn')
+	{
+		die "unknown node\n" unless $self->{index}{ $req->{node} // '' };
+		return $self->_spawn_in($req->{node}, $req->{argv}, $req->{env} || {}, $req->{log});
+	}
+	if ($op eq 'pids')
+	{
+		my $ns = $self->_ns_of($req->{node});
+		return { pids => [ grep { /^\d+$/ } split /\s+/, `ip netns pids $ns 2>/dev/null` ] };
+	}
+	if ($op eq 'block')
+	{
+		my ($state) = ($req->{state} // '') =~ /^(on|off)$/ or die "on or off\n";
+		$self->_block($req->{node}, $req->{from} // '', $state);
+		return { ok => 1 };
+	}
 	if ($op eq 'create')
 	{
 		$self->_create;
@@ -450,6 +547,66 @@ sub link
 	my ($self, $node, $net, $state) = @_;
 	my $r = $self->_request({ op => 'link', node => $node, net => $net, state => $state });
 	croak "PgHaTest::Netns: link $node $net $state: $r->{error}" if $r->{error};
+	return 1;
+}
+
+=pod
+
+=item ->spawn($node, [argv], log => $file)
+
+Starts a long-running command (a Consul agent) as the test user inside
+the node's namespace, in a session of its own, and returns its pid at
+once (0 on failure).  Its process group can be signalled by the test
+(same user); the helper reaps it.  Its standard output and error go to
+$file.
+
+=cut
+
+sub spawn
+{
+	my ($self, $node, $argv, %opts) = @_;
+	my %env = %ENV;
+	my $r = $self->_request({ op => 'spawn', node => $node, env => \%env,
+		log => $opts{log}, argv => $argv });
+	croak "PgHaTest::Netns: spawn in $node: $r->{error}" if $r->{error};
+	return $r->{pid} // 0;
+}
+
+=pod
+
+=item ->pids($node)
+
+The pids of every process inside the node's namespace (C<ip netns
+pids>; 'hub' for the hub), as the helper sees them now.
+
+=cut
+
+sub pids
+{
+	my ($self, $node) = @_;
+	my $r = $self->_request({ op => 'pids', node => $node });
+	croak "PgHaTest::Netns: pids of $node: $r->{error}" if $r->{error};
+	return @{ $r->{pids} || [] };
+}
+
+=pod
+
+=item ->block($node, $from_addr, 'on'|'off')
+
+Drops (on) every packet from $from_addr (an address of the dcs or data
+network) that arrives in the node's namespace ('hub' for the hub), or
+lets them through again (off).  Silent, like a partition: the sender's
+packets go out and are lost.  Block both directions for a symmetric
+cut, e.g. pg1 from pg2: C<< ->block('pg1', addr(pg2), 'on') >> and
+C<< ->block('pg2', addr(pg1), 'on') >>.
+
+=cut
+
+sub block
+{
+	my ($self, $node, $from, $state) = @_;
+	my $r = $self->_request({ op => 'block', node => $node, from => $from, state => $state });
+	croak "PgHaTest::Netns: block $node $from $state: $r->{error}" if $r->{error};
 	return 1;
 }
 
