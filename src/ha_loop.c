@@ -537,6 +537,13 @@ key_is_ours(const HaWorker *w)
 static void
 key_written(HaWorker *w, int64 sent, uint64 index)
 {
+	/*
+	 * The blocking read between rounds waits past our own write: a read
+	 * with the index from before it would return at once, and the loop
+	 * would spin (measured: a round every 6 ms instead of each loop_wait).
+	 */
+	if (index > w->leader_index)
+		w->leader_index = index;
 	w->lease_expiry_ms = sent + w->ttl_ms - ha_lease_margin_ms(w->ttl_ms);
 	w->lk_seen = true;
 	w->lk_present = true;
