@@ -93,7 +93,11 @@ diverged(const HaLocalState *local, const PgHaCluster *cluster, int64_t *end)
 	for (int i = 0; i < n; i++)
 	{
 		/* Patroni's rows: [old timeline, LSN where the next one began, ...] */
-		if (h[i].timeline == local->timeline && local->xlog_position > h[i].lsn)
+		/*
+		 * Replayed, not received: WAL received past the switch point but not
+		 * replayed is dropped when the standby follows the new timeline.
+		 */
+		if (h[i].timeline == local->timeline && local->replayed_position > h[i].lsn)
 		{
 			*end = h[i].lsn;
 			result = true;

@@ -51,6 +51,8 @@ typedef struct HaLocalState
 	bool		has_xlog;
 	int64_t		xlog_position;	/* insert (primary), received or replayed
 								 * (replica), bytes */
+	int64_t		replayed_position;	/* replayed (replica), insert (primary):
+									 * what a timeline switch is judged by */
 	uint32_t	timeline;		/* 0 when unknown */
 	int64_t		now_ms;			/* monotonic clock */
 	int64_t		wall_ms;		/* epoch ms, for scheduled switchovers */

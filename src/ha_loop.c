@@ -643,12 +643,14 @@ read_local_state(HaWorker *w, HaLocalState *local)
 
 		local->has_xlog = pos != InvalidXLogRecPtr;
 		local->xlog_position = (int64_t) pos;
+		local->replayed_position = (int64_t) replay;
 		local->timeline = tli;
 	}
 	else
 	{
 		local->has_xlog = true;
 		local->xlog_position = (int64_t) GetXLogInsertRecPtr();
+		local->replayed_position = local->xlog_position;
 		local->timeline = GetWALInsertionTimeLine();
 		local->nstandbys = pgha_read_standbys(local->standbys, PGHA_MAX_MEMBERS);
 	}

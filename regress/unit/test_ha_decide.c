@@ -771,11 +771,12 @@ test_leader_key(void)
 	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);	/* same timeline: LSN */
 	c.nmembers = 0;
 	strcpy(c.history_json, "[[1,1000,\"no recovery target specified\"],[2,4000,\"no recovery target specified\"]]");
+	l.replayed_position = 4500;
 	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
 	CHECK(strstr(d.reason, "past the end of timeline 2") != NULL);
-	l.xlog_position = 4000;		/* up to the fork: a prefix, fine */
-	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
-	l.xlog_position = 5000;
+	l.replayed_position = 4000;	/* replayed up to the fork: a prefix, fine */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);	/* received beyond: dropped */
+	l.replayed_position = 5000;
 	led_by(&c, "pg2", SESSION_OTHER);
 	strcpy(c.history_json, "[[1,1000,\"x\"],[2,4000,\"x\"]]");
 	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
