@@ -8,12 +8,24 @@
 # For each tool (pg_ha, Debian's patroni daemon) and each timing profile
 # (the tool's defaults, its fastest safe settings) it builds a three-node
 # cluster on 127.0.0.1 with the same PostgreSQL binaries, a private Consul
-# 1.8.7 agent and HAProxy rendered from docs/haproxy.cfg (checks on each
-# node's REST API: OPTIONS /primary), then:
+# 1.8.7 (one server agent, and one client agent per node, which is the
+# node's "local agent": the node talks to it only) and HAProxy rendered
+# from docs/haproxy.cfg (checks on each node's REST API: OPTIONS
+# /primary), then:
 #
 #   scenarios  bench/writer inserts a row every 20 ms through HAProxy's
-#              read-write port while the leader is taken down:
-#                kill9     SIGKILL to the leader's postmaster
+#              read-write port, a second one straight to the nodes (libpq
+#              multi-host, target_session_attrs=read-write), a third one
+#              pinned to the old leader alone, while the leader is taken
+#              down:
+#                killall   the node's whole process tree: SIGSTOP to every
+#                          process, then SIGKILL to all (none outlives the
+#                          others)
+#                freeze    SIGSTOP to every process of the node; SIGCONT
+#                          once the new leader took writes (--freeze-hold)
+#                hostloss  killall, together with the node's own Consul
+#                          client agent
+#                kill9     SIGKILL to the leader's postmaster alone
 #                kill9ha   SIGKILL to the leader's patroni daemon (Patroni
 #                          only: its postgres keeps running)
 #                stop      graceful stop of the leader (pg_ha: pg_ctl stop
@@ -21,16 +33,21 @@
 #                          stops postgres)
 #                switchover  pg_ha_ctl switchover --force /
 #                          patronictl switchover --force
-#              reported: the writer's longest gap between acknowledged
-#              writes, acknowledged writes missing on the final leader,
-#              whether the old leader still took writes while the new one
-#              did, and the time until the old leader streams again
+#              (the leader cut off from Consul and its peers needs network
+#              namespaces: bench/partition.pl)
+#              reported: the time until another node holds the leader key,
+#              the writers' longest gaps between acknowledged writes,
+#              acknowledged writes missing on the final leader, split-brain
+#              writes (acknowledged by the old leader after the new one
+#              acknowledged its first), and the time until the old leader
+#              streams again
 #   idle       the HA machinery of each node (pg_ha: its HA worker, which
 #              serves the REST API too; Patroni: its python process) over
 #              --idle seconds:
 #              RSS, PSS and private memory (smaps_rollup), CPU seconds per
-#              minute; Consul HTTP requests per minute (Consul's debug log
-#              has one "Request finished" line per request)
+#              minute; Consul HTTP requests per node and minute (each
+#              node's client agent logs, at debug level, one "Request
+#              finished" line per request)
 # and once, apart from the tools' clusters:
 #   pgbench    TPS of a server without pg_ha and of servers with pg_ha
 #              loaded and leading a one-node cluster (both profiles),
@@ -50,6 +67,22 @@ use List::Util qw(shuffle sum);
 use POSIX qw(WNOHANG strftime);
 use Time::HiRes ();
 
+# --netns: the scenario that needs network namespaces (the leader cut off
+# from Consul and from its peers).  Started as root; PgHaTest::Netns
+# creates the namespaces, keeps a root helper, moves this process into
+# the hub namespace and drops root, all before PostgreSQL's test modules
+# initialize.  Every node (pg1, pg2, pg3: HAProxy's server names) runs in
+# a namespace of its own; Consul, HAProxy and the writers in the hub.
+our $lab;
+BEGIN
+{
+	if (grep { $_ eq '--netns' } @ARGV)
+	{
+		require PgHaTest::Netns;
+		$lab = PgHaTest::Netns->setup(nodes => [qw(pg1 pg2 pg3)]);
+	}
+}
+
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -57,8 +90,8 @@ use PgHaTest;
 
 my %profiles = (
 	pg_ha => {
-		# pg_ha's defaults (Patroni's too)
-		default => { ttl => '30s', loop_wait => '10s', retry_timeout => '10s', loop_wait_s => 10 },
+		# pg_ha's defaults since commit aa582da (Patroni's are 30 / 10 / 10)
+		default => { ttl => '10s', loop_wait => '2s', retry_timeout => '3s', loop_wait_s => 2 },
 		# bench/failover.pl's fast profile: loop_wait + 2 * retry_timeout <= ttl
 		fast => { ttl => '3s', loop_wait => '500ms', retry_timeout => '1s', loop_wait_s => 0.5 },
 	},
@@ -76,13 +109,19 @@ my %profiles = (
 		fast => { ttl => 20, loop_wait => 1, retry_timeout => 3, loop_wait_s => 1 },
 	},);
 
+# in the order of the report: the realistic crashes first
+my @all_scenarios = qw(killall freeze hostloss partition kill9 kill9ha stop switchover);
 my %scenarios_of = (
-	pg_ha   => [qw(kill9 stop switchover)],
-	patroni => [qw(kill9 kill9ha stop switchover)],);
+	pg_ha   => [qw(killall freeze hostloss kill9 stop switchover)],
+	patroni => [qw(killall freeze hostloss kill9 kill9ha stop switchover)],);
 
 my %label = (
-	kill9      => 'kill -9 of the leader\'s postmaster',
-	kill9ha    => 'kill -9 of the leader\'s patroni daemon',
+	killall    => 'whole process tree of the leader killed (SIGSTOP all, then SIGKILL)',
+	freeze     => 'leader node frozen (SIGSTOP all), resumed after the failover',
+	hostloss   => 'host lost: the leader\'s processes and its Consul agent killed',
+	partition  => 'leader cut off from Consul and from its peers (network namespaces)',
+	kill9      => 'kill -9 of the leader\'s postmaster alone',
+	kill9ha    => 'kill -9 of the leader\'s patroni daemon alone',
 	stop       => 'graceful stop of the leader',
 	switchover => 'switchover',);
 
@@ -101,6 +140,8 @@ my $writer       = dirname(abs_path($0)) . '/writer';
 my $results_dir;
 my $seed = time() ^ $$;
 my $haproxy_retries;    # default: as in docs/haproxy.cfg (0 on the primary port)
+my $scenario_list;      # default: every scenario of each tool
+my $freeze_hold = 1;    # seconds frozen after the new leader's first acknowledged write
 
 GetOptions(
 	'tools=s'         => \$tools,
@@ -117,13 +158,34 @@ GetOptions(
 	'writer=s'        => \$writer,
 	'results-dir=s'   => \$results_dir,
 	'seed=i'          => \$seed,
-	'haproxy-retries=i' => \$haproxy_retries,)
+	'haproxy-retries=i' => \$haproxy_retries,
+	'scenarios=s'     => \$scenario_list,
+	'freeze-hold=f'   => \$freeze_hold,
+	'netns'           => sub { },
+	'include-runs=s'  => \my $include_runs,)
   or die "usage: $0 [--tools pg_ha,patroni] [--profiles default,fast] [--runs N] "
   . "[--phases scenarios,idle,pgbench] [--idle SECONDS] [--pgbench-runs N] "
   . "[--pgbench-time SECONDS] [--pgbench-scale N] [--results-dir DIR] [--seed N]\n";
+if ($lab)
+{
+	# namespaces: the partition alone (the rest runs on loopback)
+	$_ = [qw(partition)] foreach values %scenarios_of;
+	$phases = 'scenarios';
+}
+elsif (defined $scenario_list)
+{
+	my %want = map { $_ => 1 } split /,/, $scenario_list;
+	foreach my $s (keys %want)
+	{
+		die "unknown scenario '$s' (" . join(', ', @all_scenarios) . ")\n"
+		  unless grep { $_ eq $s } @all_scenarios;
+	}
+	foreach my $t (keys %scenarios_of) { $scenarios_of{$t} = [ grep { $want{$_} } @{ $scenarios_of{$t} } ]; }
+}
 my @tools    = split /,/, $tools;
 my @profiles = split /,/, $profile_list;
 my %phase    = map { $_ => 1 } split /,/, $phases;
+%phase = (scenarios => 1) if $lab;
 foreach my $t (@tools)
 {
 	die "unknown tool '$t' (pg_ha, patroni)\n" unless $profiles{$t};
@@ -238,6 +300,59 @@ sub children_of
 	return @kids;
 }
 
+# $pid and all its descendants (one scan of /proc)
+sub tree_of
+{
+	my (@roots) = @_;
+	my %kids;
+	foreach my $pid (all_pids())
+	{
+		open my $fh, '<', "/proc/$pid/stat" or next;
+		my $stat = <$fh> // '';
+		close $fh;
+		push @{ $kids{$1} }, $pid if $stat =~ /\)\s+\S\s+(\d+)\s/;
+	}
+	my (%seen, @out);
+	my @todo = grep { defined } @roots;
+	while (defined(my $p = shift @todo))
+	{
+		next if $seen{$p}++;
+		push @out, $p;
+		push @todo, @{ $kids{$p} || [] };
+	}
+	return @out;
+}
+
+# Every process of a node: pg_ha: the postmaster, its descendants
+# (pg_ha_ctl release/rejoin included) and whatever else runs in its data
+# directory; Patroni: the daemon, its descendants (postgres) and the same.
+sub node_pids
+{
+	my ($c, $n) = @_;
+	my $data = $n->{pg}->data_dir;
+	my @roots = (postmaster_pid($data), processes_in($data));
+	push @roots, $n->{pid} if $c->{tool} eq 'patroni' && pid_state($n->{pid}) eq 'alive';
+	return grep { pid_state($_) ne 'gone' } tree_of(@roots);
+}
+
+# SIGSTOP to every process of the node (and @extra), again until no new
+# one shows up (one forked while the list was made); returns them all.
+sub freeze_node
+{
+	my ($c, $n, $first, @extra) = @_;
+	my %stopped;
+	for my $round (1 .. 10)
+	{
+		# the first round with the list made before the fault's clock
+		# started: a scan of /proc takes a while on a loaded machine
+		my @new = grep { !$stopped{$_} } ($round == 1 && $first ? @$first : node_pids($c, $n), @extra);
+		last unless @new;
+		kill 'STOP', @new;
+		$stopped{$_} = 1 for @new;
+	}
+	return sort { $a <=> $b } keys %stopped;
+}
+
 sub cmdline
 {
 	my ($pid) = @_;
@@ -328,6 +443,29 @@ END
 # HAProxy: docs/haproxy.cfg with its ports replaced, checks on each node's
 # REST API (pg_ha's, or Patroni's), as PgHaTest::HAProxy does.
 
+# The address clients and peers reach a node at: 127.0.0.1, or with
+# --netns its address on the data network.
+sub node_host
+{
+	my ($n) = @_;
+	return $lab ? $lab->addr($n->{srv}, 'data') : '127.0.0.1';
+}
+
+# Until a process is gone: our child (reaped), or with --netns a process
+# the namespaces' helper started (and reaps).
+sub wait_gone
+{
+	my ($pid, $timeout) = @_;
+	return wait_child($pid, $timeout) unless $lab;
+	my $deadline = now() + $timeout;
+	while (pid_state($pid) eq 'alive')
+	{
+		return 0 if now() >= $deadline;
+		Time::HiRes::sleep(0.05);
+	}
+	return 1;
+}
+
 sub start_haproxy
 {
 	my (@nodes) = @_;
@@ -346,7 +484,8 @@ sub start_haproxy
 	foreach my $n (@nodes)
 	{
 		my ($srv, $p, $a) = ($n->{srv}, $n->{pg}->port, $n->{api_port});
-		$cfg =~ s/(server $srv) 127\.0\.0\.1:$default_pg{$srv} (.*) port $default_api{$srv}$/$1 127.0.0.1:$p $2 port $a/mg;
+		my $h = node_host($n);
+		$cfg =~ s/(server $srv) 127\.0\.0\.1:$default_pg{$srv} (.*) port $default_api{$srv}$/$1 $h:$p $2 port $a/mg;
 	}
 	my $dir = PostgreSQL::Test::Utils::tempdir();
 	PostgreSQL::Test::Utils::append_to_file("$dir/haproxy.cfg", $cfg);
@@ -432,46 +571,126 @@ sub wait_stable
 		0.2);
 }
 
+# One Consul server agent for the cluster, and one client agent per node
+# (the node's local agent, as in a deployment: PgHaTest::ConsulCluster's
+# layout with one server).  The harness asks the server; each node talks
+# to its own client agent only, so that each client agent's log counts
+# one node's requests, and a host loss can take a node's agent with it.
+sub start_consul
+{
+	my ($c, @names) = @_;
+	my $base = "consul_$c->{tool}_$c->{profile}";
+	if ($lab)
+	{
+		# one agent in the hub, reached by the nodes over the dcs network
+		# (as regress/faults/010_consul_partition.pl)
+		$c->{consul} = PgHaTest::Consul->start(name => $base,
+			extra_config => { client_addr => '127.0.0.1 ' . $lab->hub_addr('dcs') });
+		$c->{consul_url} = 'http://' . $lab->hub_addr('dcs') . ':' . $c->{consul}->http_port;
+		return;
+	}
+	$c->{consul} = PgHaTest::Consul->start(name => $base, persistent => 1);
+	my $join = '127.0.0.1:' . $c->{consul}->ports->{serf_lan};
+	foreach my $name (@names)
+	{
+		$c->{agent}{$name} = PgHaTest::Consul->start(name => "${base}_c$name", client => 1,
+			extra_config => { retry_join => [$join], retry_interval => '1s' });
+	}
+	return;
+}
+
+sub stop_consul
+{
+	my ($c) = @_;
+	eval { $_->stop } foreach values %{ $c->{agent} || {} };
+	eval { $c->{consul}->stop } if $c->{consul};
+	return;
+}
+
 sub setup_pg_ha
 {
 	my ($profile_name) = @_;
 	my $p = $profiles{pg_ha}{$profile_name};
-	my $consul = PgHaTest::Consul->start(name => "consul_pg_ha_$profile_name");
 	my $cluster = 'bench';
-	my %common = (cluster => $cluster, consul => $consul,
+	my $c = { tool => 'pg_ha', profile => $profile_name,
+		prefix => "service/$cluster", cluster => $cluster, nodes => [] };
+	start_consul($c, map { "h${profile_name}$_" } 1 .. 3);
+	# the local settings give the config key its first timings (pg_ha
+	# writes them there at initialization); they are set again through
+	# the key below, which is where every node reads them from
+	my %common = (cluster => $cluster,
 		ttl => $p->{ttl}, loop_wait => $p->{loop_wait}, retry_timeout => $p->{retry_timeout},
 		extra_conf => ['log_statement = none']);
-	my $c = { tool => 'pg_ha', profile => $profile_name, consul => $consul,
-		prefix => "service/$cluster", cluster => $cluster, nodes => [] };
 	my $first;
 	foreach my $i (1 .. 3)
 	{
 		my $name = "h${profile_name}$i";
-		my $pg = $i == 1 ? PgHaTest::new_node($name, %common)
-		  : PgHaTest::new_replica($name, $first->{pg}, %common);
+		my %o = $lab ? $lab->node_opts("pg$i", consul => $c->{consul}, %common)
+		  : (%common, consul => $c->{agent}{$name});
+		my $pg = $i == 1 ? PgHaTest::new_node($name, %o)
+		  : PgHaTest::new_replica($name, $first->{pg}, %o);
 		# the last one counts: a replica's file starts as a copy of pg1's
 		my @api = slurp_file($pg->data_dir . '/postgresql.conf') =~ /^pg_ha\.api_listen = '[^':]*:(\d+)'/mg;
 		my $n = { name => $name, srv => "pg$i", pg => $pg, api_port => $api[-1] };
 		push @{ $c->{nodes} }, $n;
-		$pg->start;
+		$lab ? $lab->start_node($pg, $n->{srv}) : $pg->start;
 		if ($i == 1)
 		{
 			$first = $n;
 			wait_for("$name takes writes", 60,
 				sub { leader_name($c) eq $name && in_recovery($n) eq 'f' })
 			  or die "$name did not become the leader\n";
+			# the timings in the config key (seconds), where every node
+			# reads them: loop_wait first, so that the rule holds at
+			# each step
+			$pg->safe_psql('postgres', 'CREATE EXTENSION IF NOT EXISTS pg_ha');
+			foreach my $k (qw(loop_wait retry_timeout ttl))
+			{
+				my $v = $p->{$k};
+				$v = $1 / 1000 if $v =~ /^(\d+)ms$/;
+				$v =~ s/s$//;
+				$pg->safe_psql('postgres', "SELECT pg_ha_set_config('$k', '$v')");
+			}
 		}
 	}
 	$c->{haproxy} = start_haproxy(@{ $c->{nodes} });
 	push @cleanup, sub { teardown($c) };
+	record_config($c);
 	return $c;
+}
+
+# The timings as the DCS holds them (pg_ha's config key, Patroni's
+# /config), and as pg_ha's nodes have them in force, for the report.
+sub record_config
+{
+	my ($c) = @_;
+	my $key = eval { $c->{consul}->kv_get("$c->{prefix}/config") } // '(none)';
+	my %t;
+	$t{$1} = $2 while $key =~ /"(ttl|loop_wait|retry_timeout)"\s*:\s*"?([\d.]+)/g;
+	$c->{dcs_timings} = join(' / ', map { $t{$_} // '?' } qw(ttl loop_wait retry_timeout));
+	my $in_force = '';
+	if ($c->{tool} eq 'pg_ha')
+	{
+		wait_for('every node has the config key\'s timings in force', 30, sub {
+				my @v = map { query($_, "SELECT ttl || '/' || loop_wait || '/' || retry_timeout FROM pg_ha_node") // '' }
+				  @{ $c->{nodes} };
+				$in_force = join(', ', map { $c->{nodes}[$_]{name} . ' ' . $v[$_] } 0 .. $#v);
+				my %u = map { $_ => 1 } @v;
+				return keys(%u) == 1 && $v[0] ne '';
+			}, 0.5);
+	}
+	say_out("# $c->{tool} $c->{profile}: DCS config key $c->{prefix}/config: ttl / loop_wait / retry_timeout = "
+		  . "$c->{dcs_timings}" . ($in_force ? "; in force (pg_ha_node): $in_force" : ''));
+	return;
 }
 
 sub patroni_yaml
 {
 	my ($c, $n, $p) = @_;
-	my ($consul_hostport) = $c->{consul}->http_url =~ m{^http://(.*)$};
+	# the node's own client agent (--netns: the hub's agent)
+	my ($consul_hostport) = ($c->{consul_url} // $c->{agent}{ $n->{name} }->http_url) =~ m{^http://(.*)$};
 	my $pg = $n->{pg};
+	my $host = node_host($n);
 	my $sockdir = $pg->host;
 	my $port = $pg->port;
 	# the same PostgreSQL settings as the pg_ha nodes (PostgreSQL::Test::
@@ -500,8 +719,8 @@ name: $n->{name}
 log:
   level: INFO
 restapi:
-  listen: 127.0.0.1:$n->{api_port}
-  connect_address: 127.0.0.1:$n->{api_port}
+  listen: $host:$n->{api_port}
+  connect_address: $host:$n->{api_port}
 consul:
   host: $consul_hostport
   register_service: false
@@ -519,8 +738,8 @@ $params
     - encoding: UTF8
     - no-sync
 postgresql:
-  listen: 127.0.0.1:$port
-  connect_address: 127.0.0.1:$port
+  listen: $host:$port
+  connect_address: $host:$port
   data_dir: @{[ $pg->data_dir ]}
   bin_dir: $bindir
   pgpass: $n->{dir}/pgpass
@@ -533,11 +752,13 @@ postgresql:
       password: bench-replicator
   parameters:
     unix_socket_directories: '$sockdir'
-    listen_addresses: 127.0.0.1
+    listen_addresses: $host
   pg_hba:
     - local all all trust
     - host all all 127.0.0.1/32 trust
     - host replication all 127.0.0.1/32 trust
+    - host all all 10.250.2.0/24 trust
+    - host replication all 10.250.2.0/24 trust
 watchdog:
   mode: 'off'
 EOT
@@ -546,7 +767,8 @@ EOT
 sub start_patroni
 {
 	my ($n) = @_;
-	$n->{pid} = spawn($n->{log}, $patroni_bin, $n->{yml});
+	$n->{pid} = $lab ? $lab->spawn($n->{srv}, [ $patroni_bin, $n->{yml} ], log => $n->{log})
+	  : spawn($n->{log}, $patroni_bin, $n->{yml});
 	return;
 }
 
@@ -554,10 +776,10 @@ sub setup_patroni
 {
 	my ($profile_name) = @_;
 	my $p = $profiles{patroni}{$profile_name};
-	my $consul = PgHaTest::Consul->start(name => "consul_patroni_$profile_name");
 	# its own namespace and scope: never pg_ha's service/bench
-	my $c = { tool => 'patroni', profile => $profile_name, consul => $consul,
+	my $c = { tool => 'patroni', profile => $profile_name,
 		namespace => 'patroni', cluster => 'pbench', prefix => 'patroni/pbench', nodes => [] };
+	start_consul($c, map { "p${profile_name}$_" } 1 .. 3);
 	foreach my $i (1 .. 3)
 	{
 		my $name = "p${profile_name}$i";
@@ -579,8 +801,9 @@ sub setup_patroni
 	}
 	$c->{haproxy} = start_haproxy(@{ $c->{nodes} });
 	push @cleanup, sub { teardown($c) };
+	record_config($c);
 	# patronictl's configuration: the same Consul, Patroni's namespace
-	my ($consul_hostport) = $consul->http_url =~ m{^http://(.*)$};
+	my ($consul_hostport) = $c->{consul}->http_url =~ m{^http://(.*)$};
 	$c->{ctl_yml} = PostgreSQL::Test::Utils::tempdir() . '/patronictl.yml';
 	PostgreSQL::Test::Utils::append_to_file($c->{ctl_yml},
 		"scope: $c->{cluster}\nnamespace: /$c->{namespace}/\nconsul:\n  host: $consul_hostport\n");
@@ -594,10 +817,16 @@ sub teardown
 	stop_haproxy($c->{haproxy}) if $c->{haproxy};
 	foreach my $n (@{ $c->{nodes} })
 	{
+		# a run that failed while the node was frozen
+		my @p = node_pids($c, $n);
+		kill 'CONT', @p if @p;
+	}
+	foreach my $n (@{ $c->{nodes} })
+	{
 		if ($n->{pid} && pid_state($n->{pid}) eq 'alive')
 		{
 			kill 'TERM', $n->{pid};
-			wait_child($n->{pid}, 60) or do { kill 'KILL', $n->{pid}; wait_child($n->{pid}, 10) };
+			wait_gone($n->{pid}, 60) or do { kill 'KILL', $n->{pid}; wait_gone($n->{pid}, 10) };
 		}
 		my $pm = postmaster_pid($n->{pg}->data_dir);
 		if (defined $pm && pid_state($pm) eq 'alive')
@@ -606,29 +835,56 @@ sub teardown
 		}
 		$n->{pg}->{_pid} = undef;
 	}
-	eval { $c->{consul}->stop };
+	stop_consul($c);
 	return;
 }
 
 # ---------------------------------------------------------------------
 # The writer (as in bench/failover.pl), through HAProxy's read-write port.
 
+sub multi_host_conninfo
+{
+	my ($c) = @_;
+	return 'host=' . join(',', map { node_host($_) } @{ $c->{nodes} })
+	  . ' port=' . join(',', map { $_->{pg}->port } @{ $c->{nodes} })
+	  . ' dbname=postgres target_session_attrs=read-write connect_timeout=1';
+}
+
+# How bench/writer names a node in its CSV's server column.
+sub server_id { return node_host($_[0]) . ':' . $_[0]->{pg}->port; }
+
 sub start_writer
 {
-	my ($c, $tag, $direct) = @_;
+	my ($c, $tag, $how, $node) = @_;
 	my %w = (tag => $tag, csv => "$results_dir/$tag.csv", out => "$results_dir/$tag.out",
 		pos => 0, buf => '', acks => 0);
-	# through HAProxy's read-write port, or (direct) straight to the nodes
-	# with a libpq multi-host connection string, as bench/failover.pl does
-	my $conninfo = $direct
-	  ? 'host=' . join(',', ('127.0.0.1') x @{ $c->{nodes} })
-	  . ' port=' . join(',', map { $_->{pg}->port } @{ $c->{nodes} })
-	  : 'host=127.0.0.1 port=' . $c->{haproxy}->port('primary');
-	$conninfo .= ' dbname=postgres target_session_attrs=read-write connect_timeout=1'
-	  . ' application_name=bench_writer';
+	# through HAProxy's read-write port; (direct) straight to the nodes
+	# with a libpq multi-host connection string, as bench/failover.pl
+	# does; (pinned) to one node only, whatever its role: the probe of
+	# split-brain writes, checked at the end against the final leader
+	my $conninfo = $how eq 'direct' ? multi_host_conninfo($c)
+	  : $how eq 'pinned' ? 'host=' . node_host($node) . ' port=' . $node->{pg}->port . ' dbname=postgres connect_timeout=1'
+	  : 'host=127.0.0.1 port=' . $c->{haproxy}->port('primary')
+	  . ' dbname=postgres target_session_attrs=read-write connect_timeout=1';
+	$conninfo .= ' application_name=bench_writer';
 	$w{pid} = spawn($w{out}, $writer, '--duration', 3600, '--interval', $interval_ms,
-		'--csv', $w{csv}, '--table', "bench_$tag", '--verify-timeout', 60, $conninfo);
+		'--csv', $w{csv}, '--table', "bench_$tag", '--verify-timeout', 60,
+		'--verify-conninfo', multi_host_conninfo($c), $conninfo);
 	return \%w;
+}
+
+# [t_s, ok, server] of every attempt in a writer's CSV
+sub writer_rows
+{
+	my ($w) = @_;
+	open my $fh, '<', $w->{csv} or return ();
+	my @rows;
+	while (my $line = <$fh>)
+	{
+		push @rows, [ $1 / 1000, $2, $3 ] if $line =~ /^([0-9.]+),([01]),[^,]*,[^,]*,([^,]*),/;
+	}
+	close $fh;
+	return @rows;
 }
 
 sub follow_writer
@@ -686,21 +942,57 @@ sub one_run
 	$r{tag} = $tag;
 	# the fault at a random phase of the leader's loop (see failover.pl)
 	my $acks_wanted = $warmup_acks + int(rand($p->{loop_wait_s} * 1000 / $interval_ms));
-	my $w = start_writer($c, $tag);
-	my $wd = start_writer($c, "${tag}_direct", 1);
+	my $w = start_writer($c, $tag, 'haproxy');
+	my $wd = start_writer($c, "${tag}_direct", 'direct');
+	my $wp = start_writer($c, "${tag}_pinned", 'pinned', $old);
+	my $stop_all = sub { stop_writer($_) foreach ($w, $wd, $wp); };
 	wait_for("the writer's first $acks_wanted acknowledged writes", 60 + 2 * $p->{loop_wait_s},
 		sub { follow_writer($w); $w->{acks} >= $acks_wanted })
-	  or do { stop_writer($w); stop_writer($wd); return $fail->('writer did not write') };
+	  or do { $stop_all->(); return $fail->('writer did not write') };
 
 	my $data = $old->{pg}->data_dir;
 	my $old_pm = postmaster_pid($data);
 	my $ctl_pid;
+	my $agent = $c->{agent}{ $old->{name} };
+	my @frozen;
+	my @peers = grep { $_ != $old } @{ $c->{nodes} };
+	# the partition: no path to Consul (the dcs link is down), none to or
+	# from the other nodes (their packets dropped both ways on the data
+	# network); the clients in the hub still reach the old leader
+	my $cut = sub {
+		my ($on) = @_;
+		$lab->link($old->{srv}, 'dcs', $on ? 'down' : 'up');
+		foreach my $o (@peers)
+		{
+			$lab->block($old->{srv}, node_host($o), $on ? 'on' : 'off');
+			$lab->block($o->{srv}, node_host($old), $on ? 'on' : 'off');
+		}
+	};
+	my $partitioned = 0;
+	my @pre = $scenario =~ /^(killall|freeze|hostloss)$/ ? node_pids($c, $old) : ();
 	$r{fault_wall} = wall();
 	my $t_fault = now();
 	$r{t_fault_ms} = $t_fault * 1000;
 	if ($scenario eq 'kill9')
 	{
 		kill 'KILL', $old_pm;
+	}
+	elsif ($scenario eq 'partition')
+	{
+		$cut->(1);
+		$partitioned = 1;
+	}
+	elsif ($scenario =~ /^(killall|freeze|hostloss)$/)
+	{
+		# every process first stopped, so that none sees another die
+		@frozen = freeze_node($c, $old, \@pre, $scenario eq 'hostloss' ? ($agent->pid) : ());
+		$r{processes} = scalar @frozen;
+		if ($scenario ne 'freeze')
+		{
+			kill 'KILL', @frozen;
+			$agent->kill9 if $scenario eq 'hostloss';    # reaps it
+			wait_child($old->{pid}, 10) if $c->{tool} eq 'patroni';
+		}
 	}
 	elsif ($scenario eq 'kill9ha')
 	{
@@ -757,7 +1049,12 @@ sub one_run
 			return defined $t_ack && defined $new_name && node_named($c, $new_name);
 		},
 		0.02)
-	  or do { stop_writer($w); stop_writer($wd); return $fail->('writes were not acknowledged again') };
+	  or do {
+		kill 'CONT', @frozen if @frozen;
+		$cut->(0) if $partitioned;
+		$stop_all->();
+		return $fail->('writes were not acknowledged again');
+	  };
 	$r{new_leader}       = $new_name;
 	$r{fault_to_key_s}   = defined $t_key ? $t_key - $t_fault : undef;
 	$r{fault_to_ack_s}   = $t_ack - $t_fault;
@@ -765,36 +1062,60 @@ sub one_run
 	my $new = node_named($c, $new_name);
 
 	# two writable nodes?  The old leader, asked directly (not through
-	# HAProxy), while the new leader takes writes
-	$r{old_writable} = 'no';
-	if ($new != $old)
-	{
+	# HAProxy), while the new leader takes writes (a frozen one once it
+	# resumed, a cut off one before the partition heals)
+	my $probe = sub {
+		$r{old_writable} = 'no';
+		return if $new == $old;
 		my $ok = query($old, 'CREATE TABLE IF NOT EXISTS split_probe (t timestamptz); '
 			  . 'INSERT INTO split_probe VALUES (now()); SELECT 1');
 		$r{old_writable} = 'YES' if defined $ok && $ok eq '1';
-	}
+	};
+	$probe->() if $scenario eq 'partition';
 
-	# the old leader back as a replica: timed from its restart by hand,
-	# or, when the HA tool restarts it itself, from the fault
-	my $t_restart = $t_fault;
-	if ($c->{tool} eq 'pg_ha' && $scenario =~ /^(kill9|stop)$/)
+	# the frozen node resumes, a while after the new leader took writes
+	# (the partition heals as long after)
+	my $t_resume;
+	if ($scenario eq 'freeze' || $scenario eq 'partition')
+	{
+		Time::HiRes::sleep($freeze_hold);
+		$scenario eq 'freeze' ? kill('CONT', @frozen) : $cut->(0);
+		$t_resume = now();
+		$r{fault_to_resume_s} = $t_resume - $t_fault;
+	}
+	$probe->() unless $scenario eq 'partition';
+
+	# the old leader back as a replica: timed from its restart by hand
+	# (after a host loss, the restart of its Consul agent comes first),
+	# from the resume of a frozen node, or, when the HA tool restarts it
+	# itself, from the fault
+	my $t_restart = $t_resume // $t_fault;
+	if ($c->{tool} eq 'pg_ha' && $scenario =~ /^(kill9|stop|killall|hostloss)$/)
 	{
 		wait_for("the processes of the old $old->{name} are gone", 60,
 			sub { !processes_in($data) && pid_state($old_pm) eq 'gone' })
-		  or do { stop_writer($w); stop_writer($wd); return $fail->("old processes of $old->{name} remain") };
+		  or do { $stop_all->(); return $fail->("old processes of $old->{name} remain") };
 		$r{old_gone_s} = now() - $t_ack;
 		$t_restart = now();
+		$agent->start_again if $scenario eq 'hostloss';
 		# the Cluster object still holds the killed or stopped pid
 		$old->{pg}->{_pid} = undef;
 		$old->{pg}->start(fail_ok => 1) unless defined postmaster_pid($data)
 		  && pid_state(postmaster_pid($data)) eq 'alive';
 	}
-	elsif ($c->{tool} eq 'patroni' && $scenario =~ /^(kill9ha|stop)$/)
+	elsif ($c->{tool} eq 'patroni' && $scenario =~ /^(kill9ha|stop|killall|hostloss)$/)
 	{
 		# the daemon must have finished (stop) before it starts again
-		wait_child($old->{pid}, 120) or do { stop_writer($w); stop_writer($wd); return $fail->('patroni did not exit') };
+		wait_child($old->{pid}, 120) or do { $stop_all->(); return $fail->('patroni did not exit') };
+		if ($scenario ne 'kill9ha' && $scenario ne 'stop')
+		{
+			wait_for("the processes of the old $old->{name} are gone", 60,
+				sub { !processes_in($data) && pid_state($old_pm) eq 'gone' })
+			  or do { $stop_all->(); return $fail->("old processes of $old->{name} remain") };
+		}
 		$r{old_gone_s} = now() - $t_ack;
 		$t_restart = now();
+		$agent->start_again if $scenario eq 'hostloss';
 		start_patroni($old);
 	}
 	if ($new == $old)
@@ -810,7 +1131,7 @@ sub one_run
 				$t_old_w = now() if $r{old_writable} eq 'YES' && in_recovery($old) eq 'f';
 				return (grep { $_ eq $old->{name} } split /,/, streaming_names($new)) ? 1 : 0;
 			}, 0.05)
-		  or do { stop_writer($w); stop_writer($wd); return $fail->("$old->{name} did not rejoin") };
+		  or do { $stop_all->(); return $fail->("$old->{name} did not rejoin") };
 		$r{rejoin_s} = now() - $t_restart;
 		$r{old_writable_s} = $t_old_w - $t_fault if defined $t_old_w;
 	}
@@ -819,6 +1140,7 @@ sub one_run
 	wait_for('writes after the rejoin', 60, sub { follow_writer($w); $w->{acks} >= $acks + $warmup_acks });
 	my $res = stop_writer($w);
 	my $resd = stop_writer($wd);
+	my $resp = stop_writer($wp);
 	$r{direct_acked}  = $resd->{acknowledged_writes};
 	$r{direct_lost}   = $resd->{lost_acknowledged_writes};
 	$r{direct_gap_ms} = $resd->{max_gap_ms};
@@ -829,12 +1151,39 @@ sub one_run
 	$r{gap_from_s} = defined $res->{max_gap_from_monotonic_ms}
 	  ? $res->{max_gap_from_monotonic_ms} / 1000 - $t_fault : undef;
 	$r{gap_errors} = $res->{gap_errors} || [];
-	say_out(sprintf('# %s %s %-10s run %d: %s -> %s, unavailable %s ms, fault->ack %.2f s, '
-			  . 'rejoin %s s, old leader writable: %s, acked %s, lost %s; direct writer %s ms, lost %s',
+
+	# Split-brain writes: acknowledged by the old leader (any of the three
+	# writers, the one pinned to it above all) after the new leader
+	# acknowledged its first write, all on the writers' one clock
+	my @rows = map { writer_rows($_) } ($w, $wd, $wp);
+	my ($old_id, $new_id) = (server_id($old), server_id($new));
+	my ($t_first_new) = sort { $a <=> $b } map { $_->[0] }
+	  grep { $_->[1] && $_->[2] eq $new_id && $_->[0] > $t_fault } @rows;
+	if ($new == $old)
+	{
+		$r{split_brain} = 0;
+	}
+	elsif (defined $t_first_new)
+	{
+		my @late = sort { $a <=> $b } map { $_->[0] }
+		  grep { $_->[1] && $_->[2] eq $old_id && $_->[0] > $t_first_new } @rows;
+		$r{split_brain} = scalar @late;
+		$r{split_brain_until_s} = $late[-1] - $t_fault if @late;
+		$r{fault_to_new_ack_s} = $t_first_new - $t_fault;
+	}
+	my ($t_last_old) = sort { $b <=> $a } map { $_->[0] }
+	  grep { $_->[1] && $_->[2] eq $old_id } @rows;
+	$r{last_old_ack_s} = defined $t_last_old ? $t_last_old - $t_fault : undef;
+	$r{pinned_acked} = $resp->{acknowledged_writes};
+	$r{pinned_lost}  = $resp->{lost_acknowledged_writes};
+	say_out(sprintf('# %s %s %-10s run %d: %s -> %s, new leader key %s s, unavailable %s ms, fault->ack %.2f s, '
+			  . 'rejoin %s s, old leader writable: %s, split-brain writes %s, acked %s, lost %s; direct writer %s ms, lost %s; '
+			  . 'pinned to the old leader: acked %s, lost %s',
 			$c->{tool}, $c->{profile}, $scenario, $i, $old->{name}, $new_name,
+			fmt('%.2f', $r{fault_to_key_s}),
 			$r{gap_ms} // '?', $r{fault_to_ack_s}, fmt('%.1f', $r{rejoin_s}),
-			$r{old_writable}, $r{acked} // '?', $r{lost} // '?', $r{direct_gap_ms} // '?',
-			$r{direct_lost} // '?'));
+			$r{old_writable}, $r{split_brain} // '?', $r{acked} // '?', $r{lost} // '?', $r{direct_gap_ms} // '?',
+			$r{direct_lost} // '?', $r{pinned_acked} // '?', $r{pinned_lost} // '?'));
 	return \%r;
 }
 
@@ -852,22 +1201,39 @@ sub ha_pids
 	return ($n->{pid}, grep { cmdline($_) =~ /^\S*python/ } children_of($n->{pid}));
 }
 
+# The HTTP requests each node made to its own client agent so far: its
+# count, and counts by kind (method, path with the node's names and ids
+# replaced, whether it was a blocking query).  The agent, at debug level,
+# logs one "Request finished" line per request.
 sub consul_requests
 {
 	my ($c) = @_;
-	open my $fh, '<', $c->{consul}->log_file or return (0, {});
-	my ($count, %by) = (0);
-	while (my $line = <$fh>)
+	my (%count, %by);
+	foreach my $n (@{ $c->{nodes} })
 	{
-		next unless $line =~ /Request finished: method=(\w+) url=(\S+)/;
-		my ($m, $u) = ($1, $2);
-		$count++;
-		$u =~ s/\?.*//;
-		$u =~ s{^(/v1/[a-z]+/[a-z]+).*}{$1};
-		$by{"$m $u"}++;
+		my $agent = $c->{agent}{ $n->{name} } or next;
+		$count{ $n->{name} } = 0;
+		$by{ $n->{name} } = {};
+		open my $fh, '<', $agent->log_file or next;
+		# from where the last call stopped: the logs of a busy run are
+		# large, and only the lines since then count
+		seek($fh, $c->{log_pos}{ $n->{name} } // 0, 0);
+		while (my $line = <$fh>)
+		{
+			next unless $line =~ /Request finished: method=(\w+) url=(\S+)/;
+			my ($m, $u) = ($1, $2);
+			$count{ $n->{name} }++;
+			my $q = $u =~ s/\?(.*)// ? $1 : '';
+			$u =~ s/\Q$n->{name}\E/NODE/g;
+			$u =~ s/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/ID/g;
+			my @flags = grep { $q =~ /(^|&)$_(=|&|$)/ } qw(recurse keys cas);
+			push @flags, 'blocking' if $q =~ /(^|&)index=/;
+			$by{ $n->{name} }{ "$m $u" . (@flags ? ' (' . join(', ', @flags) . ')' : '') }++;
+		}
+		$c->{log_pos}{ $n->{name} } = tell($fh);
+		close $fh;
 	}
-	close $fh;
-	return ($count, \%by);
+	return (\%count, \%by);
 }
 
 sub idle
@@ -876,7 +1242,13 @@ sub idle
 	wait_stable($c, 240) or return { failed => 'no stable cluster' };
 	my %pids = map { $_->{name} => [ ha_pids($c, $_) ] } @{ $c->{nodes} };
 	my %cpu0 = map { my $n = $_; $n => sum(0, map { cpu_seconds($_) // 0 } @{ $pids{$n} }) } keys %pids;
-	my ($req0, $by0) = consul_requests($c);
+	# where the agents' logs end now: the window's requests come after
+	foreach my $n (@{ $c->{nodes} })
+	{
+		my $agent = $c->{agent}{ $n->{name} } or next;
+		$c->{log_pos}{ $n->{name} } = -s $agent->log_file // 0;
+	}
+	my ($req0, $by0) = ({}, {});
 	my $t0 = now();
 	my %mem;
 	# five memory samples spread over the window; the largest counts
@@ -900,24 +1272,32 @@ sub idle
 	my $secs = now() - $t0;
 	my ($req1, $by1) = consul_requests($c);
 	my %cpu1 = map { my $n = $_; $n => sum(0, map { cpu_seconds($_) // 0 } @{ $pids{$n} }) } keys %pids;
+	my $p = $profiles{ $c->{tool} }{ $c->{profile} };
+	my $rounds_per_min = 60 / $p->{loop_wait_s};
 	my %r = (tool => $c->{tool}, profile => $c->{profile}, secs => $secs,
-		consul_per_min => ($req1 - $req0) / $secs * 60, nodes => {});
+		consul_per_min => sum(0, map { $req1->{$_} - ($req0->{$_} // 0) } keys %$req1) / $secs * 60,
+		loop_wait_s => $p->{loop_wait_s}, nodes => {});
 	my $leader = leader_name($c);
 	foreach my $n (sort keys %pids)
 	{
+		my $role = $n eq $leader ? 'leader' : 'replica';
+		my $per_min = (($req1->{$n} // 0) - ($req0->{$n} // 0)) / $secs * 60;
 		$r{nodes}{$n} = { %{ $mem{$n} }, cpu_per_min => ($cpu1{$n} - $cpu0{$n}) / $secs * 60,
-			procs => scalar @{ $pids{$n} }, role => ($n eq $leader ? 'leader' : 'replica') };
+			procs => scalar @{ $pids{$n} }, role => $role, consul_per_min => $per_min };
+		my $b1 = $by1->{$n} || {};
+		my $b0 = $by0->{$n} || {};
+		my %by = map { $_ => ($b1->{$_} - ($b0->{$_} // 0)) / $secs * 60 } keys %$b1;
+		$r{consul_by}{$role}{$_} += $by{$_} / ($role eq 'leader' ? 1 : 2) foreach grep { $by{$_} > 0 } keys %by;
+		say_out(sprintf('# idle %s %s %s (%s): %.1f Consul requests/min = %.2f per loop_wait: %s',
+				$c->{tool}, $c->{profile}, $n, $role, $per_min, $per_min / $rounds_per_min,
+				join(', ', map { sprintf('%s %.1f', $_, $by{$_}) } sort grep { $by{$_} > 0 } keys %by)));
 	}
-	my %by = map { $_ => ($by1->{$_} - ($by0->{$_} // 0)) / $secs * 60 } keys %$by1;
-	$r{consul_by} = { map { $_ => $by{$_} } grep { $by{$_} > 0 } keys %by };
-	say_out(sprintf('# idle %s %s: %.0f s, Consul %.0f requests/min; per node: %s', $c->{tool},
+	say_out(sprintf('# idle %s %s: %.0f s, Consul %.0f requests/min (cluster); per node: %s', $c->{tool},
 			$c->{profile}, $secs, $r{consul_per_min},
 			join('; ', map { sprintf('%s (%s, %d procs) RSS %d kB PSS %d kB private %d kB CPU %.3f s/min',
 						$_, $r{nodes}{$_}{role}, $r{nodes}{$_}{procs}, $r{nodes}{$_}{rss},
 						$r{nodes}{$_}{pss}, $r{nodes}{$_}{private}, $r{nodes}{$_}{cpu_per_min}) }
 				  sort keys %{ $r{nodes} })));
-	say_out("#   Consul requests/min by kind: "
-		  . join(', ', map { sprintf('%s %.1f', $_, $r{consul_by}{$_}) } sort keys %{ $r{consul_by} }));
 	return \%r;
 }
 
@@ -985,7 +1365,7 @@ foreach my $prof (@profiles)
 {
 	foreach my $tool (@tools)
 	{
-		next unless $phase{scenarios} || $phase{idle};
+		next unless ($phase{scenarios} && @{ $scenarios_of{$tool} }) || $phase{idle};
 		say_out("# === $tool, profile $prof: setting up (" . wall() . ')');
 		my $c = eval { $tool eq 'pg_ha' ? setup_pg_ha($prof) : setup_patroni($prof) };
 		if (!$c)
@@ -1011,13 +1391,33 @@ foreach my $prof (@profiles)
 }
 $pgbench = pgbench_phase() if $phase{pgbench};
 
+# the runs of another invocation (bench/run.sh: the --netns one, as root),
+# for one table: its runs.csv and writer CSVs
+if ($include_runs && open my $in, '<', $include_runs)
+{
+	chomp(my $head = <$in> // '');
+	my @h = split /,/, $head;
+	my $dir = dirname($include_runs);
+	while (my $line = <$in>)
+	{
+		chomp $line;
+		my @v = split /,/, $line, -1;
+		my %r = map { $h[$_] => ($v[$_] eq '' ? undef : $v[$_]) } 0 .. $#h;
+		$r{csv_dir} = $dir;
+		push @results, \%r;
+	}
+	close $in;
+	say_out("# included the runs of $include_runs");
+}
+
 # ---------------------------------------------------------------------
 # Report.
 
 open my $csv, '>', "$results_dir/runs.csv" or die "runs.csv: $!";
 my @cols = qw(tool profile scenario run failed old_leader new_leader fault_wall t_fault_ms fault_call_s
-  fault_to_error_s fault_to_key_s fault_to_ack_s old_gone_s gap_ms gap_from_s rejoin_s old_writable
-  old_writable_s acked lost direct_gap_ms direct_acked direct_lost tag);
+  processes fault_to_error_s fault_to_key_s fault_to_ack_s fault_to_new_ack_s fault_to_resume_s old_gone_s
+  gap_ms gap_from_s rejoin_s old_writable old_writable_s split_brain split_brain_until_s last_old_ack_s
+  acked lost direct_gap_ms direct_acked direct_lost pinned_acked pinned_lost tag);
 print $csv join(',', @cols), "\n";
 foreach my $r (@results)
 {
@@ -1026,13 +1426,20 @@ foreach my $r (@results)
 close $csv;
 
 my @md;
-push @md, '## Write unavailability through HAProxy, old leader back as a replica', '',
-  '| scenario | tool | profile | runs | write unavailability through HAProxy, median (ms) | max (ms) '
-  . '| acknowledged writes lost | direct multi-host writer: unavailability median (ms) | max (ms) | acknowledged writes lost '
-  . '| old leader streams again, median (s) | max (s) | old leader still took writes |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|';
-my %median_gap;
-foreach my $s (qw(kill9 kill9ha stop switchover))
+my $mmm = sub {
+	my ($f, @v) = @_;
+	@v = grep { defined } @v;
+	return 'n/a' unless @v;
+	return sprintf($f, median(@v)) . ' (' . sprintf($f, min_of(@v)) . '–' . sprintf($f, max_of(@v)) . ')';
+};
+push @md, '## Failover: every kind of crash, then the old leader back as a replica', '',
+  'Median (min–max) over the runs.', '',
+  '| scenario | tool | profile | runs | new leader in the DCS (s) | write outage through HAProxy (ms) '
+  . '| write outage, direct multi-host (ms) | acknowledged writes lost (HAProxy + direct) '
+  . '| split-brain writes (runs with any) | old leader streams again (s) |',
+  '|---|---|---|---|---|---|---|---|---|---|';
+my (%median_gap, %median_key);
+foreach my $s (@all_scenarios)
 {
 	foreach my $prof (@profiles)
 	{
@@ -1043,56 +1450,76 @@ foreach my $s (qw(kill9 kill9ha stop switchover))
 			my @ok = grep { !$_->{failed} } @all;
 			my @gap = map { $_->{gap_ms} } @ok;
 			my @rej = map { $_->{rejoin_s} } @ok;
-			my $lost_of = sub {
-				my ($lk, $ak) = @_;
-				my $lost = 0;
-				foreach my $l (map { $_->{$lk} } @ok)
-				{
-					if (!defined $l || $l !~ /^\d+$/) { $lost = 'unknown'; last; }
-					$lost += $l;
-				}
-				return sprintf('%s of %d', $lost, sum(0, map { $_->{$ak} // 0 } @ok));
-			};
+			my @key = map { $_->{fault_to_key_s} } @ok;
+			my $lost = 0;
+			foreach my $l (map { ($_->{lost}, $_->{direct_lost}) } @ok)
+			{
+				if (!defined $l || $l !~ /^\d+$/) { $lost = 'unknown'; last; }
+				$lost += $l;
+			}
+			my $acked = sum(0, map { ($_->{acked} // 0) + ($_->{direct_acked} // 0) } @ok);
 			my @dgap = map { $_->{direct_gap_ms} } @ok;
-			my $writable = grep { $_->{old_writable} eq 'YES' } @ok;
+			my @sb = grep { defined } map { $_->{split_brain} } @ok;
+			my $sb_runs = grep { $_ > 0 } @sb;
 			my $same = grep { !defined $_->{rejoin_s} } @ok;
 			$median_gap{$s}{$tool}{$prof} = median(@gap);
 			$median_gap{"${s}_direct"}{$tool}{$prof} = median(@dgap);
-			push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |',
+			$median_key{$s}{$tool}{$prof} = median(@key);
+			push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s | %s of %d | %s | %s |',
 				$label{$s}, $tool, $prof,
 				scalar(@ok) . (@ok < @all ? ' (' . (@all - @ok) . ' failed)' : ''),
-				fmt('%.0f', median(@gap)), fmt('%.0f', max_of(@gap)), $lost_of->('lost', 'acked'),
-				fmt('%.0f', median(@dgap)), fmt('%.0f', max_of(@dgap)), $lost_of->('direct_lost', 'direct_acked'),
-				fmt('%.1f', median(@rej)) . ($same ? " ($same: no failover)" : ''),
-				fmt('%.1f', max_of(@rej)), "$writable of " . scalar(@ok));
+				$mmm->('%.2f', @key) . (grep({ !defined } @key) ? ' (' . scalar(grep { !defined } @key) . ': no change)' : ''),
+				$mmm->('%.0f', @gap), $mmm->('%.0f', @dgap), $lost, $acked,
+				(@sb ? sum(0, @sb) . " ($sb_runs of " . scalar(@sb) . ')' : 'n/a'),
+				$mmm->('%.1f', @rej) . ($same ? " ($same: no failover)" : ''));
 		}
 	}
 }
+push @md, '',
+  '- **New leader in the DCS**: from the fault until the leader key names another node, polled every 20 ms on the Consul server.',
+  '- **Write outage**: a writer\'s longest gap between acknowledged INSERTs (one every '
+  . "$interval_ms ms) over the whole run.",
+  '- **Split-brain writes**: INSERTs the old leader acknowledged after the new leader acknowledged its first, '
+  . 'counted over three writers (one pinned to the old leader by its address) on one clock.',
+  '- **Old leader streams again**: from its restart by hand (after a crash: once its processes are gone; after a host loss: '
+  . 'the restart of its Consul agent included), from the resume (freeze), or from the fault (switchover).';
 
 if (@idle)
 {
 	push @md, '', '## Idle footprint of the HA machinery, per node', '',
-	  '| tool | profile | processes per node | RSS (MiB) | PSS (MiB) | private (MiB) | CPU (s per minute) | Consul requests per minute (cluster) |',
-	  '|---|---|---|---|---|---|---|---|';
+	  '| tool | profile | processes per node | RSS (MiB) | PSS (MiB) | private (MiB) | CPU (s per minute) '
+	  . '| Consul requests per minute, leader | per replica | per loop_wait, leader / replica |',
+	  '|---|---|---|---|---|---|---|---|---|---|';
 	foreach my $r (@idle)
 	{
-		if ($r->{failed}) { push @md, "| $r->{tool} | $r->{profile} | failed: $r->{failed} | | | | | |"; next; }
+		if ($r->{failed}) { push @md, "| $r->{tool} | $r->{profile} | failed: $r->{failed} | | | | | | | |"; next; }
 		my @n = values %{ $r->{nodes} };
 		my $range = sub {
 			my ($f, $div, $fmt) = @_;
 			my @v = map { $_->{$f} / $div } @n;
 			return sprintf("$fmt to $fmt", min_of(@v), max_of(@v));
 		};
-		push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s | %.0f |', $r->{tool}, $r->{profile},
+		my @lead = map { $_->{consul_per_min} } grep { $_->{role} eq 'leader' } @n;
+		my @repl = map { $_->{consul_per_min} } grep { $_->{role} ne 'leader' } @n;
+		my $rounds = 60 / $r->{loop_wait_s};
+		push @md, sprintf('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |', $r->{tool}, $r->{profile},
 			join('/', map { $_->{procs} } @n), $range->('rss', 1024, '%.1f'), $range->('pss', 1024, '%.1f'),
-			$range->('private', 1024, '%.1f'), $range->('cpu_per_min', 1, '%.2f'), $r->{consul_per_min});
+			$range->('private', 1024, '%.1f'), $range->('cpu_per_min', 1, '%.2f'),
+			fmt('%.0f', median(@lead)), join(', ', map { sprintf('%.0f', $_) } @repl),
+			fmt('%.1f', defined median(@lead) ? median(@lead) / $rounds : undef),
+			fmt('%.1f', @repl ? sum(@repl) / @repl / $rounds : undef));
 	}
-	push @md, '', 'Consul requests per minute by kind:', '';
+	push @md, '', 'Consul requests per minute by kind (counted in each node\'s client agent\'s debug log; '
+	  . 'replicas: the mean of the two):', '';
 	foreach my $r (grep { !$_->{failed} } @idle)
 	{
-		push @md, "- $r->{tool} $r->{profile}: "
-		  . join(', ', map { sprintf('`%s` %.1f', $_, $r->{consul_by}{$_}) }
-			  sort { $r->{consul_by}{$b} <=> $r->{consul_by}{$a} } keys %{ $r->{consul_by} });
+		foreach my $role (sort keys %{ $r->{consul_by} || {} })
+		{
+			my $by = $r->{consul_by}{$role};
+			push @md, "- $r->{tool} $r->{profile}, $role (loop_wait $r->{loop_wait_s} s): "
+			  . join(', ', map { sprintf('`%s` %.1f', $_, $by->{$_}) }
+				  sort { $by->{$b} <=> $by->{$a} } keys %$by);
+		}
 	}
 }
 
@@ -1142,21 +1569,36 @@ if (%median_gap)
 			$pss_pg / 1024, $pss_pt / 1024, $pss_pg <= 2048 ? 'yes' : '**no**')
 		  if defined $pss_pg && defined $pss_pt;
 	}
+	# issue 15: a dead, frozen or lost leader replaced within ttl + 0.5 s
+	my @rows;
+	foreach my $s (qw(killall freeze hostloss))
+	{
+		foreach my $prof (@profiles)
+		{
+			my $m = $median_key{$s}{pg_ha}{$prof} // next;
+			my ($ttl) = $profiles{pg_ha}{$prof}{ttl} =~ /^(\d+)s$/;
+			my $pt = $median_key{$s}{patroni}{$prof};
+			push @rows, sprintf('| %s, %s profile: median new-leader time <= ttl + 0.5 s = %.1f s | %.2f s | %s | | %s |',
+				$s, $prof, $ttl + 0.5, $m, defined $pt ? sprintf('%.2f s', $pt) : 'n/a',
+				$m <= $ttl + 0.5 ? 'yes' : '**no**');
+		}
+	}
+	push @md, @rows;
 }
 
 my @detail = ('', '## Runs', '',
-	'| tool | profile | scenario | run | leader before -> after | unavailable (ms) | fault -> first error (s) | fault -> new leader key (s) | fault -> first ack (s) | old leader streams again (s) | old leader took writes | acked | lost | direct writer: unavailable (ms) | acked | lost |',
-	'|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+	'| tool | profile | scenario | run | leader before -> after | unavailable (ms) | fault -> first error (s) | fault -> new leader key (s) | fault -> first ack (s) | old leader streams again (s) | old leader took writes | acked | lost | direct writer: unavailable (ms) | acked | lost | split-brain writes | pinned writer: acked, lost |',
+	'|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 foreach my $r (@results)
 {
-	if ($r->{failed}) { push @detail, "| $r->{tool} | $r->{profile} | $r->{scenario} | $r->{run} | failed: $r->{failed} | | | | | | | | | | | |"; next; }
-	push @detail, sprintf('| %s | %s | %s | %d | %s -> %s | %s | %.2f | %s | %.2f | %s | %s | %s | %s | %s | %s | %s |',
+	if ($r->{failed}) { push @detail, "| $r->{tool} | $r->{profile} | $r->{scenario} | $r->{run} | failed: $r->{failed} | | | | | | | | | | | | | |"; next; }
+	push @detail, sprintf('| %s | %s | %s | %d | %s -> %s | %s | %.2f | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s, %s |',
 		$r->{tool}, $r->{profile}, $r->{scenario}, $r->{run}, $r->{old_leader}, $r->{new_leader},
 		$r->{gap_ms} // '?', $r->{fault_to_error_s}, fmt('%.2f', $r->{fault_to_key_s}), $r->{fault_to_ack_s},
 		fmt('%.1f', $r->{rejoin_s}),
 		$r->{old_writable} . (defined $r->{old_writable_s} ? sprintf(' (until %.1f s after the fault)', $r->{old_writable_s}) : ''),
 		$r->{acked} // '?', $r->{lost} // '?', $r->{direct_gap_ms} // '?', $r->{direct_acked} // '?',
-		$r->{direct_lost} // '?');
+		$r->{direct_lost} // '?', $r->{split_brain} // '?', $r->{pinned_acked} // '?', $r->{pinned_lost} // '?');
 }
 
 open my $md, '>', "$results_dir/summary.md" or die "summary.md: $!";
@@ -1199,7 +1641,7 @@ sub timeline_dat
 
 # Timeline data: acknowledged writes per 100 ms around the fault, for the
 # run with the median outage of each tool, profile and scenario.
-foreach my $s (qw(kill9 kill9ha stop switchover))
+foreach my $s (@all_scenarios)
 {
 	foreach my $prof (@profiles)
 	{
@@ -1212,7 +1654,7 @@ foreach my $s (qw(kill9 kill9ha stop switchover))
 			# the HAProxy writer and the direct one of the same run
 			foreach my $kind ('', '_direct')
 			{
-				timeline_dat("$results_dir/$r->{tag}$kind.csv",
+				timeline_dat(($r->{csv_dir} // $results_dir) . "/$r->{tag}$kind.csv",
 					"$results_dir/timeline_${tool}_${prof}_$s$kind.dat",
 					"$tool $prof $s run $r->{run}" . ($kind ? ' (direct writer)' : ''),
 					$r->{t_fault_ms}, ($r->{gap_from_s} // 0) * 1000 + $r->{gap_ms});

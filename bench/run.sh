@@ -115,11 +115,60 @@ echo "=== checkout $head; installed build $(cat "$("$PG_CONFIG" --pkglibdir)/pg_
 dest="$top/bench/results/$stamp"
 mkdir -p "$dest"
 status=0
+# The scenario that needs network namespaces (the leader cut off from
+# Consul and its peers) runs first, as root (PgHaTest::Netns creates the
+# namespaces, then drops to $run_as), unless --scenarios leaves it out or
+# PG_HA_BENCH_NETNS=0; the main run includes its runs in its table.
+netns_runs=
+if [ "$mode" = compare ]; then
+	want_netns=1
+	prev=
+	for o in ${opts[@]+"${opts[@]}"}; do
+		case "$o" in
+			--scenarios=*) case ",${o#--scenarios=}," in *,partition,*) ;; *) want_netns=0 ;; esac ;;
+		esac
+		if [ "$prev" = --scenarios ]; then
+			case ",$o," in *,partition,*) ;; *) want_netns=0 ;; esac
+		fi
+		# no scenarios at all (--phases idle,pgbench)
+		case "$prev=$o" in
+			--phases=*,scenarios*|--phases=scenarios*) ;;
+			--phases=*) want_netns=0 ;;
+		esac
+		case "$o" in
+			--phases=*scenarios*) ;;
+			--phases=*) want_netns=0 ;;
+		esac
+		prev=$o
+	done
+	[ "${PG_HA_BENCH_NETNS:-1}" = 1 ] || want_netns=0
+	if [ "$want_netns" = 1 ] && { [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; }; then
+		echo "warning: not root (or no ip command): no network namespaces, no partition scenario" >&2
+		want_netns=0
+	fi
+	if [ "$want_netns" = 1 ]; then
+		echo "=== partition scenario in network namespaces (bench/compare.pl --netns)"
+		res="$work/bench/results/compare_netns"
+		mkdir -p "$res"
+		chown -R "$run_as" "$res"
+		(cd "$work" && env \
+			TESTDIR="$res" \
+			PATH="$run_bindir:$PATH" \
+			PG_HA_TEST_USER="$run_as" \
+			PG_REGRESS="$pgxs_dir/test/regress/pg_regress" \
+			${PG_HA_CONSUL:+PG_HA_CONSUL="$PG_HA_CONSUL"} \
+			perl -I "$perl_lib" -I regress/t bench/compare.pl --netns --results-dir "$res" \
+			${opts[@]+"${opts[@]}"}) || status=$?
+		[ -f "$res/runs.csv" ] && netns_runs="$res/runs.csv"
+		[ -d "$res" ] && cp -r "$res" "$dest/"
+	fi
+fi
+
 for p in "${profiles[@]}"; do
 	echo "=== profile $p"
 	res="$work/bench/results/$p"
 	if [ "$mode" = compare ]; then
-		script_args=(bench/compare.pl --results-dir "$res")
+		script_args=(bench/compare.pl --results-dir "$res" ${netns_runs:+--include-runs "$netns_runs"})
 	else
 		script_args=(bench/failover.pl --profile "$p" --results-dir "$res")
 	fi
@@ -137,6 +186,8 @@ if [ "$mode" = compare ]; then
 	{
 		cat "$dest/compare/summary.md" 2>/dev/null || echo "(no result)"
 		echo
+		# when the key changed hands by the agents' logs (bench/key_times.pl)
+		[ -f "$dest/compare/runs.csv" ] && perl bench/key_times.pl "$dest/compare" && echo
 		echo "Checkout $head, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 	} > "$dest/summary.md"
 	if command -v gnuplot >/dev/null && ls "$dest"/compare/timeline_*.dat >/dev/null 2>&1; then

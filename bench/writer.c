@@ -18,11 +18,15 @@
  *     back through the same connection string): 0 is expected.
  * and writes one CSV line per attempt (flushed as it goes, so that another
  * process can follow it):
- *   t_ms,ok,seq,latency_ms,error
+ *   t_ms,ok,seq,latency_ms,server,error
  * t_ms is CLOCK_MONOTONIC in milliseconds when the attempt completed
  * (the same clock as Perl's Time::HiRes::clock_gettime(CLOCK_MONOTONIC)),
  * ok is 1 for an acknowledged INSERT, seq is the sequence number the
- * INSERT carried (empty when the attempt failed before sending one).
+ * INSERT carried (empty when the attempt failed before sending one),
+ * server is the address and port of the PostgreSQL server the connection
+ * ended up on, as that server reports them (inet_server_addr(),
+ * inet_server_port(): the node, also through a proxy; empty when there
+ * was no connection).
  *
  * Build: cc -O2 -Wall -o bench/writer bench/writer.c \
  *            -I$(pg_config --includedir) -lpq
@@ -145,6 +149,9 @@ typedef struct
 	char	   *error;			/* NULL when ok */
 } Attempt;
 
+/* the server of the current connection ("" without one) */
+static char server_id[128] = "";
+
 static Attempt *attempts = NULL;
 static size_t n_attempts = 0,
 			cap_attempts = 0;
@@ -170,7 +177,7 @@ record(double t0, int ok, int64_t seq, const char *error)
 	fprintf(csv, "%.3f,%d,", t, ok);
 	if (seq >= 0)
 		fprintf(csv, "%lld", (long long) seq);
-	fprintf(csv, ",%.3f,", t - t0);
+	fprintf(csv, ",%.3f,%s,", t - t0, server_id);
 	csv_field(csv, a->error ? a->error : "");
 	fputc('\n', csv);
 	fflush(csv);
@@ -209,14 +216,11 @@ run_command(PGconn *conn, const char *sql, int nparams, const char *const *param
 
 		if (left <= 0)
 		{
-			PGcancel   *cancel = PQgetCancel(conn);
-			char		buf[256];
-
-			if (cancel)
-			{
-				PQcancel(cancel, buf, sizeof(buf));
-				PQfreeCancel(cancel);
-			}
+			/*
+			 * No cancel request: PQcancel() waits for the server without a
+			 * timeout, so a frozen server (SIGSTOP) would hold the writer
+			 * until it resumes.  The caller drops the connection instead.
+			 */
 			char		msg[128];
 
 			snprintf(msg, sizeof(msg), "writer: no answer within %d ms", timeout_ms);
@@ -238,6 +242,50 @@ run_command(PGconn *conn, const char *sql, int nparams, const char *const *param
 	}
 	if (err == NULL && PQstatus(conn) != CONNECTION_OK)
 		err = strdup(PQerrorMessage(conn));
+	return err;
+}
+
+/*
+ * Learn which server the new connection reached (through a proxy too):
+ * its address and port as it reports them, into server_id.  Returns NULL
+ * on success, else a malloc'ed error text.
+ */
+static char *
+server_of(PGconn *conn, int timeout_ms)
+{
+	double		deadline = now_ms() + timeout_ms;
+	PGresult   *res;
+	char	   *err = NULL;
+
+	server_id[0] = '\0';
+	if (!PQsendQuery(conn, "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || "
+					 "coalesce(inet_server_port()::text, current_setting('port'))"))
+		return strdup(PQerrorMessage(conn));
+	for (;;)
+	{
+		if (!PQconsumeInput(conn))
+			return strdup(PQerrorMessage(conn));
+		if (!PQisBusy(conn))
+			break;
+
+		double		left = deadline - now_ms();
+
+		if (left <= 0)
+			return strdup("writer: no answer to the server query");
+
+		struct pollfd pfd = {.fd = PQsocket(conn),.events = POLLIN};
+
+		if (poll(&pfd, 1, (int) left + 1) < 0 && errno != EINTR)
+			return strdup(strerror(errno));
+	}
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		if (err == NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
+			err = strdup(PQresultErrorMessage(res));
+		else if (err == NULL && PQntuples(res) == 1)
+			snprintf(server_id, sizeof(server_id), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
 	return err;
 }
 
@@ -272,6 +320,7 @@ usage(FILE *f)
 			"  -t, --table NAME         table to write to (default pg_ha_bench; created if needed)\n"
 			"  -q, --query-timeout MS   give up on an INSERT after MS ms (default 5000)\n"
 			"  -v, --verify-timeout S   keep trying to reach a leader for the final check for S s (default 60)\n"
+			"  -V, --verify-conninfo C  connection string of the final check (default CONNINFO)\n"
 			"CONNINFO example:\n"
 			"  'host=127.0.0.1,127.0.0.1,127.0.0.1 port=5432,5433,5434 dbname=postgres\n"
 			"   target_session_attrs=read-write connect_timeout=1'\n");
@@ -286,6 +335,7 @@ main(int argc, char **argv)
 	const char *table = "pg_ha_bench";
 	int			query_timeout_ms = 5000;
 	double		verify_timeout_s = 60;
+	const char *verify_conninfo = NULL;
 	static const struct option longopts[] = {
 		{"duration", required_argument, NULL, 'd'},
 		{"interval", required_argument, NULL, 'i'},
@@ -293,12 +343,13 @@ main(int argc, char **argv)
 		{"table", required_argument, NULL, 't'},
 		{"query-timeout", required_argument, NULL, 'q'},
 		{"verify-timeout", required_argument, NULL, 'v'},
+		{"verify-conninfo", required_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	int			c;
 
-	while ((c = getopt_long(argc, argv, "d:i:o:t:q:v:h", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:i:o:t:q:v:V:h", longopts, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -319,6 +370,9 @@ main(int argc, char **argv)
 				break;
 			case 'v':
 				verify_timeout_s = atof(optarg);
+				break;
+			case 'V':
+				verify_conninfo = optarg;
 				break;
 			case 'h':
 				usage(stdout);
@@ -341,13 +395,16 @@ main(int argc, char **argv)
 	}
 	const char *conninfo = argv[optind];
 
+	if (verify_conninfo == NULL)
+		verify_conninfo = conninfo;
+
 	csv = strcmp(csv_path, "-") == 0 ? stdout : fopen(csv_path, "w");
 	if (csv == NULL)
 	{
 		fprintf(stderr, "writer: cannot write %s: %s\n", csv_path, strerror(errno));
 		return 1;
 	}
-	fprintf(csv, "t_ms,ok,seq,latency_ms,error\n");
+	fprintf(csv, "t_ms,ok,seq,latency_ms,server,error\n");
 	fflush(csv);
 
 	struct sigaction sa;
@@ -395,8 +452,10 @@ main(int argc, char **argv)
 			else
 			{
 				PQsetNoticeProcessor(conn, quiet_notices, NULL);
-				err = run_command(conn, create_sql, 0, NULL, query_timeout_ms,
-								  PGRES_COMMAND_OK);
+				err = server_of(conn, query_timeout_ms);
+				if (err == NULL)
+					err = run_command(conn, create_sql, 0, NULL, query_timeout_ms,
+									  PGRES_COMMAND_OK);
 			}
 			if (err)
 			{
@@ -404,6 +463,7 @@ main(int argc, char **argv)
 				free(err);
 				PQfinish(conn);
 				conn = NULL;
+				server_id[0] = '\0';
 			}
 		}
 
@@ -432,6 +492,7 @@ main(int argc, char **argv)
 				free(err);
 				PQfinish(conn);
 				conn = NULL;
+				server_id[0] = '\0';
 			}
 		}
 
@@ -521,7 +582,7 @@ main(int argc, char **argv)
 
 	for (;;)
 	{
-		vconn = PQconnectdb(conninfo);
+		vconn = PQconnectdb(verify_conninfo);
 		if (PQstatus(vconn) == CONNECTION_OK)
 			break;
 		free(last_err);
