@@ -435,6 +435,27 @@ sub runs
 	return @runs;
 }
 
+=pod
+
+=item ->no_overlap_in_time
+
+Like C<no_overlap>, for a history in which a node may lead more than
+once: (1, summary) when no run of acknowledged writes on one node started
+before the previous run's last acknowledgement (on another node);
+(0, summary) otherwise.
+
+=cut
+
+sub no_overlap_in_time
+{
+	my ($self) = @_;
+	my @runs = $self->runs;
+	my $bad = grep { $runs[ $_ - 1 ]{t_last} > $runs[$_]{t_first} } 1 .. $#runs;
+	my $summary = join(', ',
+		map { sprintf('%s #%d-#%d (%d)', $_->{node}, $_->{first}, $_->{last}, $_->{count}) } @runs);
+	return ($bad ? 0 : 1, $summary || 'no acknowledged write');
+}
+
 sub no_overlap
 {
 	my ($self) = @_;
