@@ -251,6 +251,49 @@ ok( PgHaTest::poll_until(
 		}),
 	'pg2 streams from pg1 again and replays new writes');
 
+# A second fault during the rejoin (issue 14): the source cannot be
+# reached at first.  Here its password file appears only after the first
+# attempt; the rejoin tries again and succeeds, not leaving pg2 stopped.
+my $late_passfile = "$base/late.pgpass";
+my $late_source =
+  "host=127.0.0.1 port=$port{pg1} user=replicator dbname=postgres passfile=$late_passfile";
+my $rejoin = IPC::Run::start(
+	[ 'pg_ha_ctl', 'rejoin', '-D', "$base/pg2", '--source-conninfo', $late_source ],
+	'<', \undef, '>>', $log2, '2>>', $log2, IPC::Run::timeout(180));
+ok( PgHaTest::poll_until(
+		'the first attempt of the rejoin fails', 60,
+		sub { slurp_file($log2) =~ /pg_ha_ctl rejoin: attempt 1 failed: trying again/ }),
+	'a rejoin that cannot reach its source says it tries again');
+like(slurp_file($log2), qr/pg_rewind --dry-run .*: the data directory is untouched/,
+	'... after a dry run that changed nothing');
+PostgreSQL::Test::Utils::system_or_bail('cp', '-p', $passfile, $late_passfile);
+$rejoin->finish;
+is($? >> 8, 0, 'the rejoin succeeds once the source can be reached');
+is(psql_at('pg2', 'SELECT pg_is_in_recovery()'), 't', 'pg2 runs, in recovery');
+ok( PgHaTest::poll_until(
+		'pg2 streams from pg1 after the retried rejoin', 60,
+		sub { streaming_replicas() eq 'pg2' }),
+	'pg2 streams from pg1 after the retried rejoin');
+
+# A source that never answers: once --timeout is spent, the server starts
+# as a standby with its data as it was, rather than staying stopped.
+my $dead_port = PostgreSQL::Test::Cluster::get_free_port();
+my $dead_source =
+  "host=127.0.0.1 port=$dead_port user=replicator dbname=postgres passfile=$passfile";
+my $before = psql_at('pg2', 'SELECT pg_postmaster_start_time()');
+IPC::Run::run([ 'pg_ha_ctl', 'rejoin', '-D', "$base/pg2", '--timeout', '5',
+		'--source-conninfo', $dead_source ],
+	'<', \undef, '>>', $log2, '2>>', $log2, IPC::Run::timeout(180));
+is($? >> 8, 0, 'a rejoin whose source never answers still starts the server');
+like(slurp_file($log2), qr/no rewind within 5 s: the data directory is as it was, and the server starts as a standby without it/,
+	'... saying it did not rewind');
+isnt(psql_at('pg2', 'SELECT pg_postmaster_start_time()'), $before, 'pg2 was restarted');
+is(psql_at('pg2', 'SELECT pg_is_in_recovery()'), 't', '... as a standby');
+ok( PgHaTest::poll_until(
+		'pg2 streams from pg1 again after the rejoin without rewind', 60,
+		sub { streaming_replicas() eq 'pg2' }),
+	'pg2, untouched, streams from pg1 again');
+
 # ---------------------------------------------------------------------
 # 5. init of a stopped node of the cluster just starts it.
 

@@ -14,12 +14,18 @@
  *	2. stop the server (fast; immediate if that does not finish in time);
  *	3. with --source-conninfo, pg_rewind from that server, keeping this
  *	   node's configuration files: pg_rewind copies the source's, which
- *	   would give this node the leader's name.  A server that crashed as a
- *	   primary is brought to a clean shutdown by pg_rewind itself (single
- *	   user crash recovery, which the signal files must not turn into
- *	   standby mode); one that crashed as a standby is started once as a
- *	   standby and stopped cleanly, since single user mode cannot run a
- *	   standby;
+ *	   would give this node the leader's name.  The directory is first
+ *	   brought to a clean shutdown: one that crashed as a primary through
+ *	   single user crash recovery (with the signal files set aside, since
+ *	   single user mode refuses standby mode), one that crashed as a
+ *	   standby by starting it once as a standby.  A dry run comes first,
+ *	   so that a failure before pg_rewind writes anything (the source
+ *	   unreachable: a second fault during the rejoin) is told from one
+ *	   after.  The first kind is tried again for up to --timeout seconds,
+ *	   then the server starts as a standby with its data as it was: its
+ *	   HA worker asks for a rejoin again once it can reach the leader.
+ *	   Only a failure after pg_rewind began to write keeps the server
+ *	   stopped: PostgreSQL's documentation holds such a directory lost;
  *	4. make sure standby.signal exists;
  *	5. start the server with pg_ctl, without -l: the server inherits the
  *	   stderr of this process, so its log goes on in the same file.
@@ -151,6 +157,110 @@ stop_server(const char *pgdata, int timeout)
 	pg_log_error("could not stop the server in \"%s\": pg_ctl %s", pgdata,
 				 ctl_exit_text(rc));
 	return false;
+}
+
+/*
+ * The source's conninfo with bounds on every wait: pg_rewind and the
+ * checkpoint query set none, and a leader that vanishes without a reset
+ * (host lost, packets dropped) would hold them until TCP gives up, many
+ * minutes.  Settings the conninfo gives are kept.
+ */
+static const char *const source_bounds[][2] = {
+	{"connect_timeout", "10"},
+	{"keepalives", "1"},
+	{"keepalives_idle", "5"},
+	{"keepalives_interval", "2"},
+	{"keepalives_count", "3"},
+	{"tcp_user_timeout", "10000"},
+};
+
+static char *
+bounded_conninfo(const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	PQExpBufferData buf;
+	char	   *result;
+
+	if (opts == NULL)
+		return pg_strdup(conninfo);	/* pg_rewind says what is wrong */
+	initPQExpBuffer(&buf);
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+	{
+		const char *value = o->val;
+
+		for (int i = 0; value == NULL && i < lengthof(source_bounds); i++)
+			if (strcmp(o->keyword, source_bounds[i][0]) == 0)
+				value = source_bounds[i][1];
+		if (value != NULL)
+			ctl_append_conninfo_value(&buf, o->keyword, value);
+	}
+	PQconninfoFree(opts);
+	result = pg_strdup(buf.data);
+	termPQExpBuffer(&buf);
+	return result;
+}
+
+/*
+ * Finish the crash recovery of a server that crashed as a primary, in
+ * single user mode as pg_rewind would: its dry run skips that step and
+ * would judge the directory as it is.  Single user mode refuses standby
+ * mode, so the signal files are set aside meanwhile.
+ */
+static bool
+finish_crash_recovery(const char *pgdata)
+{
+	static const char *const signals[] = {"standby.signal", "recovery.signal"};
+	bool		had[lengthof(signals)];
+	const char *argv[] = {"/bin/sh", "-c",
+		"exec \"$0\" --single -F -D \"$1\" template1 < /dev/null",
+	ctl_tool("postgres"), pgdata, NULL};
+	bool		ok = true;
+	int			rc;
+
+	for (int i = 0; i < lengthof(signals); i++)
+	{
+		char	   *path = psprintf("%s/%s", pgdata, signals[i]);
+
+		had[i] = unlink(path) == 0;
+		pg_free(path);
+	}
+	pg_log_info("the server crashed as a primary: finishing its crash recovery in single user mode");
+	rc = ctl_run(argv, NULL);
+	if (rc != 0)
+	{
+		pg_log_error("single user crash recovery %s", ctl_exit_text(rc));
+		ok = false;
+	}
+	for (int i = 0; i < lengthof(signals); i++)
+	{
+		char	   *path = psprintf("%s/%s", pgdata, signals[i]);
+
+		if (had[i] && !ctl_write_file(path, "", S_IRUSR | S_IWUSR, false))
+			ok = false;
+		pg_free(path);
+	}
+	return ok;
+}
+
+/*
+ * pg_rewind --dry-run: everything pg_rewind does (connect, find where the
+ * timelines forked, list and read the files) except writing.  It fails for
+ * the reasons the real run fails before its point of no return, and
+ * leaves the data directory as it was.
+ */
+static bool
+rewind_dry_run(const char *pgdata, const char *source)
+{
+	char	   *arg = psprintf("--source-server=%s", source);
+	const char *argv[] = {ctl_tool("pg_rewind"), "--dry-run", "-D", pgdata, arg, NULL};
+	int			rc;
+
+	pg_log_info("checking the rewind with pg_rewind --dry-run");
+	rc = ctl_run(argv, NULL);
+	pg_free(arg);
+	if (rc != 0)
+		pg_log_warning("pg_rewind --dry-run %s: the data directory is untouched", ctl_exit_text(rc));
+	return rc == 0;
 }
 
 static bool
@@ -388,6 +498,62 @@ clean_standby_shutdown(const char *pgdata, const char *opts, int timeout)
 	return rc == 0 && control_state(pgdata) == DB_SHUTDOWNED_IN_RECOVERY;
 }
 
+typedef enum RewindResult
+{
+	REWIND_DONE,				/* rewound, or no rewind needed */
+	REWIND_NOT_NOW,				/* failed without touching the data */
+	REWIND_DAMAGED				/* failed after its point of no return */
+} RewindResult;
+
+/*
+ * One attempt: bring the directory to a clean shutdown, make sure the
+ * source's timelines are on disk, then rewind.  The dry run tells a
+ * failure that changed nothing (source unreachable, password refused,
+ * source not ready) from one that interrupted the writing: only the
+ * first may be tried again, or left as it is.
+ */
+static RewindResult
+try_rewind(const char *pgdata, const char *opts, const char *source, int timeout)
+{
+	DBState		state = control_state(pgdata);
+
+	if (state == DB_IN_ARCHIVE_RECOVERY &&
+		!clean_standby_shutdown(pgdata, opts, timeout))
+		return REWIND_NOT_NOW;
+	if ((state == DB_IN_PRODUCTION || state == DB_IN_CRASH_RECOVERY ||
+		 state == DB_SHUTDOWNING) &&
+		!finish_crash_recovery(pgdata))
+		return REWIND_NOT_NOW;
+	if (!source_checkpointed(source, timeout))
+		return REWIND_NOT_NOW;
+	if (!rewind_dry_run(pgdata, source))
+		return REWIND_NOT_NOW;
+	return rewind_from_source(pgdata, source) ? REWIND_DONE : REWIND_DAMAGED;
+}
+
+/*
+ * A second fault often lands during a rejoin (the leader restarts, the
+ * network blinks): try again for up to timeout seconds, waiting a little
+ * longer each time.
+ */
+static RewindResult
+rewind_with_retries(const char *pgdata, const char *opts, const char *source,
+					int timeout)
+{
+	time_t		deadline = time(NULL) + timeout;
+
+	for (int attempt = 1;; attempt++)
+	{
+		RewindResult r = try_rewind(pgdata, opts, source, timeout);
+		int			wait_s = Min(2 * attempt, 10);
+
+		if (r != REWIND_NOT_NOW || time(NULL) + wait_s >= deadline)
+			return r;
+		pg_log_info("attempt %d failed: trying again in %d s", attempt, wait_s);
+		pg_usleep(wait_s * 1000000L);
+	}
+}
+
 int
 cmd_rejoin(CtlOptions *opt)
 {
@@ -459,19 +625,23 @@ cmd_rejoin(CtlOptions *opt)
 
 	if (opt->source_conninfo != NULL)
 	{
-		bool		ok = true;
+		char	   *source = bounded_conninfo(opt->source_conninfo);
 
-		if (control_state(pgdata) == DB_IN_ARCHIVE_RECOVERY)
-			ok = clean_standby_shutdown(pgdata, opts, opt->timeout);
-		if (ok)
-			ok = source_checkpointed(opt->source_conninfo, opt->timeout);
-		if (ok)
-			ok = rewind_from_source(pgdata, opt->source_conninfo);
-		if (!ok)
+		switch (rewind_with_retries(pgdata, opts, source, opt->timeout))
 		{
-			pg_log_error_hint("The server stays stopped.  Clone the node again (pg_ha_ctl init into an empty directory), or fix the cause and run pg_ha_ctl rejoin again.");
-			return 1;
+			case REWIND_DONE:
+				break;
+			case REWIND_NOT_NOW:
+				pg_log_warning("no rewind within %d s: the data directory is as it was, and the server starts as a standby without it",
+							   opt->timeout);
+				pg_log_warning_detail("A standby cannot take writes.  Once it can reach the leader, its HA worker sees whether it diverged and asks for a rejoin again.");
+				break;
+			case REWIND_DAMAGED:
+				pg_log_error("pg_rewind failed after it began to write: the data directory may be damaged, and the server stays stopped");
+				pg_log_error_hint("Clone the node again (pg_ha_ctl init into an empty directory).");
+				return 1;
 		}
+		pg_free(source);
 	}
 
 	pg_log_info("starting the server as a standby");
