@@ -13,8 +13,9 @@
 #   1. never two nodes acknowledging writes in the same interval;
 #   2. synchronous mode: every acknowledged write is on the final leader
 #      (asynchronous mode: the lost ones are counted and reported);
-#   3. once the faults stop, one leader and both other nodes streaming
-#      from it within a bound;
+#   3. after every fault is healed (before the next one), and once the
+#      faults stop: one leader and both other nodes streaming from it,
+#      its writer acknowledged, within a bound;
 #   4. no server process ended by a signal the nemesis did not send;
 #
 # and, so that doing nothing cannot pass: every scheduled fault was
@@ -95,55 +96,31 @@ note('no HAProxy: no writer through it') unless $haproxy;
 # ---------------------------------------------------------------------
 # The campaign
 
-my $t_start = PgHaTest::_now();
-my @records;
-my $i = 0;
-for my $f ($schedule->faults)
+# One leader that answers as a primary and takes writes acknowledged
+# after $since, the two others streaming from it: the leader's name, or
+# undef with $$why_not set.
+sub converged
 {
-	$i++;
-	my $r = Nemesis::Faults::inject($c, $f);
-	push @records, $r;
-	note(sprintf('%7.1fs  fault %d: %s: %s%s', $r->{t_inject} - $t_start, $i, $f->{kind},
-			$r->{detail}, $r->{injected} ? '' : '  [NOT INJECTED]'));
-	Time::HiRes::sleep($f->{duration});
-	Nemesis::Faults::heal($c, $r);
-	note(sprintf('%7.1fs  healed %d (%s), leader now %s', $r->{t_heal} - $t_start, $i,
-			$f->{kind}, $c->leader // 'none'));
-	Time::HiRes::sleep($f->{gap});
+	my ($since, $why_not) = @_;
+	my $l = $c->leader or do { $$why_not = 'no leader key held'; return undef };
+	$$why_not = "$l holds the leader key but is not a primary that answers";
+	return undef unless ($c->sql($l, 'SELECT pg_is_in_recovery()', 3) // '') eq 'f';
+	my @others = grep { $_ ne $l } $c->nodes;
+	my $streaming = $c->sql($l,
+		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
+		  . "FROM pg_stat_replication WHERE state = 'streaming'", 3) // '';
+	$$why_not = "$l leads; streaming from it: '$streaming'";
+	return undef unless $streaming eq join(',', @others);
+	$$why_not = "$l leads, but not every other node answers as a replica";
+	return undef if grep { ($c->sql($_, 'SELECT pg_is_in_recovery()', 3) // '') ne 't' } @others;
+	$$why_not = "$l leads, but its writer has no acknowledged write yet";
+	return undef unless $c->writer($l)->acked($l, $since);
+	return $l;
 }
-my $t_faults_end = PgHaTest::_now();
-Nemesis::Faults::heal_all($c);
-note(sprintf('%7.1fs  every fault healed, quiet from now on', PgHaTest::_now() - $t_start));
 
-# ---------------------------------------------------------------------
-# Invariant 3: one leader, the others streaming from it, within a bound
-
-my $t_quiet = PgHaTest::_now();
-my ($final, $why_not);
-my $recovered = PgHaTest::poll_until("one leader, two replicas streaming from it", $recovery,
-	sub {
-		my $l = $c->leader or do { $why_not = 'no leader key held'; return 0 };
-		$why_not = "$l holds the leader key but is not a primary that answers";
-		return 0 unless ($c->sql($l, 'SELECT pg_is_in_recovery()', 3) // '') eq 'f';
-		my @others = grep { $_ ne $l } $c->nodes;
-		my $streaming = $c->sql($l,
-			"SELECT string_agg(application_name, ',' ORDER BY application_name) "
-			  . "FROM pg_stat_replication WHERE state = 'streaming'", 3) // '';
-		$why_not = "$l leads; streaming from it: '$streaming'";
-		return 0 unless $streaming eq join(',', @others);
-		$why_not = "$l leads, but not every other node answers as a replica";
-		return 0 if grep { ($c->sql($_, 'SELECT pg_is_in_recovery()', 3) // '') ne 't' } @others;
-		$why_not = "$l leads, but its writer has no acknowledged write yet";
-		return 0 unless $c->writer($l)->acked($l, $t_quiet);
-		$final = $l;
-		return 1;
-	});
-my $t_recovered = PgHaTest::_now() - $t_quiet;
-ok($recovered, sprintf('invariant 3: once the faults stop, one leader (%s) and both other '
-		  . 'nodes streaming from it within %d s (took %.1f s)', $final // 'none', $recovery,
-		$t_recovered));
-if (!$recovered)
+sub diag_state
 {
+	my ($why_not) = @_;
 	diag("not recovered: $why_not");
 	diag('leader key: ' . ($c->kv_get('leader') // 'none'));
 	for my $n ($c->nodes)
@@ -154,6 +131,62 @@ if (!$recovered)
 		diag("  $_") for Nemesis::History::log_tail($c, $n, 8);
 	}
 }
+
+# ---------------------------------------------------------------------
+# The campaign.  After each fault is healed, the cluster must converge
+# (invariant 3) before the quiet gap and the next fault: a fault whose
+# damage outlives it is caught there, not hidden by the next one.
+
+my $t_start = PgHaTest::_now();
+my @records;
+my @not_converged;
+my $i = 0;
+for my $f ($schedule->faults)
+{
+	$i++;
+	my $r = Nemesis::Faults::inject($c, $f);
+	push @records, $r;
+	note(sprintf('%7.1fs  fault %d: %s: %s%s', $r->{t_inject} - $t_start, $i, $f->{kind},
+			$r->{detail}, $r->{injected} ? '' : '  [NOT INJECTED]'));
+	Time::HiRes::sleep($f->{duration});
+	Nemesis::Faults::heal($c, $r);
+	my ($leader, $why_not);
+	my $ok = PgHaTest::poll_until("convergence after fault $i", $recovery,
+		sub { $leader = converged($r->{t_heal}, \$why_not) });
+	$r->{converged_s} = PgHaTest::_now() - $r->{t_heal};
+	note(sprintf('%7.1fs  healed %d (%s), %s', $r->{t_heal} - $t_start, $i, $f->{kind},
+			$ok ? sprintf('converged in %.1f s: %s leads', $r->{converged_s}, $leader)
+			: "NOT CONVERGED within $recovery s"));
+	if (!$ok)
+	{
+		push @not_converged, "fault $i ($f->{kind}: $r->{detail})";
+		diag_state($why_not);
+	}
+	Time::HiRes::sleep($f->{gap});
+}
+my $t_faults_end = PgHaTest::_now();
+Nemesis::Faults::heal_all($c);
+note(sprintf('%7.1fs  every fault healed, quiet from now on', PgHaTest::_now() - $t_start));
+
+my @conv = sort { $a <=> $b } map { $_->{converged_s} } grep { defined $_->{converged_s} } @records;
+is(scalar(@not_converged), 0,
+	sprintf('invariant 3: after every fault, one leader and both other nodes streaming from it '
+		  . 'within %d s (median %.1f s, max %.1f s)', $recovery,
+		@conv ? $conv[ $#conv / 2 ] : 0, @conv ? $conv[-1] : 0))
+  or do { diag("not converged: $_") for @not_converged };
+
+# ---------------------------------------------------------------------
+# And once the faults stop, the same (the final leader is the checked one)
+
+my $t_quiet = PgHaTest::_now();
+my ($final, $why_not);
+my $recovered = PgHaTest::poll_until("one leader, two replicas streaming from it", $recovery,
+	sub { $final = converged($t_quiet, \$why_not) });
+my $t_recovered = PgHaTest::_now() - $t_quiet;
+ok($recovered, sprintf('invariant 3: once the faults stop, one leader (%s) and both other '
+		  . 'nodes streaming from it within %d s (took %.1f s)', $final // 'none', $recovery,
+		$t_recovered));
+diag_state($why_not) if !$recovered;
 # a last moment of writes on the recovered cluster
 $c->writer($final)->poll_acked($final, 10) if $final;
 $c->stop_writers;
@@ -251,7 +284,10 @@ my @report = (
 		  . scalar(@unattributed) . ' not on the final leader, left out of the runs)' : ''),
 	'invariant 2 (acknowledged writes on the final leader): ' . ($lost < 0 ? 'not checked'
 		: "$lost missing ($lost_text) on $checked_on, $checked_how") . ($mode eq 'sync' ? '' : ' [asynchronous: reported]'),
-	'invariant 3 (recovery): ' . ($recovered
+	'invariant 3 (recovery): ' . (@not_converged ? scalar(@not_converged) . ' faults not followed by convergence'
+		: sprintf('converged after every fault (median %.1f s, max %.1f s)',
+			@conv ? $conv[ $#conv / 2 ] : 0, @conv ? $conv[-1] : 0))
+	  . '; at the end: ' . ($recovered
 		? sprintf('%s leads, both others stream, %.1f s after the last heal', $final, $t_recovered)
 		: "not within $recovery s"),
 	'invariant 4 (no signal deaths): ' . (@deaths ? scalar(@deaths) . ' lines' : 'holds'),
