@@ -294,14 +294,46 @@ ok( PgHaTest::poll_until(
 		sub { streaming_replicas() eq 'pg2' }),
 	'pg2, untouched, streams from pg1 again');
 
+# rejoin --reinit: pg2 cloned again from pg1 (what a failed pg_rewind
+# that had begun to write leads to, and what patronictl reinit asks for),
+# keeping its own files.
+PostgreSQL::Test::Utils::append_to_file("$base/pg2/not_from_the_leader", 'x');
+psql_at('pg1', 'CREATE TABLE before_reinit AS SELECT 1 AS x');
+$before = psql_at('pg2', 'SELECT pg_postmaster_start_time()');
+IPC::Run::run([ 'pg_ha_ctl', 'rejoin', '-D', "$base/pg2", '--reinit',
+		'--source-conninfo', $source ],
+	'<', \undef, '>>', $log2, '2>>', $log2, IPC::Run::timeout(180));
+is($? >> 8, 0, 'rejoin --reinit of pg2 succeeds');
+$log = slurp_file($log2);
+like($log, qr/pg_ha_ctl rejoin: cloning the source into "\Q$base\E\/pg2\.pg_ha_clone" with pg_basebackup/,
+	'... cloning beside the data directory');
+like($log, qr/pg_ha_ctl rejoin: removed the former data directory/, '... then removing the former one');
+ok(!-e "$base/pg2/not_from_the_leader", 'the data directory of pg2 is a fresh clone');
+ok(!glob("$base/pg2.pg_ha_*"), 'no clone or former directory left beside it');
+isnt(psql_at('pg2', 'SELECT pg_postmaster_start_time()'), $before, 'pg2 was restarted');
+is(psql_at('pg2', 'SELECT pg_is_in_recovery()'), 't', '... as a standby');
+is(psql_at('pg2', 'SHOW pg_ha.node_name'), 'pg2', '... under its own name');
+is(psql_at('pg2', 'SHOW work_mem'), '5MB', '... with the options it had');
+ok( PgHaTest::poll_until(
+		'pg2 streams from pg1 after its reinit', 60,
+		sub {
+			streaming_replicas() eq 'pg2'
+			  && psql_at('pg2', "SELECT count(*) FROM pg_class WHERE relname = 'before_reinit'") eq '1';
+		}),
+	'pg2, cloned again, streams from pg1');
+
+($rc, $out, $err) = ctl('rejoin', '-D', "$base/pg2", '--reinit');
+is($rc, 1, 'rejoin --reinit without a source fails');
+like($err, qr/--reinit needs --source-conninfo/, '... saying what it needs');
+
 # ---------------------------------------------------------------------
 # 5. init of a stopped node of the cluster just starts it.
 
 PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', "$base/pg2", '-m', 'fast', '-w', 'stop');
 ok( PgHaTest::poll_until(
-		'the member record of pg2 is gone', 30,
-		sub { !defined $consul->kv_get("$prefix/members/pg2") }),
-	'a stopped pg2 leaves the cluster');
+		'the member record of pg2 is gone or says stopped', 30,
+		sub { ($consul->kv_get("$prefix/members/pg2") // '"state":"stopped"') =~ /"state":\s*"stopped"/ }),
+	'a stopped pg2 is no running member any more');
 ($rc, $out, $err) = ctl(init_args('pg2'));
 is($rc, 0, 'init of the existing data directory of pg2 succeeds');
 like($out, qr/belongs to cluster "ctl" \(system identifier $sysid\): starting it/,
@@ -347,9 +379,9 @@ like($err,
 
 PostgreSQL::Test::Utils::system_or_bail('pg_ctl', '-D', "$base/pg3", '-m', 'fast', '-w', 'stop');
 ok( PgHaTest::poll_until(
-		'the member record of pg3 is gone', 30,
-		sub { !defined $consul->kv_get("$prefix/members/pg3") }),
-	'a stopped pg3 leaves the cluster');
+		'the member record of pg3 is gone or says stopped', 30,
+		sub { ($consul->kv_get("$prefix/members/pg3") // '"state":"stopped"') =~ /"state":\s*"stopped"/ }),
+	'a stopped pg3 is no running member any more');
 {
 	local $ENV{PGPASSWORD} = 'not-the-replication-password';
 	local $ENV{PGSERVICE}  = 'no_such_service';

@@ -50,6 +50,7 @@ enum
 	OPT_PASSFILE,
 	OPT_SET,
 	OPT_SOURCE_CONNINFO,
+	OPT_REINIT,
 	OPT_POSTMASTER_PID,
 	OPT_SESSION,
 	OPT_CHECK_ID,
@@ -90,7 +91,7 @@ usage(void)
 		   "  pg_ha_ctl reload [CLUSTER] [MEMBER...] [--force]\n"
 		   "  pg_ha_ctl init -D DATADIR --cluster=NAME --node-name=NAME --consul-url=URL\n"
 		   "                 --connect-address=HOST:PORT [OPTION]...\n"
-		   "  pg_ha_ctl rejoin -D DATADIR [--source-conninfo=CONNINFO] [--timeout=SECS]\n"
+		   "  pg_ha_ctl rejoin -D DATADIR [--source-conninfo=CONNINFO [--reinit]] [--timeout=SECS]\n"
 		   "  pg_ha_ctl version\n\n"
 		   "Commands of the operator (CLUSTER, or --cluster, or PG_HA_CLUSTER):\n"
 		   "  list        show the members: role, state, timeline, lag, pending restart\n"
@@ -164,7 +165,10 @@ usage(void)
 		   "Options of rejoin:\n"
 		   "  -D, --pgdata=DATADIR      data directory (PGDATA)\n"
 		   "  --source-conninfo=CONNINFO  rewind from this server (pg_rewind --source-server)\n"
-		   "  -t, --timeout=SECS        for pg_ctl stop and start, default 60\n\n"
+		   "  --reinit                  clone the node again from that server (pg_basebackup)\n"
+		   "                            instead of rewinding it\n"
+		   "  -t, --timeout=SECS        for pg_ctl stop and start, and how long to try\n"
+		   "                            the rewind again, default 60\n\n"
 		   "Other options:\n"
 		   "  -V, --version             show the version, then exit\n"
 		   "  -?, --help                show this help, then exit\n\n"
@@ -278,6 +282,7 @@ main(int argc, char **argv)
 		{"log", required_argument, NULL, 'l'},
 		{"set", required_argument, NULL, OPT_SET},
 		{"source-conninfo", required_argument, NULL, OPT_SOURCE_CONNINFO},
+		{"reinit", no_argument, NULL, OPT_REINIT},
 		{"timeout", required_argument, NULL, 't'},
 		{"postmaster-pid", required_argument, NULL, OPT_POSTMASTER_PID},
 		{"session", required_argument, NULL, OPT_SESSION},
@@ -409,6 +414,9 @@ main(int argc, char **argv)
 				break;
 			case OPT_SET:
 				opt.settings[opt.nsettings++] = optarg;
+				break;
+			case OPT_REINIT:
+				opt.reinit = true;
 				break;
 			case OPT_SOURCE_CONNINFO:
 				opt.source_conninfo = optarg;

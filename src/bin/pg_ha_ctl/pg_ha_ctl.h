@@ -83,6 +83,7 @@ typedef struct CtlOptions
 
 	/* rejoin */
 	const char *source_conninfo;
+	bool		reinit;			/* clone again instead of rewinding */
 	int			timeout;		/* seconds */
 
 	/* release (run by the HA worker) */
@@ -228,7 +229,9 @@ extern bool ctl_random_password(char *buf, size_t len);
 extern bool ctl_server_running(const char *pgdata);
 extern bool ctl_read_sysid(const char *pgdata, char *sysid, size_t len);
 
-/* init.c and rejoin.c */
+/* init.c, rejoin.c and reclone.c */
+extern const char *const ctl_node_files[];
+extern bool ctl_reclone(const char *pgdata, const char *source, bool keep_old);
 extern int	cmd_init(CtlOptions *opt);
 extern int	cmd_rejoin(CtlOptions *opt);
 extern int	cmd_release(CtlOptions *opt);

@@ -24,8 +24,10 @@
  *	   after.  The first kind is tried again for up to --timeout seconds,
  *	   then the server starts as a standby with its data as it was: its
  *	   HA worker asks for a rejoin again once it can reach the leader.
- *	   Only a failure after pg_rewind began to write keeps the server
- *	   stopped: PostgreSQL's documentation holds such a directory lost;
+ *	   A failure after pg_rewind began to write leaves a directory that
+ *	   PostgreSQL's documentation holds lost: the node is cloned again
+ *	   (reclone.c), its former directory kept for the DBA.  With
+ *	   --reinit, the node is cloned again without trying pg_rewind;
  *	4. make sure standby.signal exists;
  *	5. start the server with pg_ctl, without -l: the server inherits the
  *	   stderr of this process, so its log goes on in the same file.
@@ -48,9 +50,10 @@
 
 /*
  * Files of the data directory that belong to this node and that pg_rewind
- * would overwrite with the source's, or delete when the source has none.
+ * or pg_basebackup would overwrite with the source's, or delete when the
+ * source has none.
  */
-static const char *const node_files[] = {
+const char *const ctl_node_files[] = {
 	"postgresql.conf",
 	"postgresql.auto.conf",
 	"pg_hba.conf",
@@ -268,7 +271,7 @@ rewind_from_source(const char *pgdata, const char *source)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	char	   *saved_dir;
-	bool		saved[lengthof(node_files)];
+	bool		saved[lengthof(ctl_node_files)];
 	char	   *arg = psprintf("--source-server=%s", source);
 	const char *argv[] = {ctl_tool("pg_rewind"), "-D", pgdata, arg, NULL};
 	bool		ok = true;
@@ -281,10 +284,10 @@ rewind_from_source(const char *pgdata, const char *source)
 		pg_log_error("could not create a temporary directory \"%s\": %m", saved_dir);
 		return false;
 	}
-	for (int i = 0; node_files[i] != NULL; i++)
+	for (int i = 0; ctl_node_files[i] != NULL; i++)
 	{
-		char	   *from = psprintf("%s/%s", pgdata, node_files[i]);
-		char	   *to = psprintf("%s/%s", saved_dir, node_files[i]);
+		char	   *from = psprintf("%s/%s", pgdata, ctl_node_files[i]);
+		char	   *to = psprintf("%s/%s", saved_dir, ctl_node_files[i]);
 
 		saved[i] = ctl_file_exists(from);
 		if (saved[i] && !ctl_copy_file(from, to))
@@ -305,11 +308,11 @@ rewind_from_source(const char *pgdata, const char *source)
 	 * a signal file would ask for standby mode, which single user mode
 	 * refuses.  They are restored below.
 	 */
-	for (int i = 0; node_files[i] != NULL; i++)
+	for (int i = 0; ctl_node_files[i] != NULL; i++)
 	{
-		if (saved[i] && strstr(node_files[i], ".signal") != NULL)
+		if (saved[i] && strstr(ctl_node_files[i], ".signal") != NULL)
 		{
-			char	   *path = psprintf("%s/%s", pgdata, node_files[i]);
+			char	   *path = psprintf("%s/%s", pgdata, ctl_node_files[i]);
 
 			(void) unlink(path);
 			pg_free(path);
@@ -322,10 +325,10 @@ rewind_from_source(const char *pgdata, const char *source)
 		pg_log_error("pg_rewind %s", ctl_exit_text(rc));
 
 	/* whatever pg_rewind did, this node keeps its own files */
-	for (int i = 0; node_files[i] != NULL; i++)
+	for (int i = 0; ctl_node_files[i] != NULL; i++)
 	{
-		char	   *path = psprintf("%s/%s", pgdata, node_files[i]);
-		char	   *copy = psprintf("%s/%s", saved_dir, node_files[i]);
+		char	   *path = psprintf("%s/%s", pgdata, ctl_node_files[i]);
+		char	   *copy = psprintf("%s/%s", saved_dir, ctl_node_files[i]);
 
 		if (saved[i])
 		{
@@ -341,7 +344,7 @@ rewind_from_source(const char *pgdata, const char *source)
 		}
 		else if (unlink(path) == 0)
 			pg_log_info("removed %s that pg_rewind copied from the source",
-						node_files[i]);
+						ctl_node_files[i]);
 		pg_free(path);
 		pg_free(copy);
 	}
@@ -554,6 +557,26 @@ rewind_with_retries(const char *pgdata, const char *opts, const char *source,
 	}
 }
 
+/* ctl_reclone(), tried again like the rewind */
+static bool
+reclone_with_retries(const char *pgdata, const char *source, bool keep_old,
+					 int timeout)
+{
+	time_t		deadline = time(NULL) + timeout;
+
+	for (int attempt = 1;; attempt++)
+	{
+		int			wait_s = Min(2 * attempt, 10);
+
+		if (ctl_reclone(pgdata, source, keep_old))
+			return true;
+		if (time(NULL) + wait_s >= deadline)
+			return false;
+		pg_log_info("attempt %d to clone failed: trying again in %d s", attempt, wait_s);
+		pg_usleep(wait_s * 1000000L);
+	}
+}
+
 int
 cmd_rejoin(CtlOptions *opt)
 {
@@ -576,6 +599,11 @@ cmd_rejoin(CtlOptions *opt)
 	{
 		pg_log_error("no data directory given");
 		pg_log_error_hint("Give -D DATADIR or set PGDATA.");
+		return 1;
+	}
+	if (opt->reinit && opt->source_conninfo == NULL)
+	{
+		pg_log_error("--reinit needs --source-conninfo: the server to clone from");
 		return 1;
 	}
 	pgdata = make_absolute_path(opt->pgdata);
@@ -626,8 +654,11 @@ cmd_rejoin(CtlOptions *opt)
 	if (opt->source_conninfo != NULL)
 	{
 		char	   *source = bounded_conninfo(opt->source_conninfo);
+		RewindResult r = REWIND_DAMAGED;
 
-		switch (rewind_with_retries(pgdata, opts, source, opt->timeout))
+		if (!opt->reinit)
+			r = rewind_with_retries(pgdata, opts, source, opt->timeout);
+		switch (r)
 		{
 			case REWIND_DONE:
 				break;
@@ -637,9 +668,16 @@ cmd_rejoin(CtlOptions *opt)
 				pg_log_warning_detail("A standby cannot take writes.  Once it can reach the leader, its HA worker sees whether it diverged and asks for a rejoin again.");
 				break;
 			case REWIND_DAMAGED:
-				pg_log_error("pg_rewind failed after it began to write: the data directory may be damaged, and the server stays stopped");
-				pg_log_error_hint("Clone the node again (pg_ha_ctl init into an empty directory).");
-				return 1;
+				if (!opt->reinit)
+					pg_log_warning("pg_rewind failed after it began to write: the data directory may be damaged, so the node is cloned again");
+				if (!reclone_with_retries(pgdata, source, !opt->reinit, opt->timeout))
+				{
+					pg_log_error("the node could not be cloned again within %d s: the server stays stopped",
+								 opt->timeout);
+					pg_log_error_hint("Fix the cause (see above), then run pg_ha_ctl rejoin --reinit again, or clone the node with pg_ha_ctl init into an empty directory.");
+					return 1;
+				}
+				break;
 		}
 		pg_free(source);
 	}
