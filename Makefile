@@ -25,7 +25,8 @@ OBJS = \
 	src/api_route.o \
 	src/api_tls.o \
 	src/sync.o \
-	src/leader_key.o
+	src/leader_key.o \
+	src/member_record.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha

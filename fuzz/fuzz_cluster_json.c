@@ -13,10 +13,11 @@
  * so that the listing's handlers see the raw bytes (a fuzzer rarely finds
  * its way through base64 on its own).
  *
- * Oracles: a member record reads back the same after formatting; a
- * parameter set in the config reads back with its value; an appended
- * history entry reads back; an ISO time formats and reads back to the same
- * millisecond; slot names are [a-z0-9_].
+ * Oracles: a member record reads back the same after formatting, and so
+ * does the stopped record written from it; a record no session holds is
+ * never a live member; a parameter set in the config reads back with its
+ * value; an appended history entry reads back; an ISO time formats and
+ * reads back to the same millisecond; slot names are [a-z0-9_].
  *
  * Corpus: fuzz/corpus/cluster_json/ (the reference's values and pg_ha's).
  *
@@ -176,6 +177,36 @@ text_readers(const char *cstr)
 		FUZZ_CHECK(bytes >= 0);
 }
 
+/*
+ * A record's last_seen survives formatting; the stopped record written
+ * from it reads back as stopped, without a position, with the same time.
+ */
+static void
+stopped_roundtrip(const PgHaMember *m)
+{
+	char		buf[8192];
+	char		err[PGHA_ERR_LEN];
+	PgHaMember	back;
+	int			n;
+
+	n = pgha_member_to_json(m, buf, sizeof(buf));
+	FUZZ_CHECK(n > 0);
+	memset(&back, 0, sizeof(back));
+	FUZZ_CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	FUZZ_CHECK(back.last_seen_ms == m->last_seen_ms);
+
+	n = pgha_stopped_member_json(m, m->last_seen_ms, buf, sizeof(buf));
+	FUZZ_CHECK(n > 0);
+	memset(&back, 0, sizeof(back));
+	FUZZ_CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	FUZZ_CHECK(strcmp(back.state, "stopped") == 0 && !back.has_xlog &&
+			   back.timeline == 0 && !back.pending_restart);
+	FUZZ_CHECK(strcmp(back.conn_url, m->conn_url) == 0 &&
+			   strcmp(back.api_url, m->api_url) == 0 &&
+			   back.nofailover == m->nofailover);
+	FUZZ_CHECK(back.last_seen_ms == m->last_seen_ms);
+}
+
 static void
 member_reader(const uint8_t *data, size_t size)
 {
@@ -188,9 +219,46 @@ member_reader(const uint8_t *data, size_t size)
 	{
 		FUZZ_CHECK(strcmp(m.name, "pg1") == 0);
 		fuzz_check_member_roundtrip(&m);
+		stopped_roundtrip(&m);
 	}
 	else
 		FUZZ_CHECK(FUZZ_TERMINATED(err) && err[0] != '\0');
+}
+
+/*
+ * Stopped members (records no session holds) are kept apart from the live
+ * ones: never in members[], names unique across both lists, and followed
+ * by the tracker without ever giving it an index out of range.
+ */
+static void
+check_stopped(const PgHaCluster *c)
+{
+	static PgHaMemberTracker t;
+	int			due[PGHA_MAX_MEMBERS * 2];
+	int			n;
+
+	FUZZ_CHECK(c->nstopped >= 0 && c->nstopped <= PGHA_MAX_MEMBERS);
+	for (int i = 0; i < c->nmembers; i++)
+	{
+		FUZZ_CHECK(c->members[i].session[0] != '\0');
+		FUZZ_CHECK(pgha_find_stopped_member(c, c->members[i].name) == NULL);
+	}
+	for (int i = 0; i < c->nstopped; i++)
+	{
+		const PgHaMember *m = &c->stopped[i];
+
+		FUZZ_CHECK(FUZZ_TERMINATED(m->name) && pgha_valid_name(m->name));
+		FUZZ_CHECK(m->session[0] == '\0');
+		FUZZ_CHECK(pgha_find_member(c, m->name) == NULL);
+		FUZZ_CHECK(pgha_find_stopped_member(c, m->name) == m);
+		FUZZ_CHECK(strcmp(pgha_stopped_role_label(c, m, true), "leader") != 0);
+		fuzz_check_member_roundtrip(m);
+		stopped_roundtrip(m);
+	}
+	n = pgha_track_members(&t, c, "pg2", 1000, 1795627282394, 30000, due);
+	FUZZ_CHECK(n >= 0 && n <= t.n && t.n <= PGHA_MAX_MEMBERS * 2);
+	for (int i = 0; i < n; i++)
+		FUZZ_CHECK(due[i] >= 0 && due[i] < t.n && t.seen[due[i]].gone);
 }
 
 /* The value under every key of a cluster, as the HA worker lists them. */
@@ -215,6 +283,8 @@ listing_reader(const uint8_t *data, size_t size)
 						 locked ? "4ca8e74b-6350-7587-addf-a18084928f3c" : NULL,
 						 (json_int_t) (20 + i));
 	}
+	/* the same value as a record no session holds: a stopped member */
+	fuzz_listing_add(l, FUZZ_PREFIX "members/pg3", data, size, NULL, 30);
 	/* a second member, for the decisions about candidates */
 	fuzz_listing_add_str(l, FUZZ_PREFIX "members/pg2",
 						 "{\"conn_url\":\"postgres://127.0.0.1:15432/postgres\",\"api_url\":\"http://127.0.0.1:18009/patroni\",\"state\":\"running\",\"role\":\"replica\",\"version\":\"3.0.2\",\"xlog_location\":72501936,\"timeline\":5}",
@@ -223,6 +293,7 @@ listing_reader(const uint8_t *data, size_t size)
 	FUZZ_CHECK(fuzz_parse_listing(l, &cluster));
 	json_decref(l);
 	fuzz_check_cluster(&cluster);
+	check_stopped(&cluster);
 	for (int i = 0; i < cluster.nmembers; i++)
 		fuzz_check_member_roundtrip(&cluster.members[i]);
 	fuzz_decide(&cluster);

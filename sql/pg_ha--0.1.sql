@@ -37,7 +37,8 @@ CREATE FUNCTION pg_ha_members(
 	OUT timeline bigint,
 	OUT lag_mb bigint,
 	OUT pending_restart boolean,
-	OUT as_of timestamptz)
+	OUT as_of timestamptz,
+	OUT last_seen timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_ha_members'
 LANGUAGE C STRICT VOLATILE;
@@ -46,7 +47,7 @@ COMMENT ON FUNCTION pg_ha_members() IS 'members of the pg_ha cluster as last rea
 
 CREATE VIEW pg_ha_status AS SELECT * FROM pg_ha_members() ORDER BY member;
 
-COMMENT ON VIEW pg_ha_status IS 'members of the pg_ha cluster, as patronictl list shows them';
+COMMENT ON VIEW pg_ha_status IS 'members of the pg_ha cluster, as patronictl list shows them; a stopped member with state stopped and when it was last seen';
 
 REVOKE ALL ON FUNCTION pg_ha_node_info() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_members() FROM PUBLIC;
@@ -57,19 +58,21 @@ GRANT SELECT ON pg_ha_node, pg_ha_status TO pg_monitor;
 -- Operator actions: superusers only unless granted.
 
 CREATE FUNCTION pg_ha_switchover(candidate text DEFAULT NULL,
-								 scheduled_at timestamptz DEFAULT NULL)
+								 scheduled_at timestamptz DEFAULT NULL,
+								 wait boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pg_ha_switchover'
 LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION pg_ha_switchover(text, timestamptz) IS 'hand the leader role over to a replica (the healthiest when no candidate is named), now or at a time';
+COMMENT ON FUNCTION pg_ha_switchover(text, timestamptz, boolean) IS 'hand the leader role over to a replica (the healthiest when no candidate is named), now or at a time (wait: until the new leader holds the key, on a replica)';
 
-CREATE FUNCTION pg_ha_failover(candidate text, force boolean DEFAULT false)
+CREATE FUNCTION pg_ha_failover(candidate text, force boolean DEFAULT false,
+							   wait boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pg_ha_failover'
 LANGUAGE C STRICT VOLATILE;
 
-COMMENT ON FUNCTION pg_ha_failover(text, boolean) IS 'make the candidate the leader, also when the cluster has no healthy leader (force: also a member that is not the synchronous standby)';
+COMMENT ON FUNCTION pg_ha_failover(text, boolean, boolean) IS 'make the candidate the leader, also when the cluster has no healthy leader (force: also a member that is not the synchronous standby; wait: until the new leader holds the key, on a replica)';
 
 CREATE FUNCTION pg_ha_pause()
 RETURNS text
@@ -85,8 +88,8 @@ LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pg_ha_resume() IS 'end maintenance mode';
 
-REVOKE ALL ON FUNCTION pg_ha_switchover(text, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION pg_ha_failover(text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_switchover(text, timestamptz, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_ha_failover(text, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_pause() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_resume() FROM PUBLIC;
 

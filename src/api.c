@@ -28,6 +28,15 @@
  * (pgha_api_run_writes) and resumes each connection with its answer.  Who
  * may write: pg_ha.api_auth (api_route.c, pgha_api_check_auth).
  *
+ * An immediate switchover or failover is answered with its outcome, as
+ * Patroni does: the connection stays suspended while the worker looks at
+ * the cluster in Consul once a second, between rounds and beside its
+ * blocking reads (poll_waits), health checks answered meanwhile.  When the
+ * worker exits first (the old leader's server stops in a switchover, and
+ * the REST API with it), each waiting connection is left to a process of
+ * its own that outlives the server, looks for the new leader in Consul,
+ * answers and exits (hand_over_waits).
+ *
  * The requests are outside data from anyone who can reach the port.  MHD
  * bounds them (connection limits, timeouts, a memory limit per
  * connection); api_route.c parses what remains defensively.  Nothing here
@@ -41,11 +50,18 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <curl/curl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "access/xlog.h"
@@ -62,6 +78,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/pg_shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
@@ -94,6 +111,24 @@ extern char *pg_ha_api_auth;
 /* MHD_run calls in a row while it has work ready (see serve) */
 #define SERVE_MAX_RUNS				16
 #define API_RETRY_START_MS			10000
+/* the largest cluster listing a waiter reads, as dcs_consul.c's limit */
+#define WAITER_MAX_BODY				(4 * 1024 * 1024)
+/* a waiter's answer goes out within this, or the client is given up */
+#define WAITER_SEND_TIMEOUT_S		10
+
+/*
+ * An immediate switchover or failover whose client waits for the outcome
+ * (pgha_failover_outcome): who led when it was written, who was asked for.
+ */
+typedef struct ApiWait
+{
+	bool		active;			/* set by write_failover: wait, answer later */
+	bool		switchover;		/* POST /switchover, else /failover */
+	char		old_leader[PGHA_NAME_LEN];	/* "" when none */
+	char		candidate[PGHA_NAME_LEN];	/* "" when none */
+	int64		deadline;		/* pgha_monotonic_ms() */
+	int64		next_poll;
+} ApiWait;
 
 /*
  * The raw URI of a request, kept from MHD's URI callback to its end; and
@@ -105,9 +140,11 @@ typedef struct ApiRequestCtx
 	bool		write;			/* a write request, authorized: collect */
 	bool		too_large;		/* body over PGHA_API_MAX_WRITE_BODY */
 	bool		queued;			/* suspended, in the queue of writes */
+	bool		waiting;		/* suspended, in the list of waits */
 	bool		answered;		/* resumed: resp is the answer to send */
-	struct MHD_Connection *con; /* while queued */
-	struct ApiRequestCtx *next; /* the queue */
+	struct MHD_Connection *con; /* while queued or waiting */
+	struct ApiRequestCtx *next; /* the queue, or the list of waits */
+	ApiWait		wait;
 	PgHaApiResponse resp;
 	PgHaApiRequest req;
 	char	   *body;			/* malloc'ed */
@@ -126,6 +163,8 @@ static bool serving = false;	/* inside MHD_run */
 /* authorized write requests waiting for the HA worker, oldest first */
 static ApiRequestCtx *queue_head = NULL;
 static ApiRequestCtx *queue_tail = NULL;
+/* switchovers and failovers whose outcome their clients wait for */
+static ApiRequestCtx *wait_head = NULL;
 /* the PEM texts while the daemon runs with TLS */
 static PgHaApiTls daemon_tls;
 static PgHaApiSnapshot *snapshot = NULL;
@@ -427,6 +466,18 @@ wake_ha_worker(void)
 		SetLatch(pgha_shared->worker_latch);
 }
 
+/* loop_wait as the HA worker applies it (the config key's, else ours) */
+static int
+current_loop_wait_ms(void)
+{
+	int			ms;
+
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	ms = pgha_shared->loop_wait_ms > 0 ? pgha_shared->loop_wait_ms : pg_ha_loop_wait;
+	LWLockRelease(pgha_shared->lock);
+	return ms;
+}
+
 /* The cluster from Consul, or false with a 503 in resp. */
 static bool
 read_cluster(PgHaCluster *c, const char *what, PgHaApiResponse *resp)
@@ -445,14 +496,19 @@ read_cluster(PgHaCluster *c, const char *what, PgHaApiResponse *resp)
 	return true;
 }
 
-/* POST /switchover, /failover */
+/*
+ * POST /switchover, /failover.  A scheduled request is answered at once
+ * (202); an immediate one sets wait instead of resp: the answer is its
+ * outcome (poll_waits).
+ */
 static void
 write_failover(bool switchover, const char *body, size_t len,
-			   PgHaApiResponse *resp)
+			   PgHaApiResponse *resp, ApiWait *wait)
 {
 	const char *action = switchover ? "switchover" : "failover";
 	PgHaApiFailover r;
 	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	const char *holder;
 	char		msg[PGHA_ERR_LEN];
 	char		err[PGHA_ERR_LEN];
 	char		value[1024];
@@ -475,8 +531,8 @@ write_failover(bool switchover, const char *body, size_t len,
 		pgha_api_text_response(resp, status, msg);
 		return;
 	}
-	if (pgha_failover_request_json(r.leader[0] ? r.leader :
-								   (c->has_leader && c->leader_session[0] ? c->leader : NULL),
+	holder = c->has_leader && c->leader_session[0] ? c->leader : NULL;
+	if (pgha_failover_request_json(r.leader[0] ? r.leader : holder,
 								   r.candidate[0] ? r.candidate : NULL,
 								   r.scheduled_iso[0] ? r.scheduled_iso : NULL,
 								   value, sizeof(value)) < 0)
@@ -501,11 +557,18 @@ write_failover(bool switchover, const char *body, size_t len,
 					action, r.leader, r.candidate,
 					r.scheduled_iso[0] ? ", at " : "", r.scheduled_iso)));
 	if (r.scheduled_iso[0])
+	{
 		pgha_api_text_response(resp, 202, switchover ? "Switchover scheduled" : "Failover scheduled");
-	else if (r.candidate[0])
-		pgha_api_text_response(resp, 200, psprintf("%s to \"%s\" requested", action, r.candidate));
-	else
-		pgha_api_text_response(resp, 200, psprintf("%s requested", action));
+		return;
+	}
+	/* Patroni's bound: twice max(10 s, loop_wait), a look every second */
+	memset(wait, 0, sizeof(*wait));
+	wait->active = true;
+	wait->switchover = switchover;
+	strlcpy(wait->old_leader, holder ? holder : "", sizeof(wait->old_leader));
+	strlcpy(wait->candidate, r.candidate, sizeof(wait->candidate));
+	wait->next_poll = pgha_monotonic_ms() + PGHA_OUTCOME_POLL_MS;
+	wait->deadline = pgha_monotonic_ms() + pgha_failover_wait_ms(current_loop_wait_ms());
 }
 
 /* POST /restart: this node */
@@ -707,21 +770,22 @@ write_config(const char *body, size_t len, PgHaApiResponse *resp)
  */
 static void
 handle_write(const PgHaApiRequest *req, const char *body, size_t len,
-			 PgHaApiResponse *resp)
+			 PgHaApiResponse *resp, ApiWait *wait)
 {
 	MemoryContext old = MemoryContextSwitchTo(write_cxt);
 	bool		ok = false;
 
 	memset(resp, 0, sizeof(*resp));
+	memset(wait, 0, sizeof(*wait));
 	PG_TRY();
 	{
 		switch (req->endpoint)
 		{
 			case PGHA_EP_SWITCHOVER:
-				write_failover(true, body, len, resp);
+				write_failover(true, body, len, resp, wait);
 				break;
 			case PGHA_EP_FAILOVER:
-				write_failover(false, body, len, resp);
+				write_failover(false, body, len, resp, wait);
 				break;
 			case PGHA_EP_RESTART:
 				write_restart(body, len, resp);
@@ -755,6 +819,7 @@ handle_write(const PgHaApiRequest *req, const char *body, size_t len,
 	{
 		pgha_api_response_free(resp);
 		pgha_api_text_response(resp, 500, "internal error; see the server log");
+		wait->active = false;
 	}
 }
 
@@ -812,6 +877,431 @@ resume_with(ApiRequestCtx *ctx)
 	MHD_resume_connection(con);
 }
 
+/* ----- waits for the outcome of a switchover or failover */
+
+static void
+start_wait(ApiRequestCtx *ctx)
+{
+	ctx->waiting = true;
+	ctx->next = wait_head;
+	wait_head = ctx;
+}
+
+static void
+unwait(ApiRequestCtx *ctx)
+{
+	ApiRequestCtx **p = &wait_head;
+
+	while (*p != NULL && *p != ctx)
+		p = &(*p)->next;
+	if (*p == ctx)
+		*p = ctx->next;
+	ctx->waiting = false;
+	ctx->next = NULL;
+}
+
+/* Is a look at the cluster due for some wait? */
+static bool
+polls_due(void)
+{
+	int64		now;
+
+	if (wait_head == NULL)
+		return false;
+	now = pgha_monotonic_ms();
+	for (ApiRequestCtx *ctx = wait_head; ctx != NULL; ctx = ctx->next)
+		if (now >= ctx->wait.next_poll)
+			return true;
+	return false;
+}
+
+/* Work for pgha_api_run_writes beside the HA worker's blocking read. */
+static bool
+aside_work_pending(void)
+{
+	return writes_pending() || polls_due();
+}
+
+/* Answer a wait with Patroni's text for outcome; new_leader as in api_route.h. */
+static void
+answer_wait(ApiRequestCtx *ctx, PgHaFailoverOutcome outcome, const char *new_leader)
+{
+	struct MHD_Connection *con = ctx->con;
+	char		text[PGHA_ERR_LEN];
+	int			status;
+
+	status = pgha_failover_outcome_text(outcome, ctx->wait.switchover, new_leader,
+										ctx->wait.candidate, text, sizeof(text));
+	unwait(ctx);
+	pgha_api_text_response(&ctx->resp, status, text);
+	ereport(LOG,
+			(errmsg("pg_ha: %s requested through the REST API: answered %d %s",
+					ctx->wait.switchover ? "switchover" : "failover", status, text)));
+	ctx->answered = true;
+	ctx->con = NULL;
+	MHD_resume_connection(con);
+}
+
+/*
+ * The waits past their time (a second more than Patroni's bound, so that
+ * the last look can be made), answered without asking Consul: this runs
+ * wherever the REST API is served, also while the HA worker waits for a
+ * Consul that does not answer.  True when one was answered.
+ */
+static bool
+expire_waits(void)
+{
+	int64		now = pgha_monotonic_ms();
+	ApiRequestCtx *next;
+	bool		answered = false;
+
+	for (ApiRequestCtx *ctx = wait_head; ctx != NULL; ctx = next)
+	{
+		next = ctx->next;
+		if (now >= ctx->wait.deadline + PGHA_OUTCOME_POLL_MS)
+		{
+			answer_wait(ctx, PGHA_OUTCOME_UNKNOWN, "");
+			answered = true;
+		}
+	}
+	return answered;
+}
+
+/*
+ * Look at the cluster once for the waits whose second has come, as
+ * Patroni's poll_failover_result does, and answer those that have an
+ * outcome (or no time left).  A failed read is no outcome: the next second
+ * looks again.  Outside any MHD callback.  True when one was answered.
+ */
+static bool
+poll_waits(void)
+{
+	MemoryContext old;
+	PgHaCluster *c = NULL;
+	bool		read_ok = false;
+	bool		answered = false;
+	int64		now;
+	ApiRequestCtx *next;
+
+	if (!polls_due())
+		return false;
+	old = MemoryContextSwitchTo(write_cxt);
+	PG_TRY();
+	{
+		char		err[PGHA_ERR_LEN];
+
+		c = palloc(sizeof(PgHaCluster));
+		read_ok = dcs_read_cluster(psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster),
+								   c, err, sizeof(err));
+		if (!read_ok)
+			elog(DEBUG1, "pg_ha: REST API: could not look for the new leader: %s", err);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(write_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		LWLockReleaseAll();
+		read_ok = false;
+	}
+	PG_END_TRY();
+
+	now = pgha_monotonic_ms();
+	for (ApiRequestCtx *ctx = wait_head; ctx != NULL; ctx = next)
+	{
+		PgHaFailoverOutcome outcome = PGHA_OUTCOME_PENDING;
+
+		next = ctx->next;
+		if (now < ctx->wait.next_poll)
+			continue;
+		ctx->wait.next_poll = now + PGHA_OUTCOME_POLL_MS;
+		if (read_ok)
+			outcome = pgha_failover_outcome(c, ctx->wait.old_leader, ctx->wait.candidate);
+		if (outcome == PGHA_OUTCOME_PENDING && now >= ctx->wait.deadline)
+			outcome = PGHA_OUTCOME_UNKNOWN;
+		if (outcome != PGHA_OUTCOME_PENDING)
+		{
+			answer_wait(ctx, outcome, read_ok ? c->leader : "");
+			answered = true;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(write_cxt);
+	return answered;
+}
+
+/* ----- the waiter: a wait that outlives the HA worker */
+
+/* What a waiter needs, read while the worker still has shared memory. */
+typedef struct WaiterArgs
+{
+	ApiWait		wait;
+	int			fd;				/* the client's socket */
+	void	   *tls;			/* its gnutls_session_t, NULL without TLS */
+	int			timeout_ms;		/* per Consul request: retry_timeout */
+} WaiterArgs;
+
+typedef struct WaiterBody
+{
+	char	   *data;
+	size_t		len;
+} WaiterBody;
+
+static void waiter_main(WaiterArgs *a) pg_attribute_noreturn();
+
+static size_t
+waiter_collect(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	WaiterBody *b = (WaiterBody *) userdata;
+	size_t		n = size * nmemb;
+	char	   *p;
+
+	if (b->len + n > WAITER_MAX_BODY || (p = realloc(b->data, b->len + n + 1)) == NULL)
+		return 0;				/* makes libcurl fail the transfer */
+	memcpy(p + b->len, ptr, n);
+	b->len += n;
+	p[b->len] = '\0';
+	b->data = p;
+	return n;
+}
+
+/*
+ * The cluster's keys from Consul, as dcs_read_cluster() reads them, with
+ * libcurl and cluster.c alone: the waiter has no PostgreSQL left around it
+ * (no shared memory, latch, log or error handling).
+ */
+static bool
+waiter_read_cluster(const char *prefix, int timeout_ms, PgHaCluster *c)
+{
+	CURL	   *easy = curl_easy_init();
+	struct curl_slist *headers = NULL;
+	WaiterBody	body = {NULL, 0};
+	char		url[2048];
+	char		err[PGHA_ERR_LEN];
+	long		status = 0;
+	bool		ok = false;
+
+	if (easy == NULL)
+		return false;
+	snprintf(url, sizeof(url), "%s/v1/kv/%s?recurse", pg_ha_consul_url, prefix);
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "pg_ha/" PG_HA_VERSION);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, waiter_collect);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+	if (pg_ha_consul_token != NULL && pg_ha_consul_token[0] != '\0')
+	{
+		char		h[600];
+
+		snprintf(h, sizeof(h), "X-Consul-Token: %s", pg_ha_consul_token);
+		headers = curl_slist_append(headers, h);
+		explicit_bzero(h, sizeof(h));
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+	}
+	if (curl_easy_perform(easy) == CURLE_OK &&
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
+	{
+		if (status == 404)
+		{
+			/* no key at all: no leader, no request */
+			memset(c, 0, sizeof(*c));
+			ok = true;
+		}
+		else if (status == 200 && body.data != NULL)
+			ok = pgha_parse_kv_listing(body.data, body.len, prefix, c,
+									   err, sizeof(err));
+	}
+	curl_easy_cleanup(easy);
+	curl_slist_free_all(headers);
+	free(body.data);
+	return ok;
+}
+
+/* Send all of buf on the client's connection; false when it is gone. */
+static bool
+waiter_send(const WaiterArgs *a, const char *buf, size_t len)
+{
+	while (len > 0)
+	{
+		ssize_t		n;
+
+		if (a->tls != NULL)
+			n = gnutls_record_send((gnutls_session_t) a->tls, buf, len);
+		else
+			n = send(a->fd, buf, len, MSG_NOSIGNAL);
+		/* a timeout (SO_SNDTIMEO) ends it, as a gone client does */
+		if (n < 0 && (a->tls != NULL ? n == GNUTLS_E_INTERRUPTED : errno == EINTR))
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t) n;
+	}
+	return true;
+}
+
+/*
+ * The waiter's life, in a child forked by the exiting HA worker: keep the
+ * client's connection and nothing else of the server, look for the new
+ * leader once a second until the wait's deadline, answer as the REST API
+ * would have, exit.
+ */
+static void
+waiter_main(WaiterArgs *a)
+{
+	static const int signals[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGALRM,
+	SIGUSR1, SIGUSR2, SIGCHLD};
+	char		prefix[2 * PGHA_NAME_LEN + 2];
+	PgHaCluster *c = calloc(1, sizeof(PgHaCluster));
+	PgHaFailoverOutcome outcome = PGHA_OUTCOME_UNKNOWN;
+	char		text[PGHA_ERR_LEN];
+	char		answer[PGHA_ERR_LEN + 256];
+	sigset_t	none;
+	struct timeval send_timeout = {WAITER_SEND_TIMEOUT_S, 0};
+	int			null_fd;
+	int			status;
+	int			n;
+
+	/*
+	 * Out of the worker's process group, which the postmaster signals;
+	 * default handlers, for the worker's own touch shared memory.
+	 */
+	(void) setsid();
+	for (int i = 0; i < lengthof(signals); i++)
+		pqsignal(signals[i], SIG_DFL);
+	pqsignal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/*
+	 * Let go of the server's shared memory: a postmaster refuses to start
+	 * while an old process still has it attached (the syslogger detaches
+	 * likewise).  Of the descriptors, keep the client's alone, as fd 3.
+	 */
+	PGSharedMemoryDetach();
+	null_fd = open("/dev/null", O_RDWR);
+	if (null_fd >= 0)
+	{
+		(void) dup2(null_fd, STDIN_FILENO);
+		(void) dup2(null_fd, STDOUT_FILENO);
+		(void) dup2(null_fd, STDERR_FILENO);
+	}
+	if (a->fd != 3 && dup2(a->fd, 3) < 0)
+		_exit(1);
+	a->fd = 3;
+	closefrom(4);
+	if (a->tls != NULL)
+		gnutls_transport_set_int((gnutls_session_t) a->tls, a->fd);
+	(void) fcntl(a->fd, F_SETFL, fcntl(a->fd, F_GETFL) & ~O_NONBLOCK);
+	(void) setsockopt(a->fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
+					  sizeof(send_timeout));
+
+	snprintf(prefix, sizeof(prefix), "%s/%s/", pg_ha_namespace, pg_ha_cluster);
+	while (c != NULL)
+	{
+		int64		now = pgha_monotonic_ms();
+
+		if (now < a->wait.next_poll)
+		{
+			(void) poll(NULL, 0, (int) (a->wait.next_poll - now));
+			continue;
+		}
+		a->wait.next_poll = now + PGHA_OUTCOME_POLL_MS;
+		if (waiter_read_cluster(prefix, a->timeout_ms, c))
+		{
+			outcome = pgha_failover_outcome(c, a->wait.old_leader, a->wait.candidate);
+			if (outcome != PGHA_OUTCOME_PENDING)
+				break;
+		}
+		if (pgha_monotonic_ms() >= a->wait.deadline)
+		{
+			outcome = PGHA_OUTCOME_UNKNOWN;
+			break;
+		}
+	}
+
+	status = pgha_failover_outcome_text(outcome, a->wait.switchover,
+										c != NULL ? c->leader : "",
+										a->wait.candidate, text, sizeof(text));
+	n = snprintf(answer, sizeof(answer),
+				 "HTTP/1.1 %d %s\r\n"
+				 "Connection: close\r\n"
+				 "Content-Type: text/plain; charset=utf-8\r\n"
+				 "Content-Length: %zu\r\n\r\n%s",
+				 status, status == 200 ? "OK" : "Service Unavailable",
+				 strlen(text), text);
+	if (n > 0 && n < (int) sizeof(answer) && waiter_send(a, answer, n))
+	{
+		if (a->tls != NULL)
+			(void) gnutls_bye((gnutls_session_t) a->tls, GNUTLS_SHUT_WR);
+		else
+			(void) shutdown(a->fd, SHUT_WR);
+	}
+	_exit(0);
+}
+
+/*
+ * The HA worker exits while clients wait for an outcome: a switchover
+ * stops the old leader's server, and the REST API with it, before the new
+ * leader takes the key.  Each waiting connection is left to a waiter
+ * (waiter_main) forked here.  True when one was: the daemon must then
+ * never close its connections, as MHD_stop_daemon would (its shutdown()
+ * would end the waiter's too); the process exits instead, which closes
+ * only its own descriptors.  The others stay in the list.
+ */
+static bool
+hand_over_waits(void)
+{
+	bool		any = false;
+	int			timeout_ms;
+	ApiRequestCtx *next;
+
+	if (wait_head == NULL)
+		return false;
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	timeout_ms = pgha_shared->retry_timeout_ms > 0 ?
+		pgha_shared->retry_timeout_ms : pg_ha_retry_timeout;
+	LWLockRelease(pgha_shared->lock);
+
+	for (ApiRequestCtx *ctx = wait_head; ctx != NULL; ctx = next)
+	{
+		const union MHD_ConnectionInfo *info;
+		WaiterArgs	a;
+		pid_t		pid;
+
+		next = ctx->next;
+		memset(&a, 0, sizeof(a));
+		a.wait = ctx->wait;
+		a.timeout_ms = timeout_ms;
+		info = MHD_get_connection_info(ctx->con, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (info == NULL)
+			continue;
+		a.fd = info->connect_fd;
+		/* the TLS session goes along: the waiter goes on with it */
+		info = MHD_get_connection_info(ctx->con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (info != NULL)
+			a.tls = info->tls_session;
+		pid = fork();
+		if (pid == 0)
+			waiter_main(&a);
+		if (pid < 0)
+		{
+			ereport(LOG,
+					(errmsg("pg_ha: could not fork a process to answer a %s request: %m",
+							a.wait.switchover ? "switchover" : "failover")));
+			continue;
+		}
+		ereport(LOG,
+				(errmsg("pg_ha: the REST API stops; process %d answers the %s request once the new leader is known",
+						(int) pid, a.wait.switchover ? "switchover" : "failover")));
+		unwait(ctx);
+		any = true;
+	}
+	return any;
+}
+
 /* ----- MHD callbacks: no ERROR may escape them */
 
 static void *
@@ -842,6 +1332,8 @@ api_completed(void *cls, struct MHD_Connection *con, void **req_cls,
 
 		if (ctx->queued)
 			unqueue(ctx);
+		if (ctx->waiting)
+			unwait(ctx);
 		pgha_api_response_free(&ctx->resp);
 		free(ctx->body);
 		free(ctx);
@@ -1191,6 +1683,10 @@ serve(void)
 		return;
 	serving = true;
 
+	/* a wait past its time is answered, whatever Consul does */
+	if (wait_head != NULL)
+		(void) expire_waits();
+
 	/*
 	 * Again while MHD has work ready that no descriptor announces (timeout
 	 * 0): a resumed connection, then the next request a kept-alive client
@@ -1251,7 +1747,7 @@ pgha_api_start(void)
 		return;
 	}
 	dcs_serve_while_waiting(daemon_fd, serve);
-	dcs_run_aside(writes_pending, pgha_api_run_writes);
+	dcs_run_aside(aside_work_pending, pgha_api_run_writes);
 	ereport(LOG,
 			(errmsg("pg_ha: REST API listening on \"%s\" (pid %d)%s",
 					pg_ha_api_listen, MyProcPid,
@@ -1259,9 +1755,16 @@ pgha_api_start(void)
 	logged_error[0] = '\0';
 }
 
-void
-pgha_api_stop(void)
+/*
+ * Answer what is queued and stop listening.  exiting: the HA worker exits
+ * next, so waits are handed over to waiters (hand_over_waits); else (a
+ * restart of the daemon) they are answered as unknown.
+ */
+static void
+stop_daemon(bool exiting)
 {
+	bool		handed_over = false;
+
 	if (api_daemon == NULL)
 		return;
 	/* MHD must not stop with a suspended connection: answer them first */
@@ -1273,13 +1776,32 @@ pgha_api_stop(void)
 							   "the REST API is stopping; nothing was done");
 		resume_with(ctx);
 	}
+	if (exiting)
+		handed_over = hand_over_waits();
+	while (wait_head != NULL)
+		answer_wait(wait_head, PGHA_OUTCOME_UNKNOWN, "");
 	serve();
 	dcs_serve_while_waiting(-1, NULL);
 	dcs_run_aside(NULL, NULL);
-	MHD_stop_daemon(api_daemon);
+	if (handed_over)
+	{
+		/* no new connections at once; the rest ends with the process */
+		MHD_socket listen_fd = MHD_quiesce_daemon(api_daemon);
+
+		if (listen_fd != MHD_INVALID_SOCKET)
+			close(listen_fd);
+	}
+	else
+		MHD_stop_daemon(api_daemon);
 	api_daemon = NULL;
 	daemon_fd = -1;
 	pgha_api_tls_free(&daemon_tls);
+}
+
+void
+pgha_api_stop(void)
+{
+	stop_daemon(true);
 }
 
 /*
@@ -1308,7 +1830,7 @@ pgha_api_reload(void)
 	pgha_api_tls_free(&tls);
 	if (same)
 		return;
-	pgha_api_stop();
+	stop_daemon(false);
 	next_start = 0;
 	pgha_api_start();
 	if (api_daemon != NULL)
@@ -1317,21 +1839,19 @@ pgha_api_reload(void)
 }
 
 /*
- * The queued write requests, carried out one after the other.  Called by
- * the HA worker outside MHD_run, between rounds: each talks to Consul,
- * serving health checks meanwhile.  Stops once a loop_wait has gone by; the
- * rest waits for the next round, so that the lease is renewed on time.
+ * The queued write requests, carried out one after the other, then the
+ * looks at the cluster that waits for an outcome are due (poll_waits).
+ * Called by the HA worker outside MHD_run, between rounds and beside its
+ * blocking reads: each talks to Consul, serving health checks meanwhile.
+ * Stops once a loop_wait has gone by; the rest waits for the next round,
+ * so that the lease is renewed on time.
  */
 void
 pgha_api_run_writes(void)
 {
 	int64		start = pgha_monotonic_ms();
-	int			budget;
+	int			budget = current_loop_wait_ms();
 	bool		resumed = false;
-
-	LWLockAcquire(pgha_shared->lock, LW_SHARED);
-	budget = pgha_shared->loop_wait_ms > 0 ? pgha_shared->loop_wait_ms : pg_ha_loop_wait;
-	LWLockRelease(pgha_shared->lock);
 
 	while (queue_head != NULL && pgha_monotonic_ms() - start < budget)
 	{
@@ -1340,12 +1860,20 @@ pgha_api_run_writes(void)
 
 		/* off the queue first: a request queued meanwhile waits its turn */
 		unqueue(ctx);
-		handle_write(&ctx->req, ctx->body, ctx->body_len, &ctx->resp);
+		handle_write(&ctx->req, ctx->body, ctx->body_len, &ctx->resp, &ctx->wait);
+		if (ctx->wait.active)
+		{
+			/* stays suspended until its outcome is known */
+			start_wait(ctx);
+			continue;
+		}
 		ctx->answered = true;
 		ctx->con = NULL;
 		MHD_resume_connection(con);
 		resumed = true;
 	}
+	if (poll_waits())
+		resumed = true;
 	/* a resumed connection wakes no descriptor: send the answers now */
 	if (resumed)
 		serve();

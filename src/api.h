@@ -15,13 +15,20 @@ extern void pgha_api_init(void);
 /* Listen on pg_ha.api_listen, unless listening or a retry is not due. */
 extern void pgha_api_start(void);
 
-/* Answer what is queued and stop listening (the HA worker exits). */
+/*
+ * Answer what is queued and stop listening (the HA worker exits next).
+ * Clients waiting for the outcome of a switchover or failover are left to
+ * processes that outlive the worker and answer them.
+ */
 extern void pgha_api_stop(void);
 
 /* After a reload: take changed certificate files. */
 extern void pgha_api_reload(void);
 
-/* Carry out the queued write requests; outside any MHD callback. */
+/*
+ * Carry out the queued write requests and look for the outcomes clients
+ * wait for; outside any MHD callback.
+ */
 extern void pgha_api_run_writes(void);
 
 /* WaitLatch() that answers REST requests meanwhile. */

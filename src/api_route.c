@@ -1129,47 +1129,64 @@ conn_url_host_port(const char *url, size_t urllen, char *host, size_t hostlen,
 	}
 }
 
+/* a member of /cluster: live, or stopped (a record no session holds) */
+typedef struct ListedMember
+{
+	const PgHaMember *m;
+	bool		stopped;
+} ListedMember;
+
 static int
 member_name_cmp(const void *a, const void *b)
 {
-	const PgHaMember *ma = *(const PgHaMember *const *) a;
-	const PgHaMember *mb = *(const PgHaMember *const *) b;
+	const PgHaMember *ma = ((const ListedMember *) a)->m;
+	const PgHaMember *mb = ((const ListedMember *) b)->m;
 
 	return strncmp(ma->name, mb->name, sizeof(ma->name));
 }
 
-/* Patroni's cluster_as_json(), 3.0.2. */
+/*
+ * Patroni's cluster_as_json(), 3.0.2.  Stopped members come with them, as
+ * Patroni lists its own stopped members: state "stopped", lag "unknown",
+ * and pg_ha's "last_seen".
+ */
 static json_t *
 cluster_json(const PgHaApiSnapshot *s)
 {
 	const PgHaCluster *c = &s->cluster;
-	const PgHaMember *sorted[PGHA_MAX_MEMBERS];
+	ListedMember sorted[PGHA_MAX_MEMBERS * 2];
 	json_t	   *root = new_object();
 	json_t	   *members = json_array();
 	int64_t		cluster_lsn = (c->has_optime && c->optime > 0) ? c->optime : 0;
-	int			n = c->nmembers;
+	int			nlive = c->nmembers;
+	int			nstopped = c->nstopped;
+	int			n = 0;
 	bool		ok = root != NULL && members != NULL;
 
-	if (n < 0)
-		n = 0;
-	if (n > PGHA_MAX_MEMBERS)
-		n = PGHA_MAX_MEMBERS;
-	for (int i = 0; i < n; i++)
-		sorted[i] = &c->members[i];
+	/* do not trust the counts beyond the arrays */
+	nlive = nlive < 0 ? 0 : nlive > PGHA_MAX_MEMBERS ? PGHA_MAX_MEMBERS : nlive;
+	nstopped = nstopped < 0 ? 0 : nstopped > PGHA_MAX_MEMBERS ? PGHA_MAX_MEMBERS : nstopped;
+	for (int i = 0; i < nlive; i++)
+		sorted[n++] = (ListedMember) {&c->members[i], false};
+	for (int i = 0; i < nstopped; i++)
+		sorted[n++] = (ListedMember) {&c->stopped[i], true};
 	qsort(sorted, (size_t) n, sizeof(sorted[0]), member_name_cmp);
 
 	for (int i = 0; ok && i < n; i++)
 	{
-		const PgHaMember *m = sorted[i];
-		bool		leader = c->has_leader &&
+		const PgHaMember *m = sorted[i].m;
+		bool		stopped = sorted[i].stopped;
+		bool		leader = !stopped && c->has_leader &&
 			strncmp(m->name, c->leader, sizeof(m->name)) == 0;
 		char		host[PGHA_URL_LEN];
+		char		iso[PGHA_ISO_TIME_LEN];
 		int			port;
 		json_t	   *o = new_object();
 
 		ok = o != NULL &&
 			put(o, "name", JSON_STR(m->name)) &&
-			put(o, "role", json_string(leader ? "leader" :
+			put(o, "role", json_string(leader ? "leader" : stopped ?
+									   pgha_stopped_role_label(c, m, true) :
 									   pgha_member_role_label(c, m, true))) &&
 			put(o, "state", JSON_STR(m->state)) &&
 			put(o, "api_url", JSON_STR(m->api_url));
@@ -1194,6 +1211,9 @@ cluster_json(const PgHaApiSnapshot *s)
 				ok = put(o, "lag", json_integer(cluster_lsn >= m->xlog_location ?
 												cluster_lsn - m->xlog_location : 0));
 		}
+		if (ok && stopped && m->last_seen_ms > 0 &&
+			pgha_format_iso_time(m->last_seen_ms, iso, sizeof(iso)))
+			ok = put(o, "last_seen", json_string(iso));
 		if (!ok)
 		{
 			if (o != NULL)

@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "cluster.h"
 
@@ -296,6 +298,93 @@ extern int	pgha_api_parse_failover(const char *body, size_t len,
 extern int	pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
 									bool switchover, int64_t now_ms,
 									char *msg, size_t msglen);
+
+/*
+ * The outcome of an immediate switchover or failover, judged on the
+ * cluster as read from Consul the way Patroni 3.0.2's REST API judges it
+ * (poll_failover_result in patroni/api.py): a member other than the old
+ * leader holding the leader key ends the wait; so does the request's
+ * disappearance while nobody else holds the key.  Used by the REST API,
+ * pg_ha_switchover()/pg_ha_failover() with wait, and pg_ha_ctl, which links
+ * cluster.c but not this file's .c: hence inline, pure, libc only.
+ */
+typedef enum PgHaFailoverOutcome
+{
+	PGHA_OUTCOME_PENDING,		/* no new leader, the request stands */
+	PGHA_OUTCOME_DONE,			/* the candidate leads (without one: any
+								 * member but the old leader) */
+	PGHA_OUTCOME_OTHER,			/* a member other than the candidate leads */
+	PGHA_OUTCOME_FAILED,		/* the request is gone, no new leader */
+	PGHA_OUTCOME_UNKNOWN		/* still pending when the wait ended */
+} PgHaFailoverOutcome;
+
+/* Patroni looks once a second, for twice max(10 s, loop_wait) */
+#define PGHA_OUTCOME_POLL_MS	1000
+
+static inline int
+pgha_failover_wait_ms(int loop_wait_ms)
+{
+	return 2 * (loop_wait_ms > 10000 ? loop_wait_ms : 10000);
+}
+
+/*
+ * The outcome so far.  old_leader: who held the leader key when the request
+ * was written (NULL or "": nobody); candidate: NULL or "" when none was
+ * named.  Only a key locked by a session counts as held, as everywhere in
+ * pg_ha: a key released for the candidate is nobody's yet.  The new leader
+ * is c->leader for DONE and OTHER.
+ */
+static inline PgHaFailoverOutcome
+pgha_failover_outcome(const PgHaCluster *c, const char *old_leader,
+					  const char *candidate)
+{
+	const char *holder = (c->has_leader && c->leader_session[0] != '\0' &&
+						  c->leader[0] != '\0') ? c->leader : NULL;
+
+	if (holder != NULL &&
+		(old_leader == NULL || strncmp(holder, old_leader, PGHA_NAME_LEN) != 0))
+	{
+		if (candidate == NULL || candidate[0] == '\0' ||
+			strncmp(holder, candidate, PGHA_NAME_LEN) == 0)
+			return PGHA_OUTCOME_DONE;
+		return PGHA_OUTCOME_OTHER;
+	}
+	/* the new leader removes the request only once it holds the key */
+	if (!c->has_failover)
+		return PGHA_OUTCOME_FAILED;
+	return PGHA_OUTCOME_PENDING;
+}
+
+/*
+ * Patroni's answer to an outcome: its status code (200 or 503), its text in
+ * buf.  switchover: POST /switchover (else /failover); new_leader as above,
+ * candidate as named.  PENDING is answered as UNKNOWN: the wait is over.
+ */
+static inline int
+pgha_failover_outcome_text(PgHaFailoverOutcome outcome, bool switchover,
+						   const char *new_leader, const char *candidate,
+						   char *buf, size_t len)
+{
+	switch (outcome)
+	{
+		case PGHA_OUTCOME_DONE:
+			snprintf(buf, len, "Successfully %s over to \"%s\"",
+					 switchover ? "switched" : "failed", new_leader);
+			return 200;
+		case PGHA_OUTCOME_OTHER:
+			snprintf(buf, len, "%s over to \"%s\" instead of \"%s\"",
+					 switchover ? "Switched" : "Failed", new_leader, candidate);
+			return 200;
+		case PGHA_OUTCOME_FAILED:
+			snprintf(buf, len, "%s failed", switchover ? "Switchover" : "Failover");
+			return 503;
+		case PGHA_OUTCOME_PENDING:
+		case PGHA_OUTCOME_UNKNOWN:
+			break;
+	}
+	snprintf(buf, len, "%s status unknown", switchover ? "Switchover" : "Failover");
+	return 503;
+}
 
 /* POST /restart */
 typedef struct PgHaApiRestart

@@ -989,7 +989,12 @@ handle_restart(PgHaCluster *c, const json_t *entry, const char *name,
 	return VALUE_OK;
 }
 
-/* members/<name>: one member record, locked by the member's session */
+/*
+ * members/<name>: one member record.  A record locked by a session is a
+ * live member; one that no session holds is a stopped member's (the
+ * leader's record of it, member_record.c), kept apart in stopped[] so that
+ * nothing but the listings ever sees it.
+ */
 static ValueResult
 handle_member(PgHaCluster *c, const json_t *entry,
 			  const char *name, size_t namelen)
@@ -998,8 +1003,10 @@ handle_member(PgHaCluster *c, const json_t *entry,
 	char		what[PGHA_NAME_LEN + 16];
 	char		quoted[PGHA_QUOTE_LEN];
 	char		err[PGHA_ERR_LEN];
+	const json_t *jindex;
 	char	   *value;
 	size_t		len;
+	bool		live;
 	ValueResult r;
 
 	/* the name goes into URLs and keys: same rules as our own names */
@@ -1021,19 +1028,27 @@ handle_member(PgHaCluster *c, const json_t *entry,
 	}
 	snprintf(what, sizeof(what), "member \"%s\"", m.name);
 
-	if (pgha_find_member(c, m.name) != NULL)
+	if (pgha_find_member(c, m.name) != NULL ||
+		pgha_find_stopped_member(c, m.name) != NULL)
 	{
 		add_warning(c, "%s: listed twice", what);
 		return VALUE_BAD;
 	}
-	if (c->nmembers >= PGHA_MAX_MEMBERS)
+	if (!entry_session(c, entry, what, m.session, sizeof(m.session)))
+		return VALUE_BAD;
+	live = m.session[0] != '\0';
+	/* stopped records have room of their own: they never crowd out a live one */
+	if (live ? c->nmembers >= PGHA_MAX_MEMBERS : c->nstopped >= PGHA_MAX_MEMBERS)
 	{
-		add_warning(c, "%s: too many members, only %d are used",
+		add_warning(c, live ? "%s: too many members, only %d are used" :
+					"%s: too many stopped members, only %d are listed",
 					what, PGHA_MAX_MEMBERS);
 		return VALUE_BAD;
 	}
-	if (!entry_session(c, entry, what, m.session, sizeof(m.session)))
-		return VALUE_BAD;
+	/* for a check-and-set delete of a stopped record (remove-member) */
+	jindex = json_object_get(entry, "ModifyIndex");
+	if (json_is_integer(jindex) && json_integer_value(jindex) >= 0)
+		m.modify_index = (uint64_t) json_integer_value(jindex);
 
 	if ((r = entry_value(c, entry, what, &value, &len)) != VALUE_OK)
 		return r;
@@ -1044,7 +1059,10 @@ handle_member(PgHaCluster *c, const json_t *entry,
 		return VALUE_BAD;
 	}
 	free(value);
-	c->members[c->nmembers++] = m;
+	if (live)
+		c->members[c->nmembers++] = m;
+	else
+		c->stopped[c->nstopped++] = m;
 	return VALUE_OK;
 }
 
@@ -1335,8 +1353,26 @@ pgha_parse_member(const char *json, size_t len, PgHaMember *m,
 		}
 	}
 
+	/*
+	 * last_seen (pg_ha's stopped records) only informs the listings: a bad
+	 * one is left out rather than making the record unreadable.
+	 */
+	if ((v = json_object_get(root, "last_seen")) != NULL && json_is_string(v) &&
+		json_string_length(v) < PGHA_ISO_TIME_LEN * 2 &&
+		strlen(json_string_value(v)) == json_string_length(v))
+	{
+		int64_t		ms;
+		char		iso[PGHA_ISO_TIME_LEN];
+
+		/* only a time that writes back: records round-trip */
+		if (pgha_parse_iso_time(json_string_value(v), &ms) && ms > 0 &&
+			pgha_format_iso_time(ms, iso, sizeof(iso)))
+			tmp.last_seen_ms = ms;
+	}
+
 	memcpy(tmp.name, m->name, sizeof(tmp.name));
 	memcpy(tmp.session, m->session, sizeof(tmp.session));
+	tmp.modify_index = m->modify_index;
 	*m = tmp;
 	ok = true;
 
@@ -1428,6 +1464,14 @@ pgha_member_to_json(const PgHaMember *m, char *buf, size_t buflen)
 		tags = new_object();
 		ok = json_object_set_new(root, "tags", tags) == 0 &&
 			json_object_set_new(tags, "nofailover", json_true()) == 0;
+	}
+	if (ok && m->last_seen_ms > 0)
+	{
+		char		iso[PGHA_ISO_TIME_LEN];
+
+		/* a time we cannot write is left out, as the reader would */
+		if (pgha_format_iso_time(m->last_seen_ms, iso, sizeof(iso)))
+			ok = json_object_set_new(root, "last_seen", json_string(iso)) == 0;
 	}
 	if (!ok)
 	{
@@ -1746,6 +1790,211 @@ pgha_find_member(const PgHaCluster *c, const char *name)
 			return &c->members[i];
 	}
 	return NULL;
+}
+
+const PgHaMember *
+pgha_find_stopped_member(const PgHaCluster *c, const char *name)
+{
+	int			n;
+
+	if (c == NULL || name == NULL)
+		return NULL;
+	n = c->nstopped < PGHA_MAX_MEMBERS ? c->nstopped : PGHA_MAX_MEMBERS;
+	for (int i = 0; i < n; i++)
+		if (strncmp(c->stopped[i].name, name, PGHA_NAME_LEN) == 0)
+			return &c->stopped[i];
+	return NULL;
+}
+
+const char *
+pgha_stopped_role_label(const PgHaCluster *c, const PgHaMember *m,
+						bool api_style)
+{
+	const char *label = pgha_member_role_label(c, m, api_style);
+
+	if (strcmp(label, api_style ? "leader" : "Leader") == 0)
+		return api_style ? "replica" : "Replica";
+	return label;
+}
+
+/* y-m-d of a count of days since 1970-01-01 (inverse of days_from_civil) */
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t		era;
+	int64_t		doe;
+	int64_t		yoe;
+	int64_t		doy;
+	int64_t		mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int) (doy - (153 * mp + 2) / 5 + 1);
+	*m = (int) (mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+bool
+pgha_format_iso_time(int64_t epoch_ms, char *buf, size_t len)
+{
+	int64_t		days;
+	int64_t		rest;
+	int64_t		y;
+	int			mo;
+	int			d;
+	int			n;
+
+	if (buf == NULL || len == 0)
+		return false;
+	buf[0] = '\0';
+	if (epoch_ms < 0)
+		return false;
+	days = epoch_ms / 86400000;
+	rest = epoch_ms % 86400000;
+	civil_from_days(days, &y, &mo, &d);
+	if (y > 9999)
+		return false;
+	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+00:00",
+				 (int) y, mo, d, (int) (rest / 3600000),
+				 (int) (rest / 60000 % 60), (int) (rest / 1000 % 60),
+				 (int) (rest % 1000));
+	if (n < 0 || (size_t) n >= len)
+	{
+		buf[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+int
+pgha_stopped_member_json(const PgHaMember *last, int64_t last_seen_ms,
+						 char *buf, size_t buflen)
+{
+	PgHaMember	m;
+
+	if (last == NULL)
+		return -1;
+	/* what identifies and reaches the member; nothing about its data */
+	memset(&m, 0, sizeof(m));
+	memcpy(m.name, last->name, sizeof(m.name));
+	memcpy(m.conn_url, last->conn_url, sizeof(m.conn_url));
+	memcpy(m.api_url, last->api_url, sizeof(m.api_url));
+	memcpy(m.role, last->role, sizeof(m.role));
+	memcpy(m.version, last->version, sizeof(m.version));
+	snprintf(m.state, sizeof(m.state), "stopped");
+	m.nofailover = last->nofailover;
+	m.last_seen_ms = last_seen_ms;
+	return pgha_member_to_json(&m, buf, buflen);
+}
+
+/* index of name in t->seen, or -1 */
+static int
+tracker_find(const PgHaMemberTracker *t, const char *name)
+{
+	for (int i = 0; i < t->n; i++)
+		if (strncmp(t->seen[i].last.name, name, PGHA_NAME_LEN) == 0)
+			return i;
+	return -1;
+}
+
+static void
+tracker_remove(PgHaMemberTracker *t, int i)
+{
+	t->n--;
+	if (i < t->n)
+		memmove(&t->seen[i], &t->seen[i + 1], sizeof(t->seen[0]) * (t->n - i));
+}
+
+void
+pgha_track_forget(PgHaMemberTracker *t, const char *name)
+{
+	int			i;
+
+	if (t == NULL || name == NULL)
+		return;
+	if ((i = tracker_find(t, name)) >= 0)
+		tracker_remove(t, i);
+}
+
+int
+pgha_track_members(PgHaMemberTracker *t, const PgHaCluster *c,
+				   const char *self, int64_t now_ms, int64_t now_epoch_ms,
+				   int64_t forget_after_ms, int *due)
+{
+	int			nmembers;
+	int			ndue = 0;
+	const int	cap = (int) (sizeof(t->seen) / sizeof(t->seen[0]));
+
+	if (t == NULL || c == NULL || due == NULL)
+		return 0;
+	if (t->n < 0 || t->n > cap)
+		t->n = 0;
+	nmembers = c->nmembers < PGHA_MAX_MEMBERS ? c->nmembers : PGHA_MAX_MEMBERS;
+
+	/* the live ones: remember their last record */
+	for (int k = 0; k < nmembers; k++)
+	{
+		const PgHaMember *m = &c->members[k];
+		int			i;
+
+		if (self != NULL && strncmp(m->name, self, PGHA_NAME_LEN) == 0)
+			continue;
+		if ((i = tracker_find(t, m->name)) < 0)
+		{
+			if (t->n == cap)
+			{
+				/* full of gone ones (live ones are at most 32): the oldest goes */
+				int			oldest = -1;
+
+				for (int j = 0; j < t->n; j++)
+					if (t->seen[j].gone &&
+						(oldest < 0 || t->seen[j].gone_since_ms < t->seen[oldest].gone_since_ms))
+						oldest = j;
+				if (oldest < 0)
+					continue;
+				tracker_remove(t, oldest);
+			}
+			i = t->n++;
+		}
+		t->seen[i].last = *m;
+		t->seen[i].last_seen_ms = now_epoch_ms;
+		t->seen[i].gone = false;
+		t->seen[i].gone_since_ms = 0;
+	}
+
+	/* the others vanished: due until a stopped record says so, or forgotten */
+	for (int i = 0; i < t->n;)
+	{
+		PgHaSeenMember *s = &t->seen[i];
+
+		if (pgha_find_member(c, s->last.name) != NULL)
+		{
+			i++;
+			continue;
+		}
+		if (pgha_find_stopped_member(c, s->last.name) != NULL)
+		{
+			tracker_remove(t, i);
+			continue;
+		}
+		if (!s->gone)
+		{
+			s->gone = true;
+			s->gone_since_ms = now_ms;
+		}
+		else if (now_ms - s->gone_since_ms > forget_after_ms)
+		{
+			tracker_remove(t, i);
+			continue;
+		}
+		due[ndue++] = i;
+		i++;
+	}
+	return ndue;
 }
 
 

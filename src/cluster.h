@@ -63,6 +63,9 @@ typedef struct PgHaMember
 	bool		has_hs_values;	/* hot_standby_parameters was published */
 	int64_t		hs_values[PGHA_HS_NPARAMS];	/* running values, in that order */
 	char		session[PGHA_SESSION_LEN];	/* Consul session holding the key */
+	uint64_t	modify_index;	/* the key's ModifyIndex, 0 when not given */
+	int64_t		last_seen_ms;	/* a stopped record's last_seen, epoch ms;
+								 * 0 when not given */
 } PgHaMember;
 
 /* A restart request: restart/<member>, written by pg_ha_restart() & co. */
@@ -133,7 +136,17 @@ typedef struct PgHaCluster
 	uint64_t	failover_modify_index;
 
 	int			nmembers;
-	PgHaMember	members[PGHA_MAX_MEMBERS];
+	PgHaMember	members[PGHA_MAX_MEMBERS];	/* live: held by a session */
+
+	/*
+	 * Stopped members: members/<name> records that no session holds (the
+	 * leader writes one in place of a record that vanished, see
+	 * member_record.c).  For the listings only (pg_ha_status, /cluster,
+	 * pg_ha_ctl list): no decision ever reads them, so a stopped member is
+	 * never a candidate, a slot owner or a synchronous standby.
+	 */
+	int			nstopped;
+	PgHaMember	stopped[PGHA_MAX_MEMBERS];
 
 	/* restart requests: restart/<member> = {"pending_only":, "scheduled_at":} */
 	int			nrestarts;
@@ -463,5 +476,72 @@ extern bool pgha_valid_name(const char *s);
 /* The member named name, or NULL. */
 extern const PgHaMember *pgha_find_member(const PgHaCluster *c,
 										  const char *name);
+
+/* The stopped member named name (a record no session holds), or NULL. */
+extern const PgHaMember *pgha_find_stopped_member(const PgHaCluster *c,
+												  const char *name);
+
+/*
+ * The role of a stopped member as the listings show it: as
+ * pgha_member_role_label(), but never the leader (a record no session
+ * holds is no running server).
+ */
+extern const char *pgha_stopped_role_label(const PgHaCluster *c,
+										   const PgHaMember *m,
+										   bool api_style);
+
+/*
+ * Format epoch ms as ISO 8601 in UTC, as Patroni writes times:
+ * "2026-11-25T17:21:22.394+00:00".  False when out of 1970..9999 or buf
+ * (PGHA_ISO_TIME_LEN bytes suffice) is too small.
+ */
+#define PGHA_ISO_TIME_LEN	32
+extern bool pgha_format_iso_time(int64_t epoch_ms, char *buf, size_t len);
+
+/*
+ * The record the leader writes in place of a member's record that
+ * vanished (its server stopped): Patroni's member format with the last
+ * conn_url, api_url, role, version and tags of the live record, state
+ * "stopped", no position (so its lag is "unknown" everywhere, patronictl
+ * included), and "last_seen", the ISO time of the last read that listed
+ * the member running.  Length, or -1.
+ */
+extern int	pgha_stopped_member_json(const PgHaMember *last,
+									 int64_t last_seen_ms,
+									 char *buf, size_t buflen);
+
+/*
+ * Which members stopped: a node's memory of the live members it read, kept
+ * from one read of the cluster to the next (member_record.c).  A member
+ * whose record vanished is "gone" until a stopped record for it appears,
+ * it comes back, or forget_after_ms (monotonic) have passed.
+ */
+typedef struct PgHaSeenMember
+{
+	PgHaMember	last;			/* its last live record */
+	int64_t		last_seen_ms;	/* epoch ms of the last read listing it */
+	bool		gone;			/* absent, and no stopped record yet */
+	int64_t		gone_since_ms;	/* monotonic ms: first read without it */
+} PgHaSeenMember;
+
+typedef struct PgHaMemberTracker
+{
+	int			n;
+	PgHaSeenMember seen[PGHA_MAX_MEMBERS * 2];
+} PgHaMemberTracker;
+
+/*
+ * Take one read of the cluster: remember every live member but self (at
+ * wall time now_epoch_ms), and mark those that vanished.  Returns how
+ * many members are gone without a stopped record, their indexes into
+ * t->seen in due[] (room for PGHA_MAX_MEMBERS * 2).
+ */
+extern int	pgha_track_members(PgHaMemberTracker *t, const PgHaCluster *c,
+							   const char *self, int64_t now_ms,
+							   int64_t now_epoch_ms, int64_t forget_after_ms,
+							   int *due);
+
+/* Forget the member name (its stopped record was written, or refused). */
+extern void pgha_track_forget(PgHaMemberTracker *t, const char *name);
 
 #endif							/* PG_HA_CLUSTER_H */

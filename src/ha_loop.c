@@ -52,6 +52,7 @@
 #include "leader_key.h"
 #include "ha_decide.h"
 #include "node_ctl.h"
+#include "member_record.h"
 #include "pg_ha.h"
 #include "state.h"
 #include "sync.h"
@@ -1523,6 +1524,9 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		publish_member(w, &local);
 		handle_restart_request(w, &local);
 	}
+		/* listing only: a member that stopped stays listed as stopped */
+		pgha_note_members(w->prefix, w->cluster, pg_ha_node_name,
+						  key_is_ours(w), w->ttl_ms);
 	publish_state(w, &local, &d, err);
 }
 

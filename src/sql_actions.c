@@ -7,7 +7,8 @@
  * Consul key (the failover request, Patroni's format, or the pause flag
  * of the config key), with check-and-set so that concurrent calls never
  * overwrite each other.  The HA workers carry the request out.  Nothing is
- * written when a check fails.
+ * written when a check fails.  With wait, switchover and failover answer
+ * with the outcome, as Patroni's REST API does (api_route.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -23,7 +24,9 @@
 #include "utils/jsonb.h"
 #include <signal.h>
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
+#include "api_route.h"
 #include "cluster.h"
 #include "dcs.h"
 #include "pg_ha.h"
@@ -233,6 +236,90 @@ scheduled_time(TimestampTz at)
 	return iso_time(at);
 }
 
+/*
+ * wait: the outcome is awaited here, so the leader's own step-down must not
+ * end this session first.  Refused before anything is written.
+ */
+static void
+no_wait_on_leader(const PgHaCluster *c, const char *function)
+{
+	if (is_leader_here(c))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s cannot wait on the leader \"%s\"", function, pg_ha_node_name),
+				 errdetail("The leader's step-down terminates this session before the new leader is known."),
+				 errhint("Call it with wait => true on a replica, or without wait here.")));
+}
+
+/*
+ * Wait for the outcome of the request just written, as Patroni's REST API
+ * does: a look at the cluster in Consul every second, for twice
+ * max(10 s, loop_wait).  Returns Patroni's text for a new leader; a request
+ * withdrawn without one, or no outcome in time, is an error.
+ */
+static text *
+wait_for_outcome(bool switchover, const char *old_leader, const char *candidate)
+{
+	const char *action = switchover ? "switchover" : "failover";
+	char	   *prefix = psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster);
+	PgHaCluster *c = palloc0(sizeof(PgHaCluster));
+	PgHaFailoverOutcome outcome = PGHA_OUTCOME_PENDING;
+	int			loop_wait_ms;
+	int			wait_ms;
+	int64		deadline;
+	int64		next_poll;
+	char		msg[PGHA_ERR_LEN];
+
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	loop_wait_ms = pgha_shared->loop_wait_ms > 0 ? pgha_shared->loop_wait_ms : pg_ha_loop_wait;
+	LWLockRelease(pgha_shared->lock);
+	wait_ms = pgha_failover_wait_ms(loop_wait_ms);
+	next_poll = pgha_monotonic_ms() + PGHA_OUTCOME_POLL_MS;
+	deadline = pgha_monotonic_ms() + wait_ms;
+
+	while (outcome == PGHA_OUTCOME_PENDING)
+	{
+		int64		now = pgha_monotonic_ms();
+		char		err[PGHA_ERR_LEN];
+
+		if (now < next_poll)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 (long) (next_poll - now), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		next_poll = now + PGHA_OUTCOME_POLL_MS;
+		/* a failed read is no outcome: look again, as Patroni does */
+		if (dcs_read_cluster(prefix, c, err, sizeof(err)))
+			outcome = pgha_failover_outcome(c, old_leader, candidate);
+		if (outcome == PGHA_OUTCOME_PENDING && pgha_monotonic_ms() >= deadline)
+			outcome = PGHA_OUTCOME_UNKNOWN;
+	}
+
+	if (outcome == PGHA_OUTCOME_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s of cluster \"%s\" failed", action, pg_ha_cluster),
+				 has_leader(c) ?
+				 errdetail("The request was withdrawn and \"%s\" is still the leader: the leader refused it, or it was cancelled.",
+						   c->leader) :
+				 errdetail("The request was withdrawn and the cluster has no leader: it was cancelled."),
+				 errhint("See the servers' logs (\"dropped the switchover request\").")));
+	if (outcome == PGHA_OUTCOME_UNKNOWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s status unknown: cluster \"%s\" has no new leader after %d s",
+						action, pg_ha_cluster, wait_ms / 1000),
+				 errdetail("The request stays in Consul; the HA workers may still carry it out."),
+				 errhint("Watch pg_ha_status, or cancel the request with: pg_ha_ctl flush %s switchover",
+						 pg_ha_cluster)));
+	(void) pgha_failover_outcome_text(outcome, switchover, c->leader, candidate,
+									  msg, sizeof(msg));
+	return cstring_to_text(msg);
+}
+
 static void
 notice_if_stepping_down(const PgHaCluster *c)
 {
@@ -249,6 +336,9 @@ pg_ha_switchover(PG_FUNCTION_ARGS)
 	PgHaCluster *c = palloc(sizeof(PgHaCluster));
 	const char *candidate = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *when = NULL;
+
+	/* an older definition of the function has no wait */
+	bool		wait = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 
 	require_active();
 	if (!PG_ARGISNULL(1))
@@ -270,9 +360,17 @@ pg_ha_switchover(PG_FUNCTION_ARGS)
 				 errmsg("cluster \"%s\" has no replica that may take over", pg_ha_cluster),
 				 errhint("A candidate must be a running replica not tagged nofailover.")));
 
+	/* a scheduled one has nothing to wait for yet (Patroni answers 202) */
+	if (when != NULL)
+		wait = false;
+	if (wait)
+		no_wait_on_leader(c, "pg_ha_switchover");
+
 	if (when == NULL && is_leader_here(c))
 		note_caller();
 	write_request(c->leader, candidate, when);
+	if (wait)
+		PG_RETURN_TEXT_P(wait_for_outcome(true, c->leader, candidate));
 	if (when == NULL)
 		notice_if_stepping_down(c);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("switchover from \"%s\" to %s requested%s%s",
@@ -288,6 +386,7 @@ pg_ha_failover(PG_FUNCTION_ARGS)
 	PgHaCluster *c = palloc(sizeof(PgHaCluster));
 	const char *candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	bool		force = PG_NARGS() > 1 && PG_GETARG_BOOL(1);
+	bool		wait = PG_NARGS() > 2 && PG_GETARG_BOOL(2);
 
 	require_active();
 	read_cluster(c);
@@ -295,9 +394,14 @@ pg_ha_failover(PG_FUNCTION_ARGS)
 	/* a failover is for when the leader is unhealthy: no lag check */
 	(void) check_candidate(c, candidate, false);
 	check_sync_candidate(c, candidate, force);
+	if (wait)
+		no_wait_on_leader(c, "pg_ha_failover");
 	if (is_leader_here(c))
 		note_caller();
 	write_request(has_leader(c) ? c->leader : NULL, candidate, NULL);
+	if (wait)
+		PG_RETURN_TEXT_P(wait_for_outcome(false, has_leader(c) ? c->leader : NULL,
+										  candidate));
 	notice_if_stepping_down(c);
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("failover to \"%s\" requested", candidate)));
 }

@@ -105,7 +105,65 @@ pg_ha_node_info(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-/* One row per member: the patronictl list table. */
+/* epoch ms as a timestamptz */
+static Datum
+epoch_ms_timestamptz(int64 ms)
+{
+	return TimestampTzGetDatum((TimestampTz) (ms * 1000 -
+											  (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC));
+}
+
+/* One row of pg_ha_status: a live member, or a stopped one (stopped). */
+static void
+member_row(ReturnSetInfo *rsinfo, const PgHaCluster *c, const PgHaMember *mem,
+		   bool stopped, int64_t leader_pos, TimestampTz as_of)
+{
+	Datum		values[10];
+	bool		nulls[10];
+	char		host[PGHA_URL_LEN];
+	int			port;
+	bool		is_leader = !stopped && c->has_leader &&
+		c->leader_session[0] != '\0' && strcmp(mem->name, c->leader) == 0;
+
+	memset(nulls, 0, sizeof(nulls));
+	if (!pgha_split_conn_url(mem->conn_url, host, sizeof(host), &port))
+	{
+		host[0] = '\0';
+		port = 0;
+	}
+	values[0] = CStringGetTextDatum(mem->name);
+	values[1] = text_or_null(host, &nulls[1]);
+	if (port > 0)
+		values[2] = Int32GetDatum(port);
+	else
+		nulls[2] = true;
+	values[3] = CStringGetTextDatum(is_leader ? "Leader" : stopped ?
+									pgha_stopped_role_label(c, mem, false) :
+									pgha_member_role_label(c, mem, false));
+	values[4] = text_or_null(mem->state, &nulls[4]);
+	if (mem->timeline > 0)
+		values[5] = Int64GetDatum((int64) mem->timeline);
+	else
+		nulls[5] = true;
+	/* a stopped record has no position: its lag is unknown, NULL */
+	if (!is_leader && mem->has_xlog && leader_pos >= 0)
+		values[6] = Int64GetDatum(Max(leader_pos - mem->xlog_location, 0) / (1024 * 1024));
+	else
+		nulls[6] = true;
+	values[7] = BoolGetDatum(mem->pending_restart);
+	values[8] = TimestampTzGetDatum(as_of);
+	if (stopped && mem->last_seen_ms > 0)
+		values[9] = epoch_ms_timestamptz(mem->last_seen_ms);
+	else
+		nulls[9] = true;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * One row per member: the patronictl list table.  Stopped members (records
+ * no session holds, written by the leader when a member's record vanished)
+ * are listed too, with state stopped and their last_seen.
+ */
 Datum
 pg_ha_members(PG_FUNCTION_ARGS)
 {
@@ -133,43 +191,10 @@ pg_ha_members(PG_FUNCTION_ARGS)
 	if (leader_pos < 0 && c->has_optime)
 		leader_pos = c->optime;
 
-	for (int m = 0; m < c->nmembers; m++)
-	{
-		PgHaMember *mem = &c->members[m];
-		Datum		values[9];
-		bool		nulls[9];
-		char		host[PGHA_URL_LEN];
-		int			port;
-		bool		is_leader = c->has_leader && c->leader_session[0] != '\0' &&
-			strcmp(mem->name, c->leader) == 0;
-
-		memset(nulls, 0, sizeof(nulls));
-		if (!pgha_split_conn_url(mem->conn_url, host, sizeof(host), &port))
-		{
-			host[0] = '\0';
-			port = 0;
-		}
-		values[0] = CStringGetTextDatum(mem->name);
-		values[1] = text_or_null(host, &nulls[1]);
-		if (port > 0)
-			values[2] = Int32GetDatum(port);
-		else
-			nulls[2] = true;
-		values[3] = CStringGetTextDatum(is_leader ? "Leader" :
-										pgha_member_role_label(c, mem, false));
-		values[4] = text_or_null(mem->state, &nulls[4]);
-		if (mem->timeline > 0)
-			values[5] = Int64GetDatum((int64) mem->timeline);
-		else
-			nulls[5] = true;
-		if (!is_leader && mem->has_xlog && leader_pos >= 0)
-			values[6] = Int64GetDatum(Max(leader_pos - mem->xlog_location, 0) / (1024 * 1024));
-		else
-			nulls[6] = true;
-		values[7] = BoolGetDatum(mem->pending_restart);
-		values[8] = TimestampTzGetDatum(as_of);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	for (int m = 0; m < c->nmembers && m < PGHA_MAX_MEMBERS; m++)
+		member_row(rsinfo, c, &c->members[m], false, leader_pos, as_of);
+	for (int m = 0; m < c->nstopped && m < PGHA_MAX_MEMBERS; m++)
+		member_row(rsinfo, c, &c->stopped[m], true, leader_pos, as_of);
 	return (Datum) 0;
 }
 
@@ -208,8 +233,7 @@ pg_ha_history_entries(PG_FUNCTION_ARGS)
 		values[1] = DirectFunctionCall1(pg_lsn_in, CStringGetDatum(lsn));
 		values[2] = text_or_null(entries[i].reason, &nulls[2]);
 		if (pgha_parse_iso_time(entries[i].when, &ms))
-			values[3] = TimestampTzGetDatum((TimestampTz) (ms * 1000 -
-														   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC));
+			values[3] = epoch_ms_timestamptz(ms);
 		else
 			nulls[3] = true;
 		values[4] = text_or_null(entries[i].leader, &nulls[4]);

@@ -462,7 +462,7 @@ ok( PgHaTest::poll_until('pg2 caught up in Consul', 30,
 	'pg2 is a running replica within the lag limit');
 ($status, $content) = post($pg1, '/switchover', '{"leader":"pg1","candidate":"pg2","scheduled_at":null}', \%auth);
 is($status, 200, 'POST /switchover on the leader: 200');
-is($content, 'switchover to "pg2" requested', '... "switchover to \"pg2\" requested"');
+is($content, 'Successfully switched over to "pg2"', '... answering with the outcome, as Patroni does');
 ok(PgHaTest::poll_until('pg2 leads', 60, sub { status_of($pg2, 'GET', '/primary') == 200 }),
 	'pg2 becomes the leader');
 ok(PgHaTest::poll_until('pg1 streams from pg2', 90, sub { streaming($pg2) eq 'pg1' }),

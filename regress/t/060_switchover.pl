@@ -1,10 +1,11 @@
-# The exercise's step 4 in SQL: switchover pg1 -> pg2, failover to pg3,
-# timelines 1 -> 2 -> 3, every database everywhere, the old leaders back as
-# replicas without pg_rewind after a switchover; and every bad request
-# refused with nothing written.
+# The exercise's step 4 in SQL: switchover pg1 -> pg2, failover to pg3
+# (waited for, with Patroni's answer), timelines 1 -> 2 -> 3, every
+# database everywhere, the old leaders back as replicas without pg_rewind
+# after a switchover; and every bad request refused with nothing written.
 use strict;
 use warnings;
 
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -64,6 +65,11 @@ my @bad = (
 	[ "SELECT pg_ha_switchover('pg1')", qr/member "pg1" is already the leader/, 'the leader as candidate' ],
 	[ "SELECT pg_ha_switchover('pg2', now() - interval '1 hour')", qr/scheduled time .* is in the past/, 'a time in the past' ],
 	[ "SELECT pg_ha_failover(NULL)", qr/^$/, 'a NULL failover candidate does nothing' ],
+	# its own step-down would end the session before the outcome
+	[ "SELECT pg_ha_switchover('pg2', wait => true)",
+	  qr/pg_ha_switchover cannot wait on the leader "pg1"/, 'waiting for a switchover on the leader' ],
+	[ "SELECT pg_ha_failover('pg2', wait => true)",
+	  qr/pg_ha_failover cannot wait on the leader "pg1"/, 'waiting for a failover on the leader' ],
 );
 for my $b (@bad)
 {
@@ -77,8 +83,10 @@ my ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_switchover('pg2')",
 	extra_params => [ '-U', 'regress_ha_user' ]);
 like($e, qr/permission denied for function pg_ha_switchover/, 'refused: a non-superuser');
 
-# a pending request blocks another one
-$pg1->safe_psql('postgres', "SELECT pg_ha_switchover('pg2', now() + interval '1 hour')");
+# a pending request blocks another one; a scheduled one is not waited for
+like($pg1->safe_psql('postgres', "SELECT pg_ha_switchover('pg2', now() + interval '1 hour', wait => true)"),
+	qr/^switchover from "pg1" to "pg2" requested for \d{4}-/,
+	'a scheduled switchover returns at once, wait or not');
 like($consul->kv_get("$prefix/failover"), qr/"scheduled_at":"\d{4}-\d\d-\d\dT/,
 	'a scheduled switchover is written with its time');
 ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_switchover('pg3')");
@@ -136,11 +144,12 @@ ok(leader_via_haproxy('pg2'), 'after the switchover HAProxy sends writes to pg2'
 $haproxy->via('primary', 'CREATE DATABASE pg1switchover');
 
 # ---------------------------------------------------------------------
-# Failover to pg3, asked on a replica.
+# Failover to pg3, asked on a replica, which waits for the outcome and
+# answers as Patroni's REST API does.
 
-($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_failover('pg3')");
-like($o, qr/failover to "pg3" requested/, 'pg_ha_failover on a replica');
-ok(PgHaTest::poll_until('pg3 leads', 60, sub { leader_key() eq 'pg3' }), 'pg3 takes the leader key');
+($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_failover('pg3', wait => true)");
+is($o, 'Successfully failed over to "pg3"', 'pg_ha_failover on a replica, waited for: Patroni\'s answer');
+is(leader_key(), 'pg3', 'it returned once pg3 held the leader key');
 ok( PgHaTest::poll_until('pg1 and pg2 stream from pg3', 90,
 		sub { streaming($pg3) eq 'pg1,pg2' }),
 	'pg1 and pg2 stream from pg3');
@@ -178,6 +187,29 @@ ok( PgHaTest::poll_until('view and CLI agree', 30,
 			return $view eq $cli;
 		}),
 	'pg_ha_status equals pg_ha_ctl list row for row');
+
+# ---------------------------------------------------------------------
+# A request withdrawn while the leader keeps the key: the waiting call
+# fails.  pg3's HA worker is stopped (for less than its lease) so that it
+# cannot carry the request out before the test deletes it.
+
+my ($pg3_worker) = (slurp_file($pg3->logfile) =~ /REST API listening on .* \(pid (\d+)\)/g)[-1];
+ok(defined $pg3_worker && kill(0, $pg3_worker), "pg3's HA worker is found (pid $pg3_worker)");
+kill 'STOP', $pg3_worker or die "SIGSTOP: $!";
+my ($w_out, $w_err) = ('', '');
+my $waiting = IPC::Run::start(
+	[ 'psql', '-X', '-A', '-t', '-d', $pg1->connstr('postgres'),
+	  '-c', "SELECT pg_ha_switchover('pg2', wait => true)" ],
+	'<', \undef, '>', \$w_out, '2>', \$w_err, IPC::Run::timeout(60));
+my $written = PgHaTest::poll_until('the request is written', 5,
+	sub { defined $consul->kv_get("$prefix/failover") });
+$consul->kv_delete("$prefix/failover");
+$waiting->finish;
+kill 'CONT', $pg3_worker;
+ok($written, 'pg_ha_switchover(wait => true) on a replica writes the request');
+like($w_err, qr/ERROR:  switchover of cluster "otus" failed\nDETAIL:  The request was withdrawn and "pg3" is still the leader/,
+	'and fails once the request is withdrawn, pg3 still leading');
+is(leader_key(), 'pg3', 'pg3 still leads');
 
 # ---------------------------------------------------------------------
 # Pause: no automatic failover; resume.

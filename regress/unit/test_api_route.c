@@ -1227,6 +1227,78 @@ test_write_failover(void)
 	free(c);
 }
 
+/* Patroni's poll_failover_result: the outcome and its answer */
+static void
+test_failover_outcome(void)
+{
+	PgHaCluster *c = malloc(sizeof(PgHaCluster));
+	char		text[256];
+
+	three_nodes(c);
+	c->has_failover = true;
+	strcpy(c->failover_leader, "pg1");
+	strcpy(c->failover_member, "pg2");
+
+	/* the old leader still holds the key, the request stands */
+	CHECK_INT(pgha_failover_outcome(c, "pg1", "pg2"), PGHA_OUTCOME_PENDING);
+	CHECK_INT(pgha_failover_outcome(c, "pg1", NULL), PGHA_OUTCOME_PENDING);
+	/* the key released for the candidate (no session) is nobody's yet */
+	c->leader_session[0] = '\0';
+	CHECK_INT(pgha_failover_outcome(c, "pg1", "pg2"), PGHA_OUTCOME_PENDING);
+	c->has_leader = false;
+	c->leader[0] = '\0';
+	CHECK_INT(pgha_failover_outcome(c, "pg1", "pg2"), PGHA_OUTCOME_PENDING);
+
+	/* the candidate takes the key: done, before it removes the request */
+	c->has_leader = true;
+	strcpy(c->leader, "pg2");
+	strcpy(c->leader_session, "22222222-2222-3333-4444-555555555555");
+	CHECK_INT(pgha_failover_outcome(c, "pg1", "pg2"), PGHA_OUTCOME_DONE);
+	c->has_failover = false;
+	CHECK_INT(pgha_failover_outcome(c, "pg1", "pg2"), PGHA_OUTCOME_DONE);
+	/* without a candidate any other member will do; "" is none */
+	CHECK_INT(pgha_failover_outcome(c, "pg1", NULL), PGHA_OUTCOME_DONE);
+	CHECK_INT(pgha_failover_outcome(c, "pg1", ""), PGHA_OUTCOME_DONE);
+	/* another member than the one asked for */
+	CHECK_INT(pgha_failover_outcome(c, "pg1", "pg3"), PGHA_OUTCOME_OTHER);
+	/* without a leader before, whoever holds the key now is new */
+	CHECK_INT(pgha_failover_outcome(c, NULL, "pg2"), PGHA_OUTCOME_DONE);
+	CHECK_INT(pgha_failover_outcome(c, "", "pg3"), PGHA_OUTCOME_OTHER);
+
+	/* the request gone while the old leader keeps the key: failed */
+	strcpy(c->leader, "pg1");
+	CHECK_INT(pgha_failover_outcome(c, "pg1", "pg2"), PGHA_OUTCOME_FAILED);
+	CHECK_INT(pgha_failover_outcome(c, "pg1", NULL), PGHA_OUTCOME_FAILED);
+	/* ... or while nobody holds it (flushed during the handover) */
+	c->has_leader = false;
+	CHECK_INT(pgha_failover_outcome(c, "pg1", "pg2"), PGHA_OUTCOME_FAILED);
+	CHECK_INT(pgha_failover_outcome(c, NULL, "pg2"), PGHA_OUTCOME_FAILED);
+
+	/* Patroni's texts and status codes */
+	CHECK_INT(pgha_failover_outcome_text(PGHA_OUTCOME_DONE, true, "pg2", "pg2", text, sizeof(text)), 200);
+	CHECK_STR(text, "Successfully switched over to \"pg2\"");
+	CHECK_INT(pgha_failover_outcome_text(PGHA_OUTCOME_DONE, false, "pg3", NULL, text, sizeof(text)), 200);
+	CHECK_STR(text, "Successfully failed over to \"pg3\"");
+	CHECK_INT(pgha_failover_outcome_text(PGHA_OUTCOME_OTHER, true, "pg3", "pg2", text, sizeof(text)), 200);
+	CHECK_STR(text, "Switched over to \"pg3\" instead of \"pg2\"");
+	CHECK_INT(pgha_failover_outcome_text(PGHA_OUTCOME_OTHER, false, "pg3", "pg2", text, sizeof(text)), 200);
+	CHECK_STR(text, "Failed over to \"pg3\" instead of \"pg2\"");
+	CHECK_INT(pgha_failover_outcome_text(PGHA_OUTCOME_FAILED, true, "", "pg2", text, sizeof(text)), 503);
+	CHECK_STR(text, "Switchover failed");
+	CHECK_INT(pgha_failover_outcome_text(PGHA_OUTCOME_FAILED, false, "", "pg2", text, sizeof(text)), 503);
+	CHECK_STR(text, "Failover failed");
+	CHECK_INT(pgha_failover_outcome_text(PGHA_OUTCOME_UNKNOWN, true, "", NULL, text, sizeof(text)), 503);
+	CHECK_STR(text, "Switchover status unknown");
+	CHECK_INT(pgha_failover_outcome_text(PGHA_OUTCOME_PENDING, false, "", NULL, text, sizeof(text)), 503);
+	CHECK_STR(text, "Failover status unknown");
+
+	/* Patroni's bound: twice max(10 s, loop_wait) */
+	CHECK_INT(pgha_failover_wait_ms(1000), 20000);
+	CHECK_INT(pgha_failover_wait_ms(10000), 20000);
+	CHECK_INT(pgha_failover_wait_ms(30000), 60000);
+	free(c);
+}
+
 static void
 test_write_restart(void)
 {
@@ -1795,6 +1867,7 @@ main(int argc, char **argv)
 	test_cluster_json();
 	test_metrics();
 	test_write_failover();
+	test_failover_outcome();
 	test_write_restart();
 	test_write_config();
 	test_sync_mode();

@@ -624,14 +624,16 @@ test_listing_members(void)
 	listing_add(&l, PREFIX "members/pg4", patroni_pg3, NULL, 3);
 	listing_finish(&l);
 	CHECK(parse_listing(&l, &c, err));
-	CHECK(c.nmembers == 2);
+	CHECK(c.nmembers == 1);
 	CHECK(c.nwarnings == 2);
 	CHECK_STR(c.warning, "member \"pg2\": xlog_location is not an integer");
 	CHECK(pgha_find_member(&c, "pg1") != NULL);
 	CHECK(pgha_find_member(&c, "pg2") == NULL);
 	CHECK(pgha_find_member(&c, "pg3") == NULL);
-	CHECK(pgha_find_member(&c, "pg4") != NULL &&
-		  pgha_find_member(&c, "pg4")->session[0] == '\0');
+	/* a record no session holds is no live member: a stopped one */
+	CHECK(pgha_find_member(&c, "pg4") == NULL);
+	CHECK(c.nstopped == 1 && pgha_find_stopped_member(&c, "pg4") != NULL &&
+		  pgha_find_stopped_member(&c, "pg4")->session[0] == '\0');
 
 	/* member records that are not usable */
 	CHECK(parse_one("members/pg1", LIT("[]"), SESSION1, &c, err));
@@ -660,7 +662,7 @@ test_listing_members(void)
 	memset(name, 'n', sizeof(name));
 	name[63] = '\0';
 	snprintf(key, sizeof(key), "members/%s", name);
-	CHECK(parse_one(key, LIT("{}"), NULL, &c, err));
+	CHECK(parse_one(key, LIT("{}"), SESSION1, &c, err));
 	CHECK(c.nmembers == 1 && strcmp(c.members[0].name, name) == 0);
 	CHECK(pgha_find_member(&c, name) != NULL);
 	name[63] = 'n';
@@ -1783,6 +1785,302 @@ test_sync(void)
 	CHECK(strcmp(pgha_member_role_label(&c, m, false), "Replica") == 0);
 }
 
+/*
+ * Stopped members: records no session holds go to stopped[], never to
+ * members[], so that no decision sees them; the listings read them.
+ */
+static void
+test_stopped_members(void)
+{
+	static Listing l;
+	static PgHaCluster c;
+	char		err[PGHA_ERR_LEN];
+	char		key[256];
+	const PgHaMember *m;
+	static const char stopped_pg2[] =
+	"{\"conn_url\":\"postgres://127.0.0.1:15432/postgres\",\"api_url\":\"http://127.0.0.1:18009/patroni\",\"state\":\"stopped\",\"role\":\"replica\",\"version\":\"0.1.0\",\"last_seen\":\"2026-11-25T17:21:22.394+00:00\"}";
+
+	/* the reference cluster with pg2's record left without a session */
+	listing_init(&l);
+	listing_add(&l, PREFIX "leader", "pg3", SESSION3, 1234);
+	listing_add(&l, PREFIX "members/pg1", patroni_pg1, SESSION1, 30);
+	listing_add(&l, PREFIX "members/pg2", stopped_pg2, NULL, 31);
+	listing_add(&l, PREFIX "members/pg3", patroni_pg3, SESSION3, 32);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nwarnings == 0);
+	CHECK(c.nmembers == 2 && c.nstopped == 1);
+	CHECK(pgha_find_member(&c, "pg2") == NULL);
+	CHECK(pgha_find_stopped_member(&c, "pg1") == NULL);
+	m = pgha_find_stopped_member(&c, "pg2");
+	CHECK(m != NULL);
+	if (m != NULL)
+	{
+		CHECK_STR(m->state, "stopped");
+		CHECK_STR(m->conn_url, "postgres://127.0.0.1:15432/postgres");
+		CHECK(!m->has_xlog && m->timeline == 0);
+		CHECK(m->session[0] == '\0');
+		CHECK(m->modify_index == 31);
+		/* 2026-11-25T17:21:22.394Z */
+		CHECK(m->last_seen_ms == INT64_C(1795627282394));
+		CHECK_STR(pgha_stopped_role_label(&c, m, false), "Replica");
+		CHECK_STR(pgha_stopped_role_label(&c, m, true), "replica");
+	}
+	/* the live ones carry their index too */
+	CHECK(pgha_find_member(&c, "pg3")->modify_index == 32);
+	CHECK(pgha_find_member(&c, "pg3")->last_seen_ms == 0);
+
+	/* a stopped record named by the leader key is still no leader */
+	listing_init(&l);
+	listing_add(&l, PREFIX "leader", "pg2", SESSION3, 1234);
+	listing_add(&l, PREFIX "members/pg2", stopped_pg2, NULL, 31);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nmembers == 0 && c.nstopped == 1);
+	CHECK_STR(pgha_member_role_label(&c, &c.stopped[0], false), "Leader");
+	CHECK_STR(pgha_stopped_role_label(&c, &c.stopped[0], false), "Replica");
+
+	/* a name listed as live and as stopped: the first one counts */
+	listing_init(&l);
+	listing_add(&l, PREFIX "members/pg2", patroni_pg2, SESSION2, 3);
+	listing_add(&l, PREFIX "members/pg2", stopped_pg2, NULL, 4);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nmembers == 1 && c.nstopped == 0 && c.nwarnings == 1);
+	CHECK_STR(c.warning, "member \"pg2\": listed twice");
+	listing_init(&l);
+	listing_add(&l, PREFIX "members/pg2", stopped_pg2, NULL, 4);
+	listing_add(&l, PREFIX "members/pg2", patroni_pg2, SESSION2, 3);
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nmembers == 0 && c.nstopped == 1 && c.nwarnings == 1);
+
+	/* a bad last_seen is left out, the record kept */
+	CHECK(parse_one("members/pg2", LIT("{\"state\":\"stopped\",\"last_seen\":\"yesterday\"}"),
+					NULL, &c, err));
+	CHECK(c.nstopped == 1 && c.nwarnings == 0 && c.stopped[0].last_seen_ms == 0);
+	CHECK(parse_one("members/pg2", LIT("{\"state\":\"stopped\",\"last_seen\":1795627282394}"),
+					NULL, &c, err));
+	CHECK(c.nstopped == 1 && c.nwarnings == 0 && c.stopped[0].last_seen_ms == 0);
+	CHECK(parse_one("members/pg2", LIT("{\"state\":\"stopped\",\"last_seen\":\"2026-11-25T17:21:22+00:00 and then some more text after it, a lot\"}"),
+					NULL, &c, err));
+	CHECK(c.nstopped == 1 && c.nwarnings == 0 && c.stopped[0].last_seen_ms == 0);
+	/* one that would not write back (past 9999 in UTC) is left out too */
+	CHECK(parse_one("members/pg2", LIT("{\"last_seen\":\"9999-12-31T23:59:59-05:00\"}"),
+					NULL, &c, err));
+	CHECK(c.nstopped == 1 && c.stopped[0].last_seen_ms == 0);
+	/* other bad fields make a stopped record unreadable, as a live one */
+	CHECK(parse_one("members/pg2", LIT("{\"state\":7}"), NULL, &c, err));
+	CHECK(c.nstopped == 0 && c.nwarnings == 1);
+
+	/* stopped records have room of their own: live ones are never crowded out */
+	listing_init(&l);
+	for (int i = 0; i < PGHA_MAX_MEMBERS + 3; i++)
+	{
+		snprintf(key, sizeof(key), PREFIX "members/a%02d", i);
+		listing_add(&l, key, stopped_pg2, NULL, i + 1);
+	}
+	for (int i = 0; i < PGHA_MAX_MEMBERS; i++)
+	{
+		snprintf(key, sizeof(key), PREFIX "members/b%02d", i);
+		listing_add(&l, key, patroni_pg2, SESSION2, i + 100);
+	}
+	listing_finish(&l);
+	CHECK(parse_listing(&l, &c, err));
+	CHECK(c.nmembers == PGHA_MAX_MEMBERS && c.nstopped == PGHA_MAX_MEMBERS);
+	CHECK(c.nwarnings == 3);
+	CHECK(strstr(c.warning, "too many stopped members") != NULL);
+	CHECK(pgha_find_member(&c, "b31") != NULL);
+	CHECK(pgha_find_stopped_member(&c, "a32") == NULL);
+}
+
+static void
+test_stopped_record(void)
+{
+	PgHaMember	live;
+	PgHaMember	back;
+	char		buf[2048];
+	char		iso[PGHA_ISO_TIME_LEN];
+	char		err[PGHA_ERR_LEN];
+	int64_t		ms;
+	int			n;
+
+	/* ISO times as Patroni writes them, in UTC, to the millisecond */
+	CHECK(pgha_format_iso_time(0, iso, sizeof(iso)));
+	CHECK_STR(iso, "1970-01-01T00:00:00.000+00:00");
+	CHECK(pgha_format_iso_time(INT64_C(1795627282394), iso, sizeof(iso)));
+	CHECK_STR(iso, "2026-11-25T17:21:22.394+00:00");
+	CHECK(pgha_parse_iso_time(iso, &ms) && ms == INT64_C(1795627282394));
+	CHECK(pgha_format_iso_time(INT64_C(951782400000), iso, sizeof(iso)));
+	CHECK_STR(iso, "2000-02-29T00:00:00.000+00:00");
+	CHECK(pgha_format_iso_time(INT64_C(253402300799999), iso, sizeof(iso)));
+	CHECK_STR(iso, "9999-12-31T23:59:59.999+00:00");
+	CHECK(!pgha_format_iso_time(INT64_C(253402300800000), iso, sizeof(iso)));
+	CHECK(!pgha_format_iso_time(-1, iso, sizeof(iso)));
+	CHECK(!pgha_format_iso_time(0, iso, 29));
+	CHECK(pgha_format_iso_time(0, iso, 30));
+	for (ms = 0; ms < INT64_C(253402300800000); ms += INT64_C(86399999937))
+	{
+		int64_t		back_ms;
+
+		CHECK(pgha_format_iso_time(ms, iso, sizeof(iso)) &&
+			  pgha_parse_iso_time(iso, &back_ms) && back_ms == ms);
+	}
+
+	/* the record written in place of a vanished one */
+	memset(&live, 0, sizeof(live));
+	strcpy(live.name, "pg2");
+	strcpy(live.conn_url, "postgres://127.0.0.1:15432/postgres");
+	strcpy(live.api_url, "http://127.0.0.1:18009/patroni");
+	strcpy(live.state, "running");
+	strcpy(live.role, "replica");
+	strcpy(live.version, "0.1.0");
+	strcpy(live.session, SESSION2);
+	live.has_xlog = true;
+	live.xlog_location = 72501936;
+	live.timeline = 5;
+	live.pending_restart = true;
+	live.nofailover = true;
+	live.has_hs_values = true;
+	n = pgha_stopped_member_json(&live, INT64_C(1795627282394), buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK_STR(buf, "{\"conn_url\":\"postgres://127.0.0.1:15432/postgres\",\"api_url\":\"http://127.0.0.1:18009/patroni\",\"state\":\"stopped\",\"role\":\"replica\",\"version\":\"0.1.0\",\"tags\":{\"nofailover\":true},\"last_seen\":\"2026-11-25T17:21:22.394+00:00\"}");
+	memset(&back, 0, sizeof(back));
+	CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK(!back.has_xlog && back.timeline == 0 && !back.pending_restart &&
+		  !back.has_hs_values && back.nofailover);
+	CHECK(back.last_seen_ms == INT64_C(1795627282394));
+	CHECK(pgha_stopped_member_json(&live, INT64_C(1795627282394), buf, 40) == -1);
+	CHECK(pgha_stopped_member_json(NULL, 0, buf, sizeof(buf)) == -1);
+	/* an unknown time is left out */
+	live.nofailover = false;
+	CHECK(pgha_stopped_member_json(&live, 0, buf, sizeof(buf)) > 0);
+	CHECK(strstr(buf, "last_seen") == NULL && strstr(buf, "\"state\":\"stopped\"") != NULL);
+}
+
+/* listing of live members with sessions, and of stopped ones */
+static void
+tracker_listing(PgHaCluster *c, const char *live, const char *stopped)
+{
+	static Listing l;
+	char		err[PGHA_ERR_LEN];
+	char		key[128];
+	listing_init(&l);
+	for (int pass = 0; pass < 2; pass++)
+	{
+		/* comma-separated names (strtok_r is not C99) */
+		const char *p = pass == 0 ? live : stopped;
+
+		while (*p != '\0')
+		{
+			size_t		len = strcspn(p, ",");
+
+			snprintf(key, sizeof(key), PREFIX "members/%.*s", (int) len, p);
+			listing_add(&l, key, patroni_pg2, pass == 0 ? SESSION2 : NULL, 5);
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+	}
+	listing_finish(&l);
+	if (!parse_listing(&l, c, err))
+		printf("tracker listing: %s\n", err);
+}
+
+static void
+test_member_tracker(void)
+{
+	static PgHaMemberTracker t;
+	static PgHaCluster c;
+	int			due[PGHA_MAX_MEMBERS * 2];
+	int			n;
+	const int64_t forget = 30000;
+
+	memset(&t, 0, sizeof(t));
+
+	/* the first read: nothing vanished yet; ourselves never tracked */
+	tracker_listing(&c, "pg1,pg2,pg3", "");
+	CHECK(pgha_track_members(&t, &c, "pg1", 1000, 5000000, forget, due) == 0);
+	CHECK(t.n == 2);
+
+	/* pg2 vanished: due, with its last record and when it was last seen */
+	tracker_listing(&c, "pg1,pg3", "");
+	n = pgha_track_members(&t, &c, "pg1", 2000, 5001000, forget, due);
+	CHECK(n == 1);
+	if (n == 1)
+	{
+		CHECK_STR(t.seen[due[0]].last.name, "pg2");
+		CHECK_STR(t.seen[due[0]].last.state, "running");
+		CHECK(t.seen[due[0]].last_seen_ms == 5000000);
+		CHECK(t.seen[due[0]].gone && t.seen[due[0]].gone_since_ms == 2000);
+	}
+	/* still due in the next read (the write failed, say) */
+	n = pgha_track_members(&t, &c, "pg1", 3000, 5002000, forget, due);
+	CHECK(n == 1 && t.seen[due[0]].gone_since_ms == 2000 &&
+		  t.seen[due[0]].last_seen_ms == 5000000);
+
+	/* its stopped record appeared: nothing more to do, it is forgotten */
+	tracker_listing(&c, "pg1,pg3", "pg2");
+	CHECK(pgha_track_members(&t, &c, "pg1", 4000, 5003000, forget, due) == 0);
+	CHECK(t.n == 1);
+
+	/* back, and gone again: due again, last seen in its last live read */
+	tracker_listing(&c, "pg1,pg2,pg3", "");
+	CHECK(pgha_track_members(&t, &c, "pg1", 5000, 5004000, forget, due) == 0);
+	tracker_listing(&c, "pg1,pg3", "");
+	n = pgha_track_members(&t, &c, "pg1", 6000, 5005000, forget, due);
+	CHECK(n == 1 && t.seen[due[0]].last_seen_ms == 5004000);
+
+	/* written: forgotten, not written twice */
+	pgha_track_forget(&t, "pg2");
+	CHECK(pgha_track_members(&t, &c, "pg1", 7000, 5006000, forget, due) == 0);
+	pgha_track_forget(&t, "nosuch");
+	CHECK(t.n == 1);
+
+	/* gone, never written (no leader meanwhile): forgotten after a while */
+	tracker_listing(&c, "pg1", "");
+	CHECK(pgha_track_members(&t, &c, "pg1", 8000, 5007000, forget, due) == 1);
+	CHECK(pgha_track_members(&t, &c, "pg1", 8000 + forget, 5008000, forget, due) == 1);
+	CHECK(pgha_track_members(&t, &c, "pg1", 8001 + forget, 5009000, forget, due) == 0);
+	CHECK(t.n == 0);
+
+	/* our own record vanishing is never due (we publish it again) */
+	tracker_listing(&c, "pg1", "");
+	CHECK(pgha_track_members(&t, &c, "pg1", 9000, 5010000, forget, due) == 0);
+	tracker_listing(&c, "", "");
+	CHECK(pgha_track_members(&t, &c, "pg1", 9100, 5010100, forget, due) == 0);
+
+	/* many gone ones never crowd out a live one */
+	memset(&t, 0, sizeof(t));
+	{
+		char		live[512] = "";
+		char		more[512] = "";
+
+		for (int i = 0; i < PGHA_MAX_MEMBERS; i++)
+		{
+			snprintf(live + strlen(live), sizeof(live) - strlen(live), "%sa%02d", i ? "," : "", i);
+			snprintf(more + strlen(more), sizeof(more) - strlen(more), "%sb%02d", i ? "," : "", i);
+		}
+		tracker_listing(&c, live, "");
+		CHECK(pgha_track_members(&t, &c, "me", 100, 1000, forget, due) == 0);
+		tracker_listing(&c, more, "");
+		CHECK(pgha_track_members(&t, &c, "me", 200, 2000, forget, due) == PGHA_MAX_MEMBERS);
+		CHECK(t.n == PGHA_MAX_MEMBERS * 2);
+		tracker_listing(&c, "c00", "");
+		n = pgha_track_members(&t, &c, "me", 300, 3000, forget, due);
+		CHECK(t.n == PGHA_MAX_MEMBERS * 2 && n == PGHA_MAX_MEMBERS * 2 - 1);
+		CHECK(t.seen[t.n - 1].last_seen_ms == 3000 && !t.seen[t.n - 1].gone);
+	}
+
+	/* defensive: a count out of range is reset, NULL arguments do nothing */
+	t.n = -5;
+	CHECK(pgha_track_members(&t, &c, "me", 400, 4000, forget, due) == 0);
+	CHECK(t.n == 1);
+	CHECK(pgha_track_members(NULL, &c, "me", 400, 4000, forget, due) == 0);
+	CHECK(pgha_track_members(&t, NULL, "me", 400, 4000, forget, due) == 0);
+	pgha_track_forget(NULL, "x");
+}
+
 int
 main(void)
 {
@@ -1809,6 +2107,9 @@ main(void)
 	test_member_hs_values();
 	test_config_timings();
 	test_session_ttl();
+	test_stopped_members();
+	test_stopped_record();
+	test_member_tracker();
 
 	printf("%d passed, %d failed\n", npassed, nfailed);
 	return nfailed > 0 ? 1 : 0;

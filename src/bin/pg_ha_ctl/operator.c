@@ -17,7 +17,9 @@
  *		check an operator would otherwise learn about from a server log
  *		(unknown candidate, not running, nofailover, lagging, no leader, a
  *		time in the past...) is made before anything is written.  Then the
- *		command waits for the new leader, as patronictl does.
+ *		command waits for the new leader and prints the outcome as
+ *		patronictl prints Patroni's answer (pgha_failover_outcome in
+ *		api_route.h, the rule pg_ha's REST API answers by).
  *	flush
  *		delete a pending request.
  *	pause, resume
@@ -37,15 +39,13 @@
 
 #include "common/logging.h"
 #include "pg_ha_ctl.h"
+#include "api_route.h"
 
 /* attempts at a check-and-set write that others keep changing */
 #define CAS_ATTEMPTS		5
 
 /* how often the new leader is looked for, microseconds */
 #define POLL_US				500000L
-
-/* how long the old leader may keep the key after the request vanished */
-#define WITHDRAWN_GRACE_S	5
 
 double
 ctl_now_s(void)
@@ -444,76 +444,77 @@ current_leader(const PgHaCluster *c)
 
 /* ----- switchover and failover */
 
-/* wait for the new leader; 0 on success, 1 on failure */
+/*
+ * Wait for the new leader and print the outcome on stdout in patronictl's
+ * words: "<time> <answer>" and the table when a new leader holds the key,
+ * else "<Action> failed, details: 503, <answer>", patronictl's line for
+ * Patroni's 503 (with pg_ha_ctl's explanation on stderr).  0 when the
+ * candidate (or, without one, any other member) took over, else 1: also
+ * when another member than the candidate did, which Patroni answers 200.
+ */
 static int
 wait_for_leader(const CtlOptions *opt, bool failover, const char *old_leader,
 				const char *candidate)
 {
+	const char *action = failover ? "failover" : "switchover";
 	double		deadline = ctl_now_s() + opt->wait_timeout;
-	double		withdrawn_at = 0;
 	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
+	PgHaFailoverOutcome outcome = PGHA_OUTCOME_UNKNOWN;
+	char		answer[256];
+	const char *leader;
 
 	for (;;)
 	{
 		bool		found;
-		const char *leader;
 
 		pg_usleep(POLL_US);
-		if (!ctl_read_cluster(opt, c, &found) || !found)
+		if (ctl_read_cluster(opt, c, &found) && found)
 		{
-			if (ctl_now_s() > deadline)
+			outcome = pgha_failover_outcome(c, old_leader, candidate);
+			if (outcome != PGHA_OUTCOME_PENDING)
 				break;
-			continue;
 		}
-		leader = current_leader(c);
-		if (leader != NULL && (old_leader == NULL || strcmp(leader, old_leader) != 0))
-		{
-			char	   *ts = ctl_timestamp(5);
-
-			if (candidate != NULL && strcmp(leader, candidate) != 0)
-			{
-				pg_log_error("\"%s\" took over instead of the candidate \"%s\"",
-							 leader, candidate);
-				ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
-				return 1;
-			}
-			printf("%s Successfully %s to \"%s\"\n", ts,
-				   failover ? "failed over" : "switched over", leader);
-			ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
-			pg_free(ts);
-			pg_free(c);
-			return 0;
-		}
-
-		/*
-		 * The request gone while the old leader keeps the key: a worker
-		 * refused it, or someone flushed it.  Wait a moment, as the
-		 * candidate deletes it right after taking the key.
-		 */
-		if (!c->has_failover && leader != NULL && old_leader != NULL &&
-			strcmp(leader, old_leader) == 0)
-		{
-			if (withdrawn_at == 0)
-				withdrawn_at = ctl_now_s();
-			else if (ctl_now_s() - withdrawn_at > WITHDRAWN_GRACE_S)
-			{
-				pg_log_error("the %s request was withdrawn and \"%s\" is still the leader",
-							 failover ? "failover" : "switchover", old_leader);
-				pg_log_error_hint("The failover key was deleted without a new leader: a member refused the request, or it was flushed. See the servers' logs.");
-				pg_free(c);
-				return 1;
-			}
-		}
-		else
-			withdrawn_at = 0;
-
 		if (ctl_now_s() > deadline)
+		{
+			outcome = PGHA_OUTCOME_UNKNOWN;
 			break;
+		}
 	}
-	pg_log_error("no new leader in cluster \"%s\" after %d s; the %s request stays in Consul",
-				 opt->cluster, opt->wait_timeout, failover ? "failover" : "switchover");
-	pg_log_error_hint("See the servers' logs; cancel the request with: pg_ha_ctl flush %s switchover",
-					  opt->cluster);
+
+	(void) pgha_failover_outcome_text(outcome, !failover, c->leader, candidate,
+									  answer, sizeof(answer));
+	if (outcome == PGHA_OUTCOME_DONE || outcome == PGHA_OUTCOME_OTHER)
+	{
+		char	   *ts = ctl_timestamp(5);
+
+		printf("%s %s\n", ts, answer);
+		ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
+		pg_free(ts);
+		pg_free(c);
+		return outcome == PGHA_OUTCOME_DONE ? 0 : 1;
+	}
+
+	printf("%c%s failed, details: 503, %s\n", pg_toupper((unsigned char) action[0]),
+		   action + 1, answer);
+	fflush(stdout);
+	leader = current_leader(c);
+	if (outcome == PGHA_OUTCOME_FAILED)
+	{
+		if (leader != NULL)
+			pg_log_error("the %s request was withdrawn and \"%s\" is still the leader",
+						 action, leader);
+		else
+			pg_log_error("the %s request was withdrawn and cluster \"%s\" has no leader",
+						 action, opt->cluster);
+		pg_log_error_hint("The failover key was deleted without a new leader: a member refused the request, or it was flushed. See the servers' logs.");
+	}
+	else
+	{
+		pg_log_error("no new leader in cluster \"%s\" after %d s; the %s request stays in Consul",
+					 opt->cluster, opt->wait_timeout, action);
+		pg_log_error_hint("See the servers' logs; cancel the request with: pg_ha_ctl flush %s switchover",
+						  opt->cluster);
+	}
 	pg_free(c);
 	return 1;
 }

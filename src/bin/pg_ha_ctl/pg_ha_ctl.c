@@ -8,6 +8,8 @@
  *
  *	list, topology, history
  *			the cluster as patronictl shows it (show.c);
+ *	remove-member
+ *			forget a stopped member (show.c);
  *	switchover, failover, flush, pause, resume
  *			the operator's requests to the cluster, written to Consul with
  *			Patroni's protocol (operator.c);
@@ -77,6 +79,7 @@ usage(void)
 		   "  pg_ha_ctl list [CLUSTER] [--format=table|json|yaml] [-W | -w SECONDS]\n"
 		   "  pg_ha_ctl topology [CLUSTER] [-W | -w SECONDS]\n"
 		   "  pg_ha_ctl history [CLUSTER] [--format=table|json|yaml]\n"
+		   "  pg_ha_ctl remove-member [CLUSTER] MEMBER [--force]\n"
 		   "  pg_ha_ctl switchover [CLUSTER] [--leader=NAME] [--candidate=NAME]\n"
 		   "                       [--scheduled=TIME|now] [--force] [--wait-timeout=SECS]\n"
 		   "  pg_ha_ctl failover [CLUSTER] [--candidate=NAME] [--force] [--wait-timeout=SECS]\n"
@@ -97,6 +100,9 @@ usage(void)
 		   "  list        show the members: role, state, timeline, lag, pending restart\n"
 		   "  topology    the same, the leader first and its replicas below it\n"
 		   "  history     the timeline history: each promotion, its LSN and reason\n"
+		   "  remove-member\n"
+		   "              forget a stopped member (listed as stopped since its server\n"
+		   "              stopped): remove its record; a running member is refused\n"
 		   "  switchover  hand the leader role over to a healthy replica (the\n"
 		   "              candidate, or any), now or at a scheduled time; the leader\n"
 		   "              stops, the candidate promotes, the old leader follows it\n"
@@ -142,7 +148,7 @@ usage(void)
 		   "                            VALUE is YAML, null removes the key (repeatable)\n"
 		   "  -p, --pg=NAME=VALUE       set postgresql.parameters.NAME (repeatable)\n"
 		   "  -q, --quiet               do not show the diff\n"
-		   "  --force                   ask nothing\n"
+		   "  --force                   ask nothing (also of remove-member)\n"
 		   "  --pending                 restart only members pending a restart\n"
 		   "  --scheduled=TIME          restart at TIME, or now\n"
 		   "  --any-order               skip the hot standby order check (max_connections & co.\n"
@@ -517,6 +523,22 @@ main(int argc, char **argv)
 		check_cluster_options(&opt);
 		opt.fmt = parse_format(opt.format);
 		return strcmp(command, "restart") == 0 ? cmd_restart(&opt) : cmd_reload(&opt);
+	}
+	/* remove-member [CLUSTER] MEMBER */
+	if (strcmp(command, "remove-member") == 0)
+	{
+		if (nargs > 2)
+			too_many_arguments(args[2]);
+		if (nargs == 0)
+		{
+			pg_log_error("remove-member needs the name of a stopped member");
+			pg_log_error_hint("Run: pg_ha_ctl remove-member [CLUSTER] MEMBER");
+			exit(1);
+		}
+		if (nargs == 2)
+			take_cluster_argument(&opt, args[0], cluster_option);
+		check_cluster_options(&opt);
+		return cmd_remove_member(&opt, args[nargs - 1]);
 	}
 	if (strcmp(command, "show-config") == 0 || strcmp(command, "edit-config") == 0)
 	{

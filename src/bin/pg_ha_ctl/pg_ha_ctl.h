@@ -7,7 +7,8 @@
  * writes the cluster's keys in Consul; util.c runs the server's tools and
  * handles files, quoting and the password file; init.c and rejoin.c are
  * the node lifecycle commands; show.c the read-only operator commands
- * (list, topology, history) and table.c their output forms; operator.c
+ * (list, topology, history) and remove-member, which forgets a stopped
+ * member, and table.c their output forms; operator.c
  * the commands that change the cluster (switchover, failover, flush,
  * pause, resume); config.c the cluster-wide configuration and the
  * members' servers (show-config, edit-config, restart, reload).
@@ -171,6 +172,7 @@ extern void ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 							  CtlFormat fmt, bool topology);
 extern int	cmd_list(const CtlOptions *opt, bool topology);
 extern int	cmd_history(const CtlOptions *opt);
+extern int	cmd_remove_member(const CtlOptions *opt, const char *name);
 
 /* operator.c */
 extern int	cmd_switchover(const CtlOptions *opt, bool failover);

@@ -10,12 +10,16 @@
  * Host is host:port when a member listens on another port than 5432 or
  * two members share a host, as patronictl does.  Lag is measured against
  * the leader's position: the leader's own record, else the status key.
+ * Stopped members (records no session holds: the leader writes one when
+ * a member's server stops) are listed too, with their state "stopped",
+ * lag unknown, and a Last seen column when one has a time.
  * topology is the same table with the leader first and its replicas
  * indented below it; history the timeline history key.  Each has a JSON
  * and a YAML form for scripts (--format), where an empty cell is left out,
  * and list and topology can redraw every few seconds (-W, -w SECONDS).
  *
- * Everything here only reads Consul.
+ * Everything here only reads Consul, but remove-member, which deletes a
+ * stopped member's record.
  *
  *-------------------------------------------------------------------------
  */
@@ -117,11 +121,18 @@ ctl_read_known_cluster(const CtlOptions *opt, PgHaCluster *c)
 	return true;
 }
 
+/* a row of list and topology: a live member, or a stopped one */
+typedef struct ListedMember
+{
+	const PgHaMember *m;
+	bool		stopped;
+} ListedMember;
+
 static int
 member_cmp(const void *a, const void *b)
 {
-	return strcmp((*(const PgHaMember *const *) a)->name,
-				  (*(const PgHaMember *const *) b)->name);
+	return strcmp(((const ListedMember *) a)->m->name,
+				  ((const ListedMember *) b)->m->name);
 }
 
 /* columns of list and topology; the first is left out of the text form */
@@ -134,9 +145,20 @@ enum
 	COL_STATE,
 	COL_TL,
 	COL_LAG,
-	COL_PENDING,
-	NCOLS
+	NBASECOLS					/* then Pending restart, Last seen: when used */
 };
+
+/* epoch ms as local time, as patronictl prints times: "2026-11-25 20:01:02" */
+static void
+format_local_time(int64 epoch_ms, char *buf, size_t len)
+{
+	time_t		t = (time_t) (epoch_ms / 1000);
+	struct tm	tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		buf[0] = '\0';
+}
 
 /*
  * The lines below the table: maintenance mode, and a switchover scheduled
@@ -188,15 +210,18 @@ void
 ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 				  CtlFormat fmt, bool topology)
 {
-	static const char *const names[NCOLS] = {
-		"Cluster", "Member", "Host", "Role", "State", "TL", "Lag in MB",
-		"Pending restart"
+	const char *names[NBASECOLS + 2] = {
+		"Cluster", "Member", "Host", "Role", "State", "TL", "Lag in MB"
 	};
-	const PgHaMember *sorted[PGHA_MAX_MEMBERS];
-	char		hosts[PGHA_MAX_MEMBERS][PGHA_URL_LEN];
-	int			ports[PGHA_MAX_MEMBERS];
+	ListedMember sorted[PGHA_MAX_MEMBERS * 2];
+	char		hosts[PGHA_MAX_MEMBERS * 2][PGHA_URL_LEN];
+	int			ports[PGHA_MAX_MEMBERS * 2];
 	int			n = 0;
+	int			ncols = NBASECOLS;
+	int			col_pending = -1;
+	int			col_seen = -1;
 	bool		any_pending = false;
+	bool		any_seen = false;
 	bool		append_port = false;
 	int64		leader_pos = 0;
 	bool		has_pos = ctl_leader_position(c, &leader_pos);
@@ -204,15 +229,17 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 	char	   *title;
 
 	for (int i = 0; i < c->nmembers && i < PGHA_MAX_MEMBERS; i++)
-		sorted[n++] = &c->members[i];
+		sorted[n++] = (ListedMember) {&c->members[i], false};
+	for (int i = 0; i < c->nstopped && i < PGHA_MAX_MEMBERS; i++)
+		sorted[n++] = (ListedMember) {&c->stopped[i], true};
 	qsort(sorted, n, sizeof(sorted[0]), member_cmp);
 	if (topology)
 	{
 		/* the leader first, the others in name order */
 		for (int i = 0; i < n; i++)
-			if (ctl_is_leader(c, sorted[i]))
+			if (!sorted[i].stopped && ctl_is_leader(c, sorted[i].m))
 			{
-				const PgHaMember *leader = sorted[i];
+				ListedMember leader = sorted[i];
 
 				memmove(&sorted[1], &sorted[0], sizeof(sorted[0]) * i);
 				sorted[0] = leader;
@@ -223,9 +250,11 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 	/* host:port when a port is not 5432 or two members share a host */
 	for (int i = 0; i < n; i++)
 	{
-		if (sorted[i]->pending_restart)
+		if (sorted[i].m->pending_restart)
 			any_pending = true;
-		if (!pgha_split_conn_url(sorted[i]->conn_url, hosts[i], sizeof(hosts[i]),
+		if (sorted[i].stopped && sorted[i].m->last_seen_ms > 0)
+			any_seen = true;
+		if (!pgha_split_conn_url(sorted[i].m->conn_url, hosts[i], sizeof(hosts[i]),
 								&ports[i]))
 		{
 			hosts[i][0] = '\0';
@@ -239,12 +268,24 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 				append_port = true;
 	}
 
-	t = ctl_table_new(any_pending ? NCOLS : NCOLS - 1, names, "lllllrrl");
+	/* optional columns, as patronictl adds Pending restart when needed */
+	if (any_pending)
+	{
+		col_pending = ncols;
+		names[ncols++] = "Pending restart";
+	}
+	if (any_seen)
+	{
+		col_seen = ncols;
+		names[ncols++] = "Last seen";
+	}
+	t = ctl_table_new(ncols, names, "lllllrrll");
 	ctl_table_hide_column(t, COL_CLUSTER);
 	for (int i = 0; i < n; i++)
 	{
-		const PgHaMember *m = sorted[i];
-		bool		leader = ctl_is_leader(c, m);
+		const PgHaMember *m = sorted[i].m;
+		bool		stopped = sorted[i].stopped;
+		bool		leader = !stopped && ctl_is_leader(c, m);
 		int			r = ctl_table_add_row(t);
 		char		buf[PGHA_URL_LEN + 16];
 
@@ -259,13 +300,15 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 		else
 			snprintf(buf, sizeof(buf), "%s", hosts[i]);
 		ctl_table_set(t, r, COL_HOST, buf, false);
-		ctl_table_set(t, r, COL_ROLE, leader ? "Leader" :
+		ctl_table_set(t, r, COL_ROLE, leader ? "Leader" : stopped ?
+					  pgha_stopped_role_label(c, m, false) :
 					  pgha_member_role_label(c, m, false), false);
 		ctl_table_set(t, r, COL_STATE, m->state, false);
 		if (m->timeline > 0)
 			ctl_table_set_int(t, r, COL_TL, m->timeline);
 		if (!leader)
 		{
+			/* a stopped record has no position: unknown, as patronictl says */
 			if (!m->has_xlog)
 				ctl_table_set(t, r, COL_LAG, "unknown", false);
 			else
@@ -278,8 +321,15 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 								  (long long) rint((double) lag / (1024.0 * 1024.0)));
 			}
 		}
-		if (any_pending)
-			ctl_table_set(t, r, COL_PENDING, m->pending_restart ? "*" : "", false);
+		if (col_pending >= 0)
+			ctl_table_set(t, r, col_pending, m->pending_restart ? "*" : "", false);
+		if (col_seen >= 0)
+		{
+			buf[0] = '\0';
+			if (stopped && m->last_seen_ms > 0)
+				format_local_time(m->last_seen_ms, buf, sizeof(buf));
+			ctl_table_set(t, r, col_seen, buf, false);
+		}
 	}
 
 	title = psprintf(" Cluster: %s (%s) ", opt->cluster,
@@ -339,6 +389,87 @@ cmd_list(const CtlOptions *opt, bool topology)
 			pg_usleep((long) ((opt->watch - elapsed) * 1000000));
 	}
 	return 0;
+}
+
+/* ----- remove-member */
+
+/*
+ * Forget a stopped member: delete its record, which no session holds, with
+ * check-and-set on the ModifyIndex as read, so that a member that came
+ * back meanwhile (its session took the key over) is never touched.  A
+ * running member is refused: its record is its server's, and it would
+ * write it again at its next round anyway.
+ */
+int
+cmd_remove_member(const CtlOptions *opt, const char *name)
+{
+	PgHaCluster *c;
+	const PgHaMember *m;
+	char	   *relkey;
+	bool		done = false;
+	bool		ok;
+
+	if (name == NULL || !pgha_valid_name(name))
+	{
+		pg_log_error("invalid member name \"%s\"", name ? name : "");
+		pg_log_error_hint("Give the name of a stopped member, as pg_ha_ctl list shows it.");
+		return 1;
+	}
+	c = pg_malloc0(sizeof(PgHaCluster));
+	if (!ctl_read_known_cluster(opt, c))
+	{
+		pg_free(c);
+		return 1;
+	}
+	if (pgha_find_member(c, name) != NULL)
+	{
+		pg_log_error("member \"%s\" of cluster \"%s\" is running: only a stopped member can be removed",
+					 name, opt->cluster);
+		pg_log_error_hint("Stop its server first; it is then listed as stopped.");
+		pg_free(c);
+		return 1;
+	}
+	m = pgha_find_stopped_member(c, name);
+	if (m == NULL || m->modify_index == 0)
+	{
+		pg_log_error("cluster \"%s\" has no stopped member \"%s\"", opt->cluster, name);
+		pg_free(c);
+		return 1;
+	}
+
+	if (!opt->force)
+	{
+		char	   *question = psprintf("Are you sure you want to remove stopped member %s from cluster %s?",
+										name, opt->cluster);
+		bool		yes;
+
+		/* the table first, as patronictl shows it before it asks */
+		ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
+		yes = ctl_confirm(question);
+
+		pg_free(question);
+		if (!yes)
+		{
+			pg_log_error("aborting remove-member");
+			pg_free(c);
+			return 1;
+		}
+	}
+
+	relkey = psprintf("members/%s", name);
+	ok = ctl_kv_delete(opt, relkey, (int64) m->modify_index, &done);
+	pg_free(relkey);
+	if (ok && !done)
+	{
+		pg_log_error("member \"%s\" of cluster \"%s\" changed meanwhile: nothing was removed",
+					 name, opt->cluster);
+		pg_log_error_hint("It may have come back; see pg_ha_ctl list.");
+		ok = false;
+	}
+	else if (ok)
+		printf("Success: stopped member %s removed from cluster %s\n", name, opt->cluster);
+	pg_free(c);
+	return ok ? 0 : 1;
 }
 
 /* ----- history */
