@@ -7,6 +7,7 @@
 #   make faultcheck            the fault suite in network namespaces (root)
 #   make nemesis               the seeded fault campaign (root), NEMESIS_SECONDS
 #   make setup                 install every dependency (Debian 12)
+#   make deb                   Debian packages into build/deb/ (debian/, root not needed)
 #   make test                  the whole test command of the README
 
 MODULE_big = pg_ha
@@ -26,7 +27,8 @@ OBJS = \
 	src/api_tls.o \
 	src/sync.o \
 	src/leader_key.o \
-	src/member_record.o
+	src/member_record.o \
+	src/callbacks.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
@@ -61,7 +63,7 @@ ctl:
 install: install-ctl
 install-ctl: ctl
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) install
-clean: clean-ctl clean-unit clean-fuzz
+clean: clean-ctl clean-unit clean-fuzz clean-deb
 clean-ctl:
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) clean
 
@@ -73,6 +75,10 @@ regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c src/leader_key.c -ljansson
 regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h regress/unit/unit_check.h src/api_route.c src/api_route.h src/cluster.c src/cluster.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
+# the callbacks' rule is inline in its header
+UNIT_TESTS += regress/unit/test_callbacks
+regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/callbacks.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_callbacks.c
 # pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon
 UNIT_TESTS += regress/unit/test_ctl_yaml
 CTL_YAML_FLAGS = -Isrc -I$(CTL_DIR) -I$(includedir_server) -I$(includedir_internal) -I$(includedir)
@@ -139,4 +145,28 @@ test:
 bench:
 	$(MAKE) -C bench bench BENCH_ARGS='$(BENCH_ARGS)'
 
-.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit fuzz fuzz-build clean-fuzz setup test bench faultcheck nemesis
+# Debian packages postgresql-15-pg-ha and pg-ha-ctl (debian/, see
+# docs/deployment.md).  pg_buildext builds, installs and cleans in the
+# source tree, so dpkg-buildpackage runs in a copy of this one (the files
+# git knows or would add, as they are now) in $(DEB_DIR)/pg-ha; the .debs,
+# .buildinfo and .changes land in $(DEB_DIR), then lintian checks them and
+# fails on an error.
+DEB_DIR = build/deb
+deb:
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/pg-ha
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			xargs -0 -r sh -c 'for f do [ -f "$$f" ] && printf "%s\0" "$$f"; done; true' sh | \
+			tar --null -T - -cf - | tar -C $(DEB_DIR)/pg-ha -xf -; \
+	else \
+		tar --exclude=./.git --exclude=./build --exclude=./tools -cf - . | tar -C $(DEB_DIR)/pg-ha -xf -; \
+	fi
+	cd $(DEB_DIR)/pg-ha && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_DIR)/pg-ha
+	lintian --fail-on error $(DEB_DIR)/*.changes
+	@echo "deb: packages in $(DEB_DIR):"; ls -1 $(DEB_DIR)/*.deb
+clean-deb:
+	rm -rf $(DEB_DIR)
+
+.PHONY: ctl install-ctl clean-ctl unitcheck clean-unit fuzz fuzz-build clean-fuzz setup test bench faultcheck nemesis deb clean-deb

@@ -18,6 +18,8 @@ packages=(
 	libkrb5-dev haproxy libipc-run-perl libdbd-pg-perl build-essential pkg-config ca-certificates curl procps openssl
 	iproute2 clang libclang-rt-14-dev
 	patroni python3-consul gnuplot-nox
+	# make deb: Debian's packaging tools, pg_buildext, lintian
+	dpkg-dev debhelper postgresql-server-dev-all lintian
 )
 
 sudo_cmd=()

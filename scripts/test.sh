@@ -112,3 +112,11 @@ if [ "$status" -ne 0 ]; then
 	echo "installcheck failed"
 	exit "$status"
 fi
+
+# Last, the Debian packages (regress/package, docs/deployment.md): built as
+# the caller, then installed as root into three Debian clusters that fail
+# over and switch over, then dropped and purged; the pg_ha installed above
+# is put back.
+echo "=== Debian packages (make deb) and the package test as root"
+make -s deb
+"${sudo_cmd[@]}" env PG_HA_PKG_NO_BUILD=1 "$top/regress/package/test_packages.sh"

@@ -103,6 +103,20 @@ diverged(const HaLocalState *local, const PgHaCluster *cluster, int64_t *end)
 			result = true;
 			break;
 		}
+
+		/*
+		 * Our timeline by number, begun elsewhere: two nodes promoted from
+		 * the same timeline took the same next ID (one frozen during its
+		 * promotion while the other took over).  Same number, two
+		 * histories: ours is not the cluster's from where they part.
+		 */
+		if (h[i].timeline + 1 == local->timeline && local->timeline_begin > 0 &&
+			h[i].lsn != local->timeline_begin)
+		{
+			*end = h[i].lsn < local->timeline_begin ? h[i].lsn : local->timeline_begin;
+			result = true;
+			break;
+		}
 	}
 	free(h);
 	return result;

@@ -54,6 +54,9 @@ typedef struct HaLocalState
 	int64_t		replayed_position;	/* replayed (replica), insert (primary):
 									 * what a timeline switch is judged by */
 	uint32_t	timeline;		/* 0 when unknown */
+	int64_t		timeline_begin; /* where this node's timeline began, from
+								 * its own history file; 0 when unknown or
+								 * timeline 1 */
 	int64_t		now_ms;			/* monotonic clock */
 	int64_t		wall_ms;		/* epoch ms, for scheduled switchovers */
 	int64_t		lease_expiry_ms;	/* monotonic; 0 when we never renewed */

@@ -47,6 +47,7 @@
 
 #include "api_tls.h"
 #include "api.h"
+#include "callbacks.h"
 #include "cluster.h"
 #include "dcs.h"
 #include "leader_key.h"
@@ -379,6 +380,7 @@ static void give_up_key_if_unfit(HaWorker *w, const HaDecision *d);
 static void decide_on_fresh_positions(HaWorker *w, const HaLocalState *local,
 									  const HaConfig *config, HaDecision *d);
 static bool release_leader_key(HaWorker *w);
+static int64_t timeline_begin(uint32_t tli);
 
 /*
  * A session named in the session file is ours only if our member record,
@@ -655,6 +657,7 @@ read_local_state(HaWorker *w, HaLocalState *local)
 		local->timeline = GetWALInsertionTimeLine();
 		local->nstandbys = pgha_read_standbys(local->standbys, PGHA_MAX_MEMBERS);
 	}
+	local->timeline_begin = timeline_begin(local->timeline);
 	local->now_ms = pgha_monotonic_ms();
 	local->wall_ms = (int64_t) (GetCurrentTimestamp() / 1000) +
 		(int64_t) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
@@ -905,6 +908,39 @@ publish_optime(HaWorker *w)
 		publish_error(err);
 	else
 		w->optime_written_ms = pgha_monotonic_ms();
+}
+
+/*
+ * Where timeline tli began, from this node's own history file: read again
+ * only when the timeline changes.  0 for timeline 1, or when the file
+ * cannot be read (an ERROR here must not cost the round).
+ */
+static int64_t
+timeline_begin(uint32_t tli)
+{
+	static uint32_t cached_tli = 0;
+	static int64_t cached_begin = 0;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (tli == cached_tli)
+		return cached_begin;
+	cached_tli = tli;
+	cached_begin = 0;
+	if (tli < 2)
+		return 0;
+	PG_TRY();
+	{
+		cached_begin = (int64_t) tliSwitchPoint(tli - 1, readTimeLineHistory(tli), NULL);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		cached_begin = 0;
+		cached_tli = 0;			/* try again next round */
+	}
+	PG_END_TRY();
+	return cached_begin;
 }
 
 /*
@@ -1528,6 +1564,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		pgha_note_members(w->prefix, w->cluster, pg_ha_node_name,
 						  key_is_ours(w), w->ttl_ms);
 	publish_state(w, &local, &d, err);
+	pgha_callbacks_round(w->rerun);
 }
 
 /*
@@ -1940,6 +1977,7 @@ pg_ha_worker_main(Datum main_arg)
 			apply_timings(&w);
 			configure_dcs(&w);
 			pgha_api_reload();
+			pgha_callbacks_reload();
 		}
 		ResetLatch(MyLatch);
 		/* the REST API: listen (again) when it could not */
@@ -1981,6 +2019,8 @@ pg_ha_worker_main(Datum main_arg)
 		proc_exit(1);
 	}
 
+	pgha_callbacks_stop(w.demotion_started ? PGHA_CB_STOP_FOR_DEMOTION :
+						w.restart_started ? PGHA_CB_STOP_FOR_RESTART : PGHA_CB_STOP);
 	/* health checks answered until the key is released */
 	release_on_shutdown(&w);
 	pgha_api_stop();

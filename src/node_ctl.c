@@ -319,12 +319,51 @@ pgha_request_promote(void)
 			(errmsg("pg_ha: promoting node \"%s\"", pg_ha_node_name)));
 }
 
+extern char **environ;
+
+/*
+ * A command of the operator's gets no secret of pg_ha's: the token under
+ * the names Consul tools read it from (a postmaster started by `pg_ha_ctl
+ * rejoin` inherited PG_HA_CONSUL_TOKEN), and under any other name it was
+ * given (a service manager's own variable).  Runs in the forked child.
+ */
+static void
+strip_secret_environment(void)
+{
+	static const char *const names[] = {"PG_HA_CONSUL_TOKEN", "CONSUL_HTTP_TOKEN"};
+	const char *token = pg_ha_consul_token;
+
+	for (int i = 0; i < lengthof(names); i++)
+		(void) unsetenv(names[i]);
+	if (token == NULL || token[0] == '\0')
+		return;
+	for (int i = 0; environ[i] != NULL;)
+	{
+		const char *eq = strchr(environ[i], '=');
+		char		name[256];
+
+		if (eq == NULL || strcmp(eq + 1, token) != 0 ||
+			eq - environ[i] >= (ptrdiff_t) sizeof(name))
+		{
+			i++;
+			continue;
+		}
+		strlcpy(name, environ[i], eq - environ[i] + 1);
+		if (unsetenv(name) != 0)
+			i++;
+		/* else environ[i] is the next variable now */
+	}
+}
+
 /*
  * Start argv detached: double fork, setsid, no inherited descriptors but
  * stdin, stdout and stderr (the server's log stays the helper's log).
+ * for_operator: a command of the operator's, without secrets (above);
+ * *session gets the id of the session it runs in, also its process group's.
  */
 static bool
-spawn_detached(char *const argv[], const char *token, char *err, size_t errlen)
+spawn_detached_ext(char *const argv[], const char *token, bool for_operator,
+				   pid_t *session, char *err, size_t errlen)
 {
 	pid_t		pid = fork();
 	int			status;
@@ -343,9 +382,14 @@ spawn_detached(char *const argv[], const char *token, char *err, size_t errlen)
 		if (pid != 0)
 			_exit(pid < 0 ? 1 : 0);
 		closefrom(3);
-		if (token != NULL && token[0] != '\0')
+		if (for_operator)
+			strip_secret_environment();
+		else if (token != NULL && token[0] != '\0')
 			setenv("PG_HA_CONSUL_TOKEN", token, 1);
 		execv(argv[0], argv);
+		if (for_operator)
+			fprintf(stderr, "pg_ha: could not execute \"%s\": %s\n",
+					argv[0], strerror(errno));
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
@@ -354,16 +398,40 @@ spawn_detached(char *const argv[], const char *token, char *err, size_t errlen)
 		snprintf(err, errlen, "could not start \"%s\" detached", argv[0]);
 		return false;
 	}
+	if (session != NULL)
+		*session = pid;
 	return true;
 }
 
+static bool
+spawn_detached(char *const argv[], const char *token, char *err, size_t errlen)
+{
+	return spawn_detached_ext(argv, token, false, NULL, err, errlen);
+}
+
+bool
+pgha_spawn_operator_command(char *const argv[], pid_t *session,
+							char *err, size_t errlen)
+{
+	return spawn_detached_ext(argv, NULL, true, session, err, errlen);
+}
+
+/*
+ * pg_ha_ctl sits beside the postgres binary, where `make install` and the
+ * pg-ha-ctl package put it; else the one in /usr/bin (a CLI installed the
+ * way Debian users look for it).  When neither is there, the path beside
+ * postgres, so that the failure to start it names where it belongs.
+ */
 static void
 pg_ha_ctl_path(char *path, size_t len)
 {
-	/* pg_ha_ctl sits beside the postgres binary */
+	static const char usr_bin[] = "/usr/bin/pg_ha_ctl";
+
 	strlcpy(path, my_exec_path, len);
 	get_parent_directory(path);
 	strlcat(path, "/pg_ha_ctl", len);
+	if (access(path, X_OK) != 0 && access(usr_bin, X_OK) == 0)
+		strlcpy(path, usr_bin, len);
 }
 
 bool

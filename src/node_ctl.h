@@ -56,6 +56,14 @@ extern bool pgha_start_release(const char *session, const char *check_id,
 /* Restart the server with pg_ctl restart, detached; same options. */
 extern bool pgha_start_restart(char *err, size_t errlen);
 
+/*
+ * Start argv (argv[0] a path) detached as the helpers above, for a command
+ * of the operator's (pg_ha.on_*): its environment without the Consul token.
+ * *session: the session it runs in, which is also its process group.
+ */
+extern bool pgha_spawn_operator_command(char *const argv[], pid_t *session,
+										char *err, size_t errlen);
+
 /* The leader keeps one physical slot per other member, and no others. */
 extern void pgha_sync_slots(const PgHaCluster *cluster, const char *self);
 

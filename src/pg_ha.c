@@ -21,6 +21,7 @@
 #include "api.h"
 #include "dcs.h"
 #include "api_tls.h"
+#include "callbacks.h"
 #include "cluster.h"
 #include "ha_decide.h"
 #include "pg_ha.h"
@@ -50,6 +51,8 @@ char	   *pg_ha_api_auth = NULL;
 char	   *pg_ha_api_certfile = NULL;
 char	   *pg_ha_api_keyfile = NULL;
 char	   *pg_ha_api_cafile = NULL;
+/* commands run on events, Patroni's callbacks (callbacks.c) */
+char	   *pg_ha_callback_command[PGHA_CB_NCALLBACKS];
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -362,6 +365,38 @@ define_gucs(void)
 							   "Empty: no client certificates.  Needs pg_ha.api_certfile.",
 							   &pg_ha_api_cafile, "",
 							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	/* the operator's commands, run as the server's user: superusers only */
+	DefineCustomStringVariable("pg_ha.on_start",
+							   "Command run when the server is up after a start (Patroni's on_start callback).",
+							   "Split on blanks and run detached with three arguments more: on_start, the role (master or replica), the cluster. Empty: none.",
+							   &pg_ha_callback_command[PGHA_CB_ON_START], "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.on_stop",
+							   "Command run at a clean shutdown (Patroni's on_stop callback).",
+							   "Split on blanks and run detached with three arguments more: on_stop, the role, the cluster. Empty: none.",
+							   &pg_ha_callback_command[PGHA_CB_ON_STOP], "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.on_restart",
+							   "Command run when the server is back from a restart that pg_ha performed (Patroni's on_restart callback).",
+							   "Split on blanks and run detached with three arguments more: on_restart, the role, the cluster. Empty: none.",
+							   &pg_ha_callback_command[PGHA_CB_ON_RESTART], "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.on_reload",
+							   "Command run after each configuration reload (Patroni's on_reload callback).",
+							   "Split on blanks and run detached with three arguments more: on_reload, the role, the cluster. Empty: none.",
+							   &pg_ha_callback_command[PGHA_CB_ON_RELOAD], "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.on_role_change",
+							   "Command run when this node becomes the leader or stops being it (Patroni's on_role_change callback).",
+							   "Split on blanks and run detached with three arguments more: on_role_change, the new role (master or replica), the cluster. Empty: none.",
+							   &pg_ha_callback_command[PGHA_CB_ON_ROLE_CHANGE], "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_ha");

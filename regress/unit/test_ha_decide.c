@@ -783,6 +783,24 @@ test_leader_key(void)
 	CHECK(strstr(d.reason, "rewinding") != NULL);
 	l.timeline = 3;				/* on the newest timeline: follows */
 	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+	l.timeline_begin = 4000;	/* begun where the cluster's began: follows */
+	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+
+	/*
+	 * Timeline 3 by number, begun at 4200 by our own promotion while pg2's
+	 * began at 4000 (a promotion frozen half-way while pg2 took over): two
+	 * histories under one number.  We rejoin, and never take over.
+	 */
+	l.timeline_begin = 4200;
+	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
+	CHECK(strstr(d.reason, "past the end of timeline 3 at 0/FA0") != NULL);
+	c.has_leader = false;
+	c.leader[0] = c.leader_session[0] = '\0';
+	c.leader_released = true;	/* free at once: only the history stops us */
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "must be rewound first") != NULL);
+	l.timeline_begin = 0;		/* unknown: judged as before */
+	CHECK(decide(&l, &c, true, &d) != HA_DEMOTE);
 
 	/* our name held by another node's session: no part in anything */
 	replica(&l);

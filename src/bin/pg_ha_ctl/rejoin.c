@@ -62,6 +62,7 @@ const char *const ctl_node_files[] = {
 	"standby.signal",
 	"recovery.signal",
 	PGHA_SESSION_FILE,
+	"pg_ha.callbacks",
 	NULL
 };
 
@@ -501,11 +502,71 @@ clean_standby_shutdown(const char *pgdata, const char *opts, int timeout)
 	return rc == 0 && control_state(pgdata) == DB_SHUTDOWNED_IN_RECOVERY;
 }
 
+/*
+ * Two nodes promoted from the same timeline at about the same time (one
+ * frozen in the middle of its promotion while another took over: the
+ * nemesis found it) both take the next timeline ID: the same number for two
+ * different histories.  pg_rewind compares the numbers only and answers "no
+ * rewind required", and the node can then never follow.  The history files
+ * tell: the same current timeline, with different contents.  False when it
+ * cannot be told (pg_rewind then judges as before).
+ */
+static bool
+timeline_collides(const char *pgdata, const char *source)
+{
+	bool		crc_ok;
+	ControlFileData *control = get_controlfile(pgdata, &crc_ok);
+	TimeLineID	tli = control->checkPointCopy.ThisTimeLineID;
+	char		name[64];
+	char	   *path;
+	char	   *local;
+	size_t		local_len = 0;
+	PGconn	   *conn;
+	PGresult   *res;
+	bool		collides = false;
+
+	pg_free(control);
+	if (!crc_ok || tli <= 1)
+		return false;
+	snprintf(name, sizeof(name), "pg_wal/%08X.history", tli);
+	path = psprintf("%s/%s", pgdata, name);
+	local = ctl_read_file(path, &local_len);
+	pg_free(path);
+	if (local == NULL)
+		return false;
+
+	conn = PQconnectdb(source);
+	res = PQexec(conn, "SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strtoul(PQgetvalue(res, 0, 0), NULL, 10) == tli)
+	{
+		const char *params[1] = {name};
+
+		PQclear(res);
+		/* binary result: the file's bytes as they are */
+		res = PQexecParams(conn, "SELECT pg_catalog.pg_read_binary_file($1)",
+						   1, NULL, params, NULL, NULL, 1);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+			((size_t) PQgetlength(res, 0, 0) != local_len ||
+			 memcmp(PQgetvalue(res, 0, 0), local, local_len) != 0))
+		{
+			collides = true;
+			pg_log_warning("this node and the source are both on timeline %u, with different histories: two promotions took the same timeline ID",
+						   tli);
+		}
+	}
+	PQclear(res);
+	PQfinish(conn);
+	pg_free(local);
+	return collides;
+}
+
 typedef enum RewindResult
 {
 	REWIND_DONE,				/* rewound, or no rewind needed */
 	REWIND_NOT_NOW,				/* failed without touching the data */
-	REWIND_DAMAGED				/* failed after its point of no return */
+	REWIND_DAMAGED,				/* failed after its point of no return */
+	REWIND_IMPOSSIBLE			/* pg_rewind cannot see the divergence */
 } RewindResult;
 
 /*
@@ -529,6 +590,8 @@ try_rewind(const char *pgdata, const char *opts, const char *source, int timeout
 		return REWIND_NOT_NOW;
 	if (!source_checkpointed(source, timeout))
 		return REWIND_NOT_NOW;
+	if (timeline_collides(pgdata, source))
+		return REWIND_IMPOSSIBLE;
 	if (!rewind_dry_run(pgdata, source))
 		return REWIND_NOT_NOW;
 	return rewind_from_source(pgdata, source) ? REWIND_DONE : REWIND_DAMAGED;
@@ -667,8 +730,11 @@ cmd_rejoin(CtlOptions *opt)
 							   opt->timeout);
 				pg_log_warning_detail("A standby cannot take writes.  Once it can reach the leader, its HA worker sees whether it diverged and asks for a rejoin again.");
 				break;
+			case REWIND_IMPOSSIBLE:
 			case REWIND_DAMAGED:
-				if (!opt->reinit)
+				if (r == REWIND_IMPOSSIBLE)
+					pg_log_warning("pg_rewind cannot rewind across two histories of one timeline: the node is cloned again");
+				else if (!opt->reinit)
 					pg_log_warning("pg_rewind failed after it began to write: the data directory may be damaged, so the node is cloned again");
 				if (!reclone_with_retries(pgdata, source, !opt->reinit, opt->timeout))
 				{
