@@ -318,6 +318,18 @@ answer_read(const FuzzRequest *req, const PgHaApiRequest *parsed)
 	fuzz_check_response(req->method, true, &r);
 	pgha_api_response_free(&r);
 
+	/* a replica with tags of every kind, for the tag_ filters */
+	fuzz_replica_snapshot(&snapshot);
+	snapshot.cluster_valid = true;
+	snapshot.cluster = reference;
+	snapshot.has_tags = true;
+	strcpy(snapshot.tags_json,
+		   "{\"nofailover\":true,\"failover_priority\":0,\"noloadbalance\":true,"
+		   "\"dc\":\"eu-1\",\"rack\":3,\"ssd\":false,\"w\":1.5,\"n\":null}");
+	pgha_api_respond(parsed, &snapshot, &r);
+	fuzz_check_response(req->method, true, &r);
+	pgha_api_response_free(&r);
+
 	fuzz_base_snapshot(&snapshot);
 	snapshot.pg_running = false;
 	pgha_api_respond(parsed, &snapshot, &r);
@@ -370,6 +382,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				write_config(&req, NULL);
 				break;
 			case PGHA_EP_RELOAD:
+			case PGHA_EP_REINITIALIZE:
 				break;
 			default:
 				FUZZ_CHECK(!"a write request to a read endpoint");

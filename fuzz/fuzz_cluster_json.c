@@ -175,6 +175,30 @@ text_readers(const char *cstr)
 	(void) pgha_value_is_integer(cstr, &v);
 	if (pgha_api_parse_size(cstr, &bytes))
 		FUZZ_CHECK(bytes >= 0);
+
+	/* pg_ha.tags: what its check hook takes goes into a record and back */
+	{
+		char		canon[PGHA_TAGS_LEN];
+		char		again[PGHA_TAGS_LEN];
+		char		err[PGHA_ERR_LEN];
+		PgHaMember	m;
+
+		if (pgha_parse_user_tags(cstr, canon, sizeof(canon), err, sizeof(err)))
+		{
+			FUZZ_CHECK(FUZZ_TERMINATED(canon));
+			FUZZ_CHECK(pgha_parse_user_tags(canon, again, sizeof(again), err, sizeof(err)));
+			FUZZ_CHECK(strcmp(canon, again) == 0);
+			memset(&m, 0, sizeof(m));
+			strcpy(m.name, "pg1");
+			strcpy(m.tags_json, canon);
+			m.nosync = m.clonefrom = true;
+			m.has_failover_priority = true;
+			m.failover_priority = 0;
+			fuzz_check_member_roundtrip(&m);
+		}
+		else
+			FUZZ_CHECK(FUZZ_TERMINATED(err) && err[0] != '\0' && canon[0] == '\0');
+	}
 }
 
 /*
@@ -204,6 +228,10 @@ stopped_roundtrip(const PgHaMember *m)
 	FUZZ_CHECK(strcmp(back.conn_url, m->conn_url) == 0 &&
 			   strcmp(back.api_url, m->api_url) == 0 &&
 			   back.nofailover == m->nofailover);
+	FUZZ_CHECK(back.nosync == m->nosync && back.clonefrom == m->clonefrom &&
+			   back.noloadbalance == m->noloadbalance &&
+			   pgha_member_failover_priority(&back) == pgha_member_failover_priority(m) &&
+			   strcmp(back.tags_json, m->tags_json) == 0);
 	FUZZ_CHECK(back.last_seen_ms == m->last_seen_ms);
 }
 

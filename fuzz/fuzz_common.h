@@ -259,6 +259,23 @@ fuzz_check_member_roundtrip(const PgHaMember *m)
 	FUZZ_CHECK(back.pending_restart == m->pending_restart);
 	FUZZ_CHECK(back.pause == m->pause);
 	FUZZ_CHECK(back.nofailover == m->nofailover);
+	/* the tags: every one read back the same, the others in their order */
+	FUZZ_CHECK(back.nosync == m->nosync);
+	FUZZ_CHECK(back.noloadbalance == m->noloadbalance);
+	FUZZ_CHECK(back.clonefrom == m->clonefrom);
+	FUZZ_CHECK(back.has_failover_priority == m->has_failover_priority);
+	FUZZ_CHECK(!m->has_failover_priority ||
+			   back.failover_priority == m->failover_priority);
+	FUZZ_CHECK(pgha_member_failover_priority(&back) ==
+			   pgha_member_failover_priority(m));
+	FUZZ_CHECK(FUZZ_TERMINATED(back.tags_json));
+	FUZZ_CHECK(strcmp(back.tags_json, m->tags_json) == 0);
+	{
+		char		tags[PGHA_TAGS_JSON_LEN];
+
+		/* the listings can always show them */
+		FUZZ_CHECK(pgha_member_tags_json(m, tags, sizeof(tags)) >= 2);
+	}
 }
 
 /* ----- the HA decision */

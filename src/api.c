@@ -19,9 +19,10 @@
  * gone, and need no database connection: the worker starts with the
  * postmaster and reports "starting" during crash recovery.
  *
- * The write requests (POST /switchover /failover /restart /reload, PATCH
- * /config) are the exception: like the SQL actions, they read the cluster
- * from Consul and write one key with check-and-set.  They cannot run inside
+ * The write requests (POST /switchover /failover /restart /reload
+ * /reinitialize, PATCH /config) are the exception: like the SQL actions,
+ * they read the cluster from Consul and write one key with check-and-set
+ * (a reinitialize is left to the HA worker instead).  They cannot run inside
  * MHD's callback (their Consul requests serve MHD meanwhile, and MHD_run
  * is not reentrant), so the callback suspends the connection and queues
  * it; the HA worker carries the queue out between rounds
@@ -334,6 +335,8 @@ build_snapshot(PgHaApiSnapshot *s, bool with_replication)
 	s->cluster_valid = pgha_shared->cluster_valid;
 	if (s->cluster_valid)
 		memcpy(&s->cluster, &pgha_shared->cluster, sizeof(PgHaCluster));
+	/* this node's own tags from its settings, not its last published record */
+	s->has_tags = pgha_local_tags_json(s->tags_json, sizeof(s->tags_json)) > 0;
 	LWLockRelease(pgha_shared->lock);
 
 	expiry = pg_atomic_read_u64(&pgha_shared->lease_expiry_ms);
@@ -635,6 +638,55 @@ write_restart(const char *body, size_t len, PgHaApiResponse *resp)
 }
 
 /*
+ * POST /reinitialize: this node, cloned again from the leader.  Checked
+ * here against the cluster as Consul has it now (Patroni's texts); the HA
+ * worker starts the clone at its next round (ha_loop.c), once a session
+ * of this server that asked (pg_ha_reinit) has its answer.
+ */
+static void
+write_reinitialize(const char *body, size_t len, PgHaApiResponse *resp)
+{
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	const PgHaMember *leader;
+	char		msg[PGHA_ERR_LEN];
+	bool		force;
+	int			status;
+
+	status = pgha_api_parse_reinitialize(body, len, &force, msg, sizeof(msg));
+	if (status != 0)
+	{
+		pgha_api_text_response(resp, status, msg);
+		return;
+	}
+	if (!read_cluster(c, "reinitialize", resp))
+		return;
+	status = pgha_api_check_reinitialize(c, pg_ha_node_name, &leader, msg, sizeof(msg));
+	if (status != 0)
+	{
+		pgha_api_text_response(resp, status, msg);
+		return;
+	}
+
+	/*
+	 * Patroni cancels a running action with force; a rejoin on its way
+	 * cannot be: it may be stopping the server or renaming directories.
+	 */
+	if (pgha_reinit_requested() || pgha_reinit_started())
+	{
+		pgha_api_text_response(resp, 503, force ?
+							   "reinitialize already in progress; pg_ha cannot cancel it: try again once the node runs as a replica" :
+							   "reinitialize already in progress");
+		return;
+	}
+	pgha_request_reinit();
+	wake_ha_worker();
+	ereport(LOG,
+			(errmsg("pg_ha: reinitialize of this node requested through the REST API: it is cloned again from the leader \"%s\"",
+					leader->name)));
+	pgha_api_text_response(resp, 200, "reinitialize started");
+}
+
+/*
  * PostgreSQL's own check of one parameter, as pg_ha_set_config() does it:
  * NULL when fine, else the message.  Nothing is changed.
  */
@@ -798,6 +850,9 @@ handle_write(const PgHaApiRequest *req, const char *body, size_t len,
 				break;
 			case PGHA_EP_CONFIG:
 				write_config(body, len, resp);
+				break;
+			case PGHA_EP_REINITIALIZE:
+				write_reinitialize(body, len, resp);
 				break;
 			default:
 				pgha_api_text_response(resp, 404, "not found");

@@ -468,6 +468,7 @@ static const struct
 	{"/failover", PGHA_EP_FAILOVER},
 	{"/restart", PGHA_EP_RESTART},
 	{"/reload", PGHA_EP_RELOAD},
+	{"/reinitialize", PGHA_EP_REINITIALIZE},
 };
 
 #define ALLOW_POST		"POST"
@@ -477,7 +478,8 @@ static bool
 is_post_endpoint(PgHaApiEndpoint ep)
 {
 	return ep == PGHA_EP_SWITCHOVER || ep == PGHA_EP_FAILOVER ||
-		ep == PGHA_EP_RESTART || ep == PGHA_EP_RELOAD;
+		ep == PGHA_EP_RESTART || ep == PGHA_EP_RELOAD ||
+		ep == PGHA_EP_REINITIALIZE;
 }
 
 static int
@@ -889,11 +891,63 @@ sync_standby(const PgHaApiSnapshot *s)
 		strcmp(pgha_member_role_label(&s->cluster, me, true), "sync_standby") == 0;
 }
 
+/*
+ * The node's own tags (Patroni's patroni.tags): from the snapshot when the
+ * caller put them there, else from the node's member record as last read
+ * (at most a round old); nofailover from the setting either way.  A new
+ * object, or NULL when out of memory.
+ */
+static json_t *
+node_tags(const PgHaApiSnapshot *s)
+{
+	json_t	   *tags = NULL;
+
+	if (s->has_tags)
+	{
+		size_t		n = bounded_strlen(s->tags_json, sizeof(s->tags_json));
+
+		if (n < sizeof(s->tags_json))
+			tags = json_loadb(s->tags_json, n, JSON_REJECT_DUPLICATES, NULL);
+	}
+	else if (s->cluster_valid)
+	{
+		const PgHaMember *me = pgha_find_member(&s->cluster, s->name);
+		char		buf[PGHA_TAGS_JSON_LEN];
+
+		if (me != NULL && pgha_member_tags_json(me, buf, sizeof(buf)) > 0)
+			tags = json_loads(buf, JSON_REJECT_DUPLICATES, NULL);
+	}
+	if (tags != NULL && !json_is_object(tags))
+	{
+		json_decref(tags);
+		tags = NULL;
+	}
+	if (tags == NULL)
+		tags = new_object();
+	if (tags != NULL && s->nofailover &&
+		json_object_set_new(tags, "nofailover", json_true()) != 0)
+	{
+		json_decref(tags);
+		tags = NULL;
+	}
+	return tags;
+}
+
+/* noloadbalance: Patroni's replica_status_code is 503 on such a node */
+static bool
+tagged_noloadbalance(const json_t *tags)
+{
+	return json_is_true(json_object_get(tags, "noloadbalance"));
+}
+
 /* Patroni's replica_status_code, plus "streaming". */
 static bool
-replica_ok(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
+replica_ok(const PgHaApiRequest *req, const PgHaApiSnapshot *s,
+		   const json_t *tags)
 {
 	if (!s->in_recovery || !s->pg_running || s->fenced || !s->streaming)
+		return false;
+	if (tags == NULL || tagged_noloadbalance(tags))
 		return false;
 	if (!lag_ok(req, s))
 		return false;
@@ -903,22 +957,86 @@ replica_ok(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
 	return true;
 }
 
-/* ?tag_<name>=<value>: every filter must match one of the node's tags. */
+/*
+ * A real as Python's repr() prints it: the shortest digits that read back
+ * the same, in fixed notation with at least one decimal ("2.0") for a
+ * decimal exponent from -4 to 15, else as "1.5e+16".  False when it does
+ * not fit.
+ */
 static bool
-tags_match(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
+python_real(double d, char *buf, size_t len)
+{
+	char		e_form[48];
+	int			p;
+	int			exp10;
+	const char *e;
+
+	for (p = 1; p <= 17; p++)
+	{
+		snprintf(e_form, sizeof(e_form), "%.*e", p - 1, d);
+		if (strtod(e_form, NULL) == d)
+			break;
+	}
+	if (p > 17)
+		p = 17;
+	snprintf(e_form, sizeof(e_form), "%.*e", p - 1, d);
+	e = strchr(e_form, 'e');
+	if (e == NULL)
+		return false;
+	exp10 = atoi(e + 1);
+	if (exp10 < -4 || exp10 >= 16)
+		return (size_t) snprintf(buf, len, "%s", e_form) < len;
+	if (p - 1 - exp10 > 0)
+		return (size_t) snprintf(buf, len, "%.*f", p - 1 - exp10, d) < len;
+	return (size_t) snprintf(buf, len, "%.0f.0", d) < len;
+}
+
+/*
+ * Does the node's tag value match a filter's value?  Patroni compares
+ * strings as they are and other values as str(value).lower(): true is
+ * "true", 3 is "3", 1.5 is "1.5".  A tag set to null counts as absent;
+ * lists and objects (not something pg_ha.tags takes) never match.
+ */
+static bool
+tag_value_matches(const json_t *v, const char *want)
+{
+	char		text[64];
+
+	switch (json_typeof(v))
+	{
+		case JSON_STRING:
+			return json_string_length(v) == strlen(want) &&
+				memcmp(json_string_value(v), want, json_string_length(v)) == 0;
+		case JSON_TRUE:
+			return strcmp(want, "true") == 0;
+		case JSON_FALSE:
+			return strcmp(want, "false") == 0;
+		case JSON_INTEGER:
+			snprintf(text, sizeof(text), "%lld", (long long) json_integer_value(v));
+			return strcmp(want, text) == 0;
+		case JSON_REAL:
+			return python_real(json_real_value(v), text, sizeof(text)) &&
+				strcmp(want, text) == 0;
+		default:
+			return false;
+	}
+}
+
+/*
+ * ?tag_<name>=<value>: every filter must match a tag of the node (Patroni's
+ * do_GET): a tag it does not have, or another value, is a 503.  tags NULL
+ * (out of memory) matches no filter.
+ */
+static bool
+tags_match(const PgHaApiRequest *req, const json_t *tags)
 {
 	for (int i = 0; i < req->ntag_filters; i++)
 	{
 		const PgHaApiTagFilter *f = &req->tag_filters[i];
+		const json_t *v = tags != NULL ? json_object_get(tags, f->name) : NULL;
 
-		/* Patroni drops false boolean tags, and prints true as "true" */
-		if (strcmp(f->name, "nofailover") == 0 && s->nofailover)
-		{
-			if (strcmp(f->value, "true") != 0)
-				return false;
-		}
-		else
-			return false;		/* a tag this node does not have */
+		if (v == NULL || !tag_value_matches(v, f->value))
+			return false;
 	}
 	return true;
 }
@@ -1025,8 +1143,18 @@ status_json(const PgHaApiSnapshot *s)
 		ok = put(root, "cluster_unlocked", json_true());
 	if (ok)
 		ok = put(root, "dcs_last_seen", json_integer(s->dcs_last_seen));
-	if (ok && s->nofailover)
-		ok = put(root, "tags", json_pack("{s:b}", "nofailover", 1));
+	if (ok)
+	{
+		/* Patroni's get_effective_tags(), when there are any */
+		json_t	   *tags = node_tags(s);
+
+		if (tags == NULL)
+			ok = false;
+		else if (json_object_size(tags) == 0)
+			json_decref(tags);
+		else
+			ok = put(root, "tags", tags);
+	}
 	if (ok && bounded_strlen(s->sysid, sizeof(s->sysid)) > 0)
 		ok = put(root, "database_system_identifier", JSON_STR(s->sysid));
 	if (ok && s->pending_restart)
@@ -1201,8 +1329,17 @@ cluster_json(const PgHaApiSnapshot *s)
 			ok = put(o, "timeline", json_integer(m->timeline));
 		if (ok && m->pending_restart)
 			ok = put(o, "pending_restart", json_true());
-		if (ok && m->nofailover)
-			ok = put(o, "tags", json_pack("{s:b}", "nofailover", 1));
+		if (ok)
+		{
+			char		tags[PGHA_TAGS_JSON_LEN];
+
+			/* every tag of its record, as Patroni copies them */
+			json_t	   *t = pgha_member_tags_json(m, tags, sizeof(tags)) > 2 ?
+				json_loads(tags, JSON_REJECT_DUPLICATES, NULL) : NULL;
+
+			if (t != NULL)
+				ok = put(o, "tags", t);
+		}
 		if (ok && !leader)
 		{
 			if (!m->has_xlog)
@@ -1437,44 +1574,49 @@ static int
 status_code_of(const PgHaApiRequest *req, const PgHaApiSnapshot *s)
 {
 	bool		ok;
-	bool		check_tags = true;
+	json_t	   *tags;
 
+	/* the leader's paths ignore tags, as Patroni's */
 	switch (req->endpoint)
 	{
 		case PGHA_EP_PRIMARY:
 		case PGHA_EP_LEADER:
-			ok = primary_ok(s);
-			check_tags = false;
-			break;
+			return primary_ok(s) ? 200 : 503;
 		case PGHA_EP_STANDBY_LEADER:
-			ok = false;			/* no standby clusters (yet) */
-			check_tags = false;
+			return 503;			/* no standby clusters (yet) */
+		default:
 			break;
+	}
+	tags = node_tags(s);
+	switch (req->endpoint)
+	{
 		case PGHA_EP_REPLICA:
-			ok = replica_ok(req, s);
+			ok = replica_ok(req, s, tags);
 			break;
 		case PGHA_EP_READ_ONLY:
-			ok = primary_ok(s) || replica_ok(req, s);
+			ok = primary_ok(s) || replica_ok(req, s, tags);
 			break;
 		case PGHA_EP_HEALTH:
 			ok = s->pg_running;
 			break;
 		case PGHA_EP_SYNC:
-			ok = s->cluster_valid && sync_standby(s) && replica_ok(req, s);
+			ok = s->cluster_valid && sync_standby(s) && replica_ok(req, s, tags);
 			break;
 		case PGHA_EP_ASYNC:
-			ok = s->cluster_valid && !sync_standby(s) && replica_ok(req, s);
+			ok = s->cluster_valid && !sync_standby(s) && replica_ok(req, s, tags);
 			break;
 		case PGHA_EP_READ_ONLY_SYNC:
 			ok = s->cluster_valid &&
-				(primary_ok(s) || (sync_standby(s) && replica_ok(req, s)));
+				(primary_ok(s) || (sync_standby(s) && replica_ok(req, s, tags)));
 			break;
 		default:
 			ok = false;
 			break;
 	}
-	if (ok && check_tags && !tags_match(req, s))
+	if (ok && !tags_match(req, tags))
 		ok = false;
+	if (tags != NULL)
+		json_decref(tags);
 	return ok ? 200 : 503;
 }
 
@@ -1618,6 +1760,7 @@ pgha_api_respond(const PgHaApiRequest *req, const PgHaApiSnapshot *s,
 		case PGHA_EP_FAILOVER:
 		case PGHA_EP_RESTART:
 		case PGHA_EP_RELOAD:
+		case PGHA_EP_REINITIALIZE:
 			break;
 
 		case PGHA_EP_METRICS:
@@ -2082,6 +2225,74 @@ pgha_api_parse_restart(const char *body, size_t len, PgHaApiRestart *out,
 	}
 	json_decref(root);
 	return status;
+}
+
+int
+pgha_api_parse_reinitialize(const char *body, size_t len, bool *force,
+							char *msg, size_t msglen)
+{
+	json_t	   *root;
+	json_t	   *v;
+
+	*force = false;
+	root = parse_object_body(body, len, true, msg, msglen);
+	if (root == NULL)
+		return 400;
+
+	/*
+	 * Patroni: parse_bool(request.get('force')), str(value).lower() in
+	 * ('on', 'true', 'yes', '1'); anything else (null, 2, "x") is false.
+	 */
+	v = json_object_get(root, "force");
+	if (json_is_true(v))
+		*force = true;
+	else if (json_is_integer(v))
+		*force = json_integer_value(v) == 1;
+	else if (json_is_string(v))
+	{
+		static const char *const yes[] = {"on", "true", "yes", "1"};
+		const char *s = json_string_value(v);
+		char		lower[8];
+		size_t		n = json_string_length(v);
+
+		if (n < sizeof(lower) && strlen(s) == n)
+		{
+			for (size_t i = 0; i <= n; i++)
+				lower[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char) (s[i] - 'A' + 'a') : s[i];
+			for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+				if (strcmp(lower, yes[i]) == 0)
+					*force = true;
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+int
+pgha_api_check_reinitialize(const PgHaCluster *c, const char *member,
+							const PgHaMember **leader, char *msg, size_t msglen)
+{
+	*leader = NULL;
+	/* Patroni: cluster.is_unlocked(), then has_lock() */
+	if (!c->has_leader || c->leader_session[0] == '\0' || c->leader[0] == '\0')
+	{
+		snprintf(msg, msglen, "Cluster has no leader, can not reinitialize");
+		return 503;
+	}
+	if (strncmp(c->leader, member, PGHA_NAME_LEN) == 0)
+	{
+		snprintf(msg, msglen, "I am the leader, can not reinitialize");
+		return 503;
+	}
+	*leader = pgha_find_member(c, c->leader);
+	if (*leader == NULL || (*leader)->conn_url[0] == '\0')
+	{
+		*leader = NULL;
+		snprintf(msg, msglen, "Leader \"%.64s\" has no member record to clone from, can not reinitialize",
+				 c->leader);
+		return 503;
+	}
+	return 0;
 }
 
 int

@@ -11,11 +11,12 @@
  * only, like cluster.c, so that every branch is unit-tested alone
  * (regress/unit/test_api_route.c) and fuzzed with hostile requests.
  *
- * The write endpoints (POST /switchover /failover /restart /reload, PATCH
- * /config) are parsed and validated here too: their JSON bodies, the
- * checks against the cluster as read from Consul, the merge patch of the
- * config key and the basic-auth check.  api.c does their I/O (Consul, the
- * postmaster's SIGHUP, PostgreSQL's own check of parameter values).
+ * The write endpoints (POST /switchover /failover /restart /reload
+ * /reinitialize, PATCH /config) are parsed and validated here too: their
+ * JSON bodies, the checks against the cluster as read from Consul, the
+ * merge patch of the config key and the basic-auth check.  api.c does
+ * their I/O (Consul, the postmaster's SIGHUP, PostgreSQL's own check of
+ * parameter values).
  *
  * What this file is not for: reading shared memory, talking HTTP, or
  * changing anything.
@@ -97,6 +98,15 @@ typedef struct PgHaApiSnapshot
 	bool		pending_restart;
 	bool		nofailover;		/* the nofailover tag */
 
+	/*
+	 * The node's own tags object, as its member record carries it
+	 * (pgha_local_tags_json), when has_tags; else the answers take it from
+	 * the node's member record as last read from Consul.  Either way
+	 * nofailover above counts too.
+	 */
+	bool		has_tags;
+	char		tags_json[PGHA_TAGS_JSON_LEN];
+
 	/* the HA worker */
 	char		scope[PGHA_NAME_LEN];	/* cluster name */
 	char		name[PGHA_NAME_LEN];	/* node name */
@@ -153,7 +163,8 @@ typedef enum PgHaApiEndpoint
 	PGHA_EP_SWITCHOVER,
 	PGHA_EP_FAILOVER,
 	PGHA_EP_RESTART,
-	PGHA_EP_RELOAD
+	PGHA_EP_RELOAD,
+	PGHA_EP_REINITIALIZE
 } PgHaApiEndpoint;
 
 typedef struct PgHaApiTagFilter
@@ -409,6 +420,24 @@ extern int	pgha_api_check_restart(const PgHaCluster *c, const char *member,
 								   PgHaApiRestart *r, int64_t now_ms,
 								   char *buf, size_t buflen,
 								   char *msg, size_t msglen);
+
+/*
+ * POST /reinitialize: the optional body {"force": ...}, Patroni's
+ * parse_bool() of it (true, "on", "yes", 1, ... ; anything else false).
+ * 0, or 400 with msg when the body is not a JSON object.
+ */
+extern int	pgha_api_parse_reinitialize(const char *body, size_t len,
+										bool *force, char *msg, size_t msglen);
+
+/*
+ * May member (this node) be cloned again from the leader?  0 with *leader
+ * the leader's record to clone from; else 503 with Patroni's text ("Cluster
+ * has no leader, can not reinitialize", "I am the leader, can not
+ * reinitialize") or pg_ha's (the leader has no record to clone from).
+ */
+extern int	pgha_api_check_reinitialize(const PgHaCluster *c, const char *member,
+										const PgHaMember **leader,
+										char *msg, size_t msglen);
 
 /*
  * PATCH /config: apply the JSON merge patch (Patroni's patch_config: null

@@ -38,6 +38,7 @@
 #include <jansson.h>
 
 static json_t *new_object(void);
+static int	dump_into(json_t *v, char *buf, size_t buflen);
 
 const char *const pgha_hs_param_names[PGHA_HS_NPARAMS] = {
 	"max_connections", "max_worker_processes", "max_wal_senders",
@@ -1231,6 +1232,381 @@ done:
 	return ok;
 }
 
+/* ----- tags */
+
+/* the tags pg_ha reads itself, in the order it writes them */
+static const char *const builtin_tags[] = {
+	"nofailover", "failover_priority", "clonefrom", "noloadbalance", "nosync"
+};
+
+bool
+pgha_is_builtin_tag(const char *name)
+{
+	for (size_t i = 0; i < sizeof(builtin_tags) / sizeof(builtin_tags[0]); i++)
+		if (name != NULL && strcmp(name, builtin_tags[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Python's truth of a JSON value: Patroni reads nosync, noloadbalance and
+ * clonefrom as tags.get(name, False), so "yes" or 1 count as set too.
+ */
+static bool
+json_truthy(const json_t *v)
+{
+	switch (json_typeof(v))
+	{
+		case JSON_TRUE:
+			return true;
+		case JSON_STRING:
+			return json_string_length(v) > 0;
+		case JSON_INTEGER:
+			return json_integer_value(v) != 0;
+		case JSON_REAL:
+			return json_real_value(v) != 0.0;
+		case JSON_ARRAY:
+			return json_array_size(v) > 0;
+		case JSON_OBJECT:
+			return json_object_size(v) > 0;
+		default:
+			return false;
+	}
+}
+
+/* d rounded half to even, as Python's round(), clamped to an int; no libm */
+static int
+round_to_int(double d)
+{
+	long long	i;
+	double		frac;
+
+	if (d >= (double) INT_MAX)
+		return INT_MAX;
+	if (d <= (double) INT_MIN)
+		return INT_MIN;
+	i = (long long) d;			/* toward zero */
+	frac = d - (double) i;
+	if (frac > 0.5 || (frac == 0.5 && (i & 1)))
+		i++;
+	else if (frac < -0.5 || (frac == -0.5 && (i & 1)))
+		i--;
+	return i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (int) i;
+}
+
+/*
+ * failover_priority as Patroni's parse_int() reads it: an integer, a real
+ * (rounded half to even), or text holding one (strtol's base 0: "0x10" is
+ * 16, "010" is 8), blanks around allowed.  False for anything else, which
+ * Patroni then counts as 1.  Values beyond an int are clamped: only their
+ * order matters.
+ */
+static bool
+parse_priority(const json_t *v, int *priority)
+{
+	if (json_is_integer(v))
+	{
+		json_int_t	i = json_integer_value(v);
+
+		*priority = i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (int) i;
+		return true;
+	}
+	if (json_is_real(v))
+	{
+		double		d = json_real_value(v);
+
+		if (d != d)
+			return false;
+		*priority = round_to_int(d);
+		return true;
+	}
+	if (json_is_string(v))
+	{
+		char		text[64];
+		size_t		n = json_string_length(v);
+		const char *start;
+		char	   *end;
+		size_t		len;
+
+		if (n >= sizeof(text) || memchr(json_string_value(v), '\0', n) != NULL)
+			return false;
+		memcpy(text, json_string_value(v), n);
+		text[n] = '\0';
+		start = text;
+		while (*start == ' ' || *start == '\t' || *start == '\n' || *start == '\r')
+			start++;
+		len = strlen(start);
+		while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t' ||
+						   start[len - 1] == '\n' || start[len - 1] == '\r'))
+			len--;
+		if (len == 0)
+			return false;
+		text[(start - text) + len] = '\0';
+		errno = 0;
+		{
+			long long	ll = strtoll(start, &end, 0);
+
+			if (*end == '\0' && end != start)
+			{
+				if (errno == ERANGE)
+					*priority = ll > 0 ? INT_MAX : INT_MIN;
+				else
+					*priority = ll > INT_MAX ? INT_MAX : ll < INT_MIN ? INT_MIN : (int) ll;
+				return true;
+			}
+		}
+		/* a real only where an integer stops at its point or exponent */
+		if (*end != '.' && *end != 'e' && *end != 'E')
+			return false;
+		{
+			double		d = strtod(start, &end);
+
+			/* digits only: no "inf", "nan" or hex floats */
+			if (*end != '\0' || end == start || strpbrk(start, "iInNxX") != NULL)
+				return false;
+			*priority = round_to_int(d);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A member's tags object into *m.  nofailover must be a boolean, as ever:
+ * a record that says something else about it is refused whole.  The other
+ * tags are read as Patroni reads them, never refusing the record; tags
+ * pg_ha does not read are kept as text for the listings, or dropped when
+ * they do not fit.
+ */
+static bool
+parse_tags(const json_t *tags, PgHaMember *m, char *errbuf, size_t errlen)
+{
+	const json_t *v;
+	json_t	   *others;
+	const char *key;
+	json_t	   *value;
+	bool		explicit_nofailover = false;
+
+	if ((v = json_object_get(tags, "nofailover")) != NULL)
+	{
+		if (!json_is_boolean(v))
+		{
+			set_error(errbuf, errlen, "tags.nofailover is not a boolean");
+			return false;
+		}
+		m->nofailover = json_is_true(v);
+		explicit_nofailover = true;
+	}
+	if ((v = json_object_get(tags, "failover_priority")) != NULL &&
+		parse_priority(v, &m->failover_priority))
+		m->has_failover_priority = true;
+	else
+		m->failover_priority = 0;
+	/* Patroni 3.2: no nofailover tag, a priority of 0 or less means it */
+	if (!explicit_nofailover && m->has_failover_priority &&
+		m->failover_priority <= 0)
+		m->nofailover = true;
+	m->nosync = (v = json_object_get(tags, "nosync")) != NULL && json_truthy(v);
+	m->noloadbalance = (v = json_object_get(tags, "noloadbalance")) != NULL &&
+		json_truthy(v);
+	m->clonefrom = (v = json_object_get(tags, "clonefrom")) != NULL &&
+		json_truthy(v);
+
+	/* the others, for the listings and the REST API's filters */
+	m->tags_json[0] = '\0';
+	others = new_object();
+	if (others == NULL)
+		return true;			/* out of memory: the listings lose them */
+	json_object_foreach((json_t *) tags, key, value)
+	{
+		if (!pgha_is_builtin_tag(key) &&
+			json_object_set(others, key, value) != 0)
+		{
+			json_decref(others);
+			return true;
+		}
+	}
+	if (json_object_size(others) > 0 &&
+		dump_into(others, m->tags_json, sizeof(m->tags_json)) < 0)
+		m->tags_json[0] = '\0';
+	json_decref(others);
+	return true;
+}
+
+int
+pgha_member_failover_priority(const PgHaMember *m)
+{
+	if (m == NULL || m->nofailover)
+		return 0;
+	return m->has_failover_priority ? m->failover_priority : 1;
+}
+
+/*
+ * The tags object of a member's record (pgha_member_tags_json()): a new
+ * reference, or NULL when out of memory or tags_json is no JSON object.
+ */
+static json_t *
+member_tags(const PgHaMember *m)
+{
+	json_t	   *tags = new_object();
+	bool		ok = tags != NULL;
+
+	if (ok && m->nofailover)
+		ok = json_object_set_new(tags, "nofailover", json_true()) == 0;
+	else if (ok && m->has_failover_priority && m->failover_priority <= 0)
+	{
+		/* said so explicitly, or the priority would mean nofailover */
+		ok = json_object_set_new(tags, "nofailover", json_false()) == 0;
+	}
+	if (ok && m->has_failover_priority)
+		ok = json_object_set_new(tags, "failover_priority",
+								 json_integer(m->failover_priority)) == 0;
+	if (ok && m->clonefrom)
+		ok = json_object_set_new(tags, "clonefrom", json_true()) == 0;
+	if (ok && m->noloadbalance)
+		ok = json_object_set_new(tags, "noloadbalance", json_true()) == 0;
+	if (ok && m->nosync)
+		ok = json_object_set_new(tags, "nosync", json_true()) == 0;
+	if (ok && bounded_strlen(m->tags_json, sizeof(m->tags_json)) == sizeof(m->tags_json))
+		ok = false;				/* not terminated */
+	if (ok && m->tags_json[0] != '\0')
+	{
+		json_t	   *others = json_loads(m->tags_json, JSON_REJECT_DUPLICATES, NULL);
+		const char *key;
+		json_t	   *value;
+
+		ok = others != NULL && json_is_object(others);
+		if (ok)
+		{
+			json_object_foreach(others, key, value)
+			{
+				/* a tag pg_ha reads says only what the fields say */
+				if (!pgha_is_builtin_tag(key) &&
+					json_object_set(tags, key, value) != 0)
+				{
+					ok = false;
+					break;
+				}
+			}
+		}
+		if (others != NULL)
+			json_decref(others);
+	}
+	if (!ok)
+	{
+		if (tags != NULL)
+			json_decref(tags);
+		return NULL;
+	}
+	return tags;
+}
+
+int
+pgha_member_tags_json(const PgHaMember *m, char *buf, size_t buflen)
+{
+	json_t	   *tags;
+	int			n;
+
+	if (m == NULL || buf == NULL || buflen == 0)
+		return -1;
+	buf[0] = '\0';
+	tags = member_tags(m);
+	if (tags == NULL)
+		return -1;
+	n = dump_into(tags, buf, buflen);
+	json_decref(tags);
+	if (n < 0)
+		buf[0] = '\0';
+	return n;
+}
+
+bool
+pgha_parse_user_tags(const char *text, char *canon, size_t canonlen,
+					 char *errbuf, size_t errlen)
+{
+	json_t	   *root;
+	json_error_t jerr;
+	const char *key;
+	json_t	   *value;
+	char		quoted[PGHA_QUOTE_LEN];
+	const char *p;
+	bool		ok = false;
+	int			n;
+
+	if (canon == NULL || canonlen == 0)
+	{
+		set_error(errbuf, errlen, "invalid arguments to pgha_parse_user_tags");
+		return false;
+	}
+	canon[0] = '\0';
+	if (text == NULL)
+		return true;
+	for (p = text; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
+		;
+	if (*p == '\0')
+		return true;			/* no tags */
+	root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+	{
+		set_error(errbuf, errlen, "pg_ha.tags is not valid JSON: %s",
+				  quote_text(jerr.text, strlen(jerr.text), quoted, sizeof(quoted)));
+		return false;
+	}
+	if (!json_is_object(root))
+	{
+		set_error(errbuf, errlen,
+				  "pg_ha.tags must be a JSON object, as in {\"dc\": \"eu-1\", \"rack\": 3}");
+		goto done;
+	}
+	json_object_foreach(root, key, value)
+	{
+		if (pgha_is_builtin_tag(key))
+		{
+			set_error(errbuf, errlen,
+					  "tag \"%s\" has a setting of its own: use pg_ha.%s instead",
+					  key, key);
+			goto done;
+		}
+		/* Patroni's cascading: pg_ha streams from the leader only */
+		if (strcmp(key, "replicatefrom") == 0 || strcmp(key, "nostream") == 0)
+		{
+			set_error(errbuf, errlen,
+					  "tag \"%s\" is not supported: pg_ha replicas stream from the leader",
+					  key);
+			goto done;
+		}
+		if (!pgha_valid_name(key))
+		{
+			set_error(errbuf, errlen,
+					  "tag name \"%s\" is not valid: letters, digits, \"_\", \".\" and \"-\", at most %d of them",
+					  quote_text(key, strlen(key), quoted, sizeof(quoted)),
+					  PGHA_NAME_LEN - 1);
+			goto done;
+		}
+		if (!json_is_string(value) && !json_is_number(value) &&
+			!json_is_boolean(value))
+		{
+			set_error(errbuf, errlen,
+					  "tag \"%s\" must be a string, a number or a boolean", key);
+			goto done;
+		}
+	}
+	n = json_object_size(root) > 0 ? dump_into(root, canon, canonlen) : 0;
+	if (n < 0)
+	{
+		canon[0] = '\0';
+		set_error(errbuf, errlen,
+				  "pg_ha.tags is too long: at most %zu bytes of JSON in compact form",
+				  canonlen - 1);
+		goto done;
+	}
+	ok = true;
+
+done:
+	json_decref(root);
+	return ok;
+}
+
 bool
 pgha_parse_member(const char *json, size_t len, PgHaMember *m,
 				  char *errbuf, size_t errlen)
@@ -1333,24 +1709,13 @@ pgha_parse_member(const char *json, size_t len, PgHaMember *m,
 	}
 	if ((v = json_object_get(root, "tags")) != NULL)
 	{
-		const json_t *nofailover;
-
 		if (!json_is_object(v))
 		{
 			set_error(errbuf, errlen, "tags is not a JSON object");
 			goto done;
 		}
-		/* other tags (nosync, clonefrom...) are Patroni's business */
-		nofailover = json_object_get(v, "nofailover");
-		if (nofailover != NULL)
-		{
-			if (!json_is_boolean(nofailover))
-			{
-				set_error(errbuf, errlen, "tags.nofailover is not a boolean");
-				goto done;
-			}
-			tmp.nofailover = json_is_true(nofailover);
-		}
+		if (!parse_tags(v, &tmp, errbuf, errlen))
+			goto done;
 	}
 
 	/*
@@ -1458,12 +1823,16 @@ pgha_member_to_json(const PgHaMember *m, char *buf, size_t buflen)
 				json_object_set_new(hs, pgha_hs_param_names[k],
 									json_integer((json_int_t) m->hs_values[k])) == 0;
 	}
-	if (ok && m->nofailover)
+	if (ok)
 	{
-		/* json_object_set_new() takes the reference even when it fails */
-		tags = new_object();
-		ok = json_object_set_new(root, "tags", tags) == 0 &&
-			json_object_set_new(tags, "nofailover", json_true()) == 0;
+		tags = member_tags(m);
+		if (tags == NULL)
+			ok = false;
+		else if (json_object_size(tags) == 0)
+			json_decref(tags);
+		else
+			/* json_object_set_new() takes the reference even when it fails */
+			ok = json_object_set_new(root, "tags", tags) == 0;
 	}
 	if (ok && m->last_seen_ms > 0)
 	{
@@ -1886,7 +2255,14 @@ pgha_stopped_member_json(const PgHaMember *last, int64_t last_seen_ms,
 	memcpy(m.role, last->role, sizeof(m.role));
 	memcpy(m.version, last->version, sizeof(m.version));
 	snprintf(m.state, sizeof(m.state), "stopped");
+	/* its tags: what it was (nofailover, clonefrom...) stays listed */
 	m.nofailover = last->nofailover;
+	m.nosync = last->nosync;
+	m.noloadbalance = last->noloadbalance;
+	m.clonefrom = last->clonefrom;
+	m.has_failover_priority = last->has_failover_priority;
+	m.failover_priority = last->failover_priority;
+	memcpy(m.tags_json, last->tags_json, sizeof(m.tags_json));
 	m.last_seen_ms = last_seen_ms;
 	return pgha_member_to_json(&m, buf, buflen);
 }

@@ -30,6 +30,9 @@
 #define PGHA_DEFAULT_MAX_LAG	1048576 /* Patroni's default, bytes */
 #define PGHA_MAX_SYNC		8		/* synchronous standbys named at once */
 #define PGHA_MAX_HISTORY	256		/* history key entries read */
+#define PGHA_TAGS_LEN		512		/* a member's other tags, compact JSON */
+/* a whole tags object: the other tags and the five pg_ha reads */
+#define PGHA_TAGS_JSON_LEN	(PGHA_TAGS_LEN + 160)
 
 /*
  * The parameters a hot standby needs at least as large as its primary's
@@ -59,7 +62,20 @@ typedef struct PgHaMember
 	uint32_t	timeline;		/* 0 when absent */
 	bool		pending_restart;
 	bool		pause;			/* the member sees the cluster paused */
-	bool		nofailover;		/* tags.nofailover */
+	/*
+	 * Patroni's tags.  nofailover is the member's own word (tags.nofailover)
+	 * or, without it, a failover_priority of 0 or less (Patroni 3.2's rule:
+	 * an explicit nofailover wins over the priority).
+	 */
+	bool		nofailover;
+	bool		nosync;			/* tags.nosync: never a synchronous standby */
+	bool		noloadbalance;	/* tags.noloadbalance: no /replica traffic */
+	bool		clonefrom;		/* tags.clonefrom: a source for new nodes */
+	bool		has_failover_priority;	/* tags.failover_priority read as an
+										 * integer (else it counts as 1) */
+	int			failover_priority;
+	/* every other tag, a compact JSON object; "" when none (or too long) */
+	char		tags_json[PGHA_TAGS_LEN];
 	bool		has_hs_values;	/* hot_standby_parameters was published */
 	int64_t		hs_values[PGHA_HS_NPARAMS];	/* running values, in that order */
 	char		session[PGHA_SESSION_LEN];	/* Consul session holding the key */
@@ -190,6 +206,36 @@ extern bool pgha_parse_member(const char *json, size_t len, PgHaMember *m,
  * the length written, or -1 when buf is too small.
  */
 extern int	pgha_member_to_json(const PgHaMember *m, char *buf, size_t buflen);
+
+/*
+ * Tags (Patroni's names and meanings).  The tags object of a member as its
+ * record carries it: nofailover, failover_priority, clonefrom,
+ * noloadbalance and nosync when set (Patroni leaves out false ones), then
+ * the other tags in their order.  "{}" when it has none.  Length, or -1
+ * when buf is too small or tags_json is not a JSON object.
+ */
+extern int	pgha_member_tags_json(const PgHaMember *m, char *buf, size_t buflen);
+
+/*
+ * A member's failover priority as Patroni 3.2 counts it: 0 when it is
+ * tagged nofailover, else tags.failover_priority, 1 when not given.  Among
+ * equally advanced replicas the highest takes over.
+ */
+extern int	pgha_member_failover_priority(const PgHaMember *m);
+
+/* Is name one of the tags pg_ha reads itself (nofailover, nosync...)? */
+extern bool pgha_is_builtin_tag(const char *name);
+
+/*
+ * Check the text of pg_ha.tags, a node's other tags: empty, or a JSON
+ * object of at most PGHA_TAGS_LEN - 1 bytes in compact form whose names
+ * are valid names (pgha_valid_name) other than the tags with settings of
+ * their own, and whose values are strings, numbers or booleans.  True with
+ * the compact form in canon ("" for none); false with errbuf set.
+ */
+extern bool pgha_parse_user_tags(const char *text, char *canon,
+								 size_t canonlen, char *errbuf,
+								 size_t errlen);
 
 /* Parse {"ID": "<uuid>"} from PUT /v1/session/create. */
 extern bool pgha_parse_session_create(const char *body, size_t len,

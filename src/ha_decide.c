@@ -58,6 +58,15 @@ eligible_replica(const PgHaMember *m)
 		!m->nofailover;
 }
 
+/* Our own failover priority: 1 unless set; 0 when tagged nofailover. */
+static int
+local_priority(const HaLocalState *local)
+{
+	if (local->nofailover)
+		return 0;
+	return local->has_failover_priority ? local->failover_priority : 1;
+}
+
 /*
  * Is WAL position (tl_a, a) past (tl_b, b)?  A later timeline is ahead
  * whatever its LSN: WAL of an older timeline past its end was abandoned at
@@ -197,6 +206,22 @@ caught_up(const HaLocalState *local, const PgHaCluster *cluster,
 }
 
 /*
+ * For a switchover to any replica: is m a better candidate than best?
+ * Further ahead; as far, a higher failover priority (as a failover would
+ * choose).
+ */
+static bool
+better_candidate(const PgHaMember *m, const PgHaMember *best)
+{
+	if (!m->has_xlog)
+		return false;
+	if (!best->has_xlog || m->xlog_location > best->xlog_location)
+		return true;
+	return m->xlog_location == best->xlog_location &&
+		pgha_member_failover_priority(m) > pgha_member_failover_priority(best);
+}
+
+/*
  * The leader and a switchover/failover request (the failover key): step
  * down for the candidate, wait for its time, or drop a request that is
  * done or cannot be carried out.  False when the request is not for us.
@@ -253,8 +278,7 @@ decide_switchover(const HaLocalState *local, const PgHaCluster *cluster,
 			if (strcmp(m->name, cluster->failover_member) == 0)
 				best = m;
 		}
-		else if (best == NULL || (m->has_xlog &&
-								  (!best->has_xlog || m->xlog_location > best->xlog_location)))
+		else if (best == NULL || better_candidate(m, best))
 			best = m;
 	}
 	if (best != NULL && !caught_up(local, cluster, best))
@@ -327,7 +351,9 @@ sync_mode_refuses(const PgHaCluster *cluster, const HaConfig *config,
  * A replica sees no leader: may it take over?  Only the healthiest one
  * does (invariant 5): not tagged nofailover, not paused, its position
  * within maximum_lag_on_failover of the last known leader position, and
- * no other eligible member ahead of it.  Ties are broken by Consul's lock.
+ * no other eligible member ahead of it.  Among members as far ahead, one
+ * with a higher failover_priority goes first; other ties are broken by
+ * Consul's lock.
  */
 static void
 decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
@@ -367,6 +393,14 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 	{
 		set_decision(out, HA_NOTHING,
 					 "no leader; this node is tagged nofailover");
+		return;
+	}
+	/* Patroni 3.2: a priority of 0 (or less) is nofailover by another name */
+	if (local->has_failover_priority && local->failover_priority <= 0)
+	{
+		set_decision(out, HA_NOTHING,
+					 "no leader; this node has failover_priority %d: it never takes over",
+					 local->failover_priority);
 		return;
 	}
 	/* its lag limit and synchronous mode are unknown: no guess */
@@ -428,6 +462,22 @@ decide_takeover(const HaLocalState *local, const PgHaCluster *cluster,
 						 "no leader; member \"%s\" is ahead (%lld > %lld bytes)",
 						 m->name, (long long) m->xlog_location,
 						 (long long) local->xlog_position);
+			return;
+		}
+
+		/*
+		 * Just as far (Patroni 3.2's tie-break): the higher failover
+		 * priority takes over.  It only ever holds this node back, among
+		 * members the rules above already let race.
+		 */
+		if (!position_ahead(local->timeline, local->xlog_position,
+							m->timeline, m->xlog_location) &&
+			pgha_member_failover_priority(m) > local_priority(local))
+		{
+			set_decision(out, HA_NOTHING,
+						 "no leader; member \"%s\" is as far ahead (%lld bytes) and has a higher failover_priority (%d > %d)",
+						 m->name, (long long) m->xlog_location,
+						 pgha_member_failover_priority(m), local_priority(local));
 			return;
 		}
 	}
@@ -627,8 +677,9 @@ sync_eligible(const HaSyncCandidate *cand, const PgHaCluster *cluster,
 {
 	const PgHaMember *m = pgha_find_member(cluster, cand->name);
 
+	/* nosync: Patroni never names it, whatever else it is */
 	return cand->streaming && m != NULL && strcmp(m->name, self) != 0 &&
-		eligible_replica(m);
+		eligible_replica(m) && !m->nosync;
 }
 
 static bool

@@ -48,6 +48,15 @@ typedef struct HaLocalState
 	bool		has_session;	/* we hold a live Consul session */
 	char		session[PGHA_SESSION_LEN];
 	bool		nofailover;
+	/*
+	 * pg_ha.failover_priority (Patroni 3.2's tag); without it (a zeroed
+	 * struct) the priority is 1.  0 or less: never takes over, as
+	 * nofailover.  Among replicas equally far ahead, one with a higher
+	 * priority takes over; the priority never lets a replica take over
+	 * that the other rules keep back.
+	 */
+	bool		has_failover_priority;
+	int			failover_priority;
 	bool		has_xlog;
 	int64_t		xlog_position;	/* insert (primary), received or replayed
 								 * (replica), bytes */
@@ -105,9 +114,9 @@ extern const char *ha_action_name(HaAction action);
 
 /*
  * The leader (self) picks its synchronous standbys, Patroni's way: among the
- * standbys that stream and are running replicas of the cluster not tagged
- * nofailover, keep those the sync key names already (no needless changes),
- * then the furthest ahead.  At most cluster->sync_node_count names go into
+ * standbys that stream and are running replicas of the cluster tagged
+ * neither nofailover nor nosync, keep those the sync key names already (no
+ * needless changes), then the furthest ahead.  At most cluster->sync_node_count names go into
  * out, in order of preference.  Returns how many.
  */
 extern int	ha_pick_sync_standbys(const HaSyncCandidate *cands, int ncands,

@@ -52,8 +52,8 @@
 #include "dcs.h"
 #include "leader_key.h"
 #include "ha_decide.h"
-#include "node_ctl.h"
 #include "member_record.h"
+#include "node_ctl.h"
 #include "pg_ha.h"
 #include "state.h"
 #include "sync.h"
@@ -637,6 +637,8 @@ read_local_state(HaWorker *w, HaLocalState *local)
 	local->has_session = w->session[0] != '\0';
 	strlcpy(local->session, w->session, sizeof(local->session));
 	local->nofailover = pg_ha_nofailover;
+	local->has_failover_priority = true;
+	local->failover_priority = pg_ha_failover_priority;
 	if (local->in_recovery)
 	{
 		TimeLineID	tli;
@@ -743,7 +745,7 @@ build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 		}
 		(void) replay;
 	}
-	m->nofailover = pg_ha_nofailover;
+	pgha_local_tags(m);
 	m->pending_restart = pgha_pending_restart();
 	m->pause = w->cluster->paused;
 	/* what the others need to order restarts safely for hot standby */
@@ -1134,6 +1136,50 @@ do_switchover(HaWorker *w, const HaDecision *d)
 	w->demotion_started = true;
 }
 
+/*
+ * A reinitialize the REST API took (POST /reinitialize, pg_ha_reinit()):
+ * once a session here that asked has its answer, `pg_ha_ctl rejoin
+ * --reinit` clones this node again from the leader, detached as a
+ * demotion is.  Until the server stops, it neither takes the leader key
+ * nor restarts for another reason.
+ */
+static void
+do_reinit(HaWorker *w, HaDecision *d)
+{
+	char		err[PGHA_ERR_LEN];
+
+	if (pgha_reinit_requested() && w->cluster_ok)
+	{
+		const PgHaCluster *c = w->cluster;
+		const PgHaMember *leader = c->has_leader && c->leader_session[0] &&
+			strcmp(c->leader, pg_ha_node_name) != 0 ? pgha_find_member(c, c->leader) : NULL;
+
+		if (leader == NULL)
+			snprintf(err, sizeof(err), "the cluster has no other leader to clone from");
+		else if (w->demotion_started || w->restart_started)
+			snprintf(err, sizeof(err), "a %s of this node is on its way",
+					 w->demotion_started ? "demotion" : "restart");
+		else
+		{
+			let_caller_finish();
+			if (pgha_start_reinit(leader, c, err, sizeof(err)))
+				w->demotion_started = true;
+		}
+		if (!pgha_reinit_started())
+		{
+			ereport(WARNING,
+					(errmsg("pg_ha: cannot reinitialize node \"%s\": %s", pg_ha_node_name, err)));
+			pgha_forget_reinit();
+		}
+	}
+	if (pgha_reinit_started() &&
+		(d->action == HA_ACQUIRE || d->action == HA_PROMOTE || d->action == HA_INITIALIZE))
+	{
+		d->action = HA_NOTHING;
+		strlcpy(d->reason, "this node is being reinitialized", sizeof(d->reason));
+	}
+}
+
 static void
 clear_failover(HaWorker *w, const HaDecision *d)
 {
@@ -1484,6 +1530,7 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	ha_decide(&local, w->cluster, w->cluster_ok, &config, &d);
 	if (d.action == HA_ACQUIRE && !local.is_primary)
 		decide_on_fresh_positions(w, &local, &config, &d);
+	do_reinit(w, &d);
 	w->recheck_soon = d.recheck_soon;
 	w->wake_in_ms = d.wake_in_ms;
 
@@ -1559,10 +1606,10 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	{
 		publish_member(w, &local);
 		handle_restart_request(w, &local);
-	}
 		/* listing only: a member that stopped stays listed as stopped */
 		pgha_note_members(w->prefix, w->cluster, pg_ha_node_name,
 						  key_is_ours(w), w->ttl_ms);
+	}
 	publish_state(w, &local, &d, err);
 	pgha_callbacks_round(w->rerun);
 }

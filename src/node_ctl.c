@@ -8,7 +8,9 @@
  * leader needs no restart).  Promotion is the same request pg_promote()
  * makes.  Demotion needs a restart, which a process inside the postmaster
  * cannot do: it is left to `pg_ha_ctl rejoin`, started detached in its own
- * session so that the postmaster's signals to its children miss it.
+ * session so that the postmaster's signals to its children miss it.  A
+ * reinitialize (POST /reinitialize) is the same rejoin with --reinit: the
+ * node cloned again from the leader instead of rewound.
  *
  *-------------------------------------------------------------------------
  */
@@ -507,13 +509,19 @@ pgha_start_restart(char *err, size_t errlen)
 	return spawn_detached(argv, NULL, err, errlen);
 }
 
-bool
-pgha_start_demotion(const PgHaMember *leader, const PgHaCluster *cluster,
-					char *err, size_t errlen)
+/*
+ * pg_ha_ctl rejoin, detached, with leader as its source; standby.signal and
+ * pg_ha.conf first, so that the server comes back as a standby of leader
+ * whatever the rejoin manages.  reinit: clone the node again instead of
+ * rewinding it.  ctl gets the path of pg_ha_ctl, for the caller's log.
+ */
+static bool
+start_rejoin(const PgHaMember *leader, const PgHaCluster *cluster, bool reinit,
+			 char *ctl, size_t ctllen, char *err, size_t errlen)
 {
 	StringInfoData conninfo;
-	char		ctl[MAXPGPATH];
 	char	   *argv[8];
+	int			n = 0;
 	FILE	   *f;
 
 	initStringInfo(&conninfo);
@@ -533,19 +541,78 @@ pgha_start_demotion(const PgHaMember *leader, const PgHaCluster *cluster,
 	}
 	(void) pgha_write_managed_conf(leader, cluster);
 
-	pg_ha_ctl_path(ctl, sizeof(ctl));
+	pg_ha_ctl_path(ctl, ctllen);
 
-	argv[0] = ctl;
-	argv[1] = "rejoin";
-	argv[2] = "-D";
-	argv[3] = DataDir;
-	argv[4] = "--source-conninfo";
-	argv[5] = conninfo.data;
-	argv[6] = NULL;
-	if (!spawn_detached(argv, pg_ha_consul_token, err, errlen))
+	argv[n++] = ctl;
+	argv[n++] = "rejoin";
+	argv[n++] = "-D";
+	argv[n++] = DataDir;
+	argv[n++] = "--source-conninfo";
+	argv[n++] = conninfo.data;
+	if (reinit)
+		argv[n++] = "--reinit";
+	argv[n] = NULL;
+	return spawn_detached(argv, pg_ha_consul_token, err, errlen);
+}
+
+bool
+pgha_start_demotion(const PgHaMember *leader, const PgHaCluster *cluster,
+					char *err, size_t errlen)
+{
+	char		ctl[MAXPGPATH];
+
+	if (!start_rejoin(leader, cluster, false, ctl, sizeof(ctl), err, errlen))
 		return false;
 	ereport(LOG,
 			(errmsg("pg_ha: demoting node \"%s\": \"%s rejoin\" restarts it as a standby of \"%s\"",
+					pg_ha_node_name, ctl, leader->name)));
+	return true;
+}
+
+/* POST /reinitialize: none, asked (api.c), started (ha_loop.c) */
+static enum
+{
+	REINIT_NONE,
+	REINIT_REQUESTED,
+	REINIT_STARTED
+}			reinit_state = REINIT_NONE;
+
+void
+pgha_request_reinit(void)
+{
+	if (reinit_state == REINIT_NONE)
+		reinit_state = REINIT_REQUESTED;
+}
+
+bool
+pgha_reinit_requested(void)
+{
+	return reinit_state == REINIT_REQUESTED;
+}
+
+bool
+pgha_reinit_started(void)
+{
+	return reinit_state == REINIT_STARTED;
+}
+
+void
+pgha_forget_reinit(void)
+{
+	reinit_state = REINIT_NONE;
+}
+
+bool
+pgha_start_reinit(const PgHaMember *leader, const PgHaCluster *cluster,
+				  char *err, size_t errlen)
+{
+	char		ctl[MAXPGPATH];
+
+	if (!start_rejoin(leader, cluster, true, ctl, sizeof(ctl), err, errlen))
+		return false;
+	reinit_state = REINIT_STARTED;
+	ereport(LOG,
+			(errmsg("pg_ha: reinitializing node \"%s\": \"%s rejoin --reinit\" clones it again from the leader \"%s\"",
 					pg_ha_node_name, ctl, leader->name)));
 	return true;
 }

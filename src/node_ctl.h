@@ -46,6 +46,21 @@ extern bool pgha_start_demotion(const PgHaMember *leader,
 								size_t errlen);
 
 /*
+ * A reinitialize asked of this node (POST /reinitialize, api.c): the HA
+ * worker takes it at its next round (ha_loop.c) and starts `pg_ha_ctl
+ * rejoin --reinit`, detached like a demotion: the server stops, is cloned
+ * again from leader beside its data directory (keeping its own files), and
+ * starts as a standby.  Each is in the HA worker's process only.
+ */
+extern void pgha_request_reinit(void);
+extern bool pgha_reinit_requested(void);	/* asked, not started yet */
+extern bool pgha_reinit_started(void);	/* the rejoin is on its way */
+extern void pgha_forget_reinit(void);	/* a request dropped */
+extern bool pgha_start_reinit(const PgHaMember *leader,
+							  const PgHaCluster *cluster, char *err,
+							  size_t errlen);
+
+/*
  * Hand the leader key over once the postmaster is down: a detached
  * `pg_ha_ctl release` keeps the session alive through the shutdown
  * checkpoint, then deletes the key and the session.

@@ -45,6 +45,14 @@ int			pg_ha_lock_delay = 0;
 int			pg_ha_member_slots_ttl = 30 * 60 * 1000;
 char	   *pg_ha_restart_command = NULL;
 bool		pg_ha_nofailover = false;
+/* Patroni's other tags, published in the member record (pgha_local_tags) */
+bool		pg_ha_nosync = false;
+bool		pg_ha_noloadbalance = false;
+bool		pg_ha_clonefrom = false;
+int			pg_ha_failover_priority = 1;
+char	   *pg_ha_tags = NULL;
+/* pg_ha.tags in compact JSON, as its check hook made it ("" for none) */
+static const char *pg_ha_tags_canonical = "";
 /* REST API credentials "user:password" (extern in api.c); never logged */
 char	   *pg_ha_api_auth = NULL;
 /* REST API TLS (api_tls.c) */
@@ -170,7 +178,9 @@ static const char *const pg_ha_guc_names[] = {
 	"pg_ha.ttl", "pg_ha.loop_wait", "pg_ha.retry_timeout", "pg_ha.lock_delay",
 	"pg_ha.nofailover", "pg_ha.replication_user", "pg_ha.passfile",
 	"pg_ha.member_slots_ttl", "pg_ha.api_auth", "pg_ha.restart_command",
-	"pg_ha.api_certfile", "pg_ha.api_keyfile", "pg_ha.api_cafile"
+	"pg_ha.api_certfile", "pg_ha.api_keyfile", "pg_ha.api_cafile",
+	"pg_ha.nosync", "pg_ha.noloadbalance", "pg_ha.clonefrom",
+	"pg_ha.failover_priority", "pg_ha.tags"
 };
 
 /*
@@ -214,6 +224,75 @@ check_passfile(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * pg_ha.tags: a JSON object of the node's other tags.  Checked (and put in
+ * compact form) by the pure parser of cluster.c, so a bad value is refused
+ * with the reason, at start, at a reload or by ALTER SYSTEM, and never
+ * reaches the member record.
+ */
+static bool
+check_tags(char **newval, void **extra, GucSource source)
+{
+	char		canon[PGHA_TAGS_LEN];
+	char		err[PGHA_ERR_LEN];
+	char	   *copy;
+
+	if (!pgha_parse_user_tags(*newval, canon, sizeof(canon), err, sizeof(err)))
+	{
+		GUC_check_errdetail("%s.", err);
+		GUC_check_errhint("pg_ha.tags is a JSON object of names and strings, numbers or booleans, as in '{\"dc\": \"eu-1\", \"rack\": 3}'.");
+		return false;
+	}
+	/* PostgreSQL frees a check hook's extra with free() */
+	copy = malloc(strlen(canon) + 1);
+	if (copy == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	strcpy(copy, canon);
+	*extra = copy;
+	return true;
+}
+
+static void
+assign_tags(const char *newval, void *extra)
+{
+	pg_ha_tags_canonical = extra != NULL ? (const char *) extra : "";
+}
+
+bool
+pgha_local_nofailover(void)
+{
+	return pg_ha_nofailover || pg_ha_failover_priority <= 0;
+}
+
+void
+pgha_local_tags(PgHaMember *m)
+{
+	/* priority 0 is published as nofailover too: Patroni 3.0 reads that */
+	m->nofailover = pgha_local_nofailover();
+	m->has_failover_priority = pg_ha_failover_priority != 1;
+	m->failover_priority = pg_ha_failover_priority;
+	m->nosync = pg_ha_nosync;
+	m->noloadbalance = pg_ha_noloadbalance;
+	m->clonefrom = pg_ha_clonefrom;
+	strlcpy(m->tags_json, pg_ha_tags_canonical, sizeof(m->tags_json));
+}
+
+int
+pgha_local_tags_json(char *buf, size_t len)
+{
+	PgHaMember *m = palloc0(sizeof(PgHaMember));
+	int			n;
+
+	pgha_local_tags(m);
+	n = pgha_member_tags_json(m, buf, len);
+	pfree(m);
+	return n;
 }
 
 /*
@@ -334,6 +413,36 @@ define_gucs(void)
 							 &pg_ha_nofailover, false,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_ha.nosync",
+							 "Never name this node the synchronous standby (Patroni's nosync tag).",
+							 NULL,
+							 &pg_ha_nosync, false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_ha.noloadbalance",
+							 "GET /replica answers 503 on this node (Patroni's noloadbalance tag).",
+							 "HAProxy then sends no read-only traffic here.",
+							 &pg_ha_noloadbalance, false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_ha.clonefrom",
+							 "pg_ha_ctl init prefers this replica as the source of a new node (Patroni's clonefrom tag).",
+							 NULL,
+							 &pg_ha_clonefrom, false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_ha.failover_priority",
+							"Priority of this node among equally advanced failover candidates (Patroni's failover_priority tag).",
+							"The highest takes over; 0: never, as pg_ha.nofailover.",
+							&pg_ha_failover_priority, 1, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_ha.tags",
+							   "Other tags of this node, a JSON object published in its member record.",
+							   "Names and strings, numbers or booleans, as in {\"dc\": \"eu-1\"}; the REST API's ?tag_<name>=<value> filters match them.",
+							   &pg_ha_tags, "",
+							   PGC_SIGHUP, 0,
+							   check_tags, assign_tags, NULL);
 
 	/*
 	 * No check hook: PostgreSQL's message for a rejected value quotes the

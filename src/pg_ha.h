@@ -26,6 +26,11 @@ extern int	pg_ha_retry_timeout;	/* ms */
 extern int	pg_ha_lock_delay;	/* ms */
 extern int	pg_ha_member_slots_ttl;	/* ms */
 extern bool pg_ha_nofailover;
+extern bool pg_ha_nosync;
+extern bool pg_ha_noloadbalance;
+extern bool pg_ha_clonefrom;
+extern int	pg_ha_failover_priority;
+extern char *pg_ha_tags;		/* JSON object text; checked */
 extern char *pg_ha_restart_command;	/* "" : pg_ctl restart */
 
 /* HA is active when the node belongs to a cluster. */
@@ -37,6 +42,19 @@ pg_ha_active(void)
 
 /* pg_ha.c */
 extern void pgha_register_worker(const char *function, const char *name);
+
+/* Tagged nofailover: pg_ha.nofailover, or pg_ha.failover_priority 0. */
+extern bool pgha_local_nofailover(void);
+
+/* This node's tags into its member record (cluster.h's PgHaMember). */
+struct PgHaMember;
+extern void pgha_local_tags(struct PgHaMember *m);
+
+/*
+ * This node's tags object as its member record carries it, into buf (for
+ * the REST API: PgHaApiSnapshot.tags_json).  Length, or -1.
+ */
+extern int	pgha_local_tags_json(char *buf, size_t len);
 
 /* ha_loop.c */
 extern PGDLLEXPORT void pg_ha_worker_main(Datum main_arg);

@@ -8,13 +8,17 @@
  * of the config key), with check-and-set so that concurrent calls never
  * overwrite each other.  The HA workers carry the request out.  Nothing is
  * written when a check fails.  With wait, switchover and failover answer
- * with the outcome, as Patroni's REST API does (api_route.h).
+ * with the outcome, as Patroni's REST API does (api_route.h).  A
+ * reinitialize has no key: it is posted to the member's REST API, as
+ * patronictl does.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <errno.h>
+
+#include <curl/curl.h>
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -42,6 +46,7 @@ PG_FUNCTION_INFO_V1(pg_ha_config);
 PG_FUNCTION_INFO_V1(pg_ha_set_config);
 PG_FUNCTION_INFO_V1(pg_ha_reload);
 PG_FUNCTION_INFO_V1(pg_ha_restart);
+PG_FUNCTION_INFO_V1(pg_ha_reinit);
 
 static void
 require_active(void)
@@ -848,4 +853,199 @@ pg_ha_restart(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("restart of cluster \"%s\" requested%s%s: %s, one after the other",
 											  pg_ha_cluster, when ? " for " : "", when ? when : "",
 											  list.data)));
+}
+
+/* ----- pg_ha_reinit */
+
+/* pg_ha.api_* (pg_ha.c): how this node's REST API client authenticates */
+extern char *pg_ha_api_auth;
+extern char *pg_ha_api_certfile;
+extern char *pg_ha_api_keyfile;
+extern char *pg_ha_api_cafile;
+
+/* the start of a member's answer; no palloc in libcurl's callback */
+typedef struct ApiAnswer
+{
+	char		text[256];
+	size_t		len;
+} ApiAnswer;
+
+static size_t
+collect_answer(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	ApiAnswer  *a = (ApiAnswer *) userdata;
+	size_t		n = size * nmemb;
+	size_t		room = sizeof(a->text) - 1 - a->len;
+
+	memcpy(a->text + a->len, ptr, Min(n, room));
+	a->len += Min(n, room);
+	a->text[a->len] = '\0';
+	return n;
+}
+
+/* end the transfer when the session is asked to cancel or terminate */
+static int
+answer_progress(void *p, curl_off_t dltotal, curl_off_t dlnow,
+				curl_off_t ultotal, curl_off_t ulnow)
+{
+	return InterruptPending ? 1 : 0;
+}
+
+/*
+ * POST body to <member's REST API>/<path>, with the credentials this node's
+ * own API asks for (pg_ha.api_auth; over HTTPS pg_ha.api_cafile as the CA,
+ * and this node's certificate as the client's).  The HTTP status with the
+ * start of the answer, or -1 with err.
+ */
+static long
+post_to_member(const PgHaMember *m, const char *path, const char *body,
+			   ApiAnswer *answer, char *url, size_t urllen,
+			   char *err, size_t errlen)
+{
+	const char *scheme_end = strstr(m->api_url, "://");
+	const char *slash;
+	CURL	   *curl;
+	struct curl_slist *headers = NULL;
+	char		curl_err[CURL_ERROR_SIZE] = "";
+	long		status = -1;
+	CURLcode	rc;
+
+	if (scheme_end == NULL || (strncmp(m->api_url, "http://", 7) != 0 &&
+							   strncmp(m->api_url, "https://", 8) != 0))
+	{
+		snprintf(err, errlen, "its api_url \"%s\" is not an http(s) URL", m->api_url);
+		return -1;
+	}
+	slash = strchr(scheme_end + 3, '/');
+	snprintf(url, urllen, "%.*s/%s",
+			 (int) (slash ? slash - m->api_url : strlen(m->api_url)), m->api_url, path);
+
+	memset(answer, 0, sizeof(*answer));
+	curl = curl_easy_init();
+	if (curl == NULL)
+	{
+		snprintf(err, errlen, "could not initialize libcurl");
+		return -1;
+	}
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "pg_ha/" PG_HA_VERSION);
+	if (pg_ha_api_auth != NULL && strchr(pg_ha_api_auth, ':') != NULL)
+	{
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+		curl_easy_setopt(curl, CURLOPT_USERPWD, pg_ha_api_auth);
+	}
+	if (pg_ha_api_cafile != NULL && pg_ha_api_cafile[0] != '\0')
+	{
+		curl_easy_setopt(curl, CURLOPT_CAINFO, pg_ha_api_cafile);
+		if (pg_ha_api_certfile != NULL && pg_ha_api_certfile[0] != '\0')
+			curl_easy_setopt(curl, CURLOPT_SSLCERT, pg_ha_api_certfile);
+		if (pg_ha_api_keyfile != NULL && pg_ha_api_keyfile[0] != '\0')
+			curl_easy_setopt(curl, CURLOPT_SSLKEY, pg_ha_api_keyfile);
+	}
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	/* the member answers once it has read the cluster from Consul */
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) (pg_ha_retry_timeout + 10000));
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_answer);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, answer_progress);
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	else
+		snprintf(err, errlen, "%s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	CHECK_FOR_INTERRUPTS();
+	return status;
+}
+
+/*
+ * Clone a replica again from the leader, as patronictl reinit does: POST
+ * /reinitialize to the member's REST API (this node's too), whose HA
+ * worker stops its server and runs `pg_ha_ctl rejoin --reinit`.  Checked
+ * here first against the cluster in Consul: a leader, and the member a
+ * running replica.
+ */
+Datum
+pg_ha_reinit(PG_FUNCTION_ARGS)
+{
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	const char *member = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const PgHaMember *m;
+	ApiAnswer	answer;
+	char		url[PGHA_URL_LEN + 32];
+	char		err[PGHA_ERR_LEN];
+	long		status;
+	bool		self;
+
+	require_active();
+	if (!pgha_valid_name(member))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid member name \"%s\"", member),
+				 errhint("SELECT member FROM pg_ha_status lists the members.")));
+	read_cluster(c);
+	m = pgha_find_member(c, member);
+	if (m == NULL && pgha_find_stopped_member(c, member) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("member \"%s\" is stopped: its REST API cannot reinitialize it", member),
+				 errhint("Start its server first, or clone it again on its host with pg_ha_ctl rejoin --reinit.")));
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cluster \"%s\" has no member \"%s\"", pg_ha_cluster, member),
+				 errhint("SELECT member FROM pg_ha_status lists the members.")));
+	if (!has_leader(c))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cluster \"%s\" has no leader to clone member \"%s\" from",
+						pg_ha_cluster, member),
+				 errhint("Wait for a leader (pg_ha_status), or promote one with pg_ha_failover().")));
+	if (strcmp(c->leader, member) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("member \"%s\" is the leader: only a replica can be reinitialized", member),
+				 errhint("Switch over to another member first (pg_ha_switchover), then reinitialize \"%s\".",
+						 member)));
+
+	/* our own worker stops this server: it lets this session answer first */
+	self = strcmp(member, pg_ha_node_name) == 0;
+	if (self)
+		note_caller();
+	status = post_to_member(m, "reinitialize", "{\"force\": false}", &answer,
+							url, sizeof(url), err, sizeof(err));
+	if (status < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not ask member \"%s\" to reinitialize", member),
+				 errdetail("POST %s: %s.", url, err)));
+	/* outside text into a message: printable ASCII only */
+	for (char *p = answer.text; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = ' ';
+	if (status != 200)
+		ereport(ERROR,
+				(errcode(status == 401 || status == 403 ?
+						 ERRCODE_INSUFFICIENT_PRIVILEGE :
+						 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("member \"%s\" refused to reinitialize: %s", member,
+						answer.text),
+				 errdetail("POST %s answered HTTP %ld.", url, status),
+				 (status == 401 || status == 403) ?
+				 errhint("The members' REST API takes writes with pg_ha.api_auth (the same user:password on every node), or from loopback when it is empty.") : 0));
+	if (self)
+		ereport(NOTICE,
+				(errmsg("this node, \"%s\", is cloned again from the leader: its server stops, and this session will be terminated",
+						member)));
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("reinitialize of member \"%s\" started: it is cloned again from the leader \"%s\"",
+											  member, c->leader)));
 }

@@ -459,6 +459,11 @@ test_parse_request(void)
 	CHECK(PARSE("POST", "/failover") && req.endpoint == PGHA_EP_FAILOVER);
 	CHECK(PARSE("POST", "/restart") && req.endpoint == PGHA_EP_RESTART);
 	CHECK(PARSE("POST", "/reload/") && req.endpoint == PGHA_EP_RELOAD);
+	CHECK(PARSE("POST", "/reinitialize") && req.endpoint == PGHA_EP_REINITIALIZE &&
+		  pgha_api_is_write(&req));
+	CHECK(!PARSE("GET", "/reinitialize") && r.status == 405 && r.allow &&
+		  strcmp(r.allow_methods, "POST") == 0);
+	pgha_api_response_free(&r);
 	CHECK(PARSE("GET", "/config") && !pgha_api_is_write(&req));
 	CHECK(!PARSE("GET", "/switchover") && r.status == 405 && r.allow &&
 		  strcmp(r.allow_methods, "POST") == 0);
@@ -1143,6 +1148,145 @@ failover(const PgHaCluster *c, const char *body, bool switchover,
 	return pgha_api_check_failover(c, f, switchover, WNOW_MS, msg, 256);
 }
 
+/*
+ * Tags (issue 13): noloadbalance and the ?tag_<name>=<value> filters, as
+ * Patroni 3.0.2's do_GET applies them, and the tags in /patroni and
+ * /cluster.
+ */
+static void
+test_tags(void)
+{
+	PgHaApiSnapshot *leader = malloc(sizeof(PgHaApiSnapshot));
+	PgHaApiSnapshot *s = malloc(sizeof(PgHaApiSnapshot));
+	PgHaMember *me;
+	PgHaApiResponse r;
+	json_t	   *j;
+	json_t	   *tags;
+	char	   *text;
+
+	leader_snapshot(leader);
+	/* a replica, pg2, whose own record carries its tags */
+	leader_snapshot(s);
+	strcpy(s->name, "pg2");
+	s->role = PGHA_API_ROLE_REPLICA;
+	s->in_recovery = true;
+	s->streaming = true;
+	s->has_lag = true;
+	me = &s->cluster.members[2];
+	CHECK_STR(me->name, "pg2");
+	CHECK_INT(GET("/replica", s), 200);
+	me->noloadbalance = true;
+	/* noloadbalance: Patroni's replica_status_code is 503 */
+	CHECK_INT(GET("/replica", s), 503);
+	CHECK_INT(GET("/read-only", s), 503);
+	CHECK_INT(GET("/async", s), 503);
+	CHECK_INT(GET("/replica?tag_noloadbalance=true", s), 503);
+	/* ... not the other checks */
+	CHECK_INT(GET("/health", s), 200);
+	CHECK_INT(GET("/readiness", s), 200);
+	CHECK_INT(GET("/liveness", s), 200);
+	/* on the leader it changes nothing */
+	leader->cluster.members[1].noloadbalance = true;
+	CHECK_STR(leader->cluster.members[1].name, "pg1");
+	CHECK_INT(GET("/primary", leader), 200);
+	CHECK_INT(GET("/read-only", leader), 200);
+	CHECK_INT(GET("/read-only-sync", leader), 200);
+	me->noloadbalance = false;
+
+	/* user tags and the built-in ones, from the record */
+	strcpy(me->tags_json, "{\"dc\":\"eu-1\",\"rack\":3,\"ssd\":true,\"off\":false,"
+		   "\"w\":1.5,\"two\":2.0,\"big\":1e20,\"tiny\":0.00001,\"tenth\":0.1,"
+		   "\"none\":null,\"list\":[1],\"obj\":{}}");
+	me->nosync = true;
+	me->has_failover_priority = true;
+	me->failover_priority = 4;
+	CHECK_INT(GET("/replica", s), 200);
+	CHECK_INT(GET("/replica?tag_dc=eu-1", s), 200);
+	CHECK_INT(GET("/replica?tag_dc=eu%2D1", s), 200);
+	CHECK_INT(GET("/replica?tag_dc=EU-1", s), 503);
+	CHECK_INT(GET("/replica?tag_dc=eu-1&tag_rack=3", s), 200);
+	CHECK_INT(GET("/replica?tag_dc=eu-1&tag_rack=4", s), 503);
+	CHECK_INT(GET("/replica?tag_rack=03", s), 503);
+	CHECK_INT(GET("/replica?tag_ssd=true", s), 200);
+	CHECK_INT(GET("/replica?tag_ssd=True", s), 503);
+	CHECK_INT(GET("/replica?tag_off=false", s), 200);	/* a user's false stays */
+	CHECK_INT(GET("/replica?tag_w=1.5", s), 200);
+	CHECK_INT(GET("/replica?tag_two=2.0", s), 200);
+	CHECK_INT(GET("/replica?tag_two=2", s), 503);
+	CHECK_INT(GET("/replica?tag_big=1e%2B20", s), 200);
+	CHECK_INT(GET("/replica?tag_tiny=1e-05", s), 200);
+	CHECK_INT(GET("/replica?tag_tenth=0.1", s), 200);
+	CHECK_INT(GET("/replica?tag_none=None", s), 503);	/* null: no such tag */
+	CHECK_INT(GET("/replica?tag_list=%5B1%5D", s), 503);
+	CHECK_INT(GET("/replica?tag_obj=%7B%7D", s), 503);
+	CHECK_INT(GET("/replica?tag_missing=x", s), 503);
+	CHECK_INT(GET("/replica?tag_nosync=true", s), 200);
+	CHECK_INT(GET("/replica?tag_failover_priority=4", s), 200);
+	CHECK_INT(GET("/replica?tag_nofailover=false", s), 503);	/* false ones are left out */
+	CHECK_INT(GET("/replica?tag_dc=", s), 200);	/* empty values are ignored */
+	/* the filters count on every check but the leader's */
+	CHECK_INT(GET("/health?tag_dc=eu-1", s), 200);
+	CHECK_INT(GET("/health?tag_dc=us-1", s), 503);
+	CHECK_INT(GET("/read-only?tag_dc=us-1", s), 503);
+	CHECK_INT(GET("/async?tag_dc=eu-1", s), 200);
+	CHECK_INT(GET("/async?tag_dc=us-1", s), 503);
+	CHECK_INT(GET("/sync?tag_dc=eu-1", s), 503);	/* not the sync standby */
+	CHECK_INT(GET("/primary?tag_dc=us-1", leader), 200);
+	CHECK_INT(GET("/leader?tag_dc=us-1", leader), 200);
+	/* the setting's nofailover counts even before the record shows it */
+	s->nofailover = true;
+	CHECK_INT(GET("/replica?tag_nofailover=true&tag_dc=eu-1", s), 200);
+	s->nofailover = false;
+
+	/* the tags in /patroni: the node's, in the record's order */
+	text = get_body("GET", "/patroni", s, &r);
+	CHECK(r.status == 200 && text != NULL &&
+		  strstr(text, "\"tags\": {\"failover_priority\": 4, \"nosync\": true, \"dc\": \"eu-1\", \"rack\": 3,") != NULL);
+	pgha_api_response_free(&r);
+	free(text);
+	/* ... and of every member in /cluster */
+	j = GET_JSON("/cluster", s, 200);
+	tags = json_object_get(json_array_get(json_object_get(j, "members"), 1), "tags");
+	CHECK_STR(jstr(json_array_get(json_object_get(j, "members"), 1), "name"), "pg2");
+	CHECK(json_is_true(json_object_get(tags, "nosync")));
+	CHECK_INT(jint(tags, "failover_priority"), 4);
+	CHECK_STR(jstr(tags, "dc"), "eu-1");
+	CHECK(json_is_null(json_object_get(tags, "none")));
+	CHECK(json_object_get(json_array_get(json_object_get(j, "members"), 0), "tags") == NULL);
+	json_decref(j);
+
+	/* tags the caller put in the snapshot win over the record */
+	s->has_tags = true;
+	strcpy(s->tags_json, "{\"noloadbalance\":true,\"dc\":\"us-1\"}");
+	CHECK_INT(GET("/replica", s), 503);
+	CHECK_INT(GET("/health?tag_dc=us-1", s), 200);
+	CHECK_INT(GET("/health?tag_dc=eu-1", s), 503);
+	strcpy(s->tags_json, "{\"dc\":\"us-1\"}");
+	CHECK_INT(GET("/replica?tag_dc=us-1", s), 200);
+	strcpy(s->tags_json, "[1]");		/* not an object: no tags */
+	CHECK_INT(GET("/replica", s), 200);
+	CHECK_INT(GET("/replica?tag_dc=us-1", s), 503);
+	memset(s->tags_json, 'x', sizeof(s->tags_json));	/* unterminated */
+	CHECK_INT(GET("/replica", s), 200);
+	CHECK_INT(GET("/patroni", s), 200);
+	s->has_tags = false;
+
+	/* no record of its own (not read yet): no tags, no noloadbalance */
+	strcpy(me->name, "pg7");
+	CHECK_INT(GET("/replica?tag_dc=eu-1", s), 503);
+	CHECK_INT(GET("/replica", s), 200);
+	s->cluster_valid = false;
+	CHECK_INT(GET("/replica", s), 200);
+	/* a record whose tags cannot be written: none, never a crash */
+	s->cluster_valid = true;
+	strcpy(me->name, "pg2");
+	memset(me->tags_json, 'y', sizeof(me->tags_json));
+	CHECK_INT(GET("/replica?tag_dc=eu-1", s), 503);
+	CHECK_INT(GET("/cluster", s), 200);
+	free(leader);
+	free(s);
+}
+
 static void
 test_write_failover(void)
 {
@@ -1343,6 +1487,78 @@ test_write_restart(void)
 	c->nrestarts = 1;
 	strcpy(c->restarts[0].member, "pg2");
 	CHECK_INT(pgha_api_check_restart(c, "pg2", &r, WNOW_MS, buf, sizeof(buf), msg, sizeof(msg)), 409);
+	free(c);
+}
+
+/* POST /reinitialize: Patroni's parse_bool() of force, its two refusals */
+static void
+test_write_reinitialize(void)
+{
+	PgHaCluster *c = malloc(sizeof(PgHaCluster));
+	const PgHaMember *leader;
+	char		msg[256];
+	bool		force = true;
+	static const struct
+	{
+		const char *body;
+		int			status;
+		bool		force;
+	}			bodies[] = {
+		{"", 0, false},
+		{"{}", 0, false},
+		{"{\"force\": true}", 0, true},
+		{"{\"force\": false}", 0, false},
+		{"{\"force\": null}", 0, false},
+		{"{\"force\": 1}", 0, true},
+		{"{\"force\": 2}", 0, false},
+		{"{\"force\": 1.0}", 0, false},
+		{"{\"force\": \"Yes\"}", 0, true},
+		{"{\"force\": \"ON\"}", 0, true},
+		{"{\"force\": \"1\"}", 0, true},
+		{"{\"force\": \"off\"}", 0, false},
+		{"{\"force\": \"truex\"}", 0, false},
+		/* jansson refuses a NUL in a string (Python reads it: false) */
+		{"{\"force\": \"tr\\u0000ue\"}", 400, false},
+		{"{\"force\": [true]}", 0, false},
+		{"{\"other\": 1}", 0, false},
+		{"[]", 400, false},
+		{"true", 400, false},
+		{"{\"force\": true", 400, false},
+		{"{\"force\": true, \"force\": false}", 400, false},
+	};
+
+	CHECK_INT(pgha_api_parse_reinitialize(NULL, 0, &force, msg, sizeof(msg)), 0);
+	CHECK(!force);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+	{
+		force = !bodies[i].force;
+		CHECK_INT(pgha_api_parse_reinitialize(bodies[i].body, strlen(bodies[i].body),
+											  &force, msg, sizeof(msg)), bodies[i].status);
+		if (bodies[i].status == 0 && force != bodies[i].force)
+			printf("force of %s: %d\n", bodies[i].body, force);
+		CHECK(bodies[i].status != 0 || force == bodies[i].force);
+	}
+
+	three_nodes(c);
+	strcpy(c->members[0].conn_url, "postgres://127.0.0.1:5441/postgres");
+	CHECK_INT(pgha_api_check_reinitialize(c, "pg2", &leader, msg, sizeof(msg)), 0);
+	CHECK(leader == &c->members[0]);
+	CHECK_INT(pgha_api_check_reinitialize(c, "pg1", &leader, msg, sizeof(msg)), 503);
+	CHECK_STR(msg, "I am the leader, can not reinitialize");
+	CHECK(leader == NULL);
+	/* a key no session holds is no leader */
+	c->leader_session[0] = '\0';
+	CHECK_INT(pgha_api_check_reinitialize(c, "pg2", &leader, msg, sizeof(msg)), 503);
+	CHECK_STR(msg, "Cluster has no leader, can not reinitialize");
+	c->has_leader = false;
+	CHECK_INT(pgha_api_check_reinitialize(c, "pg2", &leader, msg, sizeof(msg)), 503);
+	CHECK_STR(msg, "Cluster has no leader, can not reinitialize");
+	/* a leader without a record: nowhere to clone from */
+	three_nodes(c);
+	strcpy(c->leader, "pg9");
+	CHECK_INT(pgha_api_check_reinitialize(c, "pg2", &leader, msg, sizeof(msg)), 503);
+	CHECK_STR(msg, "Leader \"pg9\" has no member record to clone from, can not reinitialize");
+	CHECK(leader == NULL);
 	free(c);
 }
 
@@ -1697,6 +1913,11 @@ random_snapshot(PgHaApiSnapshot *s)
 	s->has_lag = rnd() & 1;
 	s->lag_bytes = (int64_t) rnd() * (rnd() % 3 ? 1 : -1);
 	s->nofailover = rnd() & 1;
+	s->has_tags = rnd() % 4 == 0;
+	if (rnd() % 2)
+		random_bytes(s->tags_json, sizeof(s->tags_json));
+	else
+		strcpy(s->tags_json, "{\"noloadbalance\":true,\"dc\":\"eu-1\"}");
 	s->pending_restart = rnd() & 1;
 	s->replay_paused = rnd() & 1;
 	s->has_replayed_timestamp = rnd() & 1;
@@ -1754,6 +1975,14 @@ random_snapshot(PgHaApiSnapshot *s)
 			m->timeline = rnd();
 			m->pending_restart = rnd() & 1;
 			m->nofailover = rnd() & 1;
+			m->noloadbalance = rnd() & 1;
+			m->nosync = rnd() & 1;
+			m->has_failover_priority = rnd() & 1;
+			m->failover_priority = (int) rnd() - (int) rnd();
+			if (rnd() % 2)
+				random_bytes(m->tags_json, sizeof(m->tags_json));
+			else if (rnd() % 2)
+				strcpy(m->tags_json, "{\"dc\":\"eu-1\",\"r\":1.5,\"n\":null}");
 		}
 		else if (rnd() % 4 == 0)
 		{
@@ -1865,10 +2094,12 @@ main(int argc, char **argv)
 	test_status_codes();
 	test_patroni_json();
 	test_cluster_json();
+	test_tags();
 	test_metrics();
 	test_write_failover();
 	test_failover_outcome();
 	test_write_restart();
+	test_write_reinitialize();
 	test_write_config();
 	test_sync_mode();
 	test_write_auth();

@@ -2081,6 +2081,206 @@ test_member_tracker(void)
 	pgha_track_forget(NULL, "x");
 }
 
+
+/*
+ * Tags (issue 13): Patroni's nofailover, failover_priority (3.2),
+ * clonefrom, noloadbalance and nosync read as Patroni reads them, every
+ * other tag kept for the listings, and pg_ha.tags checked.
+ */
+static void
+test_tags(void)
+{
+	PgHaMember	m;
+	PgHaMember	back;
+	char		err[PGHA_ERR_LEN];
+	char		buf[2048];
+	char		canon[PGHA_TAGS_LEN];
+	char		big[2048];
+	int			n;
+
+	/* the built-in tags as Patroni writes them, and two of the user's */
+	memset(&m, 0, sizeof(m));
+	CHECK(pgha_parse_member(LIT("{\"state\":\"running\",\"role\":\"replica\","
+								"\"tags\":{\"dc\":\"eu-1\",\"nosync\":true,\"noloadbalance\":true,"
+								"\"clonefrom\":true,\"failover_priority\":3,\"rack\":7}}"),
+							&m, err, sizeof(err)));
+	CHECK(m.nosync && m.noloadbalance && m.clonefrom && !m.nofailover);
+	CHECK(m.has_failover_priority && m.failover_priority == 3);
+	CHECK(pgha_member_failover_priority(&m) == 3);
+	CHECK_STR(m.tags_json, "{\"dc\":\"eu-1\",\"rack\":7}");
+	CHECK(pgha_member_tags_json(&m, buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, "{\"failover_priority\":3,\"clonefrom\":true,\"noloadbalance\":true,"
+			  "\"nosync\":true,\"dc\":\"eu-1\",\"rack\":7}");
+	/* written back as read, and read back the same */
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0);
+	CHECK_STR(buf, "{\"conn_url\":\"\",\"api_url\":\"\",\"state\":\"running\",\"role\":\"replica\","
+			  "\"version\":\"\",\"tags\":{\"failover_priority\":3,\"clonefrom\":true,"
+			  "\"noloadbalance\":true,\"nosync\":true,\"dc\":\"eu-1\",\"rack\":7}}");
+	memset(&back, 0, sizeof(back));
+	CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK(back.nosync && back.noloadbalance && back.clonefrom && !back.nofailover &&
+		  back.has_failover_priority && back.failover_priority == 3);
+	CHECK_STR(back.tags_json, m.tags_json);
+
+	/* Patroni reads these three as Python truth: "yes", 1, [1] are set */
+	CHECK(pgha_parse_member(LIT("{\"tags\":{\"nosync\":\"yes\",\"noloadbalance\":1,\"clonefrom\":[1]}}"),
+							&m, err, sizeof(err)));
+	CHECK(m.nosync && m.noloadbalance && m.clonefrom);
+	CHECK(m.tags_json[0] == '\0');	/* nothing else */
+	CHECK(pgha_parse_member(LIT("{\"tags\":{\"nosync\":\"\",\"noloadbalance\":0,\"clonefrom\":null}}"),
+							&m, err, sizeof(err)));
+	CHECK(!m.nosync && !m.noloadbalance && !m.clonefrom);
+	CHECK(pgha_parse_member(LIT("{\"tags\":{\"nosync\":false,\"noloadbalance\":0.0,\"clonefrom\":{}}}"),
+							&m, err, sizeof(err)));
+	CHECK(!m.nosync && !m.noloadbalance && !m.clonefrom);
+	/* false ones are not written (Patroni leaves them out too) */
+	CHECK(pgha_member_tags_json(&m, buf, sizeof(buf)) == 2);
+	CHECK_STR(buf, "{}");
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0 && strstr(buf, "tags") == NULL);
+
+	/* failover_priority as Patroni's parse_int() reads it; else 1 */
+#define PRIORITY(json, has, value) \
+	do { \
+		CHECK(pgha_parse_member(LIT("{\"tags\":{\"failover_priority\":" json "}}"), \
+								&m, err, sizeof(err))); \
+		CHECK(m.has_failover_priority == (has)); \
+		CHECK(pgha_member_failover_priority(&m) == (value)); \
+	} while (0)
+	PRIORITY("2", true, 2);
+	PRIORITY("\"5\"", true, 5);
+	PRIORITY("\" 0x10 \"", true, 16);
+	PRIORITY("\"010\"", true, 8);
+	PRIORITY("\"-3\"", true, 0);	/* nofailover: priority 0 */
+	PRIORITY("2.5", true, 2);		/* half to even, as Python */
+	PRIORITY("3.5", true, 4);
+	PRIORITY("\"1e1\"", true, 10);
+	PRIORITY("99999999999", true, INT32_MAX);
+	PRIORITY("\"99999999999999999999999\"", true, INT32_MAX);
+	PRIORITY("\"two\"", false, 1);
+	PRIORITY("\"\"", false, 1);
+	PRIORITY("\"09\"", false, 1);
+	PRIORITY("\"inf\"", false, 1);
+	PRIORITY("\"nan\"", false, 1);
+	PRIORITY("\"0x1p3\"", false, 1);
+	PRIORITY("true", false, 1);
+	PRIORITY("null", false, 1);
+	PRIORITY("[2]", false, 1);
+#undef PRIORITY
+
+	/*
+	 * Patroni 3.2: without a nofailover tag, a priority of 0 or less means
+	 * nofailover; an explicit nofailover wins over the priority both ways.
+	 */
+	CHECK(pgha_parse_member(LIT("{\"tags\":{\"failover_priority\":0}}"), &m, err, sizeof(err)));
+	CHECK(m.nofailover && pgha_member_failover_priority(&m) == 0);
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0 && strstr(buf, "\"tags\":{\"nofailover\":true,\"failover_priority\":0}") != NULL);
+	CHECK(pgha_parse_member(LIT("{\"tags\":{\"nofailover\":false,\"failover_priority\":0}}"),
+							&m, err, sizeof(err)));
+	CHECK(!m.nofailover && pgha_member_failover_priority(&m) == 0);
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0 && strstr(buf, "\"tags\":{\"nofailover\":false,\"failover_priority\":0}") != NULL);
+	memset(&back, 0, sizeof(back));
+	CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK(!back.nofailover && back.has_failover_priority && back.failover_priority == 0);
+	CHECK(pgha_parse_member(LIT("{\"tags\":{\"nofailover\":true,\"failover_priority\":9}}"),
+							&m, err, sizeof(err)));
+	CHECK(m.nofailover && pgha_member_failover_priority(&m) == 0);
+	/* nofailover itself must still be a boolean: the record is refused */
+	CHECK(!pgha_parse_member(LIT("{\"tags\":{\"nofailover\":\"false\",\"failover_priority\":3}}"),
+							 &m, err, sizeof(err)));
+	CHECK_STR(err, "tags.nofailover is not a boolean");
+
+	/* other tags of any kind are kept, in order; too many are dropped */
+	CHECK(pgha_parse_member(LIT("{\"tags\":{\"replicatefrom\":\"pg2\",\"x\":null,\"l\":[1,{\"a\":2}],\"r\":1.5}}"),
+							&m, err, sizeof(err)));
+	CHECK_STR(m.tags_json, "{\"replicatefrom\":\"pg2\",\"x\":null,\"l\":[1,{\"a\":2}],\"r\":1.5}");
+	n = snprintf(big, sizeof(big), "{\"tags\":{\"nosync\":true,\"long\":\"%0600d\"}}", 7);
+	CHECK(pgha_parse_member(big, (size_t) n, &m, err, sizeof(err)));
+	CHECK(m.nosync && m.tags_json[0] == '\0');
+	n = snprintf(big, sizeof(big), "{\"tags\":{\"long\":\"%0500d\"}}", 7);	/* 511 bytes */
+	CHECK(pgha_parse_member(big, (size_t) n, &m, err, sizeof(err)));
+	CHECK(strlen(m.tags_json) == PGHA_TAGS_LEN - 1);
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0);
+	memset(&back, 0, sizeof(back));
+	CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK_STR(back.tags_json, m.tags_json);
+
+	/* a hand-filled tags_json that is not an object is never written */
+	memset(&m, 0, sizeof(m));
+	strcpy(m.tags_json, "[1]");
+	CHECK(pgha_member_to_json(&m, buf, sizeof(buf)) == -1);
+	CHECK(pgha_member_tags_json(&m, buf, sizeof(buf)) == -1);
+	strcpy(m.tags_json, "{\"nosync\":true,\"a\":1}");	/* the fields say */
+	CHECK(pgha_member_tags_json(&m, buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, "{\"a\":1}");
+	memset(m.tags_json, 'x', sizeof(m.tags_json));	/* unterminated */
+	CHECK(pgha_member_tags_json(&m, buf, sizeof(buf)) == -1);
+	CHECK(pgha_member_tags_json(NULL, buf, sizeof(buf)) == -1);
+	CHECK(pgha_member_failover_priority(NULL) == 0);
+	memset(&m, 0, sizeof(m));
+	CHECK(pgha_member_failover_priority(&m) == 1);
+	CHECK(pgha_member_tags_json(&m, buf, 2) == -1);
+
+	/* a stopped member's record keeps its tags */
+	CHECK(pgha_parse_member(LIT("{\"state\":\"running\",\"role\":\"replica\","
+								"\"tags\":{\"clonefrom\":true,\"failover_priority\":2,\"dc\":\"eu-1\"}}"),
+							&m, err, sizeof(err)));
+	n = pgha_stopped_member_json(&m, 1795627282394, buf, sizeof(buf));
+	CHECK(n > 0);
+	memset(&back, 0, sizeof(back));
+	CHECK(pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK_STR(back.state, "stopped");
+	CHECK(back.clonefrom && back.failover_priority == 2 && !back.nosync);
+	CHECK_STR(back.tags_json, "{\"dc\":\"eu-1\"}");
+
+	/* pg_ha.tags */
+	CHECK(pgha_is_builtin_tag("nosync") && pgha_is_builtin_tag("failover_priority") &&
+		  !pgha_is_builtin_tag("dc") && !pgha_is_builtin_tag(NULL));
+	CHECK(pgha_parse_user_tags("", canon, sizeof(canon), err, sizeof(err)) && canon[0] == '\0');
+	CHECK(pgha_parse_user_tags(" \n", canon, sizeof(canon), err, sizeof(err)) && canon[0] == '\0');
+	CHECK(pgha_parse_user_tags(NULL, canon, sizeof(canon), err, sizeof(err)) && canon[0] == '\0');
+	CHECK(pgha_parse_user_tags("{}", canon, sizeof(canon), err, sizeof(err)) && canon[0] == '\0');
+	CHECK(pgha_parse_user_tags("{ \"dc\" : \"eu-1\", \"rack\": 3, \"ssd\": true, \"w\": 0.5 }",
+							   canon, sizeof(canon), err, sizeof(err)));
+	CHECK_STR(canon, "{\"dc\":\"eu-1\",\"rack\":3,\"ssd\":true,\"w\":0.5}");
+#define TAGS_REJECT(text, msg) \
+	do { \
+		strcpy(canon, "junk"); \
+		CHECK(!pgha_parse_user_tags((text), canon, sizeof(canon), err, sizeof(err))); \
+		CHECK(canon[0] == '\0'); \
+		if (msg) CHECK_STR(err, (const char *) (msg)); \
+	} while (0)
+	TAGS_REJECT("dc=eu-1", NULL);
+	CHECK(strncmp(err, "pg_ha.tags is not valid JSON: ", 30) == 0);
+	TAGS_REJECT("{\"dc\": \"eu-1\"", NULL);
+	TAGS_REJECT("{\"a\": 1} {}", NULL);
+	TAGS_REJECT("{\"a\": 1, \"a\": 2}", NULL);
+	TAGS_REJECT("[\"dc\"]", "pg_ha.tags must be a JSON object, as in {\"dc\": \"eu-1\", \"rack\": 3}");
+	TAGS_REJECT("\"dc\"", NULL);
+	TAGS_REJECT("{\"dc\": null}", "tag \"dc\" must be a string, a number or a boolean");
+	TAGS_REJECT("{\"dc\": [1]}", "tag \"dc\" must be a string, a number or a boolean");
+	TAGS_REJECT("{\"dc\": {\"a\": 1}}", "tag \"dc\" must be a string, a number or a boolean");
+	TAGS_REJECT("{\"nosync\": true}", "tag \"nosync\" has a setting of its own: use pg_ha.nosync instead");
+	TAGS_REJECT("{\"failover_priority\": 2}", "tag \"failover_priority\" has a setting of its own: use pg_ha.failover_priority instead");
+	TAGS_REJECT("{\"replicatefrom\": \"pg1\"}", "tag \"replicatefrom\" is not supported: pg_ha replicas stream from the leader");
+	TAGS_REJECT("{\"d c\": 1}", "tag name \"d c\" is not valid: letters, digits, \"_\", \".\" and \"-\", at most 63 of them");
+	TAGS_REJECT("{\"\": 1}", NULL);
+	TAGS_REJECT("{\"a\\\"b\": 1}", NULL);
+	CHECK(strstr(err, "a?b") != NULL);	/* quoted safely */
+	TAGS_REJECT("{\"dc\": \"a\\u0000b\"}", NULL);
+	n = snprintf(big, sizeof(big), "{\"long\": \"%0510d\"}", 7);
+	TAGS_REJECT(big, "pg_ha.tags is too long: at most 511 bytes of JSON in compact form");
+	n = snprintf(big, sizeof(big), "{\"long\": \"%0500d\"}", 7);
+	CHECK(pgha_parse_user_tags(big, canon, sizeof(canon), err, sizeof(err)));
+	CHECK(strlen(canon) == 511);
+	CHECK(!pgha_parse_user_tags("{}", NULL, 0, err, sizeof(err)));
+#undef TAGS_REJECT
+}
+
 int
 main(void)
 {
@@ -2094,6 +2294,7 @@ main(void)
 	test_listing_malformed();
 	test_parse_member();
 	test_member_to_json();
+	test_tags();
 	test_session_create();
 	test_session_info();
 	test_bool_body();

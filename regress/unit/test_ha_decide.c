@@ -106,6 +106,8 @@ decide(const HaLocalState *l, const PgHaCluster *c, bool dcs_ok, HaDecision *d)
 static void test_sync(void);
 static void test_leader_key(void);
 static void test_live_positions(void);
+static void test_tags(void);
+static void test_priority_property(void);
 
 int
 main(void)
@@ -395,6 +397,8 @@ main(void)
 	test_sync();
 	test_leader_key();
 	test_live_positions();
+	test_tags();
+	test_priority_property();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed > 0;
@@ -886,4 +890,329 @@ test_leader_key(void)
 									 "service/c/", &done, &index, err, sizeof(err)));
 		CHECK(!pgha_parse_leader_txn(200, "", 0, "service/c/", &done, &index, err, sizeof(err)));
 	}
+}
+
+static void
+set_priority(PgHaMember *m, int priority)
+{
+	m->has_failover_priority = true;
+	m->failover_priority = priority;
+	/* as the parser reads a record without a nofailover tag */
+	m->nofailover = priority <= 0;
+}
+
+/*
+ * Tags in the decisions (issue 13): failover_priority only breaks ties
+ * among replicas the other rules already let race, and only ever holds a
+ * replica back; nosync keeps a standby out of the sync key.
+ */
+static void
+test_tags(void)
+{
+	HaLocalState l;
+	PgHaCluster c;
+	HaDecision	d;
+	HaSyncCandidate cands[3];
+	char		pick[PGHA_MAX_SYNC][PGHA_NAME_LEN];
+
+	/* the leader is gone; pg1 (us) and pg3 are equally far */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = l.replayed_position = 5000;
+	l.timeline = 2;
+	initialized(&c);
+	c.max_lag_on_failover = 1048576;
+	add_replica(&c, "pg3", 5000);
+	c.members[0].timeline = 2;
+	/* no priorities: both race, Consul's lock decides */
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* pg3 has a higher priority: it goes, we wait */
+	set_priority(&c.members[0], 2);
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "pg3") != NULL && strstr(d.reason, "failover_priority") != NULL &&
+		  strstr(d.reason, "2 > 1") != NULL);
+	/* ... as with the same priority given explicitly on our side */
+	l.has_failover_priority = true;
+	l.failover_priority = 1;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	/* ours is higher: we go */
+	l.failover_priority = 3;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* the same: both race */
+	l.failover_priority = 2;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* a lower priority counts only on a tie: pg3 one byte behind */
+	set_priority(&c.members[0], 100);
+	c.members[0].xlog_location = 4999;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* ... or on an older timeline, whatever its LSN */
+	c.members[0].xlog_location = 9000;
+	c.members[0].timeline = 1;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.members[0].timeline = 2;
+	c.members[0].xlog_location = 5000;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	/* a timeline unknown on one side: compared by LSN, equal is a tie */
+	c.members[0].timeline = 0;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	c.members[0].timeline = 2;
+	/* only members that could take over hold us back */
+	strcpy(c.members[0].state, "stopped");
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	strcpy(c.members[0].state, "running");
+	strcpy(c.members[0].role, "master");
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	strcpy(c.members[0].role, "replica");
+	c.members[0].has_xlog = false;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.members[0].has_xlog = true;
+	/* its priority 0 (nofailover by the parser's reading): it does not race */
+	set_priority(&c.members[0], 0);
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* an explicit nofailover: false beside a priority 0 (Patroni 3.2) races, lowest */
+	c.members[0].nofailover = false;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	l.failover_priority = 1;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	set_priority(&c.members[0], 1);
+
+	/* our priority 0: never, like nofailover, even as the only replica */
+	l.failover_priority = 0;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "failover_priority 0") != NULL);
+	c.nmembers = 0;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	l.failover_priority = -5;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+
+	/*
+	 * The highest priority never overrides the other rules: lag, a member
+	 * ahead, a later timeline, divergence, pause, synchronous mode.
+	 */
+	l.failover_priority = 1000;
+	add_replica(&c, "pg3", 5000);
+	c.members[0].timeline = 2;
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	c.members[0].xlog_location = 5001;	/* ahead by a byte */
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "is ahead") != NULL);
+	c.members[0].xlog_location = 10;
+	c.members[0].timeline = 3;			/* a later timeline */
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "is ahead") != NULL);
+	c.members[0].timeline = 2;
+	c.members[0].xlog_location = 5000;
+	c.has_optime = true;				/* too far behind the last leader */
+	c.optime = 5000 + 1048577;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "maximum_lag_on_failover") != NULL);
+	c.has_optime = false;
+	c.paused = true;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "paused") != NULL);
+	c.paused = false;
+	snprintf(c.history_json, sizeof(c.history_json), "[[2,4000,\"no recovery target specified\"]]");
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "rewound") != NULL);
+	c.history_json[0] = '\0';
+	sync_key(&c, "pg9", "pg3");			/* pg3 is the sync standby, not us */
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	CHECK(strstr(d.reason, "synchronous") != NULL);
+	c.has_config = true;				/* an unreadable config key */
+	c.config_valid = false;
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	c.has_config = false;
+	/* we are the sync standby: an async replica's priority does not count */
+	sync_key(&c, "pg9", "pg1");
+	l.failover_priority = 1;
+	set_priority(&c.members[0], 50);
+	CHECK(decide(&l, &c, true, &d) == HA_ACQUIRE);
+	/* a second sync standby as far, with a higher priority, does */
+	strcpy(c.sync_standby[c.nsync++], "pg3");
+	CHECK(decide(&l, &c, true, &d) == HA_NOTHING);
+	c.sync_mode = false;
+	c.sync_key_exists = c.has_sync = false;
+
+	/* a switchover to any replica: as far, the higher priority */
+	primary(&l);
+	l.has_xlog = true;
+	l.xlog_position = 300;
+	led_by(&c, "pg1", SESSION_US);
+	c.max_lag_on_failover = 1000;
+	add_replica(&c, "pg1", 300);
+	strcpy(c.members[0].role, "master");
+	add_replica(&c, "pg2", 200);
+	add_replica(&c, "pg4", 200);
+	c.has_failover = true;
+	strcpy(c.failover_leader, "pg1");
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER && strcmp(d.target, "pg2") == 0);
+	set_priority(&c.members[2], 7);
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER && strcmp(d.target, "pg4") == 0);
+	c.members[1].xlog_location = 201;	/* further ahead wins over priority */
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER && strcmp(d.target, "pg2") == 0);
+	c.members[1].xlog_location = 200;
+	set_priority(&c.members[2], 0);		/* priority 0: never a candidate */
+	CHECK(decide(&l, &c, true, &d) == HA_SWITCHOVER && strcmp(d.target, "pg2") == 0);
+	c.has_failover = false;
+
+	/* nosync: never picked as synchronous standby, even the furthest ahead */
+	initialized(&c);
+	add_replica(&c, "pg2", 0);
+	add_replica(&c, "pg3", 0);
+	c.sync_mode = true;
+	c.sync_node_count = 1;
+	memset(cands, 0, sizeof(cands));
+	strcpy(cands[0].name, "pg2");
+	cands[0].streaming = true;
+	cands[0].flush = 100;
+	strcpy(cands[1].name, "pg3");
+	cands[1].streaming = true;
+	cands[1].flush = 900;
+	CHECK(ha_pick_sync_standbys(cands, 2, &c, "pg1", pick) == 1 &&
+		  strcmp(pick[0], "pg3") == 0);
+	c.members[1].nosync = true;
+	CHECK(ha_pick_sync_standbys(cands, 2, &c, "pg1", pick) == 1 &&
+		  strcmp(pick[0], "pg2") == 0);
+	/* ... not kept either when the key names it already */
+	sync_key(&c, "pg1", "pg3");
+	CHECK(ha_pick_sync_standbys(cands, 2, &c, "pg1", pick) == 1 &&
+		  strcmp(pick[0], "pg2") == 0);
+	c.sync_node_count = 2;
+	CHECK(ha_pick_sync_standbys(cands, 2, &c, "pg1", pick) == 1);
+	/* every standby nosync: none */
+	c.members[0].nosync = true;
+	CHECK(ha_pick_sync_standbys(cands, 2, &c, "pg1", pick) == 0);
+}
+
+/* a small deterministic generator (the test must replay the same way) */
+static uint32_t rnd_state = 12345;
+
+static uint32_t
+rnd(void)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 8) & 0xffffff;
+}
+
+/*
+ * A property over many random clusters: with failover priorities a replica
+ * takes over only where it would without them (priorities only ever hold
+ * back), and among the replicas that would, those of the highest priority
+ * still do (a tie-break never leaves the cluster without a candidate).
+ */
+static void
+test_priority_property(void)
+{
+	static PgHaCluster c;
+	static PgHaCluster plain;
+	HaLocalState l;
+	HaDecision	d;
+	int			violations = 0;
+	int			stuck = 0;
+	int			held_back = 0;
+
+	for (int round = 0; round < 20000; round++)
+	{
+		int			n = 2 + (int) (rnd() % 4);
+		bool		would[8];
+		int			prio[8];
+		int			best = -1000;
+		bool		any_would = false;
+		bool		best_does = false;
+
+		initialized(&c);
+		c.max_lag_on_failover = (rnd() % 3) ? 1048576 : 10;
+		c.has_optime = rnd() % 2;
+		c.optime = 5000 + (int64_t) (rnd() % 20);
+		c.paused = (rnd() % 20) == 0;
+		if (rnd() % 4 == 0)
+		{
+			sync_key(&c, "pg9", NULL);
+			for (int i = 0; i < n; i++)
+				if (rnd() % 2)
+					snprintf(c.sync_standby[c.nsync++], PGHA_NAME_LEN, "pg%d", i + 1);
+		}
+		for (int i = 0; i < n; i++)
+		{
+			char		name[16];
+			PgHaMember *m;
+
+			snprintf(name, sizeof(name), "pg%d", i + 1);
+			add_replica(&c, name, 5000 + (int64_t) (rnd() % 4));
+			m = &c.members[c.nmembers - 1];
+			m->timeline = 1 + rnd() % 2;
+			if (rnd() % 8 == 0)
+				strcpy(m->state, "stopped");
+			if (rnd() % 8 == 0)
+				m->nofailover = true;
+			if (rnd() % 2)
+			{
+				m->has_failover_priority = true;
+				m->failover_priority = (int) (rnd() % 4);
+				/* as pg_ha publishes a priority 0 (pgha_local_tags) */
+				if (m->failover_priority == 0)
+					m->nofailover = true;
+			}
+		}
+		memcpy(&plain, &c, sizeof(c));
+		for (int i = 0; i < n; i++)
+			plain.members[i].has_failover_priority = false;
+
+		/* decide as each member, with and without the priorities */
+		for (int i = 0; i < n; i++)
+		{
+			const PgHaMember *m = &c.members[i];
+			HaConfig	cfg;
+			bool		with;
+
+			if (strcmp(m->state, "running") != 0)
+				continue;		/* a stopped server decides nothing */
+			replica(&l);
+			l.has_xlog = true;
+			l.xlog_position = l.replayed_position = m->xlog_location;
+			l.timeline = m->timeline;
+			l.nofailover = m->nofailover;
+			l.has_failover_priority = m->has_failover_priority;
+			l.failover_priority = m->failover_priority;
+			cfg.node_name = m->name;
+			cfg.ttl_ms = TTL_MS;
+			prio[i] = pgha_member_failover_priority(m);
+			ha_decide(&l, &c, true, &cfg, &d);
+			with = d.action == HA_ACQUIRE;
+			l.has_failover_priority = false;
+			l.nofailover = plain.members[i].nofailover;
+			ha_decide(&l, &plain, true, &cfg, &d);
+			would[i] = d.action == HA_ACQUIRE;
+			if (with && !would[i])
+			{
+				if (violations++ == 0)
+					printf("violation: round %d member %s: %s\n", round, m->name, d.reason);
+			}
+			if (would[i] && !with)
+				held_back++;
+			if (with && would[i] && prio[i] > best)
+				best = prio[i];
+			if (would[i])
+				any_would = true;
+			if (with)
+				best_does = true;
+		}
+		/* someone the plain rules let go still goes */
+		if (any_would && !best_does)
+		{
+			if (stuck++ == 0)
+			{
+				printf("stuck: round %d\n", round);
+				for (int i = 0; i < n; i++)
+					printf("  %s %s tl %u xlog %lld nofailover %d prio %d/%d would %d\n",
+						   c.members[i].name, c.members[i].state, c.members[i].timeline,
+						   (long long) c.members[i].xlog_location, c.members[i].nofailover,
+						   c.members[i].has_failover_priority, c.members[i].failover_priority, would[i]);
+				printf("  sync %d nsync %d optime %d %lld maxlag %lld\n", c.sync_mode, c.nsync, c.has_optime, (long long) c.optime, (long long) c.max_lag_on_failover);
+			}
+		}
+	}
+	CHECK(violations == 0);
+	CHECK(stuck == 0);
+	CHECK(held_back > 0);		/* the tie-break did happen */
 }

@@ -500,8 +500,9 @@ cmd_edit_config(const CtlOptions *opt)
  * pg_ha.api_cafile asks of write requests.  The HTTP status, or -1 with
  * err set.
  */
-static long
-api_request(const char *url, const char *method, CtlBody *body, char *err, size_t errlen)
+long
+ctl_api_request(const char *url, const char *method, const char *post_body,
+				CtlBody *body, char *err, size_t errlen)
 {
 	CURL	   *curl;
 	const char *auth = getenv("PG_HA_API_AUTH");
@@ -509,6 +510,7 @@ api_request(const char *url, const char *method, CtlBody *body, char *err, size_
 	const char *certfile = getenv("PG_HA_API_CERTFILE");
 	const char *keyfile = getenv("PG_HA_API_KEYFILE");
 	char		errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = NULL;
 	long		status = -1;
 	CURLcode	rc;
 
@@ -519,9 +521,13 @@ api_request(const char *url, const char *method, CtlBody *body, char *err, size_
 	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "POST") == 0)
 	{
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post_body ? post_body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE,
+						 (long) (post_body ? strlen(post_body) : 0));
+		if (post_body != NULL)
+			headers = curl_slist_append(headers, "Content-Type: application/json");
 	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	if (auth != NULL && auth[0] != '\0')
 	{
 		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
@@ -546,12 +552,13 @@ api_request(const char *url, const char *method, CtlBody *body, char *err, size_
 	else
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(curl);
+	curl_slist_free_all(headers);
 	return status;
 }
 
 /* http://host:port/patroni -> http://host:port/<path>; NULL when malformed */
-static char *
-api_endpoint(const PgHaMember *m, const char *path)
+char *
+ctl_api_endpoint(const PgHaMember *m, const char *path)
 {
 	const char *s = strstr(m->api_url, "://");
 	const char *slash;
@@ -565,15 +572,15 @@ api_endpoint(const PgHaMember *m, const char *path)
 }
 
 /* the member's postmaster_start_time from GET /patroni when running, or NULL */
-static char *
-api_start_time(const PgHaMember *m)
+char *
+ctl_api_start_time(const PgHaMember *m)
 {
-	char	   *url = api_endpoint(m, "patroni");
+	char	   *url = ctl_api_endpoint(m, "patroni");
 	CtlBody		body = {NULL, 0};
 	char		err[256];
 	char	   *ret = NULL;
 
-	if (url != NULL && api_request(url, "GET", &body, err, sizeof(err)) == 200 && body.data)
+	if (url != NULL && ctl_api_request(url, "GET", NULL, &body, err, sizeof(err)) == 200 && body.data)
 	{
 		json_t	   *root = json_loadb(body.data, body.len, 0, NULL);
 		const char *state = json_string_value(json_object_get(root, "state"));
@@ -707,7 +714,7 @@ wait_restarted(const CtlOptions *opt, const char *name, const char *start_before
 			ok = true;
 		else if (start_before != NULL)
 		{
-			char	   *now = api_start_time(m);
+			char	   *now = ctl_api_start_time(m);
 
 			ok = now != NULL && strcmp(now, start_before) != 0;
 			pg_free(now);
@@ -815,7 +822,7 @@ cmd_restart(const CtlOptions *opt)
 	for (int i = 0; i < n; i++)
 	{
 		const PgHaMember *m = pgha_find_member(c, names[i]);
-		char	   *start_before = has_when ? NULL : api_start_time(m);
+		char	   *start_before = has_when ? NULL : ctl_api_start_time(m);
 		char	   *key = psprintf("restart/%s", names[i]);
 		char	   *value;
 		bool		done;
@@ -902,7 +909,7 @@ cmd_reload(const CtlOptions *opt)
 	for (int i = 0; i < n; i++)
 	{
 		const PgHaMember *m = pgha_find_member(c, names[i]);
-		char	   *url = api_endpoint(m, "reload");
+		char	   *url = ctl_api_endpoint(m, "reload");
 		CtlBody		body = {NULL, 0};
 		char		err[256] = "";
 		long		status;
@@ -914,7 +921,7 @@ cmd_reload(const CtlOptions *opt)
 			failed++;
 			continue;
 		}
-		status = api_request(url, "POST", &body, err, sizeof(err));
+		status = ctl_api_request(url, "POST", NULL, &body, err, sizeof(err));
 		if (status == 202)
 			printf("Reload request received for member %s and will be processed within %d seconds\n",
 				   names[i], loop_wait);

@@ -352,3 +352,25 @@ ctl_kv_get_tree(const CtlOptions *opt, const char *relprefix, size_t *len,
 	*len = body.len;
 	return body.data;
 }
+
+/*
+ * Delete every key under <namespace>/<cluster>/ (?recurse), as patronictl
+ * remove does.  *done tells whether Consul did.  False, with the error
+ * logged, when the request failed.
+ */
+bool
+ctl_kv_delete_tree(const CtlOptions *opt, bool *done)
+{
+	char	   *path = kv_path(opt, "", "?recurse");
+	CtlBody		body = {NULL, 0};
+	long		status;
+	bool		ok;
+
+	*done = false;
+	status = ctl_http(opt, "DELETE", path, NULL, &body);
+	ok = check_status(opt, status, "DELETE", path, &body) &&
+		bool_answer(opt, "DELETE", path, &body, done);
+	pg_free(body.data);
+	pg_free(path);
+	return ok;
+}

@@ -12,7 +12,9 @@
  *	  start: the HA worker initializes the cluster in Consul and takes the
  *	  leader key;
  *	- an empty directory, a cluster with a leader: clone.  pg_basebackup
- *	  from the leader through this node's physical slot, the node's own
+ *	  from the leader through this node's physical slot (or from a
+ *	  streaming replica tagged clonefrom, the slot reserved on the leader
+ *	  first, as Patroni's clonefrom tag asks), the node's own
  *	  settings, standby.signal and pg_ha.conf (primary_conninfo and
  *	  primary_slot_name; the HA worker rewrites it later), then start;
  *	- the data directory of a node of the cluster (same system identifier
@@ -295,6 +297,14 @@ append_node_block(PQExpBuffer buf, const InitNode *n)
 	ctl_append_conf_value(buf, "pg_ha.api_listen", n->api_listen);
 	ctl_append_conf_value(buf, "pg_ha.replication_user", n->user);
 	ctl_append_conf_value(buf, "pg_ha.passfile", n->passfile);
+	/* tags are a node's own: a clone keeps none of its source's */
+	appendPQExpBufferStr(buf,
+						 "pg_ha.nofailover = off\n"
+						 "pg_ha.nosync = off\n"
+						 "pg_ha.noloadbalance = off\n"
+						 "pg_ha.clonefrom = off\n"
+						 "pg_ha.failover_priority = 1\n"
+						 "pg_ha.tags = ''\n");
 	for (int i = 0; i < opt->nsettings; i++)
 		append_setting_line(buf, opt->settings[i]);
 	appendPQExpBufferStr(buf, "# last, so that pg_ha's managed settings win\n");
@@ -671,10 +681,12 @@ fail:
  * Run pg_basebackup; *slot_exists tells whether it failed on an existing
  * slot, *bad_password whether the leader refused the password, and
  * *no_password whether libpq found no line of the password file that
- * matches.
+ * matches.  use_slot false: no slot on the source (a replica), -X stream
+ * takes a temporary one.
  */
 static int
-run_basebackup(const InitNode *n, const char *conninfo, bool create_slot,
+run_basebackup(const InitNode *n, const char *conninfo, bool use_slot,
+			   bool create_slot,
 			   bool *slot_exists, bool *bad_password, bool *no_password)
 {
 	const char *argv[16];
@@ -692,10 +704,13 @@ run_basebackup(const InitNode *n, const char *conninfo, bool create_slot,
 	argv[i++] = "-c";
 	argv[i++] = "fast";
 	argv[i++] = "-w";
-	if (create_slot)
+	if (use_slot && create_slot)
 		argv[i++] = "-C";
-	argv[i++] = "-S";
-	argv[i++] = n->slot;
+	if (use_slot)
+	{
+		argv[i++] = "-S";
+		argv[i++] = n->slot;
+	}
 	argv[i] = NULL;
 
 	ctl_print_command(stdout, "Running: ", argv);
@@ -746,6 +761,154 @@ wait_for_streaming(const InitNode *n, const char *leader)
 	return 1;
 }
 
+/*
+ * A physical replication connection to host:port as the replication role,
+ * with the password file only; NULL (the error in *err, pg_strdup'ed) when
+ * it fails.
+ */
+static PGconn *
+connect_replication(const InitNode *n, const char *host, int port, char **err)
+{
+	const char *keywords[] = {"host", "port", "user", "passfile", "replication",
+	"connect_timeout", "fallback_application_name", NULL};
+	const char *values[8];
+	char		portstr[16];
+	PGconn	   *conn;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	values[0] = host;
+	values[1] = portstr;
+	values[2] = n->user;
+	values[3] = n->passfile;
+	values[4] = "true";
+	values[5] = "5";
+	values[6] = "pg_ha_ctl";
+	values[7] = NULL;
+	conn = PQconnectdbParams(keywords, values, 0);
+	if (PQstatus(conn) == CONNECTION_OK)
+		return conn;
+	*err = pg_strdup(PQerrorMessage(conn));
+	PQfinish(conn);
+	return NULL;
+}
+
+/*
+ * Does the server at host:port take our replication connection as a
+ * server of this cluster (IDENTIFY_SYSTEM: the initialize key's system
+ * identifier)?  False with the reason printed.
+ */
+static bool
+clone_source_answers(const InitNode *n, const PgHaCluster *c,
+					 const PgHaMember *m, const char *host, int port)
+{
+	char	   *err = NULL;
+	PGconn	   *conn = connect_replication(n, host, port, &err);
+	PGresult   *res;
+	bool		ok;
+
+	if (conn == NULL)
+	{
+		printf("Replica \"%s\" (tagged clonefrom) does not take a replication connection: %s",
+			   m->name, err);
+		pg_free(err);
+		return false;
+	}
+	res = PQexec(conn, "IDENTIFY_SYSTEM");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		PQnfields(res) >= 2 && strcmp(PQgetvalue(res, 0, 0), c->initialize) == 0;
+	if (!ok)
+		printf("Replica \"%s\" (tagged clonefrom) is no server of cluster \"%s\" (system identifier %s)\n",
+			   m->name, n->opt->cluster, c->initialize);
+	PQclear(res);
+	PQfinish(conn);
+	return ok;
+}
+
+/*
+ * Patroni's clonefrom (get_clone_member): a running replica tagged
+ * clonefrom is the source of a new node's base backup, so that the leader
+ * does not carry it; the leader otherwise.  A replica qualifies only when
+ * it looks streaming: on the leader's timeline, within
+ * maximum_lag_on_failover of the leader's position, and answering a
+ * replication connection as a server of this cluster.  The first one by
+ * name (Patroni picks one at random).  NULL: clone from the leader.
+ */
+static const PgHaMember *
+clone_source(const InitNode *n, const PgHaCluster *c, const PgHaMember *leader,
+			 char *host, size_t hostlen, int *port)
+{
+	int64		leader_pos = 0;
+	bool		has_pos = ctl_leader_position(c, &leader_pos);
+
+	for (int i = 0; i < c->nmembers; i++)
+	{
+		const PgHaMember *m = &c->members[i];
+
+		if (!m->clonefrom || m == leader ||
+			strcmp(m->name, n->opt->node_name) == 0)
+			continue;
+		if (strcmp(m->state, "running") != 0 || strcmp(m->role, "replica") != 0)
+		{
+			printf("Replica \"%s\" is tagged clonefrom but is not a running replica (%s, %s)\n",
+				   m->name, m->state, m->role);
+			continue;
+		}
+		if (!pgha_split_conn_url(m->conn_url, host, hostlen, port))
+		{
+			printf("Replica \"%s\" is tagged clonefrom but publishes an unusable conn_url\n",
+				   m->name);
+			continue;
+		}
+		if (!m->has_xlog ||
+			(leader->timeline != 0 && m->timeline != leader->timeline) ||
+			(has_pos && leader_pos - m->xlog_location > c->max_lag_on_failover))
+		{
+			printf("Replica \"%s\" is tagged clonefrom but does not stream from the leader, or lags behind it\n",
+				   m->name);
+			continue;
+		}
+		if (!clone_source_answers(n, c, m, host, *port))
+			continue;
+		return m;
+	}
+	return NULL;
+}
+
+/*
+ * Before a clone from a replica: this node's slot on the leader, holding
+ * the leader's WAL from now on, so that the new node finds there what it
+ * needs once the backup is done (the slot a clone from the leader gets
+ * with pg_basebackup -C).  A slot that exists already is used; a failure
+ * is only a warning: the leader creates the slot when the node joins.
+ */
+static void
+reserve_slot_on_leader(const InitNode *n, const char *host, int port)
+{
+	char	   *err = NULL;
+	PGconn	   *conn = connect_replication(n, host, port, &err);
+	PGresult   *res;
+	char	   *sql;
+
+	if (conn == NULL)
+	{
+		pg_log_warning("could not reserve slot \"%s\" on the leader: %s", n->slot, err);
+		pg_free(err);
+		return;
+	}
+	sql = psprintf("CREATE_REPLICATION_SLOT \"%s\" PHYSICAL RESERVE_WAL", n->slot);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		printf("Created slot \"%s\" on the leader at %s:%d\n", n->slot, host, port);
+	else if (strstr(PQerrorMessage(conn), "already exists") != NULL)
+		printf("Slot \"%s\" exists on the leader already: using it\n", n->slot);
+	else
+		pg_log_warning("could not reserve slot \"%s\" on the leader: %s",
+					   n->slot, PQerrorMessage(conn));
+	PQclear(res);
+	pg_free(sql);
+	PQfinish(conn);
+}
+
 static int
 clone_from_leader(const InitNode *n, const PgHaCluster *c)
 {
@@ -761,6 +924,9 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 	bool		no_password;
 	PQExpBufferData conninfo;
 	PQExpBufferData text;
+	const PgHaMember *source;
+	char		src_host[256];
+	int			src_port;
 	static const char *const copied[] = {PGHA_SESSION_FILE, PGHA_MANAGED_CONF_FILE,
 	"postmaster.opts", "recovery.signal", NULL};
 
@@ -797,16 +963,54 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 	explicit_bzero(password, strlen(password));
 	pg_free(password);
 
-	printf("Cloning node \"%s\" from the leader \"%s\" of cluster \"%s\" at %s:%d\n",
-		   opt->node_name, leader->name, opt->cluster, host, port);
 	initPQExpBuffer(&conninfo);
 	ctl_append_conninfo_value(&conninfo, "host", host);
 	ctl_append_conninfo_value(&conninfo, "port", portstr);
 	ctl_append_conninfo_value(&conninfo, "user", n->user);
 	ctl_append_conninfo_value(&conninfo, "passfile", n->passfile);
 
-	rc = run_basebackup(n, conninfo.data, true, &slot_exists, &bad_password,
-						&no_password);
+	rc = 1;
+	source = clone_source(n, c, leader, src_host, sizeof(src_host), &src_port);
+	if (source != NULL)
+	{
+		PQExpBufferData src;
+
+		printf("Cloning node \"%s\" from replica \"%s\" (tagged clonefrom) of cluster \"%s\" at %s:%d\n",
+			   opt->node_name, source->name, opt->cluster, src_host, src_port);
+		reserve_slot_on_leader(n, host, port);
+		snprintf(portstr, sizeof(portstr), "%d", src_port);
+		initPQExpBuffer(&src);
+		ctl_append_conninfo_value(&src, "host", src_host);
+		ctl_append_conninfo_value(&src, "port", portstr);
+		ctl_append_conninfo_value(&src, "user", n->user);
+		ctl_append_conninfo_value(&src, "passfile", n->passfile);
+		rc = run_basebackup(n, src.data, false, false, &slot_exists,
+							&bad_password, &no_password);
+		termPQExpBuffer(&src);
+		snprintf(portstr, sizeof(portstr), "%d", port);
+		if (rc != 0)
+		{
+			int			dir = pg_check_dir(n->pgdata);
+
+			/* pg_basebackup cleans up after itself: the leader is left */
+			if (dir != 0 && dir != 1)
+			{
+				pg_log_error("pg_basebackup from replica \"%s\" %s and left files in \"%s\"",
+							 source->name, ctl_exit_text(rc), n->pgdata);
+				return 1;
+			}
+			printf("pg_basebackup from replica \"%s\" %s: cloning from the leader instead\n",
+				   source->name, ctl_exit_text(rc));
+			source = NULL;
+		}
+	}
+	if (source == NULL)
+	{
+		printf("Cloning node \"%s\" from the leader \"%s\" of cluster \"%s\" at %s:%d\n",
+			   opt->node_name, leader->name, opt->cluster, host, port);
+		rc = run_basebackup(n, conninfo.data, true, true, &slot_exists,
+							&bad_password, &no_password);
+	}
 	if (rc != 0 && slot_exists)
 	{
 		int			dir = pg_check_dir(n->pgdata);
@@ -817,7 +1021,7 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 			return 1;
 		}
 		printf("Slot \"%s\" exists on the leader already: using it\n", n->slot);
-		rc = run_basebackup(n, conninfo.data, false, &slot_exists,
+		rc = run_basebackup(n, conninfo.data, true, false, &slot_exists,
 							&bad_password, &no_password);
 	}
 	if (rc != 0)
@@ -835,13 +1039,14 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 		return 1;
 	}
 
-	/* what belongs to the leader, not to this node */
+	/* what belongs to the source, not to this node */
 	for (int i = 0; copied[i] != NULL; i++)
 	{
 		char	   *path = psprintf("%s/%s", n->pgdata, copied[i]);
 
 		if (unlink(path) == 0)
-			printf("Removed %s copied from the leader\n", copied[i]);
+			printf("Removed %s copied from %s\n", copied[i],
+				   source != NULL ? "the replica" : "the leader");
 		pg_free(path);
 	}
 

@@ -16,6 +16,12 @@
  *	show-config, edit-config, restart, reload
  *			the cluster-wide configuration and the members' servers
  *			(config.c);
+ *	reinit, remove
+ *			clone a replica again from the leader (POST /reinitialize to
+ *			its REST API); delete every key of a cluster (reinit.c);
+ *	query, dsn
+ *			run SQL on a member chosen by name or role; its connection
+ *			string (query.c);
  *	init	bootstrap the first node of a cluster, or clone a new node from
  *			the leader, or start an existing node (init.c);
  *	rejoin	restart an old primary as a standby, rewound when needed; the
@@ -68,7 +74,9 @@ enum
 	OPT_WAIT,
 	OPT_WAIT_TIMEOUT,
 	OPT_PENDING,
-	OPT_ANY_ORDER
+	OPT_ANY_ORDER,
+	OPT_PASSWORD,
+	OPT_DELIMITER
 };
 
 static void
@@ -76,7 +84,7 @@ usage(void)
 {
 	printf("pg_ha_ctl controls a pg_ha cluster and creates its nodes.\n\n"
 		   "Usage:\n"
-		   "  pg_ha_ctl list [CLUSTER] [--format=table|json|yaml] [-W | -w SECONDS]\n"
+		   "  pg_ha_ctl list [CLUSTER] [--format=table|json|yaml] [-e] [-W | -w SECONDS]\n"
 		   "  pg_ha_ctl topology [CLUSTER] [-W | -w SECONDS]\n"
 		   "  pg_ha_ctl history [CLUSTER] [--format=table|json|yaml]\n"
 		   "  pg_ha_ctl remove-member [CLUSTER] MEMBER [--force]\n"
@@ -92,12 +100,19 @@ usage(void)
 		   "  pg_ha_ctl restart [CLUSTER] [MEMBER...] [--pending] [--scheduled=TIME|now]\n"
 		   "                    [--force] [--any-order] [--wait-timeout=SECS]\n"
 		   "  pg_ha_ctl reload [CLUSTER] [MEMBER...] [--force]\n"
+		   "  pg_ha_ctl reinit [CLUSTER] MEMBER... [--force] [--wait] [--wait-timeout=SECS]\n"
+		   "  pg_ha_ctl remove CLUSTER [--format=table|json|yaml]\n"
+		   "  pg_ha_ctl query [CLUSTER] [-m MEMBER | -r ROLE] (-c SQL | -f FILE) [-d DBNAME]\n"
+		   "                  [-U USER] [--password] [--format=tsv|table|json|yaml]\n"
+		   "                  [--delimiter=STR] [-W | -w SECONDS]\n"
+		   "  pg_ha_ctl dsn [CLUSTER] [-m MEMBER | -r ROLE]\n"
 		   "  pg_ha_ctl init -D DATADIR --cluster=NAME --node-name=NAME --consul-url=URL\n"
 		   "                 --connect-address=HOST:PORT [OPTION]...\n"
 		   "  pg_ha_ctl rejoin -D DATADIR [--source-conninfo=CONNINFO [--reinit]] [--timeout=SECS]\n"
 		   "  pg_ha_ctl version\n\n"
 		   "Commands of the operator (CLUSTER, or --cluster, or PG_HA_CLUSTER):\n"
 		   "  list        show the members: role, state, timeline, lag, pending restart\n"
+		   "              (-e, --extended: also scheduled restarts and tags)\n"
 		   "  topology    the same, the leader first and its replicas below it\n"
 		   "  history     the timeline history: each promotion, its LSN and reason\n"
 		   "  remove-member\n"
@@ -114,7 +129,13 @@ usage(void)
 		   "  edit-config change it: --set, -p, or in $EDITOR; shows the diff first\n"
 		   "  restart     restart members (all by default), replicas first, the leader\n"
 		   "              last, each waited for\n"
-		   "  reload      reload members' configuration (POST /reload to their REST API)\n\n"
+		   "  reload      reload members' configuration (POST /reload to their REST API)\n"
+		   "  reinit      clone replicas again from the leader (POST /reinitialize to\n"
+		   "              their REST API): stopped, cloned with pg_basebackup, started\n"
+		   "  remove      delete every key of the cluster from Consul, after three\n"
+		   "              confirmations (stop its nodes first)\n"
+		   "  query       run SQL on the leader, a replica or a named member\n"
+		   "  dsn         print the connection string of such a member\n\n"
 		   "Node commands:\n"
 		   "  init        create this node in an empty DATADIR: bootstrap the cluster when\n"
 		   "              Consul has never seen it (initdb), else clone the leader\n"
@@ -130,6 +151,8 @@ usage(void)
 		   "                            the ACL token is read from PG_HA_CONSUL_TOKEN only\n\n"
 		   "Options of list, topology and history:\n"
 		   "  --format=FORMAT           table (default), json or yaml\n"
+		   "  -e, --extended            list: the Pending restart, Scheduled restart and\n"
+		   "                            Tags columns always\n"
 		   "  -W                        redraw every 2 seconds until interrupted\n"
 		   "  -w, --watch=SECONDS       redraw every SECONDS seconds until interrupted\n\n"
 		   "Options of switchover and failover:\n"
@@ -143,6 +166,22 @@ usage(void)
 		   "  --wait-timeout=SECS       wait that long for the new leader, default 60\n\n"
 		   "Options of pause and resume:\n"
 		   "  --wait                    wait until every member has seen the change\n\n"
+		   "Options of reinit:\n"
+		   "  --force                   ask nothing\n"
+		   "  --wait                    wait until each member runs again as a replica\n"
+		   "  --wait-timeout=SECS       wait that long for each, default 600\n\n"
+		   "Options of query and dsn:\n"
+		   "  -m, --member=NAME         this member\n"
+		   "  -r, --role=ROLE           a member with this role: leader (default), replica\n"
+		   "                            or any (primary, master, standby too)\n"
+		   "  -c, --command=SQL         the SQL to run (query)\n"
+		   "  -f, --file=FILE           the SQL to run, from FILE, - for standard input\n"
+		   "  -d, --dbname=NAME         the database, default the user's name\n"
+		   "  -U, --username=NAME       the role to connect as\n"
+		   "  --password                ask for the password\n"
+		   "  --format=FORMAT           tsv (default), table, json or yaml\n"
+		   "  --delimiter=STR           the column delimiter of tsv, default a tab\n"
+		   "  -W, -w SECONDS            run it again every 2 (or SECONDS) seconds\n\n"
 		   "Options of edit-config, restart and reload:\n"
 		   "  --set=NAME=VALUE          set a configuration key (dotted: postgresql.use_pg_rewind);\n"
 		   "                            VALUE is YAML, null removes the key (repeatable)\n"
@@ -228,8 +267,10 @@ take_cluster_argument(CtlOptions *opt, const char *name, bool cluster_option)
 }
 
 static CtlFormat
-parse_format(const char *format)
+parse_format(const char *format, bool tsv)
 {
+	if (tsv && strcmp(format, "tsv") == 0)
+		return CTL_FORMAT_TSV;
 	if (strcmp(format, "table") == 0 || strcmp(format, "pretty") == 0)
 		return CTL_FORMAT_TABLE;
 	if (strcmp(format, "json") == 0)
@@ -237,7 +278,7 @@ parse_format(const char *format)
 	if (strcmp(format, "yaml") == 0 || strcmp(format, "yml") == 0)
 		return CTL_FORMAT_YAML;
 	pg_log_error("unknown format \"%s\"", format);
-	pg_log_error_hint("Use table, json or yaml.");
+	pg_log_error_hint(tsv ? "Use tsv, table, json or yaml." : "Use table, json or yaml.");
 	exit(1);
 }
 
@@ -276,6 +317,15 @@ main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},
 		{"pending", no_argument, NULL, OPT_PENDING},
 		{"any-order", no_argument, NULL, OPT_ANY_ORDER},
+		{"extended", no_argument, NULL, 'e'},
+		{"member", required_argument, NULL, 'm'},
+		{"role", required_argument, NULL, 'r'},
+		{"command", required_argument, NULL, 'c'},
+		{"file", required_argument, NULL, 'f'},
+		{"dbname", required_argument, NULL, 'd'},
+		{"username", required_argument, NULL, 'U'},
+		{"password", no_argument, NULL, OPT_PASSWORD},
+		{"delimiter", required_argument, NULL, OPT_DELIMITER},
 		{"watch", required_argument, NULL, 'w'},
 		{"pgdata", required_argument, NULL, 'D'},
 		{"node-name", required_argument, NULL, OPT_NODE_NAME},
@@ -325,7 +375,7 @@ main(int argc, char **argv)
 	opt.timeout = 60;
 	opt.wait_timeout = 0;		/* the command's default, below */
 
-	while ((c = getopt_long(argc, argv, "D:l:p:qt:Ww:V?", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "c:d:D:ef:l:m:p:qr:t:U:Ww:V?", long_options, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -341,6 +391,34 @@ main(int argc, char **argv)
 				break;
 			case OPT_FORMAT:
 				opt.format = optarg;
+				opt.format_given = true;
+				break;
+			case 'e':
+				opt.extended = true;
+				break;
+			case 'm':
+				opt.member = optarg;
+				break;
+			case 'r':
+				opt.role = optarg;
+				break;
+			case 'c':
+				opt.command = optarg;
+				break;
+			case 'f':
+				opt.file = optarg;
+				break;
+			case 'd':
+				opt.dbname = optarg;
+				break;
+			case 'U':
+				opt.username = optarg;
+				break;
+			case OPT_PASSWORD:
+				opt.password = true;
+				break;
+			case OPT_DELIMITER:
+				opt.delimiter = optarg;
 				break;
 			case OPT_LEADER:
 				opt.leader = optarg;
@@ -477,7 +555,8 @@ main(int argc, char **argv)
 	args = argv + optind + 1;
 	nargs = argc - optind - 1;
 	if (opt.wait_timeout == 0)
-		opt.wait_timeout = strcmp(command, "restart") == 0 ? 120 : 60;
+		opt.wait_timeout = strcmp(command, "restart") == 0 ? 120 :
+			strcmp(command, "reinit") == 0 ? 600 : 60;
 
 	if (strcmp(command, "version") == 0)
 	{
@@ -521,8 +600,42 @@ main(int argc, char **argv)
 		opt.members = (const char **) args;
 		opt.nmembers = nargs;
 		check_cluster_options(&opt);
-		opt.fmt = parse_format(opt.format);
+		opt.fmt = parse_format(opt.format, false);
 		return strcmp(command, "restart") == 0 ? cmd_restart(&opt) : cmd_reload(&opt);
+	}
+	/* reinit [CLUSTER] MEMBER...: the cluster as for restart */
+	if (strcmp(command, "reinit") == 0)
+	{
+		if (nargs > 0 && (opt.cluster == NULL || strcmp(args[0], opt.cluster) == 0))
+		{
+			opt.cluster = args[0];
+			args++;
+			nargs--;
+		}
+		opt.members = (const char **) args;
+		opt.nmembers = nargs;
+		check_cluster_options(&opt);
+		return cmd_reinit(&opt);
+	}
+	/* remove, query, dsn: [CLUSTER] */
+	if (strcmp(command, "remove") == 0 || strcmp(command, "query") == 0 ||
+		strcmp(command, "dsn") == 0)
+	{
+		if (nargs > 1)
+			too_many_arguments(args[1]);
+		if (nargs == 1)
+			take_cluster_argument(&opt, args[0], cluster_option);
+		check_cluster_options(&opt);
+		if (strcmp(command, "remove") == 0)
+		{
+			opt.fmt = parse_format(opt.format, false);
+			return cmd_remove(&opt);
+		}
+		if (strcmp(command, "dsn") == 0)
+			return cmd_dsn(&opt);
+		/* patronictl query prints tsv unless told otherwise */
+		opt.fmt = opt.format_given ? parse_format(opt.format, true) : CTL_FORMAT_TSV;
+		return cmd_query(&opt);
 	}
 	/* remove-member [CLUSTER] MEMBER */
 	if (strcmp(command, "remove-member") == 0)
@@ -561,7 +674,7 @@ main(int argc, char **argv)
 		if (nargs == 1)
 			take_cluster_argument(&opt, args[0], cluster_option);
 		check_cluster_options(&opt);
-		opt.fmt = parse_format(opt.format);
+		opt.fmt = parse_format(opt.format, false);
 
 		if (strcmp(command, "list") == 0)
 			return cmd_list(&opt, false);

@@ -11,7 +11,8 @@
  * member, and table.c their output forms; operator.c
  * the commands that change the cluster (switchover, failover, flush,
  * pause, resume); config.c the cluster-wide configuration and the
- * members' servers (show-config, edit-config, restart, reload).
+ * members' servers (show-config, edit-config, restart, reload); reinit.c
+ * reinit and remove, query.c query and dsn, as patronictl has them.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,12 +29,13 @@
 #define PGHA_SESSION_FILE		"pg_ha.session"
 #define PGHA_INCLUDE_LINE		"include_if_exists = 'pg_ha.conf'"
 
-/* output forms of list, topology and history */
+/* output forms of list, topology, history and query */
 typedef enum CtlFormat
 {
 	CTL_FORMAT_TABLE,
 	CTL_FORMAT_JSON,
-	CTL_FORMAT_YAML
+	CTL_FORMAT_YAML,
+	CTL_FORMAT_TSV				/* query only */
 } CtlFormat;
 
 /* Every option of every command; NULL when not given. */
@@ -47,8 +49,22 @@ typedef struct CtlOptions
 	const char *format;
 	CtlFormat	fmt;
 
+	bool		format_given;	/* --format on the command line */
+
 	/* list, topology: redraw every watch seconds when > 0 */
 	double		watch;
+	bool		extended;		/* list -e: Pending restart, Scheduled
+								 * restart and Tags always */
+
+	/* query, dsn: which member; query: what to run, as whom */
+	const char *member;			/* -m */
+	const char *role;			/* -r leader|replica|any... */
+	const char *command;		/* -c */
+	const char *file;			/* -f */
+	const char *dbname;			/* -d */
+	const char *username;		/* -U */
+	bool		password;		/* --password: ask for one */
+	const char *delimiter;		/* --delimiter, tsv */
 
 	/* switchover, failover, flush, pause, resume */
 	const char *leader;
@@ -134,12 +150,15 @@ extern bool ctl_kv_delete(const CtlOptions *opt, const char *relkey,
 						  int64 cas, bool *done);
 extern char *ctl_kv_get_tree(const CtlOptions *opt, const char *relprefix,
 							 size_t *len, bool *found);
+extern bool ctl_kv_delete_tree(const CtlOptions *opt, bool *done);
 
 /* table.c */
 typedef struct CtlCell
 {
 	char	   *text;			/* NULL or "": empty */
 	bool		is_int;			/* a number in JSON and YAML */
+	char	   *json;			/* NULL, or the value in JSON and YAML */
+	bool		multiline;		/* text drawn on several lines */
 } CtlCell;
 
 typedef struct CtlTable CtlTable;
@@ -151,6 +170,8 @@ extern int	ctl_table_add_row(CtlTable *t);
 extern void ctl_table_set(CtlTable *t, int row, int col, const char *text,
 						  bool is_int);
 extern void ctl_table_set_int(CtlTable *t, int row, int col, long long value);
+extern void ctl_table_set_json(CtlTable *t, int row, int col, const char *text,
+							   const char *json, bool multiline);
 extern void ctl_table_free(CtlTable *t);
 extern void ctl_table_print_text(const CtlTable *t, const char *title,
 								 FILE *out);
@@ -158,6 +179,8 @@ extern void ctl_table_print_json(const CtlTable *t, bool drop_empty,
 								 FILE *out);
 extern void ctl_table_print_yaml(const CtlTable *t, bool drop_empty,
 								 FILE *out);
+extern void ctl_table_print_tsv(const CtlTable *t, const char *delimiter,
+								FILE *out);
 extern void ctl_table_print(const CtlTable *t, CtlFormat fmt,
 							const char *title, bool drop_empty, FILE *out);
 extern void ctl_yaml_scalar(PQExpBuffer buf, const CtlCell *cell);
@@ -197,6 +220,19 @@ extern int	cmd_show_config(const CtlOptions *opt);
 extern int	cmd_edit_config(const CtlOptions *opt);
 extern int	cmd_restart(const CtlOptions *opt);
 extern int	cmd_reload(const CtlOptions *opt);
+extern long ctl_api_request(const char *url, const char *method,
+							const char *post_body, CtlBody *body,
+							char *err, size_t errlen);
+extern char *ctl_api_endpoint(const PgHaMember *m, const char *path);
+extern char *ctl_api_start_time(const PgHaMember *m);
+
+/* reinit.c */
+extern int	cmd_reinit(const CtlOptions *opt);
+extern int	cmd_remove(const CtlOptions *opt);
+
+/* query.c */
+extern int	cmd_query(const CtlOptions *opt);
+extern int	cmd_dsn(const CtlOptions *opt);
 
 /* util.c */
 extern void ctl_set_tool_dir(const char *argv0);

@@ -144,6 +144,14 @@ ctl_reclone(const char *pgdata, const char *source, bool keep_old)
 			pg_log_error("could not put \"%s\" back as \"%s\" either: %m", old, pgdata);
 		return false;
 	}
+
+	/*
+	 * The HA worker starts the rejoin in the data directory, which is the
+	 * old one now, and soon gone: pg_ctl refuses a working directory that
+	 * is ("could not identify current directory").
+	 */
+	if (chdir(pgdata) != 0 && chdir("/") != 0)
+		pg_log_warning("could not change directory to \"%s\": %m", pgdata);
 	if (keep_old)
 		pg_log_info("the node's former data directory is kept as \"%s\": remove it once you no longer need it",
 					old);

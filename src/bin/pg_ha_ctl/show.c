@@ -148,6 +148,33 @@ enum
 	NBASECOLS					/* then Pending restart, Last seen: when used */
 };
 
+/*
+ * The Tags cell of list -e: the member's tags object as YAML in the table
+ * (one tag a line, as patronictl renders it), the object itself in JSON
+ * and YAML; empty when it has none.
+ */
+static void
+set_tags_cell(CtlTable *t, int r, int col, const PgHaMember *m)
+{
+	char		tags[PGHA_TAGS_LEN * 2];
+	json_t	   *root;
+
+	if (pgha_member_tags_json(m, tags, sizeof(tags)) < 0 ||
+		(root = json_loads(tags, 0, NULL)) == NULL)
+		return;
+	if (json_is_object(root) && json_object_size(root) > 0)
+	{
+		char	   *yaml = ctl_render_yaml(root);
+		size_t		n = strlen(yaml);
+
+		while (n > 0 && yaml[n - 1] == '\n')
+			yaml[--n] = '\0';
+		ctl_table_set_json(t, r, col, yaml, tags, true);
+		pg_free(yaml);
+	}
+	json_decref(root);
+}
+
 /* epoch ms as local time, as patronictl prints times: "2026-11-25 20:01:02" */
 static void
 format_local_time(int64 epoch_ms, char *buf, size_t len)
@@ -210,7 +237,7 @@ void
 ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 				  CtlFormat fmt, bool topology)
 {
-	const char *names[NBASECOLS + 2] = {
+	const char *names[NBASECOLS + 4] = {
 		"Cluster", "Member", "Host", "Role", "State", "TL", "Lag in MB"
 	};
 	ListedMember sorted[PGHA_MAX_MEMBERS * 2];
@@ -219,6 +246,8 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 	int			n = 0;
 	int			ncols = NBASECOLS;
 	int			col_pending = -1;
+	int			col_scheduled = -1;
+	int			col_tags = -1;
 	int			col_seen = -1;
 	bool		any_pending = false;
 	bool		any_seen = false;
@@ -268,11 +297,22 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 				append_port = true;
 	}
 
-	/* optional columns, as patronictl adds Pending restart when needed */
-	if (any_pending)
+	/*
+	 * optional columns, as patronictl adds Pending restart when needed;
+	 * with -e, also Scheduled restart and Tags, always (patronictl adds them
+	 * by itself too when a member has one)
+	 */
+	if (any_pending || opt->extended)
 	{
 		col_pending = ncols;
 		names[ncols++] = "Pending restart";
+	}
+	if (opt->extended)
+	{
+		col_scheduled = ncols;
+		names[ncols++] = "Scheduled restart";
+		col_tags = ncols;
+		names[ncols++] = "Tags";
 	}
 	if (any_seen)
 	{
@@ -323,6 +363,19 @@ ctl_print_members(const CtlOptions *opt, const PgHaCluster *c,
 		}
 		if (col_pending >= 0)
 			ctl_table_set(t, r, col_pending, m->pending_restart ? "*" : "", false);
+		if (col_scheduled >= 0)
+		{
+			/* pg_ha keeps them in restart/<member>, Patroni in the record */
+			buf[0] = '\0';
+			for (int k = 0; k < c->nrestarts; k++)
+				if (c->restarts[k].scheduled &&
+					strcmp(c->restarts[k].member, m->name) == 0)
+					ctl_format_iso_utc((time_t) (c->restarts[k].scheduled_ms / 1000),
+									   buf, sizeof(buf));
+			ctl_table_set(t, r, col_scheduled, buf, false);
+		}
+		if (col_tags >= 0)
+			set_tags_cell(t, r, col_tags, m);
 		if (col_seen >= 0)
 		{
 			buf[0] = '\0';

@@ -4,7 +4,8 @@
  *	  pg_ha_ctl's output tables: patronictl's framed text, JSON and YAML.
  *
  * A table is a list of columns and rows of cells; a cell is text, marked
- * as an integer when it is one (for JSON and YAML).  The text form is the
+ * as an integer when it is one (for JSON and YAML), or text for the table
+ * and a JSON value for JSON and YAML (list -e's Tags, query's values).  The text form is the
  * one patronictl draws with PrettyTable: a frame of +---+ rules, one space
  * of padding, columns aligned left or right, and an optional title laid
  * over the top rule ("+ Cluster: otus (7712...) ---+----+").  The JSON
@@ -14,7 +15,9 @@
  *
  * Cells hold outside data (member records, the history key), so the text
  * form replaces control characters, and widths count UTF-8 characters,
- * not bytes.  JSON goes through jansson, which escapes everything.
+ * not bytes; only a cell set as several lines (a YAML rendering) is drawn
+ * on several, with a rule between every two rows then, as PrettyTable
+ * does.  JSON goes through jansson, which escapes everything.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,14 +29,12 @@
 #include "common/logging.h"
 #include "pg_ha_ctl.h"
 
-#define MAX_COLS	16
-
 struct CtlTable
 {
 	int			ncols;
-	const char *names[MAX_COLS];
-	char		align[MAX_COLS];	/* 'l' or 'r' */
-	bool		hidden[MAX_COLS];	/* left out of the text form */
+	char	  **names;			/* copies */
+	char	   *align;			/* 'l' or 'r' */
+	bool	   *hidden;			/* left out of the text form */
 	int			nrows;
 	int			maxrows;
 	CtlCell   **rows;			/* rows[r][c] */
@@ -43,13 +44,19 @@ CtlTable *
 ctl_table_new(int ncols, const char *const *names, const char *align)
 {
 	CtlTable   *t = pg_malloc0(sizeof(CtlTable));
+	bool		short_align = false;
 
-	Assert(ncols <= MAX_COLS);
 	t->ncols = ncols;
+	t->names = pg_malloc0(sizeof(char *) * (ncols + 1));
+	t->align = pg_malloc0(ncols + 1);
+	t->hidden = pg_malloc0(sizeof(bool) * (ncols + 1));
 	for (int i = 0; i < ncols; i++)
 	{
-		t->names[i] = names[i];
-		t->align[i] = (align != NULL && align[i] == 'r') ? 'r' : 'l';
+		/* an align string shorter than the columns: 'l' for the rest */
+		if (align == NULL || align[i] == '\0')
+			short_align = true;
+		t->names[i] = pg_strdup(names[i] ? names[i] : "");
+		t->align[i] = (!short_align && align[i] == 'r') ? 'r' : 'l';
 	}
 	return t;
 }
@@ -78,8 +85,22 @@ ctl_table_set(CtlTable *t, int row, int col, const char *text, bool is_int)
 	CtlCell    *cell = &t->rows[row][col];
 
 	pg_free(cell->text);
+	pg_free(cell->json);
 	cell->text = pg_strdup(text ? text : "");
 	cell->is_int = is_int;
+	cell->json = NULL;
+	cell->multiline = false;
+}
+
+void
+ctl_table_set_json(CtlTable *t, int row, int col, const char *text,
+				   const char *json, bool multiline)
+{
+	CtlCell    *cell = &t->rows[row][col];
+
+	ctl_table_set(t, row, col, text, false);
+	cell->json = json ? pg_strdup(json) : NULL;
+	cell->multiline = multiline;
 }
 
 void
@@ -97,9 +118,17 @@ ctl_table_free(CtlTable *t)
 	for (int r = 0; r < t->nrows; r++)
 	{
 		for (int c = 0; c < t->ncols; c++)
+		{
 			pg_free(t->rows[r][c].text);
+			pg_free(t->rows[r][c].json);
+		}
 		pg_free(t->rows[r]);
 	}
+	for (int c = 0; c < t->ncols; c++)
+		pg_free(t->names[c]);
+	pg_free(t->names);
+	pg_free(t->align);
+	pg_free(t->hidden);
 	pg_free(t->rows);
 	pg_free(t);
 }
@@ -185,29 +214,59 @@ put_cell(PQExpBuffer buf, const char *text, int width, int colwidth, char align)
 	appendPQExpBufferStr(buf, " |");
 }
 
+/* a cell's lines, each made printable; *n lines, widths in w[] */
+static char **
+cell_lines(const CtlCell *cell, const char *header, int *n, int **w)
+{
+	const char *text = header ? header : (cell->text ? cell->text : "");
+	bool		split = header == NULL && cell->multiline;
+	int			count = 1;
+	char	  **lines;
+	const char *p = text;
+
+	if (split)
+		for (const char *q = text; *q; q++)
+			count += (*q == '\n');
+	lines = pg_malloc0(sizeof(char *) * count);
+	*w = pg_malloc0(sizeof(int) * count);
+	for (int i = 0; i < count; i++)
+	{
+		size_t		len = split ? strcspn(p, "\n") : strlen(p);
+		char	   *line = pnstrdup(p, len);
+
+		lines[i] = printable(line, &(*w)[i]);
+		pg_free(line);
+		p += len + (p[len] != '\0');
+	}
+	*n = count;
+	return lines;
+}
+
 void
 ctl_table_print_text(const CtlTable *t, const char *title, FILE *out)
 {
-	int			widths[MAX_COLS];
-	char	  **texts = pg_malloc0(sizeof(char *) * (t->nrows + 1) * t->ncols);
-	int		   *tw = pg_malloc0(sizeof(int) * (t->nrows + 1) * t->ncols);
+	int			ncells = (t->nrows + 1) * t->ncols;
+	int		   *widths = pg_malloc0(sizeof(int) * (t->ncols + 1));
+	char	 ***texts = pg_malloc0(sizeof(char **) * ncells);
+	int		  **tw = pg_malloc0(sizeof(int *) * ncells);
+	int		   *nlines = pg_malloc0(sizeof(int) * ncells);
+	bool		rule_between = false;
 	PQExpBufferData buf;
 	PQExpBufferData rule;
 
 	/* row 0 is the header */
-	for (int c = 0; c < t->ncols; c++)
-	{
-		texts[c] = printable(t->names[c], &tw[c]);
-		widths[c] = tw[c];
-	}
-	for (int r = 0; r < t->nrows; r++)
+	for (int r = 0; r <= t->nrows; r++)
 		for (int c = 0; c < t->ncols; c++)
 		{
-			int			i = (r + 1) * t->ncols + c;
+			int			i = r * t->ncols + c;
 
-			texts[i] = printable(t->rows[r][c].text ? t->rows[r][c].text : "",
-								 &tw[i]);
-			widths[c] = Max(widths[c], tw[i]);
+			texts[i] = cell_lines(r == 0 ? NULL : &t->rows[r - 1][c],
+								  r == 0 ? t->names[c] : NULL, &nlines[i], &tw[i]);
+			for (int k = 0; k < nlines[i]; k++)
+				widths[c] = Max(widths[c], tw[i][k]);
+			/* PrettyTable draws every rule (hrules=ALL) then */
+			if (nlines[i] > 1 && !t->hidden[c])
+				rule_between = true;
 		}
 
 	initPQExpBuffer(&rule);
@@ -235,16 +294,28 @@ ctl_table_print_text(const CtlTable *t, const char *title, FILE *out)
 
 	for (int r = 0; r <= t->nrows; r++)
 	{
-		appendPQExpBufferChar(&buf, '|');
-		for (int c = 0; c < t->ncols; c++)
-		{
-			int			i = r * t->ncols + c;
+		int			height = 1;
 
+		for (int c = 0; c < t->ncols; c++)
 			if (!t->hidden[c])
-				put_cell(&buf, texts[i], tw[i], widths[c], t->align[c]);
+				height = Max(height, nlines[r * t->ncols + c]);
+		for (int k = 0; k < height; k++)
+		{
+			appendPQExpBufferChar(&buf, '|');
+			for (int c = 0; c < t->ncols; c++)
+			{
+				int			i = r * t->ncols + c;
+
+				if (t->hidden[c])
+					continue;
+				if (k < nlines[i])
+					put_cell(&buf, texts[i][k], tw[i][k], widths[c], t->align[c]);
+				else
+					put_cell(&buf, "", 0, widths[c], t->align[c]);
+			}
+			appendPQExpBufferChar(&buf, '\n');
 		}
-		appendPQExpBufferChar(&buf, '\n');
-		if (r == 0)
+		if (r == 0 || (rule_between && r < t->nrows))
 		{
 			appendPQExpBufferStr(&buf, rule.data);
 			appendPQExpBufferChar(&buf, '\n');
@@ -256,10 +327,17 @@ ctl_table_print_text(const CtlTable *t, const char *title, FILE *out)
 
 	termPQExpBuffer(&buf);
 	termPQExpBuffer(&rule);
-	for (int i = 0; i < (t->nrows + 1) * t->ncols; i++)
+	for (int i = 0; i < ncells; i++)
+	{
+		for (int k = 0; k < nlines[i]; k++)
+			pg_free(texts[i][k]);
 		pg_free(texts[i]);
+		pg_free(tw[i]);
+	}
 	pg_free(texts);
 	pg_free(tw);
+	pg_free(nlines);
+	pg_free(widths);
 }
 
 /* ----- JSON */
@@ -267,6 +345,13 @@ ctl_table_print_text(const CtlTable *t, const char *title, FILE *out)
 static json_t *
 cell_json(const CtlCell *cell)
 {
+	if (cell->json != NULL)
+	{
+		json_t	   *v = json_loads(cell->json, JSON_DECODE_ANY, NULL);
+
+		if (v != NULL)
+			return v;
+	}
 	if (cell->is_int)
 	{
 		char	   *end;
@@ -316,13 +401,14 @@ void
 ctl_table_print_yaml(const CtlTable *t, bool drop_empty, FILE *out)
 {
 	PQExpBufferData buf;
-	int			order[MAX_COLS];
+	int		   *order;
 
 	if (t->nrows == 0)
 	{
 		fputs("[]\n\n", out);
 		return;
 	}
+	order = pg_malloc(sizeof(int) * (t->ncols + 1));
 	/* safe_dump sorts the keys of a mapping */
 	for (int c = 0; c < t->ncols; c++)
 		order[c] = c;
@@ -347,10 +433,33 @@ ctl_table_print_yaml(const CtlTable *t, bool drop_empty, FILE *out)
 			if (cell->text == NULL || (drop_empty && cell->text[0] == '\0'))
 				continue;
 			appendPQExpBufferStr(&buf, first ? "- " : "  ");
+			first = false;
+			if (cell->json != NULL)
+			{
+				json_t	   *v = cell_json(cell);
+				char	   *yaml = ctl_render_yaml(v);
+				bool		block = (json_is_object(v) && json_object_size(v) > 0) ||
+					(json_is_array(v) && json_array_size(v) > 0);
+
+				/* a mapping goes below its key, indented; a list does not */
+				appendPQExpBuffer(&buf, "%s:%s", t->names[order[k]], block ? "\n" : " ");
+				for (char *line = yaml; *line;)
+				{
+					size_t		len = strcspn(line, "\n");
+
+					if (block)
+						appendPQExpBufferStr(&buf, json_is_object(v) ? "    " : "  ");
+					appendBinaryPQExpBuffer(&buf, line, len);
+					appendPQExpBufferChar(&buf, '\n');
+					line += len + (line[len] != '\0');
+				}
+				pg_free(yaml);
+				json_decref(v);
+				continue;
+			}
 			appendPQExpBuffer(&buf, "%s: ", t->names[order[k]]);
 			ctl_yaml_scalar(&buf, cell);
 			appendPQExpBufferChar(&buf, '\n');
-			first = false;
 		}
 		if (first)
 			appendPQExpBufferStr(&buf, "- {}\n");
@@ -359,6 +468,26 @@ ctl_table_print_yaml(const CtlTable *t, bool drop_empty, FILE *out)
 	appendPQExpBufferChar(&buf, '\n');
 	fputs(buf.data, out);
 	termPQExpBuffer(&buf);
+	pg_free(order);
+}
+
+/* ----- TSV: patronictl's delimiter.join(map(str, row)), header first */
+
+void
+ctl_table_print_tsv(const CtlTable *t, const char *delimiter, FILE *out)
+{
+	for (int r = -1; r < t->nrows; r++)
+	{
+		for (int c = 0; c < t->ncols; c++)
+		{
+			const char *text = r < 0 ? t->names[c] : t->rows[r][c].text;
+
+			if (c > 0)
+				fputs(delimiter, out);
+			fputs(text ? text : "", out);
+		}
+		fputc('\n', out);
+	}
 }
 
 void
@@ -367,6 +496,9 @@ ctl_table_print(const CtlTable *t, CtlFormat fmt, const char *title,
 {
 	switch (fmt)
 	{
+		case CTL_FORMAT_TSV:
+			ctl_table_print_tsv(t, "\t", out);
+			break;
 		case CTL_FORMAT_JSON:
 			ctl_table_print_json(t, drop_empty, out);
 			break;
