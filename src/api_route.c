@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -2391,6 +2392,39 @@ merge_patch(json_t *config, json_t *patch, bool *oom)
 	return changed;
 }
 
+/*
+ * A parameter the patch names replaces the config's spellings of it in
+ * another case too ("max_connections" for "MAX_Connections"): the nodes
+ * read names case-insensitively, and two spellings would leave it to
+ * chance which value they apply.
+ */
+static void
+drop_case_variants(json_t *root, json_t *patch_params, bool *changed)
+{
+	json_t	   *pg = json_object_get(root, "postgresql");
+	json_t	   *params = json_is_object(pg) ? json_object_get(pg, "parameters") : NULL;
+	const char *name;
+	json_t	   *v;
+
+	if (!json_is_object(params) || !json_is_object(patch_params))
+		return;
+	json_object_foreach(patch_params, name, v)
+	{
+		const char *have;
+		json_t	   *hv;
+		void	   *tmp;
+
+		json_object_foreach_safe(params, tmp, have, hv)
+		{
+			if (strcmp(have, name) != 0 && strcasecmp(have, name) == 0)
+			{
+				json_object_del(params, have);
+				*changed = true;
+			}
+		}
+	}
+}
+
 /* A parameter's value as text; false when it is not a scalar. */
 static bool
 param_text(json_t *v, char *buf, size_t len)
@@ -2465,6 +2499,16 @@ pgha_api_patch_config(const char *config, const char *patch, size_t patchlen,
 				status = 400;
 				break;
 			}
+			/* PostgreSQL's names ignore case: one setting, one value */
+			for (int i = 0; i < *nparams && status == 0; i++)
+				if (strcasecmp(params[i].name, name) == 0)
+				{
+					snprintf(msg, msglen, "parameter \"%s\" is given twice (as \"%s\"): names are case-insensitive",
+							 name, params[i].name);
+					status = 400;
+				}
+			if (status != 0)
+				break;
 			strcpy(params[*nparams].name, name);
 			if (!param_text(v, params[*nparams].value, sizeof(params[*nparams].value)))
 			{
@@ -2529,7 +2573,8 @@ pgha_api_patch_config(const char *config, const char *patch, size_t patchlen,
 		snprintf(msg, msglen, "out of memory");
 		return 500;
 	}
-	*changed = merge_patch(root, p, &oom);
+	drop_case_variants(root, pp, changed);
+	*changed = merge_patch(root, p, &oom) || *changed;
 	json_decref(p);
 	if (!oom)
 		*result = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -1713,6 +1713,16 @@ test_write_config(void)
 	CHECK_INT(patch("[1]", "{\"ttl\":1}", &out, &changed, params, &n, msg), 500);
 	CHECK_INT(patch(cfg, "{\"postgresql\":{\"parameters\":{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1}}}",
 					&out, &changed, params, &n, msg), 400);
+	/* names ignore case (the fuzzer found two spellings, two values) */
+	CHECK_INT(patch(cfg, "{\"postgresql\":{\"parameters\":{\"work_mem\":\"1MB\",\"WORK_MEM\":\"2MB\"}}}",
+					&out, &changed, params, &n, msg), 400);
+	CHECK(strstr(msg, "names are case-insensitive") != NULL);
+	CHECK_INT(patch("{\"postgresql\":{\"parameters\":{\"max_connections\":50,\"jit\":\"off\"}}}",
+					"{\"postgresql\":{\"parameters\":{\"MAX_Connections\":100}}}",
+					&out, &changed, params, &n, msg), 0);
+	CHECK(out != NULL && strstr(out, "\"max_connections\"") == NULL &&
+		  strstr(out, "\"MAX_Connections\":100") != NULL && strstr(out, "\"jit\"") != NULL);
+	free(out);
 }
 
 static void
