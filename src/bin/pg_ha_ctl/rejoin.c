@@ -208,16 +208,19 @@ bounded_conninfo(const char *conninfo)
  * Finish the crash recovery of a server that crashed as a primary, in
  * single user mode as pg_rewind would: its dry run skips that step and
  * would judge the directory as it is.  Single user mode refuses standby
- * mode, so the signal files are set aside meanwhile.
+ * mode, so the signal files are set aside meanwhile.  It gets the options
+ * the server had: under Debian's layout, -c config_file names the
+ * configuration, which the data directory does not hold.
  */
 static bool
-finish_crash_recovery(const char *pgdata)
+finish_crash_recovery(const char *pgdata, const char *opts)
 {
 	static const char *const signals[] = {"standby.signal", "recovery.signal"};
 	bool		had[lengthof(signals)];
-	const char *argv[] = {"/bin/sh", "-c",
-		"exec \"$0\" --single -F -D \"$1\" template1 < /dev/null",
-	ctl_tool("postgres"), pgdata, NULL};
+	/* opts is made of shell-quoted words (read_postmaster_opts) */
+	char	   *script = psprintf("exec \"$0\" --single -F -D \"$1\" %s template1 < /dev/null",
+								  opts ? opts : "");
+	const char *argv[] = {"/bin/sh", "-c", script, ctl_tool("postgres"), pgdata, NULL};
 	bool		ok = true;
 	int			rc;
 
@@ -235,6 +238,7 @@ finish_crash_recovery(const char *pgdata)
 		pg_log_error("single user crash recovery %s", ctl_exit_text(rc));
 		ok = false;
 	}
+	pg_free(script);
 	for (int i = 0; i < lengthof(signals); i++)
 	{
 		char	   *path = psprintf("%s/%s", pgdata, signals[i]);
@@ -586,7 +590,7 @@ try_rewind(const char *pgdata, const char *opts, const char *source, int timeout
 		return REWIND_NOT_NOW;
 	if ((state == DB_IN_PRODUCTION || state == DB_IN_CRASH_RECOVERY ||
 		 state == DB_SHUTDOWNING) &&
-		!finish_crash_recovery(pgdata))
+		!finish_crash_recovery(pgdata, opts))
 		return REWIND_NOT_NOW;
 	if (!source_checkpointed(source, timeout))
 		return REWIND_NOT_NOW;
