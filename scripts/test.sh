@@ -116,11 +116,8 @@ fi
 # Last, the Debian packages (regress/package, docs/deployment.md): built as
 # the caller, then installed as root into three Debian clusters that fail
 # over and switch over, then dropped and purged; the pg_ha installed above
-# is put back.
-# Not yet by default: on a fresh clone the old leader's rejoin under
-# Debian's layout did not stream within 90 s (issue 19, open); run it with
-# PG_HA_PACKAGE_TEST=1.
-if [ "${PG_HA_PACKAGE_TEST:-0}" = 1 ]; then
+# is put back.  PG_HA_PACKAGE_TEST=0 skips it.
+if [ "${PG_HA_PACKAGE_TEST:-1}" = 1 ]; then
 	echo "=== Debian packages (make deb) and the package test as root"
 	make -s deb
 	"${sudo_cmd[@]}" env PG_HA_PKG_NO_BUILD=1 "$top/regress/package/test_packages.sh"
