@@ -32,13 +32,13 @@ OBJS = \
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
-DATA = sql/pg_ha--0.1.sql
+DATA = sql/pg_ha--0.1.sql sql/pg_ha--0.1--0.2.sql sql/pg_ha--0.2.sql
 
 SHLIB_LINK = -lcurl -ljansson -lmicrohttpd -lgnutls
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wmissing-prototypes
 
-REGRESS = pg_ha_objects pg_ha_gucs pg_ha_privileges
+REGRESS = pg_ha_objects pg_ha_gucs pg_ha_privileges pg_ha_upgrade
 REGRESS_OPTS = --inputdir=regress --outputdir=regress \
 	--temp-config=regress/pg_ha_regress.conf --temp-instance=regress/tmp_instance
 

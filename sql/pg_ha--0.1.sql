@@ -124,19 +124,11 @@ LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION pg_ha_restart(text, boolean, timestamptz) IS 'restart a member, or every member (NULL) in the order hot standby needs, keeping the leader lock';
 
-CREATE FUNCTION pg_ha_reinit(member text)
-RETURNS text
-AS 'MODULE_PATHNAME', 'pg_ha_reinit'
-LANGUAGE C STRICT VOLATILE;
-
-COMMENT ON FUNCTION pg_ha_reinit(text) IS 'clone a replica again from the leader (POST /reinitialize to its REST API, as patronictl reinit)';
-
 REVOKE ALL ON FUNCTION pg_ha_config() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pg_ha_config() TO pg_monitor;
 REVOKE ALL ON FUNCTION pg_ha_set_config(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_reload() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_ha_restart(text, boolean, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION pg_ha_reinit(text) FROM PUBLIC;
 
 -- Timeline history (the history key, Patroni's format), from shared memory.
 

@@ -8,7 +8,7 @@
 #ifndef PG_HA_H
 #define PG_HA_H
 
-#define PG_HA_VERSION "0.1.0"
+#define PG_HA_VERSION "0.2.0"
 
 /* GUCs (pg_ha.c) */
 extern char *pg_ha_cluster;

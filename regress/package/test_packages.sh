@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The package test (root): build the Debian packages (make deb), install
 # them, run three Debian clusters 15/pgha1, 15/pgha2, 15/pgha3 as one pg_ha
-# cluster with a Consul agent, fail over once (kill -9 of the leader's
+# cluster with a Consul agent (each made by pg_createcluster, then set up by
+# pg_ha_ctl init --debian as postgres: the first bootstraps the cluster,
+# the others clone it), fail over once (kill -9 of the leader's
 # postmaster, then the old leader rejoins), switch over once with
 # pg_ha_ctl, then drop the clusters and purge the packages, checking that
 # nothing of them is left.  docs/deployment.md ("Install from the
@@ -253,10 +255,8 @@ wait_until 30 "Consul ready" consul_ready
 
 # ----- the clusters
 
-password=$(openssl rand -hex 16)
+# init of the first node adds a random password of the replication role
 passfile="$work/pgpass"
-install -o postgres -g postgres -m 0600 /dev/null "$passfile"
-echo "*:*:*:replicator:$password" >"$passfile"
 
 port_of() { # cluster name -> port
 	local i
@@ -265,26 +265,13 @@ port_of() { # cluster name -> port
 	done
 }
 
-# pg_ha's settings of one cluster in its conf.d (read after postgresql.conf)
-write_conf() {
-	local c=$1 port=$2 api_port=$3
-	cat >"/etc/postgresql/$pg_version/$c/conf.d/99-pg_ha.conf" <<EOF
-# pg_ha (docs/configuration.md)
-listen_addresses = '127.0.0.1'
-shared_preload_libraries = 'pg_ha'
-wal_log_hints = on
-wal_keep_size = '128MB'
-pg_ha.cluster = '$ha_cluster'
-pg_ha.node_name = '$c'
-pg_ha.consul_url = '$consul_url'
-pg_ha.connect_address = '127.0.0.1:$port'
-pg_ha.api_listen = '127.0.0.1:$api_port'
-pg_ha.replication_user = 'replicator'
-pg_ha.passfile = '$passfile'
-# last: the file the HA worker writes in the data directory
-include_if_exists = '/var/lib/postgresql/$pg_version/$c/pg_ha.conf'
-EOF
-	chown postgres:postgres "/etc/postgresql/$pg_version/$c/conf.d/99-pg_ha.conf"
+# pg_ha_ctl init --debian of one cluster, as its owner: pg_ha's settings
+# in its conf.d, a bootstrap or a clone of the leader, pg_ctlcluster start
+init_debian() {
+	local c=$1 port=$2
+	as_pg "$ctl" init --debian "$pg_version/$c" --cluster="$ha_cluster" --node-name="$c" \
+		--consul-url="$consul_url" --connect-address="127.0.0.1:$port" \
+		--api-listen="127.0.0.1:$(free_port)" --passfile="$passfile"
 }
 
 sql() { # port, statement: the value, or nothing and a failure
@@ -328,19 +315,14 @@ show() {
 }
 
 first=${clusters[0]}
-msg "pg_createcluster $pg_version $first -p $port0, pg_ha in conf.d, pg_ctlcluster start"
+msg "pg_createcluster $pg_version $first -p $port0, pg_ha_ctl init --debian $pg_version/$first (bootstrap)"
 pg_createcluster "$pg_version" "$first" -p "$port0"
 created+=("$first")
-write_conf "$first" "$port0" "$(free_port)"
-pg_ctlcluster "$pg_version" "$first" start
-wait_until "$timeout" "$first leads cluster $ha_cluster" is_leader "$first"
-as_pg psql -X -q -v ON_ERROR_STOP=1 -p "$port0" -d postgres -v pw="$password" <<'SQL'
-SET log_statement = 'none';
-CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'pw';
-GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean),
-	pg_catalog.pg_stat_file(text, boolean), pg_catalog.pg_read_binary_file(text),
-	pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean) TO replicator;
-GRANT pg_checkpoint TO replicator;
+init_debian "$first" "$port0"
+[ "$(lsclusters_status "$first")" = online ] || fail "pg_lsclusters does not show $first online after init"
+is_leader "$first" || fail "$first does not lead cluster $ha_cluster after init"
+# the extension for the views, and the table of the checks below
+as_pg psql -X -q -v ON_ERROR_STOP=1 -p "$port0" -d postgres <<'SQL'
 CREATE EXTENSION pg_ha;
 CREATE TABLE pkgtest (tag text);
 SQL
@@ -348,18 +330,12 @@ SQL
 for i in 1 2; do
 	c=${clusters[$i]}
 	port=$((port0 + i))
-	datadir="/var/lib/postgresql/$pg_version/$c"
-	msg "pg_createcluster $pg_version $c -p $port, clone of $first with pg_basebackup, pg_ctlcluster start"
+	msg "pg_createcluster $pg_version $c -p $port, pg_ha_ctl init --debian $pg_version/$c (clone of $first)"
 	pg_createcluster "$pg_version" "$c" -p "$port"
 	created+=("$c")
-	write_conf "$c" "$port" "$(free_port)"
-	as_pg rm -rf "$datadir"
-	as_pg pg_basebackup -D "$datadir" -d "host=127.0.0.1 port=$port0 user=replicator passfile=$passfile" \
-		-X stream -c fast -C -S "$c"
-	# what belongs to the leader, not to this node (as pg_ha_ctl init does)
-	rm -f "$datadir/pg_ha.session" "$datadir/pg_ha.conf" "$datadir/postmaster.opts" "$datadir/recovery.signal"
-	as_pg touch "$datadir/standby.signal"
-	pg_ctlcluster "$pg_version" "$c" start
+	init_debian "$c" "$port"
+	[ "$(lsclusters_status "$c")" = online,recovery ] ||
+		fail "pg_lsclusters does not show $c online,recovery after init"
 done
 
 wait_until "$timeout" "$first leads, ${clusters[1]} and ${clusters[2]} stream from it" healthy "$first"

@@ -25,6 +25,14 @@
  * database cluster, a node name a live member uses, a cluster without a
  * leader to clone from.
  *
+ * With --debian VERSION/NAME the node is a Debian cluster that
+ * pg_createcluster made, stopped: its directories come from pg_lsclusters,
+ * pg_ha's settings go into conf.d/99-pg_ha.conf of its configuration
+ * directory (Debian keeps none in the data directory), and pg_ctlcluster
+ * starts it.  A bootstrap keeps the data directory, without initdb; a clone
+ * replaces its contents, which must be only what initdb made, keeping the
+ * directory itself; the data directory of a node of the cluster is started.
+ *
  * The password of the replication role is read from, or written to, the
  * password file only: it is never on a command line, in Consul, in a
  * server log or printed.  The role is created with the SCRAM secret that
@@ -37,6 +45,8 @@
  */
 #include "postgres_fe.h"
 
+#include <dirent.h>
+#include <jansson.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,6 +59,9 @@
 #define CONNECT_DEADLINE_S	60
 #define STREAM_DEADLINE_S	30
 #define PASSWORD_LEN		32
+
+/* a Debian cluster's file of pg_ha settings, in its conf.d */
+#define DEBIAN_CONF_FILE	"99-pg_ha.conf"
 
 /* The node to create, from the options with their defaults applied. */
 typedef struct InitNode
@@ -64,6 +77,16 @@ typedef struct InitNode
 	char	   *passfile;		/* absolute */
 	char	   *log_file;		/* absolute */
 	char		slot[NAMEDATALEN];
+	bool		write_port;		/* port = in the node's settings */
+
+	/* --debian VERSION/NAME */
+	bool		debian;
+	char		deb_version[16];
+	char		deb_name[64];
+	char	   *deb_conf_file;	/* conf.d/99-pg_ha.conf */
+	char	   *deb_hba_file;
+	char	   *deb_preload;	/* its shared_preload_libraries, or NULL */
+	int			deb_port;
 } InitNode;
 
 static double
@@ -150,6 +173,215 @@ drop_libpq_overrides(void)
 	termPQExpBuffer(&dropped);
 }
 
+/* ----- Debian clusters (--debian) */
+
+static bool
+is_directory(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A string member of a JSON object, or NULL. */
+static const char *
+json_string_member(json_t *obj, const char *key)
+{
+	json_t	   *v = json_object_get(obj, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/*
+ * Does the postgresql.conf at path read confdir/conf.d (Debian's last
+ * line, include_dir = 'conf.d')?  Without it 99-pg_ha.conf would be
+ * silently ignored, and the server would start without pg_ha.
+ */
+static bool
+reads_conf_d(const char *path, const char *confdir)
+{
+	char	   *content = ctl_read_file(path, NULL);
+	char	   *absolute = psprintf("%s/conf.d", confdir);
+	char	   *line;
+	char	   *next;
+	bool		found = false;
+
+	if (content == NULL)
+		pg_fatal("could not read file \"%s\": %m", path);
+	for (line = content; line != NULL && !found; line = next)
+	{
+		char	   *p = line;
+		char	   *end;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		p += strspn(p, " \t");
+		if (strncmp(p, "include_dir", 11) != 0)
+			continue;
+		p += 11;
+		p += strspn(p, " \t");
+		if (*p == '=')
+			p++;
+		p += strspn(p, " \t");
+		if (*p == '\'')
+			end = strchr(++p, '\'');
+		else
+			end = p + strcspn(p, " \t#\r");
+		if (end == NULL)
+			continue;
+		*end = '\0';
+		while (end > p && end[-1] == '/')
+			*--end = '\0';
+		found = strcmp(p, "conf.d") == 0 || strcmp(p, absolute) == 0;
+	}
+	pg_free(absolute);
+	pg_free(content);
+	return found;
+}
+
+/*
+ * --debian VERSION/NAME: where the cluster keeps its configuration, data
+ * and log, as pg_lsclusters (postgresql-common, which pg_ctlcluster reads
+ * too) says, rather than assumed under /etc/postgresql and
+ * /var/lib/postgresql; then check that init can work there.  Exits on a
+ * problem.
+ */
+static void
+plan_debian(const CtlOptions *opt, InitNode *n)
+{
+	const char *slash = strchr(opt->debian, '/');
+	const char *argv[5];
+	PQExpBufferData out;
+	json_t	   *root;
+	json_t	   *info;
+	json_t	   *config;
+	json_error_t jerr;
+	const char *pgdata;
+	const char *confdir;
+	const char *logfile;
+	const char *hba;
+	const char *preload;
+	json_t	   *port;
+	char	   *conf_d;
+	char	   *conf;
+	struct stat st;
+	int			rc;
+
+	n->debian = true;
+	if (slash == NULL || slash == opt->debian ||
+		slash - opt->debian >= (int) sizeof(n->deb_version) ||
+		strlen(slash + 1) >= sizeof(n->deb_name) || slash[1] == '\0' ||
+		slash[1] == '.' ||
+		strspn(slash + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(slash + 1))
+	{
+		pg_log_error("invalid Debian cluster \"%s\"", opt->debian);
+		pg_log_error_hint("Expected VERSION/NAME, as in 15/main (pg_lsclusters shows them).");
+		exit(1);
+	}
+	snprintf(n->deb_version, sizeof(n->deb_version), "%.*s",
+			 (int) (slash - opt->debian), opt->debian);
+	strlcpy(n->deb_name, slash + 1, sizeof(n->deb_name));
+	if (strcmp(n->deb_version, PG_MAJORVERSION) != 0)
+	{
+		pg_log_error("Debian cluster %s is of PostgreSQL %s; pg_ha_ctl is built for PostgreSQL %s",
+					 opt->debian, n->deb_version, PG_MAJORVERSION);
+		exit(1);
+	}
+
+	argv[0] = "pg_lsclusters";
+	argv[1] = "--json";
+	argv[2] = n->deb_version;
+	argv[3] = n->deb_name;
+	argv[4] = NULL;
+	initPQExpBuffer(&out);
+	rc = ctl_run_stdout(argv, &out);
+	if (rc != 0)
+	{
+		pg_log_error("pg_lsclusters --json %s %s %s", n->deb_version, n->deb_name,
+					 ctl_exit_text(rc));
+		if (rc < 0 || rc == 127)
+			pg_log_error_hint("--debian needs postgresql-common's pg_lsclusters and pg_ctlcluster on PATH.");
+		else
+			pg_log_error_hint("Create the cluster first: pg_createcluster %s %s -p PORT",
+							  n->deb_version, n->deb_name);
+		exit(1);
+	}
+	root = json_loads(out.data, 0, &jerr);
+	termPQExpBuffer(&out);
+	info = json_is_array(root) && json_array_size(root) == 1 ?
+		json_array_get(root, 0) : NULL;
+	pgdata = json_string_member(info, "pgdata");
+	confdir = json_string_member(info, "configdir");
+	if (pgdata == NULL || confdir == NULL)
+		pg_fatal("pg_lsclusters --json %s %s names no data directory or configuration directory",
+				 n->deb_version, n->deb_name);
+	logfile = json_string_member(info, "logfile");
+	config = json_object_get(info, "config");
+	hba = json_string_member(config, "hba_file");
+	preload = json_string_member(config, "shared_preload_libraries");
+	port = json_object_get(info, "port");
+
+	n->pgdata = absolute_path(pgdata);
+	n->log_file = logfile ? absolute_path(logfile) :
+		pg_strdup("the log that pg_lsclusters names");
+	n->deb_hba_file = hba ? absolute_path(hba) : psprintf("%s/pg_hba.conf", confdir);
+	n->deb_preload = preload ? pg_strdup(preload) : NULL;
+	if (json_is_integer(port))
+		n->deb_port = (int) json_integer_value(port);
+	else if (json_is_string(port))
+		n->deb_port = atoi(json_string_value(port));
+	if (n->deb_port < 1 || n->deb_port > 65535)
+		pg_fatal("pg_lsclusters names no port for Debian cluster %s", opt->debian);
+	conf_d = psprintf("%s/conf.d", confdir);
+	conf = psprintf("%s/postgresql.conf", confdir);
+	n->deb_conf_file = psprintf("%s/%s", conf_d, DEBIAN_CONF_FILE);
+
+	/* quoted in an include and read by postgresql-common's parser too */
+	if (strpbrk(n->pgdata, "'\\\r\n") != NULL)
+		pg_fatal("the data directory of Debian cluster %s must not hold quotes, backslashes or line breaks: \"%s\"",
+				 opt->debian, n->pgdata);
+	if (stat(n->pgdata, &st) != 0 || !S_ISDIR(st.st_mode))
+	{
+		pg_log_error("the data directory \"%s\" of Debian cluster %s does not exist",
+					 n->pgdata, opt->debian);
+		pg_log_error_hint("Drop the cluster and create it again: pg_dropcluster %s %s; pg_createcluster %s %s -p PORT",
+						  n->deb_version, n->deb_name, n->deb_version, n->deb_name);
+		exit(1);
+	}
+	if (st.st_uid != geteuid())
+	{
+		struct passwd *pw = getpwuid(st.st_uid);
+		char	   *owner_name = pg_strdup(pw ? pw->pw_name : "?");
+
+		pw = getpwuid(geteuid());
+
+		pg_log_error("Debian cluster %s belongs to user \"%s\" (the owner of \"%s\"), not to \"%s\"",
+					 opt->debian, owner_name, n->pgdata, pw ? pw->pw_name : "?");
+		pg_log_error_detail("init writes its files and starts its server as that user, as pg_ctlcluster does.");
+		pg_log_error_hint("Run it as that user: runuser -u %s -- pg_ha_ctl init --debian %s ...",
+						  owner_name, opt->debian);
+		exit(1);
+	}
+	if (!is_directory(conf_d) || access(conf_d, W_OK) != 0)
+	{
+		pg_log_error("Debian cluster %s has no directory \"%s\" that init can write to",
+					 opt->debian, conf_d);
+		pg_log_error_hint("pg_createcluster makes it, owned by the cluster's owner, and its postgresql.conf reads it (include_dir = 'conf.d').");
+		exit(1);
+	}
+	if (!reads_conf_d(conf, confdir))
+	{
+		pg_log_error("\"%s\" does not read \"%s\" (include_dir = 'conf.d')", conf, conf_d);
+		pg_log_error_hint("init puts pg_ha's settings into %s; add include_dir = 'conf.d' as the last line of postgresql.conf, as pg_createcluster writes it.",
+						  n->deb_conf_file);
+		exit(1);
+	}
+	pg_free(conf);
+	pg_free(conf_d);
+	json_decref(root);
+}
+
 /* Apply defaults and check every option; exits on a bad one. */
 static void
 plan_node(const CtlOptions *opt, InitNode *n)
@@ -157,10 +389,10 @@ plan_node(const CtlOptions *opt, InitNode *n)
 	memset(n, 0, sizeof(*n));
 	n->opt = opt;
 
-	if (opt->pgdata == NULL)
+	if (opt->pgdata == NULL && opt->debian == NULL)
 	{
 		pg_log_error("no data directory given");
-		pg_log_error_hint("Give -D DATADIR or set PGDATA.");
+		pg_log_error_hint("Give -D DATADIR or set PGDATA, or --debian VERSION/NAME for a Debian cluster.");
 		exit(1);
 	}
 	if (opt->node_name == NULL)
@@ -196,6 +428,7 @@ plan_node(const CtlOptions *opt, InitNode *n)
 		exit(1);
 	}
 	n->port = n->connect_port;
+	n->write_port = true;
 	if (opt->port != NULL)
 	{
 		char	   *end;
@@ -243,11 +476,30 @@ plan_node(const CtlOptions *opt, InitNode *n)
 		}
 	}
 
-	n->pgdata = absolute_path(opt->pgdata);
 	n->passfile = absolute_path(opt->passfile ? opt->passfile : default_passfile());
 	if (strpbrk(n->passfile, "'\\\r\n") != NULL)
 		pg_fatal("the path of the password file must not hold quotes, backslashes or line breaks: \"%s\"",
 				 n->passfile);
+	pgha_slot_name(opt->node_name, n->slot, sizeof(n->slot));
+	if (opt->debian != NULL)
+	{
+		plan_debian(opt, n);
+		/* the port pg_createcluster chose stays, unless --port moves it */
+		if (opt->port == NULL)
+		{
+			n->port = n->deb_port;
+			n->write_port = false;
+			if (n->port != n->connect_port)
+			{
+				pg_log_warning("Debian cluster %s listens on port %d, but --connect-address names port %d",
+							   opt->debian, n->port, n->connect_port);
+				pg_log_warning_hint("The other nodes reach this one at the connect address; give --port=%d to move the server there.",
+									n->connect_port);
+			}
+		}
+		return;
+	}
+	n->pgdata = absolute_path(opt->pgdata);
 	if (opt->log_file != NULL)
 		n->log_file = absolute_path(opt->log_file);
 	else
@@ -259,7 +511,6 @@ plan_node(const CtlOptions *opt, InitNode *n)
 		n->log_file = psprintf("%s/%s.log", parent[0] ? parent : ".",
 							   opt->node_name);
 	}
-	pgha_slot_name(opt->node_name, n->slot, sizeof(n->slot));
 }
 
 /* ----- postgresql.conf */
@@ -287,7 +538,8 @@ append_node_block(PQExpBuffer buf, const InitNode *n)
 
 	appendPQExpBuffer(buf, "\n# pg_ha_ctl init: settings of node %s\n",
 					  opt->node_name);
-	appendPQExpBuffer(buf, "port = %d\n", n->port);
+	if (n->write_port)
+		appendPQExpBuffer(buf, "port = %d\n", n->port);
 	ctl_append_conf_value(buf, "listen_addresses", n->listen_addresses);
 	ctl_append_conf_value(buf, "pg_ha.cluster", opt->cluster);
 	ctl_append_conf_value(buf, "pg_ha.namespace", opt->namespace);
@@ -308,7 +560,104 @@ append_node_block(PQExpBuffer buf, const InitNode *n)
 	for (int i = 0; i < opt->nsettings; i++)
 		append_setting_line(buf, opt->settings[i]);
 	appendPQExpBufferStr(buf, "# last, so that pg_ha's managed settings win\n");
-	appendPQExpBufferStr(buf, PGHA_INCLUDE_LINE "\n");
+	if (n->debian)
+	{
+		char	   *path = psprintf("%s/%s", n->pgdata, PGHA_MANAGED_CONF_FILE);
+
+		/* a relative include is read from conf.d, not the data directory */
+		appendPQExpBufferStr(buf, "# (the full path: a relative one would be taken from conf.d)\n");
+		ctl_append_conf_value(buf, "include_if_exists", path);
+		pg_free(path);
+	}
+	else
+		appendPQExpBufferStr(buf, PGHA_INCLUDE_LINE "\n");
+}
+
+/* Does the comma-separated list hold pg_ha? */
+static bool
+preloads_pg_ha(const char *list)
+{
+	const char *p = list;
+
+	while (*p != '\0')
+	{
+		size_t		len;
+
+		p += strspn(p, " \t,\"");
+		len = strcspn(p, " \t,\"");
+		if (len == 5 && strncmp(p, "pg_ha", 5) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/*
+ * The settings of the whole cluster: replication, pg_rewind and pg_ha
+ * loaded.  A Debian cluster keeps the libraries it loads already.
+ */
+static void
+append_cluster_block(PQExpBuffer buf, const InitNode *n, bool bootstrap)
+{
+	const CtlOptions *opt = n->opt;
+	const char *preload = n->deb_preload;
+
+	if (bootstrap)
+		appendPQExpBuffer(buf,
+						  "\n# pg_ha_ctl init: settings of cluster %s, bootstrapped by node %s\n",
+						  opt->cluster, opt->node_name);
+	else
+		appendPQExpBuffer(buf, "\n# pg_ha_ctl init: settings of cluster %s\n",
+						  opt->cluster);
+	appendPQExpBufferStr(buf,
+						 "wal_level = replica\n"
+						 "hot_standby = on\n"
+						 "# pg_rewind needs it\n"
+						 "wal_log_hints = on\n"
+						 "max_wal_senders = 10\n"
+						 "max_replication_slots = 10\n"
+						 "wal_keep_size = '128MB'\n");
+	if (preload == NULL || preload[strspn(preload, " \t,\"")] == '\0')
+		ctl_append_conf_value(buf, "shared_preload_libraries", "pg_ha");
+	else if (preloads_pg_ha(preload))
+		ctl_append_conf_value(buf, "shared_preload_libraries", preload);
+	else
+	{
+		char	   *both = psprintf("%s, pg_ha", preload);
+
+		ctl_append_conf_value(buf, "shared_preload_libraries", both);
+		pg_free(both);
+	}
+}
+
+/* The lines of pg_hba.conf for the other nodes' replication and pg_rewind. */
+#define HBA_MARKER "# pg_ha_ctl init: replication and pg_rewind connections of the other nodes"
+
+static void
+append_hba_lines(PQExpBuffer buf, const InitNode *n)
+{
+	appendPQExpBuffer(buf,
+					  "\n" HBA_MARKER "\n"
+					  "host    replication     %-15s all    scram-sha-256\n"
+					  "host    postgres        %-15s all    scram-sha-256\n",
+					  n->user, n->user);
+}
+
+/* Does a --set carry a secret (the Consul token, the API's credentials)? */
+static bool
+sets_secret(const CtlOptions *opt)
+{
+	for (int i = 0; i < opt->nsettings; i++)
+	{
+		char		name[NAMEDATALEN];
+		const char *value;
+
+		if (ctl_valid_setting(opt->settings[i], name, sizeof(name), &value) &&
+			(pg_strcasecmp(name, "pg_ha.consul_token") == 0 ||
+			 pg_strcasecmp(name, "pg_ha.api_auth") == 0))
+			return true;
+	}
+	return false;
 }
 
 static bool
@@ -318,6 +667,64 @@ append_to_datadir_file(const InitNode *n, const char *file, const char *text)
 	bool		ok = ctl_write_file(path, text, S_IRUSR | S_IWUSR, true);
 
 	pg_free(path);
+	return ok;
+}
+
+/*
+ * A Debian cluster's configuration: pg_ha's settings in
+ * conf.d/99-pg_ha.conf, replaced (postgresql.conf reads conf.d last, so
+ * they win over its own), and the lines of the other nodes in its
+ * pg_hba.conf unless it has them: a clone brings neither file, as Debian
+ * keeps them out of the data directory.  The file is readable by all, as
+ * postgresql.conf is, unless --set puts a secret in it.
+ */
+static bool
+configure_debian(const InitNode *n, bool bootstrap)
+{
+	PQExpBufferData text;
+	char	   *hba;
+	bool		ok;
+
+	initPQExpBuffer(&text);
+	appendPQExpBuffer(&text,
+					  "# pg_ha's settings of Debian cluster %s/%s, written by pg_ha_ctl init.\n"
+					  "# postgresql.conf reads conf.d last, in name order (include_dir): they win.\n",
+					  n->deb_version, n->deb_name);
+	append_cluster_block(&text, n, bootstrap);
+	append_node_block(&text, n);
+	if (unlink(n->deb_conf_file) != 0 && errno != ENOENT)
+	{
+		pg_log_error("could not remove file \"%s\": %m", n->deb_conf_file);
+		return false;
+	}
+	ok = ctl_write_file(n->deb_conf_file, text.data,
+						sets_secret(n->opt) ? S_IRUSR | S_IWUSR :
+						S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH, false);
+	termPQExpBuffer(&text);
+	if (!ok)
+		return false;
+
+	hba = ctl_read_file(n->deb_hba_file, NULL);
+	if (hba == NULL)
+	{
+		pg_log_error("could not read file \"%s\": %m", n->deb_hba_file);
+		return false;
+	}
+	initPQExpBuffer(&text);
+	append_hba_lines(&text, n);
+	/* without its leading blank line: as an earlier init appended it */
+	if (strstr(hba, text.data + 1) != NULL)
+		printf("Wrote %s (pg_ha, replication); %s has the lines of role \"%s\" already\n",
+			   n->deb_conf_file, n->deb_hba_file, n->user);
+	else
+	{
+		ok = ctl_write_file(n->deb_hba_file, text.data, S_IRUSR | S_IWUSR, true);
+		if (ok)
+			printf("Wrote %s (pg_ha, replication) and added role \"%s\" to %s\n",
+				   n->deb_conf_file, n->user, n->deb_hba_file);
+	}
+	termPQExpBuffer(&text);
+	pg_free(hba);
 	return ok;
 }
 
@@ -352,19 +759,25 @@ print_log_tail(const char *log_file, int lines)
 	pg_free(content);
 }
 
+/* A Debian cluster starts as pg_ctlcluster starts it, with its options. */
 static bool
 start_server(const InitNode *n)
 {
 	const char *argv[] = {ctl_tool("pg_ctl"), "start", "-D", n->pgdata, "-w",
 	"-l", n->log_file, NULL};
+	const char *deb_argv[] = {"pg_ctlcluster", n->deb_version, n->deb_name,
+	"start", NULL};
 	int			rc;
 
 	printf("Starting the server (log: %s)\n", n->log_file);
-	rc = ctl_run(argv, NULL);
+	if (n->debian)
+		ctl_print_command(stdout, "Running: ", deb_argv);
+	rc = ctl_run(n->debian ? deb_argv : argv, NULL);
 	if (rc != 0)
 	{
-		pg_log_error("could not start the server in \"%s\": pg_ctl %s",
-					 n->pgdata, ctl_exit_text(rc));
+		pg_log_error("could not start the server in \"%s\": %s %s",
+					 n->pgdata, n->debian ? "pg_ctlcluster" : "pg_ctl",
+					 ctl_exit_text(rc));
 		print_log_tail(n->log_file, 10);
 		pg_log_error_hint("See the server log \"%s\".", n->log_file);
 		return false;
@@ -458,8 +871,12 @@ wait_for_connection(const InitNode *n, const char *why)
 	pg_log_error("the server in \"%s\" accepted no connection within %d s", n->pgdata,
 				 CONNECT_DEADLINE_S);
 	pg_log_error_detail("Last error: %s", last_error);
-	pg_log_error_hint("The server is running (log: \"%s\"); stop it with \"pg_ctl stop -D %s\", fix the cause, then remove the directory and run init again.",
-					  n->log_file, n->pgdata);
+	if (n->debian)
+		pg_log_error_hint("The server is running (log: \"%s\"); stop it with \"pg_ctlcluster %s %s stop\" and fix the cause.",
+						  n->log_file, n->deb_version, n->deb_name);
+	else
+		pg_log_error_hint("The server is running (log: \"%s\"); stop it with \"pg_ctl stop -D %s\", fix the cause, then remove the directory and run init again.",
+						  n->log_file, n->pgdata);
 	pg_free(last_error);
 	return NULL;
 }
@@ -572,6 +989,7 @@ bootstrap(const InitNode *n)
 	char	   *password = NULL;
 	bool		new_password = false;
 	bool		created = false;
+	bool		started = false;
 	PQExpBufferData conf;
 	PGconn	   *conn;
 	int			rc;
@@ -600,43 +1018,39 @@ bootstrap(const InitNode *n)
 		printf("Using the password of role \"%s\" from the password file %s\n",
 			   n->user, n->passfile);
 
-	ctl_print_command(stdout, "Running: ", initdb_argv);
-	rc = ctl_run(initdb_argv, NULL);
-	if (rc != 0)
+	if (n->debian)
 	{
-		pg_log_error("initdb %s", ctl_exit_text(rc));
-		goto fail;
+		/* its initdb options (locale, checksums) are pg_createcluster's */
+		printf("Keeping the data directory %s that pg_createcluster made\n", n->pgdata);
+		if (!configure_debian(n, true))
+			goto fail;
 	}
-	created = true;
+	else
+	{
+		ctl_print_command(stdout, "Running: ", initdb_argv);
+		rc = ctl_run(initdb_argv, NULL);
+		if (rc != 0)
+		{
+			pg_log_error("initdb %s", ctl_exit_text(rc));
+			goto fail;
+		}
+		created = true;
 
-	initPQExpBuffer(&conf);
-	appendPQExpBuffer(&conf,
-					  "\n# pg_ha_ctl init: settings of cluster %s, bootstrapped by node %s\n",
-					  opt->cluster, opt->node_name);
-	appendPQExpBufferStr(&conf,
-						 "wal_level = replica\n"
-						 "hot_standby = on\n"
-						 "# pg_rewind needs it\n"
-						 "wal_log_hints = on\n"
-						 "max_wal_senders = 10\n"
-						 "max_replication_slots = 10\n"
-						 "wal_keep_size = '128MB'\n"
-						 "shared_preload_libraries = 'pg_ha'\n");
-	append_node_block(&conf, n);
-	if (!append_to_datadir_file(n, "postgresql.conf", conf.data))
-		goto fail;
-	resetPQExpBuffer(&conf);
-	appendPQExpBuffer(&conf,
-					  "\n# pg_ha_ctl init: replication and pg_rewind connections of the other nodes\n"
-					  "host    replication     %-15s all    scram-sha-256\n"
-					  "host    postgres        %-15s all    scram-sha-256\n",
-					  n->user, n->user);
-	if (!append_to_datadir_file(n, "pg_hba.conf", conf.data))
-		goto fail;
-	termPQExpBuffer(&conf);
-	printf("Configured %s/postgresql.conf (pg_ha, replication) and pg_hba.conf (role \"%s\")\n",
-		   n->pgdata, n->user);
+		initPQExpBuffer(&conf);
+		append_cluster_block(&conf, n, true);
+		append_node_block(&conf, n);
+		if (!append_to_datadir_file(n, "postgresql.conf", conf.data))
+			goto fail;
+		resetPQExpBuffer(&conf);
+		append_hba_lines(&conf, n);
+		if (!append_to_datadir_file(n, "pg_hba.conf", conf.data))
+			goto fail;
+		termPQExpBuffer(&conf);
+		printf("Configured %s/postgresql.conf (pg_ha, replication) and pg_hba.conf (role \"%s\")\n",
+			   n->pgdata, n->user);
+	}
 
+	started = true;
 	if (!start_server(n))
 		goto fail;
 	conn = wait_for_connection(n, "the HA worker to take the leader key");
@@ -651,15 +1065,19 @@ bootstrap(const InitNode *n)
 	explicit_bzero(password, strlen(password));
 	pg_free(password);
 
-	printf("\nNode \"%s\" bootstrapped cluster \"%s\" and is its leader.\n"
-		   "  data directory:   %s\n"
+	printf("\nNode \"%s\" bootstrapped cluster \"%s\" and is its leader.\n",
+		   opt->node_name, opt->cluster);
+	if (n->debian)
+		printf("  Debian cluster:   %s/%s\n"
+			   "  settings:         %s\n",
+			   n->deb_version, n->deb_name, n->deb_conf_file);
+	printf("  data directory:   %s\n"
 		   "  server log:       %s\n"
 		   "  connect address:  %s\n"
 		   "  replication role: %s (password in %s)\n"
 		   "Copy the password file to the hosts of the other nodes (mode 0600), then run\n"
 		   "\"pg_ha_ctl init\" there to clone them from this node.\n",
-		   opt->node_name, opt->cluster, n->pgdata, n->log_file,
-		   opt->connect_address, n->user, n->passfile);
+		   n->pgdata, n->log_file, opt->connect_address, n->user, n->passfile);
 	return 0;
 
 fail:
@@ -674,6 +1092,10 @@ fail:
 	if (created)
 		pg_log_info("remove the data directory \"%s\" (stop its server first, if it runs) before running init again",
 					n->pgdata);
+	if (n->debian && started)
+		pg_log_info("stop Debian cluster %s/%s (pg_ctlcluster %s %s stop) and delete the keys its HA worker may have written (pg_ha_ctl remove %s) before running init again",
+					n->deb_version, n->deb_name, n->deb_version, n->deb_name,
+					opt->cluster);
 	return 1;
 }
 
@@ -963,6 +1385,18 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 	explicit_bzero(password, strlen(password));
 	pg_free(password);
 
+	/* pg_basebackup needs it empty: the directory itself stays, as it is */
+	if (n->debian && pg_check_dir(n->pgdata) >= 2)
+	{
+		printf("Removing the contents of %s, made by pg_createcluster, to clone into it\n",
+			   n->pgdata);
+		if (!rmtree(n->pgdata, false))
+		{
+			pg_log_error("could not remove the contents of \"%s\"", n->pgdata);
+			return 1;
+		}
+	}
+
 	initPQExpBuffer(&conninfo);
 	ctl_append_conninfo_value(&conninfo, "host", host);
 	ctl_append_conninfo_value(&conninfo, "port", portstr);
@@ -1051,11 +1485,19 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 	}
 
 	initPQExpBuffer(&text);
-	append_node_block(&text, n);
-	if (!append_to_datadir_file(n, "postgresql.conf", text.data))
-		return 1;
-	printf("Appended the settings of node \"%s\" to %s/postgresql.conf\n",
-		   opt->node_name, n->pgdata);
+	if (n->debian)
+	{
+		if (!configure_debian(n, false))
+			return 1;
+	}
+	else
+	{
+		append_node_block(&text, n);
+		if (!append_to_datadir_file(n, "postgresql.conf", text.data))
+			return 1;
+		printf("Appended the settings of node \"%s\" to %s/postgresql.conf\n",
+			   opt->node_name, n->pgdata);
+	}
 
 	if (!append_to_datadir_file(n, "standby.signal", ""))
 		return 1;
@@ -1084,13 +1526,17 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 		return 1;
 	(void) wait_for_streaming(n, leader->name);
 
-	printf("\nNode \"%s\" joined cluster \"%s\" as a replica of \"%s\".\n"
-		   "  data directory:   %s\n"
+	printf("\nNode \"%s\" joined cluster \"%s\" as a replica of \"%s\".\n",
+		   opt->node_name, opt->cluster, leader->name);
+	if (n->debian)
+		printf("  Debian cluster:   %s/%s\n"
+			   "  settings:         %s\n",
+			   n->deb_version, n->deb_name, n->deb_conf_file);
+	printf("  data directory:   %s\n"
 		   "  server log:       %s\n"
 		   "  connect address:  %s\n"
 		   "  replication slot: %s (on the leader)\n",
-		   opt->node_name, opt->cluster, leader->name, n->pgdata, n->log_file,
-		   opt->connect_address, n->slot);
+		   n->pgdata, n->log_file, opt->connect_address, n->slot);
 	return 0;
 }
 
@@ -1122,6 +1568,27 @@ refuse_used_name(const InitNode *n, const PgHaCluster *c)
 	exit(1);
 }
 
+/* Is the data directory of our major version?  False when not, logged. */
+static bool
+check_pg_version(const InitNode *n)
+{
+	char	   *path = psprintf("%s/PG_VERSION", n->pgdata);
+	char	   *version = ctl_read_file(path, NULL);
+
+	if (version == NULL)
+		pg_fatal("could not read file \"%s\": %m", path);
+	version[strcspn(version, "\r\n")] = '\0';
+	if (strcmp(version, PG_MAJORVERSION) != 0)
+	{
+		pg_log_error("data directory \"%s\" is of PostgreSQL %s, not %s",
+					 n->pgdata, version, PG_MAJORVERSION);
+		return false;
+	}
+	pg_free(version);
+	pg_free(path);
+	return true;
+}
+
 /* An existing data directory: start it if it belongs to the cluster. */
 static int
 start_existing(const InitNode *n, const PgHaCluster *c, bool found)
@@ -1129,22 +1596,8 @@ start_existing(const InitNode *n, const PgHaCluster *c, bool found)
 	const CtlOptions *opt = n->opt;
 	char		sysid[32];
 
-	{
-		char	   *path = psprintf("%s/PG_VERSION", n->pgdata);
-		char	   *version = ctl_read_file(path, NULL);
-
-		if (version == NULL)
-			pg_fatal("could not read file \"%s\": %m", path);
-		version[strcspn(version, "\r\n")] = '\0';
-		if (strcmp(version, PG_MAJORVERSION) != 0)
-		{
-			pg_log_error("data directory \"%s\" is of PostgreSQL %s, not %s",
-						 n->pgdata, version, PG_MAJORVERSION);
-			return 1;
-		}
-		pg_free(version);
-		pg_free(path);
-	}
+	if (!check_pg_version(n))
+		return 1;
 	if (!ctl_read_sysid(n->pgdata, sysid, sizeof(sysid)))
 		return 1;
 	if (!found || !c->has_initialize)
@@ -1177,6 +1630,58 @@ start_existing(const InitNode *n, const PgHaCluster *c, bool found)
 	return 0;
 }
 
+/*
+ * May a clone replace the data directory of this Debian cluster?  Only
+ * when it holds what initdb made: no database but template1, template0
+ * and postgres (OIDs 1, 4 and 5), no tablespace, and its WAL inside.
+ * Anything else may be somebody's data: refused, with the reason logged.
+ */
+static bool
+debian_datadir_replaceable(const InitNode *n, const char *sysid)
+{
+	static const char *const initdb_dbs[] = {"1", "4", "5", "pgsql_tmp", NULL};
+	char	   *base = psprintf("%s/base", n->pgdata);
+	char	   *tblspc = psprintf("%s/pg_tblspc", n->pgdata);
+	char	   *wal = psprintf("%s/pg_wal", n->pgdata);
+	char	   *found = NULL;
+	struct stat st;
+	DIR		   *dir;
+	struct dirent *de;
+
+	dir = opendir(base);
+	if (dir == NULL)
+		pg_fatal("could not open directory \"%s\": %m", base);
+	while (found == NULL && (de = readdir(dir)) != NULL)
+	{
+		int			i;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		for (i = 0; initdb_dbs[i] != NULL; i++)
+			if (strcmp(de->d_name, initdb_dbs[i]) == 0)
+				break;
+		if (initdb_dbs[i] == NULL)
+			found = psprintf("the database of directory %s/%s", base, de->d_name);
+	}
+	closedir(dir);
+	if (found == NULL && pg_check_dir(tblspc) >= 2)
+		found = psprintf("a tablespace in %s", tblspc);
+	if (found == NULL && lstat(wal, &st) == 0 && S_ISLNK(st.st_mode))
+		found = psprintf("its WAL in another directory (%s is a symbolic link)", wal);
+	if (found != NULL)
+	{
+		pg_log_error("Debian cluster %s/%s (system identifier %s) is not of cluster \"%s\", and it holds %s",
+					 n->deb_version, n->deb_name, sysid, n->opt->cluster, found);
+		pg_log_error_detail("init --debian replaces the contents of a data directory by a clone of the leader only when it holds no more than what initdb made.");
+		pg_log_error_hint("Give a new cluster (pg_createcluster %s NAME -p PORT), or, if its data may go, drop this one and create it again.",
+						  n->deb_version);
+	}
+	pg_free(base);
+	pg_free(tblspc);
+	pg_free(wal);
+	return found == NULL;
+}
+
 int
 cmd_init(CtlOptions *opt)
 {
@@ -1185,6 +1690,7 @@ cmd_init(CtlOptions *opt)
 	bool		found;
 	bool		is_datadir = false;
 	int			dir;
+	char		sysid[32] = "";
 
 	plan_node(opt, &n);
 	drop_libpq_overrides();
@@ -1202,8 +1708,13 @@ cmd_init(CtlOptions *opt)
 		{
 			pg_log_error("directory \"%s\" exists but is not empty, and it is not a PostgreSQL data directory",
 						 n.pgdata);
-			pg_log_error_hint("Give a new or empty directory to create a node, or the data directory of a node of cluster \"%s\" to start it.",
-							  opt->cluster);
+			if (n.debian)
+				pg_log_error_hint("Drop Debian cluster %s and create it again: pg_dropcluster %s %s; pg_createcluster %s %s -p PORT",
+								  opt->debian, n.deb_version, n.deb_name,
+								  n.deb_version, n.deb_name);
+			else
+				pg_log_error_hint("Give a new or empty directory to create a node, or the data directory of a node of cluster \"%s\" to start it.",
+								  opt->cluster);
 			return 1;
 		}
 	}
@@ -1212,6 +1723,25 @@ cmd_init(CtlOptions *opt)
 	if (!ctl_read_cluster(opt, c, &found))
 		return 1;
 
+	/*
+	 * A Debian cluster's data directory is a node of the cluster (started),
+	 * or pg_createcluster's, which a bootstrap keeps and a clone replaces.
+	 * It must be stopped for those: the settings take effect at a start.
+	 */
+	if (is_datadir && n.debian)
+	{
+		if (!check_pg_version(&n) || !ctl_read_sysid(n.pgdata, sysid, sizeof(sysid)))
+			return 1;
+		is_datadir = found && c->has_initialize && strcmp(sysid, c->initialize) == 0;
+		if (!is_datadir && ctl_server_running(n.pgdata))
+		{
+			pg_log_error("Debian cluster %s is running", opt->debian);
+			pg_log_error_detail("init configures it for pg_ha, which takes effect at a start, and a clone replaces its data directory.");
+			pg_log_error_hint("Stop it first: pg_ctlcluster %s %s stop", n.deb_version,
+							  n.deb_name);
+			return 1;
+		}
+	}
 	if (is_datadir)
 		return start_existing(&n, c, found);
 
@@ -1225,6 +1755,14 @@ cmd_init(CtlOptions *opt)
 			pg_log_error_hint("Was the key deleted? The leader writes it again; retry in a few seconds.");
 			return 1;
 		}
+		if (n.debian && dir <= 1)
+		{
+			pg_log_error("the data directory \"%s\" of Debian cluster %s is empty: nothing to bootstrap",
+						 n.pgdata, opt->debian);
+			pg_log_error_hint("Drop the cluster and create it again: pg_dropcluster %s %s; pg_createcluster %s %s -p PORT",
+							  n.deb_version, n.deb_name, n.deb_version, n.deb_name);
+			return 1;
+		}
 		return bootstrap(&n);
 	}
 	if (!c->has_leader || c->leader_session[0] == '\0')
@@ -1235,5 +1773,8 @@ cmd_init(CtlOptions *opt)
 		pg_log_error_hint("Retry once a leader exists (pg_ha_ctl list shows it).");
 		return 1;
 	}
+	/* an empty one is left by a clone that failed: clone into it again */
+	if (n.debian && dir >= 2 && !debian_datadir_replaceable(&n, sysid))
+		return 1;
 	return clone_from_leader(&n, c);
 }

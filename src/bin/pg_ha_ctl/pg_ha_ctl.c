@@ -23,7 +23,8 @@
  *			run SQL on a member chosen by name or role; its connection
  *			string (query.c);
  *	init	bootstrap the first node of a cluster, or clone a new node from
- *			the leader, or start an existing node (init.c);
+ *			the leader, or start an existing node; in a data directory, or
+ *			in a Debian cluster of pg_createcluster (init.c);
  *	rejoin	restart an old primary as a standby, rewound when needed; the
  *			HA worker runs it, detached (rejoin.c);
  *	release	hand the leader key over once the server is down; the HA
@@ -76,7 +77,8 @@ enum
 	OPT_PENDING,
 	OPT_ANY_ORDER,
 	OPT_PASSWORD,
-	OPT_DELIMITER
+	OPT_DELIMITER,
+	OPT_DEBIAN
 };
 
 static void
@@ -108,6 +110,8 @@ usage(void)
 		   "  pg_ha_ctl dsn [CLUSTER] [-m MEMBER | -r ROLE]\n"
 		   "  pg_ha_ctl init -D DATADIR --cluster=NAME --node-name=NAME --consul-url=URL\n"
 		   "                 --connect-address=HOST:PORT [OPTION]...\n"
+		   "  pg_ha_ctl init --debian=VERSION/NAME --cluster=NAME --node-name=NAME\n"
+		   "                 --consul-url=URL --connect-address=HOST:PORT [OPTION]...\n"
 		   "  pg_ha_ctl rejoin -D DATADIR [--source-conninfo=CONNINFO [--reinit]] [--timeout=SECS]\n"
 		   "  pg_ha_ctl version\n\n"
 		   "Commands of the operator (CLUSTER, or --cluster, or PG_HA_CLUSTER):\n"
@@ -139,7 +143,10 @@ usage(void)
 		   "Node commands:\n"
 		   "  init        create this node in an empty DATADIR: bootstrap the cluster when\n"
 		   "              Consul has never seen it (initdb), else clone the leader\n"
-		   "              (pg_basebackup); an existing DATADIR of the cluster is started\n"
+		   "              (pg_basebackup); an existing DATADIR of the cluster is started;\n"
+		   "              with --debian, the same in a stopped Debian cluster made by\n"
+		   "              pg_createcluster (its data kept, or replaced by the clone),\n"
+		   "              configured in its conf.d and started with pg_ctlcluster\n"
 		   "  rejoin      restart a primary as a standby: stop it, rewind it from\n"
 		   "              CONNINFO if given (pg_rewind), start it with the options it had;\n"
 		   "              the HA worker runs this when it demotes its node\n"
@@ -195,10 +202,13 @@ usage(void)
 		   "  --wait-timeout=SECS       wait that long for each member's restart, default 120\n\n"
 		   "Node options of init (or environment variables):\n"
 		   "  -D, --pgdata=DATADIR      data directory (PGDATA)\n"
+		   "  --debian=VERSION/NAME     the Debian cluster VERSION/NAME instead, as\n"
+		   "                            pg_lsclusters shows it (not with -D or -l)\n"
 		   "  --node-name=NAME          name of this node in the cluster (PG_HA_NODE_NAME)\n"
 		   "  --connect-address=HOST:PORT  where the other nodes reach this node\n"
 		   "                            (PG_HA_CONNECT_ADDRESS)\n"
 		   "  --port=PORT               server port, default the port of --connect-address\n"
+		   "                            (with --debian, the cluster's port)\n"
 		   "  --listen-addresses=ADDRS  listen_addresses, default the host of --connect-address\n"
 		   "  --api-listen=[HOST]:PORT  REST API address, default :8008 (PG_HA_API_LISTEN)\n"
 		   "  --replication-user=ROLE   role of replication and pg_rewind, default replicator\n"
@@ -328,6 +338,7 @@ main(int argc, char **argv)
 		{"delimiter", required_argument, NULL, OPT_DELIMITER},
 		{"watch", required_argument, NULL, 'w'},
 		{"pgdata", required_argument, NULL, 'D'},
+		{"debian", required_argument, NULL, OPT_DEBIAN},
 		{"node-name", required_argument, NULL, OPT_NODE_NAME},
 		{"connect-address", required_argument, NULL, OPT_CONNECT_ADDRESS},
 		{"api-listen", required_argument, NULL, OPT_API_LISTEN},
@@ -353,6 +364,7 @@ main(int argc, char **argv)
 	const char *command;
 	bool		cluster_option = false;
 	bool		watch_option = false;
+	bool		pgdata_option = false;
 	char	  **args;
 	int			nargs;
 
@@ -471,6 +483,10 @@ main(int argc, char **argv)
 				break;
 			case 'D':
 				opt.pgdata = optarg;
+				pgdata_option = true;
+				break;
+			case OPT_DEBIAN:
+				opt.debian = optarg;
 				break;
 			case OPT_NODE_NAME:
 				opt.node_name = optarg;
@@ -695,6 +711,21 @@ main(int argc, char **argv)
 		too_many_arguments(args[0]);
 	if (strcmp(command, "init") == 0)
 	{
+		if (opt.debian != NULL && pgdata_option)
+		{
+			pg_log_error("options %s and %s cannot be used together", "-D/--pgdata", "--debian");
+			pg_log_error_hint("--debian VERSION/NAME takes the data directory of that Debian cluster, as pg_lsclusters shows it.");
+			exit(1);
+		}
+		if (opt.debian != NULL && opt.log_file != NULL)
+		{
+			pg_log_error("options %s and %s cannot be used together", "-l/--log", "--debian");
+			pg_log_error_hint("A Debian cluster logs where pg_ctlcluster puts its log, as pg_lsclusters shows it.");
+			exit(1);
+		}
+		/* the Debian cluster names its data directory: PGDATA is not asked */
+		if (opt.debian != NULL)
+			opt.pgdata = NULL;
 		check_cluster_options(&opt);
 		return cmd_init(&opt);
 	}

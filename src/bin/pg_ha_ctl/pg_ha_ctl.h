@@ -22,7 +22,7 @@
 #include "cluster.h"
 #include "pqexpbuffer.h"
 
-#define PG_HA_CTL_VERSION "0.1.0"
+#define PG_HA_CTL_VERSION "0.2.0"
 
 /* files of a data directory that pg_ha_ctl knows about */
 #define PGHA_MANAGED_CONF_FILE	"pg_ha.conf"
@@ -86,6 +86,7 @@ typedef struct CtlOptions
 
 	/* node */
 	const char *pgdata;
+	const char *debian;			/* init --debian VERSION/NAME */
 	const char *node_name;
 	const char *connect_address;
 	const char *api_listen;
@@ -238,6 +239,7 @@ extern int	cmd_dsn(const CtlOptions *opt);
 extern void ctl_set_tool_dir(const char *argv0);
 extern const char *ctl_tool(const char *name);
 extern int	ctl_run(const char *const *argv, PQExpBuffer capture);
+extern int	ctl_run_stdout(const char *const *argv, PQExpBuffer out);
 extern const char *ctl_exit_text(int rc);
 extern void ctl_print_command(FILE *out, const char *prefix,
 							  const char *const *argv);

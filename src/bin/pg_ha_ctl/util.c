@@ -57,12 +57,12 @@ ctl_tool(const char *name)
 
 /*
  * Run argv (argv[0] looked up in PATH when it has no slash) and wait for
- * it.  With capture, its stdout and stderr are collected there instead of
- * going to ours.  Returns its exit code, 128 + signal number when it was
- * killed, or -1 when it could not be started.
+ * it.  With capture, its stdout, and its stderr too when with_stderr, are
+ * collected there instead of going to ours.  Returns its exit code, 128 +
+ * signal number when it was killed, or -1 when it could not be started.
  */
-int
-ctl_run(const char *const *argv, PQExpBuffer capture)
+static int
+run_program(const char *const *argv, PQExpBuffer capture, bool with_stderr)
 {
 	int			pipefd[2] = {-1, -1};
 	pid_t		pid;
@@ -92,7 +92,7 @@ ctl_run(const char *const *argv, PQExpBuffer capture)
 		{
 			close(pipefd[0]);
 			if (dup2(pipefd[1], STDOUT_FILENO) < 0 ||
-				dup2(pipefd[1], STDERR_FILENO) < 0)
+				(with_stderr && dup2(pipefd[1], STDERR_FILENO) < 0))
 				_exit(127);
 			close(pipefd[1]);
 		}
@@ -132,6 +132,23 @@ ctl_run(const char *const *argv, PQExpBuffer capture)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return -1;
+}
+
+/* Run argv; with capture, its stdout and stderr are collected there. */
+int
+ctl_run(const char *const *argv, PQExpBuffer capture)
+{
+	return run_program(argv, capture, true);
+}
+
+/*
+ * Run argv with its stdout collected in out, for output to parse: its
+ * stderr (warnings, errors) goes to ours.
+ */
+int
+ctl_run_stdout(const char *const *argv, PQExpBuffer out)
+{
+	return run_program(argv, out, false);
 }
 
 /* "exit code 1", "signal 9"... for the result of ctl_run() */
