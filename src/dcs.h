@@ -99,11 +99,13 @@ extern bool dcs_member_status(const char *api_url, int timeout_ms,
 							  PgHaFreshPosition *out, char *err, size_t errlen);
 
 /*
- * Blocking query on one key: returns when its index moves past *index, when
- * wait_ms passes, or early (true, *index unchanged) when a signal or the
- * latch asks the worker to look again.
+ * Blocking query on every key of the cluster (prefix): returns when its
+ * index moves past *index, when wait_ms passes, or early when a signal or
+ * the latch asks the worker to look again.  *delivered true: Consul
+ * answered, and out holds the cluster as dcs_read_cluster reads it.
  */
-extern bool dcs_wait_key(const char *key, uint64_t *index, int wait_ms,
-						 char *err, size_t errlen);
+extern bool dcs_wait_cluster(const char *prefix, uint64_t *index, int wait_ms,
+							 PgHaCluster *out, bool *delivered,
+							 char *err, size_t errlen);
 
 #endif							/* PG_HA_DCS_H */

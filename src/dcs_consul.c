@@ -802,21 +802,25 @@ dcs_kv_delete(const char *key, const char *query, bool *done,
 	return pgha_parse_bool_body(resp.body.data, resp.body.len, done, err, errlen);
 }
 
-bool
-dcs_wait_key(const char *key, uint64_t *index, int wait_ms, char *err,
-			 size_t errlen)
+/*
+ * A blocking query (path ends in '?' or '&'): false on failure, true with
+ * *answered false when a signal or the latch cut it short.
+ */
+static bool
+blocking_get(const char *path_start, uint64_t *index, int wait_ms,
+			 DcsResponse *resp, bool *answered, char *err, size_t errlen)
 {
-	DcsResponse resp;
-	char		path[512];
+	char		path[600];
 	bool		ok;
 
+	*answered = false;
 	/* Consul adds up to wait/16 of jitter to a blocking query */
-	snprintf(path, sizeof(path), "/v1/kv/%s?index=" UINT64_FORMAT "&wait=%dms",
-			 key, (uint64) *index, wait_ms);
+	snprintf(path, sizeof(path), "%sindex=" UINT64_FORMAT "&wait=%dms",
+			 path_start, (uint64) *index, wait_ms);
 	dcs_interruptible = true;
 	aside_unavailable = false;
 	ok = dcs_request("GET", path, NULL, wait_ms + wait_ms / 16 + dcs_timeout_ms,
-					 &resp, err, errlen);
+					 resp, err, errlen);
 	dcs_interruptible = false;
 	if (!ok)
 	{
@@ -826,12 +830,41 @@ dcs_wait_key(const char *key, uint64_t *index, int wait_ms, char *err,
 			return true;
 		return false;
 	}
-	if (resp.status != 404 && !dcs_expect_ok("a blocking read", &resp, err, errlen))
+	if (resp->status != 404 && !dcs_expect_ok("a blocking read", resp, err, errlen))
 		return false;
-	if (resp.has_index)
+	if (resp->has_index)
 	{
 		/* an index going backwards (Consul restored) restarts the watch */
-		*index = resp.index < *index ? 0 : resp.index;
+		*index = resp->index < *index ? 0 : resp->index;
 	}
+	*answered = true;
+	return true;
+}
+
+bool
+dcs_wait_cluster(const char *prefix, uint64_t *index, int wait_ms,
+				 PgHaCluster *out, bool *delivered, char *err, size_t errlen)
+{
+	DcsResponse resp;
+	char		path[512];
+	bool		answered;
+
+	*delivered = false;
+	snprintf(path, sizeof(path), "/v1/kv/%s?recurse&", prefix);
+	if (!blocking_get(path, index, wait_ms, &resp, &answered, err, errlen))
+		return false;
+	if (!answered)
+		return true;
+	if (resp.status == 404)
+	{
+		/* as dcs_read_cluster: a cluster Consul has never seen */
+		memset(out, 0, sizeof(*out));
+		out->max_lag_on_failover = PGHA_DEFAULT_MAX_LAG;
+	}
+	else if (!pgha_parse_kv_listing(resp.body.data, resp.body.len, prefix, out,
+									err, errlen))
+		return false;
+	out->index = resp.index;
+	*delivered = true;
 	return true;
 }

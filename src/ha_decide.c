@@ -822,3 +822,49 @@ ha_lease_margin_ms(int ttl_ms)
 
 	return margin < 200 ? 200 : margin;
 }
+
+/*
+ * Idle traffic to Consul is mostly the lease: every version of the leader
+ * key is a write, and it wakes every other node's blocking read.  A third
+ * of the ttl leaves room for two attempts before the lease ends.  At most
+ * twice loop_wait: the leader tries again 0.1 s after a failed attempt
+ * rather than a loop_wait later, so its second attempt starts about when
+ * it did with a renewal every loop_wait, and the timing rule keeps its
+ * meaning.  Never more often than loop_wait, as before.
+ */
+int
+ha_renew_interval_ms(int ttl_ms, int loop_wait_ms)
+{
+	int			interval = ttl_ms / 3;
+
+	if (interval > 2 * loop_wait_ms)
+		interval = 2 * loop_wait_ms;
+	if (interval < loop_wait_ms)
+		interval = loop_wait_ms;
+	return interval;
+}
+
+/*
+ * A third of the TTL: a renewal may fail once and still come in time, with
+ * retry_timeout to spare for the next one.
+ */
+int
+ha_member_renew_interval_ms(int ttl_ms)
+{
+	return ttl_ms / 3;
+}
+
+bool
+ha_decision_acts(HaAction action, bool leader_changed)
+{
+	switch (action)
+	{
+		case HA_NOTHING:
+		case HA_KEEP_LEADER:
+			return false;
+		case HA_FOLLOW:
+			return leader_changed;
+		default:
+			return true;
+	}
+}

@@ -146,4 +146,21 @@ extern bool ha_timing_valid(int ttl_ms, int loop_wait_ms, int retry_timeout_ms,
 /* The safety margin taken off the lease, in ms. */
 extern int	ha_lease_margin_ms(int ttl_ms);
 
+/*
+ * How often the leader writes a new version of its key (its lease), in ms:
+ * a third of the ttl, kept between loop_wait and twice loop_wait.  Every
+ * node's round follows that rhythm when nothing changes.
+ */
+extern int	ha_renew_interval_ms(int ttl_ms, int loop_wait_ms);
+
+/*
+ * Does this decision change anything beyond the steady state (staying the
+ * leader, or following the leader the last round followed)?  Such a
+ * decision is taken again on a fresh read before it is carried out.
+ */
+extern bool ha_decision_acts(HaAction action, bool leader_changed);
+
+/* How often a check or session with this TTL is renewed, in ms. */
+extern int	ha_member_renew_interval_ms(int ttl_ms);
+
 #endif							/* PG_HA_DECIDE_H */

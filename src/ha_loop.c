@@ -3,11 +3,13 @@
  * ha_loop.c
  *	  The HA worker: the I/O around the decision of ha_decide.c.
  *
- * Each round: renew the node's Consul session and pass its TTL check (the
- * lease), read the cluster's keys, ask ha_decide() what to do, do it,
- * publish the member record and the state in shared memory.  Between
- * rounds the worker waits in a blocking query on the leader key, so that a
- * change of leader is seen at once rather than at the next loop_wait.
+ * Each round: pass the node's Consul check and renew its session when
+ * their TTLs need it, read the cluster's keys, renew the leader key (the
+ * lease) when due, ask ha_decide() what to do, do it, publish the member
+ * record and the state in shared memory.  Between rounds the worker waits
+ * in a blocking query on the cluster's keys, which returns them: a change
+ * (a new leader, a switchover request) is seen at once, and the read
+ * serves as the next round's.
  *
  * This file is not where decisions are taken: a branch that chooses
  * between two behaviours belongs in ha_decide.c, where it is unit-tested.
@@ -62,6 +64,7 @@
 #define DEMOTE_AFTER_START_MS	2000
 #define PROMOTE_POLL_MS			10
 #define RECHECK_SOON_MS			250
+#define RENEW_RETRY_MS			100 /* after a failed renewal of the lease */
 /* the session that asked for a step-down or restart: its answer first */
 #define CALLER_WAIT_MS			1000
 #define CALLER_POLL_MS			5
@@ -103,6 +106,8 @@ typedef struct HaWorker
 	int			session_ttl_ms;
 	int64		lease_expiry_ms;
 	uint64		leader_index;	/* for the blocking wait */
+	PgHaCluster *prefetched;	/* the blocking wait's answer */
+	bool		prefetched_ok;	/* ... for the next round to use */
 
 	/* the leader key as watched (leader_key.h) */
 	bool		lk_seen;		/* lk_present and lk_index are set */
@@ -111,11 +116,14 @@ typedef struct HaWorker
 	int			lk_ttl_seen_ms; /* longest ttl its holders counted with */
 	int64		lk_since_ms;	/* monotonic: first sight of that state */
 	uint64		lk_stamp;		/* Flags of our last renewal */
+	int64		lk_sent_ms;		/* when our last good renewal was sent */
+	bool		lk_renew_failed;	/* the last attempt got no answer */
 	bool		initialized_here;	/* we created the initialize key and
 									 * have seen no leader since */
 	int64		wake_in_ms;		/* the decision's: look again then */
 	int64		unfit_since_ms; /* holds the key but may not lead, since */
-	int64		member_renewed_ms;	/* check and session last renewed */
+	int64		check_passed_ms;	/* monotonic, 0: at the next round */
+	int64		session_renewed_ms;
 
 	/*
 	 * When a WAL position alone was last written (monotonic ms): at most
@@ -432,6 +440,7 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 			return false;
 		w->check_registered = true;
 		w->check_ttl_ms = w->ttl_ms;
+		w->check_passed_ms = pgha_monotonic_ms();
 	}
 	if (w->session[0] != '\0')
 		return true;
@@ -457,6 +466,7 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 			 * unknown: Consul's minimum, the least it can be.
 			 */
 			w->session_ttl_ms = ttl_ms > 0 ? ttl_ms : MIN_SESSION_TTL_MS;
+			w->session_renewed_ms = 0;	/* renewed in this round */
 			return true;
 		}
 		w->session[0] = '\0';
@@ -482,6 +492,7 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 		w->session[0] = '\0';
 		return false;
 	}
+	w->session_renewed_ms = pgha_monotonic_ms();
 	session_file_write(w->session);
 	ereport(LOG,
 			(errmsg("pg_ha: created Consul session %s bound to check \"%s\"",
@@ -490,30 +501,55 @@ ensure_session(HaWorker *w, char *err, size_t errlen)
 }
 
 /*
- * Keep the member alive: pass the check, renew the session.  The lease is
- * not theirs to give: see renew_leader_key.
+ * The check and the session are renewed in the first round past a third of
+ * their TTL (renew_member), and a round comes by half their TTL at the
+ * latest (round_wait_ms): rounds come with the lease's rhythm anyway, and
+ * a wait cut short for a renewal alone would cost a blocking read more.
+ */
+static int
+session_ttl(const HaWorker *w)
+{
+	return w->session_ttl_ms > 0 ? w->session_ttl_ms :
+		MEMBER_TTL_FACTOR * w->check_ttl_ms;
+}
+
+static int64
+check_due_ms(const HaWorker *w)
+{
+	return w->check_passed_ms +
+		ha_member_renew_interval_ms(MEMBER_TTL_FACTOR * w->check_ttl_ms);
+}
+
+static int64
+session_due_ms(const HaWorker *w)
+{
+	return w->session_renewed_ms + ha_member_renew_interval_ms(session_ttl(w));
+}
+
+/*
+ * Keep the member alive: pass the check, renew the session, each only as
+ * its TTL needs it.  The lease is not theirs to give (see
+ * renew_leader_key), and each request less per node and round counts: an
+ * idle cluster's traffic to Consul is mostly these renewals and the lease.
  */
 static bool
 renew_member(HaWorker *w, char *err, size_t errlen)
 {
 	bool		exists = true;
 	int64		sent = pgha_monotonic_ms();
-	int			ttl = Min(w->check_ttl_ms * MEMBER_TTL_FACTOR,
-						  w->session_ttl_ms > 0 ? w->session_ttl_ms : INT_MAX);
 
-	/*
-	 * Only as the TTLs need it, four times per TTL: the lease is renewed on
-	 * the leader key, and two requests less per node and round halve an
-	 * idle cluster's traffic to Consul.
-	 */
-	if (w->member_renewed_ms != 0 && sent - w->member_renewed_ms < ttl / 4)
-		return true;
-	if (!dcs_check_pass(w->check_id, err, errlen))
+	if (w->check_passed_ms == 0 || sent >= check_due_ms(w))
 	{
-		/* the agent forgot the check (agent restarted): register again */
-		w->check_registered = false;
-		return false;
+		if (!dcs_check_pass(w->check_id, err, errlen))
+		{
+			/* the agent forgot the check (agent restarted): register again */
+			w->check_registered = false;
+			return false;
+		}
+		w->check_passed_ms = sent;
 	}
+	if (w->session_renewed_ms != 0 && sent < session_due_ms(w))
+		return true;
 	if (!dcs_session_renew(w->session, &exists, err, errlen))
 		return false;
 	if (!exists)
@@ -524,7 +560,7 @@ renew_member(HaWorker *w, char *err, size_t errlen)
 		pg_atomic_write_u64(&pgha_shared->lease_expiry_ms, 0);
 		return false;
 	}
-	w->member_renewed_ms = sent;
+	w->session_renewed_ms = sent;
 	return true;
 }
 
@@ -548,6 +584,8 @@ key_written(HaWorker *w, int64 sent, uint64 index)
 	if (index > w->leader_index)
 		w->leader_index = index;
 	w->lease_expiry_ms = sent + w->ttl_ms - ha_lease_margin_ms(w->ttl_ms);
+	w->lk_sent_ms = sent;
+	w->lk_renew_failed = false;
 	w->lk_seen = true;
 	w->lk_present = true;
 	w->lk_index = index;
@@ -561,7 +599,8 @@ key_written(HaWorker *w, int64 sent, uint64 index)
  * when they first see it, which is after Consul wrote it, hence after we
  * sent it: counted from the send, our lease ends before any of them may
  * take the key.  Rolled back: the key is gone or another's, and the lease
- * ends now.  No answer: the lease runs on to its end.
+ * ends now.  No answer: the lease runs on to its end, and the next attempt
+ * comes soon (round_wait_ms).
  */
 static void
 renew_leader_key(HaWorker *w, char *err, size_t errlen)
@@ -576,11 +615,25 @@ renew_leader_key(HaWorker *w, char *err, size_t errlen)
 		return;
 	}
 	sent = pgha_monotonic_ms();
+
+	/*
+	 * Every ha_renew_interval_ms(), and at once when the key does not say
+	 * what we would write: our name (someone overwrote it) and the ttl in
+	 * force (the others must time our lease with a changed one).
+	 */
+	if (w->lease_expiry_ms != 0 && !w->lk_renew_failed &&
+		sent - w->lk_sent_ms < ha_renew_interval_ms(w->ttl_ms, w->loop_wait_ms) &&
+		strcmp(w->cluster->leader, pg_ha_node_name) == 0 &&
+		w->cluster->leader_ttl_ms == w->ttl_ms)
+		return;
 	w->lk_stamp = Max((uint64) sent, w->lk_stamp + 1);
 	if (!dcs_leader_txn(w->prefix, PGHA_LEADER_RENEW, pg_ha_node_name,
 						w->session, 0, PGHA_LEADER_FLAGS(w->lk_stamp, w->ttl_ms),
 						&done, &index, err, errlen))
+	{
+		w->lk_renew_failed = true;
 		return;					/* said by the round, once */
+	}
 	if (!done)
 	{
 		w->lease_expiry_ms = 0;
@@ -1495,17 +1548,27 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	HaConfig	config;
 	char		err[PGHA_ERR_LEN];
 	bool		ok;
+	bool		prefetched = false;
+	char		last_leader[PGHA_NAME_LEN];
 
 	err[0] = '\0';
 	round_error[0] = '\0';
 	w->rerun = false;
 	w->cluster_ok = false;
+	strlcpy(last_leader, w->cluster->leader, sizeof(last_leader));
 
 	ok = ensure_session(w, err, sizeof(err));
 	if (ok)
 		ok = renew_member(w, err, sizeof(err));
-	if (ok)
+	/* the blocking wait's answer, just received, is this round's read */
+	if (ok && w->prefetched_ok)
+	{
+		memcpy(scratch, w->prefetched, sizeof(PgHaCluster));
+		prefetched = true;
+	}
+	else if (ok)
 		ok = dcs_read_cluster(w->prefix, scratch, err, sizeof(err));
+	w->prefetched_ok = false;
 	if (ok)
 	{
 		memcpy(w->cluster, scratch, sizeof(PgHaCluster));
@@ -1528,6 +1591,19 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 	config.node_name = pg_ha_node_name;
 	config.ttl_ms = w->ttl_ms;
 	ha_decide(&local, w->cluster, w->cluster_ok, &config, &d);
+
+	/*
+	 * The blocking read's answer may have waited in the socket while this
+	 * process was stopped or starved: good to see that nothing changed, not
+	 * to act on (a withdrawn switchover request, a leader since replaced).
+	 * A round about to act reads again first.
+	 */
+	if (prefetched &&
+		ha_decision_acts(d.action, strcmp(last_leader, w->cluster->leader) != 0))
+	{
+		w->rerun = true;
+		return;
+	}
 	if (d.action == HA_ACQUIRE && !local.is_primary)
 		decide_on_fresh_positions(w, &local, &config, &d);
 	do_reinit(w, &d);
@@ -1706,33 +1782,51 @@ give_up_key_if_unfit(HaWorker *w, const HaDecision *d)
 /* ----- waiting between rounds */
 
 /*
- * loop_wait, but when a raised ttl left the session with a shorter TTL than
- * the check's, the session must still be renewed in time: half its TTL;
- * and shorter while the decision waits for something that comes soon.
+ * The leader's renewal interval (ha_renew_interval_ms): the leader renews
+ * its key then, and the others wake with each renewal anyway.  Shorter
+ * when the lease's renewal comes sooner, when the check or the session
+ * would otherwise go half their TTL unrenewed, and while the decision
+ * waits for something that comes soon; never 0 for a failing renewal.
  */
 static int
 round_wait_ms(const HaWorker *w)
 {
-	int			wait = w->loop_wait_ms;
-
-	if (w->session[0] != '\0' && w->session_ttl_ms > 0 &&
-		w->session_ttl_ms < w->check_ttl_ms)
-		wait = Min(wait, w->session_ttl_ms / 2);
+	int64		now = pgha_monotonic_ms();
+	int			interval = ha_renew_interval_ms(w->ttl_ms, w->loop_wait_ms);
+	bool		leading = key_is_ours(w) && w->lease_expiry_ms > now;
+	int64		wait;
+	int64		left;
 
 	/*
-	 * ttl and loop_wait raised together: the check still has the old, short
-	 * TTL until the next round registers it again, and a loop_wait longer
-	 * than that would let it expire and end the session.
+	 * The others wake with each renewal of the leader key: their own limit
+	 * is longer, so that it does not race the renewal and cost a blocking
+	 * read more.  A dead leader is noticed by wake_in, not by this.
 	 */
-	if (w->check_ttl_ms > 0 && w->check_ttl_ms < w->ttl_ms)
-		wait = Min(wait, w->check_ttl_ms / 2);
+	wait = leading ? interval : 2 * (int64) interval;
+
+	/* a renewal that failed is tried again with the rounds, not sooner */
+	left = w->check_passed_ms + MEMBER_TTL_FACTOR * w->check_ttl_ms / 2 - now;
+	if (w->check_registered && w->check_passed_ms != 0 && left > 0)
+		wait = Min(wait, left);
+	left = w->session_renewed_ms + session_ttl(w) / 2 - now;
+	if (w->session[0] != '\0' && w->session_renewed_ms != 0 && left > 0)
+		wait = Min(wait, left);
+	if (leading)
+	{
+		/*
+		 * The lease: its next renewal; after a failed attempt, or a round
+		 * that could not read the cluster, soon, while the lease runs.
+		 */
+		left = w->lk_sent_ms + interval - now;
+		wait = Min(wait, w->lk_renew_failed || left <= 0 ? RENEW_RETRY_MS : left);
+	}
 	/* e.g. a switchover candidate catching up: look again shortly */
 	if (w->recheck_soon)
 		wait = Min(wait, RECHECK_SOON_MS);
 	/* the leader key may be taken then */
 	if (w->wake_in_ms > 0)
-		wait = Min(wait, (int) Min(w->wake_in_ms + 1, (int64) INT_MAX));
-	return wait;
+		wait = Min(wait, w->wake_in_ms + 1);
+	return (int) Max(wait, 0);
 }
 
 static void
@@ -1775,18 +1869,17 @@ wait_between_rounds(HaWorker *w)
 	{
 		uint64		index = w->leader_index > w->cluster->index ?
 			w->leader_index : w->cluster->index;
-
-		/* the leader waits for requests, the others for the leader's key */
-		const char *key = pg_atomic_read_u32(&pgha_shared->leader_confirmed) ?
-			w->failover_key : w->leader_key;
+		bool		delivered;
 
 		err[0] = '\0';
 		left = round_wait_ms(w) - (pgha_monotonic_ms() - start);
 		if (left <= 0)
 			return;
-		if (dcs_wait_key(key, &index, (int) left, err, sizeof(err)))
+		if (dcs_wait_cluster(w->prefix, &index, (int) left, w->prefetched,
+							 &delivered, err, sizeof(err)))
 		{
 			w->leader_index = index;
+			w->prefetched_ok = delivered;
 			return;
 		}
 		log_error_change(w, err);
@@ -1954,6 +2047,7 @@ init_worker(HaWorker *w)
 			 pg_ha_namespace, pg_ha_cluster, pg_ha_node_name);
 	snprintf(w->sysid, sizeof(w->sysid), UINT64_FORMAT, GetSystemIdentifier());
 	w->cluster = MemoryContextAllocZero(TopMemoryContext, sizeof(PgHaCluster));
+	w->prefetched = MemoryContextAllocZero(TopMemoryContext, sizeof(PgHaCluster));
 	w->logged_action = (HaAction) -1;
 	/* a restarted worker keeps the timings in force, not refused ones */
 	LWLockAcquire(pgha_shared->lock, LW_SHARED);

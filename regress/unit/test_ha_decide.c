@@ -394,6 +394,28 @@ main(void)
 	CHECK(ha_lease_margin_ms(2000) == 200);
 	CHECK(ha_lease_margin_ms(1000) == 200);
 
+	/* the lease's rhythm: ttl/3, between loop_wait and twice loop_wait */
+	CHECK(ha_renew_interval_ms(3000, 500) == 1000);		/* fast profile */
+	CHECK(ha_renew_interval_ms(10000, 2000) == 3333);	/* defaults */
+	CHECK(ha_renew_interval_ms(30000, 10000) == 10000); /* Patroni's: loop_wait */
+	CHECK(ha_renew_interval_ms(30000, 1000) == 2000);	/* twice loop_wait */
+	CHECK(ha_renew_interval_ms(2000, 500) == 666);
+	CHECK(ha_member_renew_interval_ms(6000) == 2000);
+	CHECK(ha_member_renew_interval_ms(10000) == 3333);
+
+	/* the steady state is not acted on; everything else is, on a fresh read */
+	CHECK(!ha_decision_acts(HA_NOTHING, true));
+	CHECK(!ha_decision_acts(HA_KEEP_LEADER, false));
+	CHECK(!ha_decision_acts(HA_FOLLOW, false));
+	CHECK(ha_decision_acts(HA_FOLLOW, true));
+	CHECK(ha_decision_acts(HA_SWITCHOVER, false));
+	CHECK(ha_decision_acts(HA_ACQUIRE, false));
+	CHECK(ha_decision_acts(HA_PROMOTE, false));
+	CHECK(ha_decision_acts(HA_DEMOTE, false));
+	CHECK(ha_decision_acts(HA_FENCE, false));
+	CHECK(ha_decision_acts(HA_CLEAR_FAILOVER, false));
+	CHECK(ha_decision_acts(HA_INITIALIZE, false));
+
 	test_sync();
 	test_leader_key();
 	test_live_positions();
