@@ -203,7 +203,24 @@ usable_config(const PgHaCluster *cluster, bool *from_key)
 	return last_good_config;
 }
 
-/* The cluster-wide parameters, those pg_ha owns left out (and said once). */
+/*
+ * Would the server take this setting from a configuration file?  A name it
+ * does not know or a value it refuses is only logged at a reload, but it
+ * makes the next start fail ("configuration file contains errors"): the
+ * node would not come back from a restart, a rejoin or a crash.  Checked
+ * as the postmaster checks its files at start, without applying anything.
+ */
+static bool
+server_accepts(const char *name, const char *value)
+{
+	return set_config_option(name, value, PGC_POSTMASTER, PGC_S_FILE,
+							 GUC_ACTION_SET, false, DEBUG2, false) != 0;
+}
+
+/*
+ * The cluster-wide parameters, those pg_ha owns and those the server would
+ * refuse left out (and said once).
+ */
 static void
 append_parameters(StringInfo buf, const PgHaCluster *cluster)
 {
@@ -235,6 +252,9 @@ append_parameters(StringInfo buf, const PgHaCluster *cluster)
 		if (cluster != NULL && cluster->sync_mode &&
 			strcmp(params[i].name, "synchronous_standby_names") == 0)
 			why = "synchronous_mode is on: pg_ha sets it on the leader";
+		/* the value is not said: it may be a secret */
+		if (why == NULL && !server_accepts(params[i].name, params[i].value))
+			why = "the server refuses its value (or does not know the name), so the node's own setting stays in force";
 		if (why != NULL)
 		{
 			snprintf(complaint, sizeof(complaint),

@@ -71,6 +71,16 @@ my @bad = (
 			my $one = $good;
 			$one =~ s/"parameters":\{/"parameters":{"bad name":"1",/;
 			$consul->kv_put("$prefix/config", $one) } ],
+	# written by patronictl edit-config, which checks nothing: the server
+	# would only log them at a reload, and refuse to start with them
+	[ 'with a value the server refuses', qr/parameter "maintenance_work_mem" ignored: the server refuses its value/, sub {
+			my $one = $good;
+			$one =~ s/"parameters":\{/"parameters":{"maintenance_work_mem":"lots",/;
+			$consul->kv_put("$prefix/config", $one) } ],
+	[ 'with a parameter the server does not know', qr/parameter "no_such_setting" ignored: the server refuses/, sub {
+			my $one = $good;
+			$one =~ s/"parameters":\{/"parameters":{"no_such_setting":"1",/;
+			$consul->kv_put("$prefix/config", $one) } ],
 );
 for my $case (@bad)
 {
@@ -87,5 +97,19 @@ for my $case (@bad)
 }
 like(slurp_file($pg1->data_dir . '/pg_ha.config.json'), qr/Asia\/Tokyo/,
 	'the last good config is kept in pg_ha.config.json');
+
+# A bad value left in the key: the node still restarts.
+my $offset = -s $pg2->logfile;
+my $bad = $good;
+$bad =~ s/"parameters":\{/"parameters":{"shared_buffers":"lots","maintenance_work_mem":"lots",/;
+ok($consul->kv_put("$prefix/config", $bad), 'config key with two values the server refuses');
+ok($pg2->wait_for_log(qr/parameter "(shared_buffers|maintenance_work_mem)" ignored: the server refuses/, $offset),
+	'pg2 reports a refused value');
+unlike(slurp_file($pg2->data_dir . '/pg_ha.conf'), qr/lots/, 'pg2\'s pg_ha.conf holds neither');
+$pg2->restart;
+ok(PgHaTest::poll_until('pg2 streams again', 60, sub { PgHaTest::streaming($pg1) eq 'pg2' }),
+	'pg2 restarts and streams again with the refused values in the config key');
+ok(all_applied('pg2'), 'pg2: the good parameters still in force');
+ok($consul->kv_put("$prefix/config", $good), 'the good config back');
 
 done_testing();
