@@ -28,7 +28,8 @@ OBJS = \
 	src/sync.o \
 	src/leader_key.o \
 	src/member_record.o \
-	src/callbacks.o
+	src/callbacks.o \
+	src/operator_rules.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
@@ -73,8 +74,12 @@ regress/unit/test_cluster: regress/unit/test_cluster.c regress/unit/unit_check.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/cluster.c src/leader_key.c -ljansson
 regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.c src/cluster.h src/leader_key.c src/leader_key.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c src/leader_key.c -ljansson
-regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h regress/unit/unit_check.h src/api_route.c src/api_route.h src/cluster.c src/cluster.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c -ljansson
+regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h regress/unit/unit_check.h src/api_route.c src/api_route.h src/cluster.c src/cluster.h src/operator_rules.c src/operator_rules.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c src/operator_rules.c -ljansson
+# the operator's rules of a switchover or failover (SQL, REST and pg_ha_ctl)
+UNIT_TESTS += regress/unit/test_operator_rules
+regress/unit/test_operator_rules: regress/unit/test_operator_rules.c regress/unit/unit_check.h src/operator_rules.c src/operator_rules.h src/cluster.c src/cluster.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_operator_rules.c src/operator_rules.c src/cluster.c -ljansson
 # the callbacks' rule is inline in its header
 UNIT_TESTS += regress/unit/test_callbacks
 regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/callbacks.h
@@ -97,7 +102,7 @@ FUZZ_CC = clang
 FUZZ_SECONDS = 10
 FUZZ_TARGETS = fuzz_cluster_json fuzz_consul_response fuzz_api_request
 FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
-FUZZ_SRCS = src/cluster.c src/api_route.c src/ha_decide.c src/leader_key.c
+FUZZ_SRCS = src/cluster.c src/api_route.c src/ha_decide.c src/leader_key.c src/operator_rules.c
 FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
 $(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h regress/unit/metrics_text.h $(FUZZ_SRCS) $(wildcard src/*.h)

@@ -534,6 +534,11 @@ write_failover(bool switchover, const char *body, size_t len,
 		pgha_api_text_response(resp, status, msg);
 		return;
 	}
+	/* "force": true, as pg_ha_failover(force => true) warns */
+	if (r.unsafe)
+		ereport(WARNING,
+				(errmsg("member \"%s\" is not the synchronous standby: commits the last leader acknowledged may be lost",
+						r.candidate)));
 	holder = c->has_leader && c->leader_session[0] ? c->leader : NULL;
 	if (pgha_failover_request_json(r.leader[0] ? r.leader : holder,
 								   r.candidate[0] ? r.candidate : NULL,
@@ -543,7 +548,10 @@ write_failover(bool switchover, const char *body, size_t len,
 		pgha_api_text_response(resp, 500, "could not format the request");
 		return;
 	}
-	if (!dcs_kv_put(dcs_cluster_key("failover"), value, "cas=0", &done, err, sizeof(err)))
+	/* a key that holds no request ({}) is replaced, a request is not */
+	if (!dcs_kv_put(dcs_cluster_key("failover"), value,
+					psprintf("cas=" UINT64_FORMAT, (uint64) c->failover_key_index),
+					&done, err, sizeof(err)))
 	{
 		pgha_api_text_response(resp, 503,
 							   psprintf("failed to write %s key into DCS: %s", action, err));

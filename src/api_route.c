@@ -38,6 +38,8 @@
 
 #include <jansson.h>
 
+#include "operator_rules.h"
+
 #define JSON_FLAGS		(JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
 #define CT_JSON			"application/json"
 #define CT_METRICS		"text/plain; version=0.0.4; charset=utf-8"
@@ -1958,6 +1960,36 @@ string_field(json_t *root, const char *key, char *dst, size_t dstlen,
 	return true;
 }
 
+/*
+ * Patroni's parse_bool(): str(value).lower() in ('on', 'true', 'yes', '1');
+ * anything else (absent, null, 2, "x") is false.
+ */
+static bool
+patroni_bool(const json_t *v)
+{
+	static const char *const yes[] = {"on", "true", "yes", "1"};
+	const char *s;
+	char		lower[8];
+	size_t		n;
+
+	if (json_is_true(v))
+		return true;
+	if (json_is_integer(v))
+		return json_integer_value(v) == 1;
+	if (!json_is_string(v))
+		return false;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n >= sizeof(lower) || strlen(s) != n)
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		lower[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char) (s[i] - 'A' + 'a') : s[i];
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcmp(lower, yes[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 pgha_api_parse_failover(const char *body, size_t len, PgHaApiFailover *out,
 						char *msg, size_t msglen)
@@ -1975,6 +2007,8 @@ pgha_api_parse_failover(const char *body, size_t len, PgHaApiFailover *out,
 	/* Patroni: request.get('candidate') or request.get('member') */
 	if (ok && out->candidate[0] == '\0')
 		ok = string_field(root, "member", out->candidate, sizeof(out->candidate), msg, msglen);
+	/* pg_ha's: what pg_ha_failover(force => true) and pg_ha_ctl --force say */
+	out->force = patroni_bool(json_object_get(root, "force"));
 	json_decref(root);
 	return ok ? 0 : 400;
 }
@@ -2033,17 +2067,72 @@ parse_schedule(const char *schedule, const char *action, int64_t now_ms,
 	return 0;
 }
 
-static bool
-cluster_has_leader(const PgHaCluster *c)
+/* The REST API's words for the operator's rules (operator_rules.h). */
+static int
+failover_refusal(const PgHaOpVerdict *v, bool switchover, int64_t max_lag,
+				 char *msg, size_t msglen)
 {
-	return c->has_leader && c->leader_session[0] != '\0';
-}
+	const char *action = switchover ? "switchover" : "failover";
+	const char *Action = switchover ? "Switchover" : "Failover";
 
-static bool
-is_running_replica(const PgHaMember *m)
-{
-	return strncmp(m->state, "running", sizeof(m->state)) == 0 &&
-		strncmp(m->role, "replica", sizeof(m->role)) == 0;
+	switch (v->reason)
+	{
+		case PGHA_OP_OK:
+			return 0;
+		case PGHA_OP_FAILOVER_NO_CANDIDATE:
+			snprintf(msg, msglen, "Failover could be performed only to a specific candidate");
+			return 400;
+		case PGHA_OP_SCHEDULED_PAUSED:
+			snprintf(msg, msglen, "Can't schedule %s in the paused state", action);
+			return 400;
+		case PGHA_OP_PAUSED_NO_CANDIDATE:
+			snprintf(msg, msglen, "%s is possible only to a specific candidate in a paused state", Action);
+			return 400;
+		case PGHA_OP_PENDING:
+			snprintf(msg, msglen, "a switchover or failover is already pending");
+			return 412;
+			/* Patroni has one text for both: its switchover names a leader */
+		case PGHA_OP_NO_LEADER:
+		case PGHA_OP_LEADER_MISMATCH:
+			snprintf(msg, msglen, "leader name does not match");
+			return 412;
+		case PGHA_OP_CANDIDATE_IS_LEADER:
+			snprintf(msg, msglen, "candidate \"%s\" is already the leader", v->member);
+			return 412;
+		case PGHA_OP_CANDIDATE_UNKNOWN:
+			snprintf(msg, msglen, "candidate does not exists");
+			return 412;
+		case PGHA_OP_CANDIDATE_NOT_RUNNING:
+		case PGHA_OP_CANDIDATE_NOT_REPLICA:
+			snprintf(msg, msglen, "candidate \"%s\" is not a running replica", v->member);
+			return 412;
+		case PGHA_OP_CANDIDATE_NOFAILOVER:
+			snprintf(msg, msglen, "candidate \"%s\" is tagged nofailover", v->member);
+			return 412;
+		case PGHA_OP_CANDIDATE_NOT_SYNC:
+		case PGHA_OP_CANDIDATE_NOT_SYNC_UNFORCED:
+			snprintf(msg, msglen, "candidate name does not match with sync_standby");
+			return 412;
+		case PGHA_OP_CANDIDATE_NO_POSITION:
+			snprintf(msg, msglen, "candidate \"%s\" has not published its WAL position", v->member);
+			return 412;
+		case PGHA_OP_CANDIDATE_LAGS:
+			snprintf(msg, msglen,
+					 "candidate \"%s\" lags %lld bytes behind the leader (maximum_lag_on_failover is %lld)",
+					 v->member, (long long) v->lag, (long long) max_lag);
+			return 412;
+		case PGHA_OP_NO_SYNC_STANDBY:
+			snprintf(msg, msglen, "%s is not possible: synchronous mode is on and there is no synchronous standby", action);
+			return 412;
+		case PGHA_OP_ONLY_LEADER:
+			snprintf(msg, msglen, "%s is not possible: cluster does not have members except leader", action);
+			return 412;
+		case PGHA_OP_NO_GOOD_CANDIDATE:
+			snprintf(msg, msglen, "%s is not possible: no good candidates have been found", action);
+			return 412;
+	}
+	snprintf(msg, msglen, "%s refused", action);
+	return 412;
 }
 
 int
@@ -2052,11 +2141,13 @@ pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
 						size_t msglen)
 {
 	const char *action = switchover ? "switchover" : "failover";
-	const char *Action = switchover ? "Switchover" : "Failover";
-	bool		has_leader = cluster_has_leader(c);
+	PgHaOpRequest req;
+	PgHaOpVerdict v;
 	int			status;
 
 	r->scheduled_iso[0] = '\0';
+	r->unsafe = false;
+	/* Patroni's protocol: the body names what SQL and pg_ha_ctl fill in */
 	if (!switchover && r->candidate[0] == '\0')
 	{
 		snprintf(msg, msglen, "Failover could be performed only to a specific candidate");
@@ -2067,114 +2158,29 @@ pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
 		snprintf(msg, msglen, "Switchover could be performed only from a specific leader");
 		return 400;
 	}
-	if (r->scheduled_at[0] != '\0')
+	if (r->scheduled_at[0] != '\0' && r->leader[0] == '\0')
 	{
-		if (r->leader[0] == '\0')
-		{
-			snprintf(msg, msglen, "Scheduled %s is possible only from a specific leader", action);
-			return 400;
-		}
-		if (c->paused)
-		{
-			snprintf(msg, msglen, "Can't schedule %s in the paused state", action);
-			return 400;
-		}
+		snprintf(msg, msglen, "Scheduled %s is possible only from a specific leader", action);
+		return 400;
+	}
+
+	/* the rules SQL and pg_ha_ctl apply too */
+	memset(&req, 0, sizeof(req));
+	req.action = switchover ? PGHA_OP_SWITCHOVER : PGHA_OP_FAILOVER;
+	req.leader = r->leader;
+	req.candidate = r->candidate;
+	req.force = r->force;
+	req.scheduled = r->scheduled_at[0] != '\0';
+	if (!pgha_rule_request(c, &req, &v))
+		return failover_refusal(&v, switchover, c->max_lag_on_failover, msg, msglen);
+	r->unsafe = v.unsafe;
+
+	if (req.scheduled)
+	{
 		status = parse_schedule(r->scheduled_at, action, now_ms, r->scheduled_iso,
 								sizeof(r->scheduled_iso), msg, msglen);
 		if (status != 0)
 			return status;
-	}
-	if (c->paused && r->candidate[0] == '\0')
-	{
-		snprintf(msg, msglen, "%s is possible only to a specific candidate in a paused state", Action);
-		return 400;
-	}
-
-	/* pg_ha: one request at a time (the key is written with cas=0) */
-	if (c->has_failover)
-	{
-		snprintf(msg, msglen, "a switchover or failover is already pending");
-		return 412;
-	}
-	/* Patroni's is_failover_possible() */
-	if (r->leader[0] != '\0' &&
-		(!has_leader || strncmp(c->leader, r->leader, sizeof(c->leader)) != 0))
-	{
-		snprintf(msg, msglen, "leader name does not match");
-		return 412;
-	}
-	if (r->candidate[0] != '\0')
-	{
-		const PgHaMember *m = pgha_find_member(c, r->candidate);
-		const PgHaMember *leader = has_leader ? pgha_find_member(c, c->leader) : NULL;
-
-		if (m == NULL)
-		{
-			snprintf(msg, msglen, "candidate does not exists");
-			return 412;
-		}
-		if (has_leader && strncmp(c->leader, r->candidate, sizeof(c->leader)) == 0)
-		{
-			snprintf(msg, msglen, "candidate \"%s\" is already the leader", r->candidate);
-			return 412;
-		}
-		if (!is_running_replica(m))
-		{
-			snprintf(msg, msglen, "candidate \"%s\" is not a running replica", r->candidate);
-			return 412;
-		}
-		if (m->nofailover)
-		{
-			snprintf(msg, msglen, "candidate \"%s\" is tagged nofailover", r->candidate);
-			return 412;
-		}
-		/* Patroni: a switchover in synchronous mode goes to a sync standby */
-		if (pgha_sync_candidate_refusal(c, r->candidate, has_leader, !switchover) != NULL)
-		{
-			snprintf(msg, msglen, "candidate name does not match with sync_standby");
-			return 412;
-		}
-		if (switchover && leader != NULL && leader->has_xlog && m->has_xlog &&
-			leader->xlog_location - m->xlog_location > c->max_lag_on_failover)
-		{
-			snprintf(msg, msglen,
-					 "candidate \"%s\" lags %lld bytes behind the leader (maximum_lag_on_failover is %lld)",
-					 r->candidate,
-					 (long long) (leader->xlog_location - m->xlog_location),
-					 (long long) c->max_lag_on_failover);
-			return 412;
-		}
-	}
-	else if (pgha_sync_candidate_refusal(c, NULL, has_leader, false) != NULL)
-	{
-		snprintf(msg, msglen, "%s is not possible: synchronous mode is on and there is no synchronous standby", action);
-		return 412;
-	}
-	else
-	{
-		bool		others = false;
-		bool		good = false;
-
-		for (int i = 0; i < c->nmembers && i < PGHA_MAX_MEMBERS; i++)
-		{
-			const PgHaMember *m = &c->members[i];
-
-			if (has_leader && strncmp(m->name, c->leader, sizeof(m->name)) == 0)
-				continue;
-			others = true;
-			if (is_running_replica(m) && !m->nofailover)
-				good = true;
-		}
-		if (!others)
-		{
-			snprintf(msg, msglen, "%s is not possible: cluster does not have members except leader", action);
-			return 412;
-		}
-		if (!good)
-		{
-			snprintf(msg, msglen, "%s is not possible: no good candidates have been found", action);
-			return 412;
-		}
 	}
 	return 0;
 }
@@ -2233,38 +2239,13 @@ pgha_api_parse_reinitialize(const char *body, size_t len, bool *force,
 							char *msg, size_t msglen)
 {
 	json_t	   *root;
-	json_t	   *v;
 
 	*force = false;
 	root = parse_object_body(body, len, true, msg, msglen);
 	if (root == NULL)
 		return 400;
 
-	/*
-	 * Patroni: parse_bool(request.get('force')), str(value).lower() in
-	 * ('on', 'true', 'yes', '1'); anything else (null, 2, "x") is false.
-	 */
-	v = json_object_get(root, "force");
-	if (json_is_true(v))
-		*force = true;
-	else if (json_is_integer(v))
-		*force = json_integer_value(v) == 1;
-	else if (json_is_string(v))
-	{
-		static const char *const yes[] = {"on", "true", "yes", "1"};
-		const char *s = json_string_value(v);
-		char		lower[8];
-		size_t		n = json_string_length(v);
-
-		if (n < sizeof(lower) && strlen(s) == n)
-		{
-			for (size_t i = 0; i <= n; i++)
-				lower[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char) (s[i] - 'A' + 'a') : s[i];
-			for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-				if (strcmp(lower, yes[i]) == 0)
-					*force = true;
-		}
-	}
+	*force = patroni_bool(json_object_get(root, "force"));
 	json_decref(root);
 	return 0;
 }

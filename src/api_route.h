@@ -285,8 +285,15 @@ typedef struct PgHaApiFailover
 	char		leader[PGHA_NAME_LEN];
 	char		candidate[PGHA_NAME_LEN];	/* "candidate", or "member" */
 	char		scheduled_at[PGHA_API_ISO_LEN * 2];
-	/* filled by pgha_api_check_failover when scheduled_at is given */
+	/*
+	 * "force": pg_ha's own field (Patroni ignores it): a failover without a
+	 * leader to a member outside the sync key, as pg_ha_failover(force).
+	 */
+	bool		force;
+	/* filled by pgha_api_check_failover: scheduled_at normalized */
 	char		scheduled_iso[PGHA_API_ISO_LEN];
+	/* ... and true when accepted only by force (commits may be lost) */
+	bool		unsafe;
 } PgHaApiFailover;
 
 /*
@@ -298,13 +305,13 @@ extern int	pgha_api_parse_failover(const char *body, size_t len,
 									size_t msglen);
 
 /*
- * Patroni's checks of a switchover (switchover true) or failover against
- * the cluster as read from Consul, in Patroni's order and with its texts,
- * plus pg_ha's own (those of pg_ha_switchover() and pg_ha_failover(): a
- * pending request, a candidate that is not a running replica, is tagged
- * nofailover, or lags too much for a switchover).  now_ms: epoch ms.
- * Returns 0 (r->scheduled_iso set when scheduled), else 400, 412 or 422
- * with msg.
+ * A switchover (switchover true) or failover against the cluster as read
+ * from Consul: what Patroni's protocol requires of the body (a leader for
+ * a switchover or a scheduled request, a candidate for a failover), then
+ * the operator's rules that SQL and pg_ha_ctl apply too (operator_rules.h),
+ * with Patroni's texts where Patroni has them, then the schedule.  now_ms:
+ * epoch ms.  Returns 0 (r->scheduled_iso set when scheduled, r->unsafe
+ * when accepted by force), else 400, 412 or 422 with msg.
  */
 extern int	pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
 									bool switchover, int64_t now_ms,

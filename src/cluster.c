@@ -791,7 +791,11 @@ handle_failover(PgHaCluster *c, const json_t *entry)
 	json_t	   *root;
 	char		err[PGHA_ERR_LEN];
 	ValueResult r;
+	const json_t *jkey_index = json_object_get(entry, "ModifyIndex");
 
+	if (jkey_index != NULL && json_is_integer(jkey_index) &&
+		json_integer_value(jkey_index) > 0)
+		c->failover_key_index = (uint64_t) json_integer_value(jkey_index);
 	if ((r = entry_value(c, entry, "failover", &value, &len)) != VALUE_OK)
 		return r;
 	if (len == 0)

@@ -150,6 +150,12 @@ typedef struct PgHaCluster
 	bool		failover_scheduled;
 	int64_t		failover_scheduled_ms;	/* epoch ms of scheduled_at */
 	uint64_t	failover_modify_index;
+	/*
+	 * The key's ModifyIndex whatever it holds, 0 when it does not exist: a
+	 * new request replaces a key that holds none ({} is what patronictl
+	 * flush writes) with a check-and-set on this index.
+	 */
+	uint64_t	failover_key_index;
 
 	int			nmembers;
 	PgHaMember	members[PGHA_MAX_MEMBERS];	/* live: held by a session */

@@ -35,8 +35,12 @@
 #include "dcs.h"
 #include "pg_ha.h"
 #include "node_ctl.h"
+#include "operator_rules.h"
 #include "state.h"
 #include "sync.h"
+
+/* how often positions are read again before a refusal for lag stands */
+#define POSITIONS_POLL_MS	200
 
 PG_FUNCTION_INFO_V1(pg_ha_switchover);
 PG_FUNCTION_INFO_V1(pg_ha_failover);
@@ -92,84 +96,190 @@ no_pending_request(const PgHaCluster *c)
 						 pg_ha_cluster)));
 }
 
-/* The member named name, checked to be a replica that may take over. */
-static const PgHaMember *
-check_candidate(const PgHaCluster *c, const char *name, bool check_lag)
+static bool
+is_leader_here(const PgHaCluster *c)
 {
-	const PgHaMember *m = pgha_find_member(c, name);
-	const PgHaMember *leader = has_leader(c) ? pgha_find_member(c, c->leader) : NULL;
-
-	if (m == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cluster \"%s\" has no member \"%s\"", pg_ha_cluster, name),
-				 errhint("SELECT member FROM pg_ha_status lists the members.")));
-	if (has_leader(c) && strcmp(c->leader, name) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("member \"%s\" is already the leader", name),
-				 errhint("Name a replica as the candidate.")));
-	if (strcmp(m->state, "running") != 0 || strcmp(m->role, "replica") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("member \"%s\" is not a running replica", name),
-				 errdetail("Its state is \"%s\", its role \"%s\".", m->state, m->role)));
-	if (m->nofailover)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("member \"%s\" is tagged nofailover", name),
-				 errhint("Remove pg_ha.nofailover on that node, or choose another candidate.")));
-	if (check_lag && leader != NULL && leader->has_xlog && m->has_xlog &&
-		leader->xlog_location - m->xlog_location > c->max_lag_on_failover)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("member \"%s\" lags %lld bytes behind the leader", name,
-						(long long) (leader->xlog_location - m->xlog_location)),
-				 errdetail("maximum_lag_on_failover is %lld bytes.",
-						   (long long) c->max_lag_on_failover),
-				 errhint("Wait until it has caught up, or choose another candidate.")));
-	return m;
+	return has_leader(c) && strcmp(c->leader, pg_ha_node_name) == 0;
 }
 
-static bool
-any_candidate(const PgHaCluster *c)
+/* loop_wait in force: the HA worker's, else this node's setting */
+static int
+loop_wait_now(void)
 {
-	for (int i = 0; i < c->nmembers; i++)
-	{
-		const PgHaMember *m = &c->members[i];
+	int			ms;
 
-		if (strcmp(m->state, "running") == 0 && strcmp(m->role, "replica") == 0 &&
-			!m->nofailover && !(has_leader(c) && strcmp(m->name, c->leader) == 0))
+	LWLockAcquire(pgha_shared->lock, LW_SHARED);
+	ms = pgha_shared->loop_wait_ms > 0 ? pgha_shared->loop_wait_ms : pg_ha_loop_wait;
+	LWLockRelease(pgha_shared->lock);
+	return ms;
+}
+
+/* refusals that rest on the positions the members published */
+static bool
+position_refusal(PgHaOpReason reason)
+{
+	return reason == PGHA_OP_CANDIDATE_LAGS ||
+		reason == PGHA_OP_CANDIDATE_NO_POSITION ||
+		reason == PGHA_OP_NO_GOOD_CANDIDATE;
+}
+
+/*
+ * A member writes a position that moved at most once per loop_wait, so
+ * right after a burst of writes a caught-up replica can look behind for up
+ * to two loop_waits.  Off the leader (which judges on its own walsenders),
+ * such a refusal is judged again on the cluster read anew until then.
+ * True when the request passes now; c and v hold the last read.
+ */
+static bool
+judge_again(PgHaCluster *c, const PgHaOpRequest *req, PgHaOpVerdict *v)
+{
+	int64		deadline = pgha_monotonic_ms() + 2 * (int64) loop_wait_now();
+
+	while (pgha_monotonic_ms() < deadline)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 POSITIONS_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		read_cluster(c);
+		pgha_apply_live_positions(c);
+		if (pgha_rule_request(c, req, v))
 			return true;
+		if (!position_refusal(v->reason) || is_leader_here(c))
+			return false;
 	}
 	return false;
 }
 
-/* Synchronous mode: only the synchronous standby, unless forced (see cluster.h). */
+/*
+ * The operator's rules (operator_rules.h), the same as the REST API's and
+ * pg_ha_ctl's; a refusal becomes the error of pg_ha_switchover() or
+ * pg_ha_failover().  Phrases without an errmsg of their own go through
+ * the "member ... %s" and "cluster ...: %s" forms.
+ */
 static void
-check_sync_candidate(const PgHaCluster *c, const char *candidate, bool force)
+check_request(PgHaCluster *c, PgHaOpAction action, const char *candidate,
+			  bool force, bool scheduled)
 {
-	const char *why = pgha_sync_candidate_refusal(c, candidate, has_leader(c), force);
+	PgHaOpRequest req = {action, NULL, candidate, force, scheduled};
+	PgHaOpVerdict v;
+	const PgHaMember *m;
+	const char *fn = action == PGHA_OP_SWITCHOVER ? "pg_ha_switchover" : "pg_ha_failover";
+	bool		ok = pgha_rule_request(c, &req, &v);
 
-	if (why != NULL && candidate == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cluster \"%s\": %s", pg_ha_cluster, why),
-				 errhint("Wait until the leader has named a synchronous standby (pg_ha_status shows it as Sync Standby).")));
-	if (why != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("member \"%s\" %s", candidate, why),
-				 c->nsync > 0 ? errdetail("The synchronous standby is \"%s\".", c->sync_standby[0]) : 0,
-				 has_leader(c) ?
-				 errhint("Name the synchronous standby, or turn synchronous_mode off first.") :
-				 errhint("To promote it all the same, accepting the loss: SELECT pg_ha_failover('%s', force => true)",
-						 candidate)));
-	if (candidate != NULL && pgha_sync_active(c) && !pgha_sync_is_standby(c, candidate) &&
-		strcmp(c->sync_leader, candidate) != 0)
-		ereport(WARNING,
-				(errmsg("member \"%s\" is not the synchronous standby: commits the last leader acknowledged may be lost",
-						candidate)));
+	if (!ok && position_refusal(v.reason) && !is_leader_here(c))
+		ok = judge_again(c, &req, &v);
+	if (ok)
+	{
+		if (v.unsafe)
+			ereport(WARNING,
+					(errmsg("member \"%s\" is not the synchronous standby: commits the last leader acknowledged may be lost",
+							candidate)));
+		return;
+	}
+	switch (v.reason)
+	{
+		case PGHA_OP_SCHEDULED_PAUSED:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cluster \"%s\": %s", pg_ha_cluster,
+							"a switchover cannot be scheduled while the cluster is paused"),
+					 errhint("Resume the cluster first (pg_ha_resume()), or switch over now.")));
+			break;
+		case PGHA_OP_PAUSED_NO_CANDIDATE:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cluster \"%s\": %s", pg_ha_cluster,
+							"while the cluster is paused a switchover goes only to a named candidate"),
+					 errhint("Name the candidate: SELECT %s('<member>').", fn)));
+			break;
+		case PGHA_OP_PENDING:
+			no_pending_request(c);
+			break;
+		case PGHA_OP_NO_LEADER:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cluster \"%s\" has no leader to switch over from", pg_ha_cluster),
+					 errhint("Use pg_ha_failover(candidate) to make a replica the leader.")));
+			break;
+		case PGHA_OP_CANDIDATE_IS_LEADER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("member \"%s\" is already the leader", candidate),
+					 errhint("Name a replica as the candidate.")));
+			break;
+		case PGHA_OP_CANDIDATE_UNKNOWN:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cluster \"%s\" has no member \"%s\"", pg_ha_cluster, candidate),
+					 errhint("SELECT member FROM pg_ha_status lists the members.")));
+			break;
+		case PGHA_OP_CANDIDATE_NOT_RUNNING:
+		case PGHA_OP_CANDIDATE_NOT_REPLICA:
+			m = pgha_find_member(c, candidate);
+			if (m == NULL)
+				m = pgha_find_stopped_member(c, candidate);
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("member \"%s\" is not a running replica", candidate),
+					 m != NULL ? errdetail("Its state is \"%s\", its role \"%s\".", m->state, m->role) : 0));
+			break;
+		case PGHA_OP_CANDIDATE_NOFAILOVER:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("member \"%s\" is tagged nofailover", candidate),
+					 errhint("Remove pg_ha.nofailover on that node, or choose another candidate.")));
+			break;
+		case PGHA_OP_CANDIDATE_NOT_SYNC:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("member \"%s\" %s", candidate,
+							"is not the synchronous standby: in synchronous mode only the synchronous standby may take over from a running leader"),
+					 c->nsync > 0 ? errdetail("The synchronous standby is \"%s\".", c->sync_standby[0]) : 0,
+					 errhint("Name the synchronous standby, or turn synchronous_mode off first.")));
+			break;
+		case PGHA_OP_CANDIDATE_NOT_SYNC_UNFORCED:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("member \"%s\" %s", candidate,
+							"is not the synchronous standby: it may lack commits the last leader acknowledged"),
+					 c->nsync > 0 ? errdetail("The synchronous standby is \"%s\".", c->sync_standby[0]) : 0,
+					 errhint("To promote it all the same, accepting the loss: SELECT pg_ha_failover('%s', force => true)",
+							 candidate)));
+			break;
+		case PGHA_OP_CANDIDATE_NO_POSITION:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("member \"%s\" %s", candidate, "has not published its WAL position"),
+					 errhint("Its lag cannot be checked: wait until it reports its position, or choose another candidate.")));
+			break;
+		case PGHA_OP_CANDIDATE_LAGS:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("member \"%s\" lags %lld bytes behind the leader", candidate,
+							(long long) v.lag),
+					 errdetail("maximum_lag_on_failover is %lld bytes.",
+							   (long long) c->max_lag_on_failover),
+					 errhint("Wait until it has caught up, or choose another candidate.")));
+			break;
+		case PGHA_OP_NO_SYNC_STANDBY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cluster \"%s\": %s", pg_ha_cluster,
+							"synchronous mode is on and the cluster has no synchronous standby"),
+					 errhint("Wait until the leader has named a synchronous standby (pg_ha_status shows it as Sync Standby).")));
+			break;
+		case PGHA_OP_ONLY_LEADER:
+		case PGHA_OP_NO_GOOD_CANDIDATE:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cluster \"%s\" has no replica that may take over", pg_ha_cluster),
+					 errhint("A candidate must be a running replica not tagged nofailover, within maximum_lag_on_failover of the leader; in synchronous mode, the synchronous standby.")));
+			break;
+		default:
+			/* SQL names no leader, and pg_ha_failover() is STRICT */
+			elog(ERROR, "%s refused: %s", fn, pgha_rule_reason_name(v.reason));
+	}
 }
 
 /*
@@ -184,15 +294,14 @@ note_caller(void)
 	LWLockRelease(pgha_shared->lock);
 }
 
-static bool
-is_leader_here(const PgHaCluster *c)
-{
-	return has_leader(c) && strcmp(c->leader, pg_ha_node_name) == 0;
-}
-
-/* Write the failover request, only if none exists; wake our worker. */
+/*
+ * Write the failover request, only if none exists (a key that holds no
+ * request, {}, is replaced: key_index is its ModifyIndex, 0 when absent);
+ * wake our worker.
+ */
 static void
-write_request(const char *leader, const char *member, const char *scheduled_at)
+write_request(const char *leader, const char *member, const char *scheduled_at,
+			  uint64 key_index)
 {
 	char		body[1024];
 	char		err[PGHA_ERR_LEN];
@@ -200,7 +309,8 @@ write_request(const char *leader, const char *member, const char *scheduled_at)
 
 	if (pgha_failover_request_json(leader, member, scheduled_at, body, sizeof(body)) < 0)
 		elog(ERROR, "could not format the failover request");
-	if (!dcs_kv_put(dcs_cluster_key("failover"), body, "cas=0", &done, err, sizeof(err)))
+	if (!dcs_kv_put(dcs_cluster_key("failover"), body,
+					psprintf("cas=" UINT64_FORMAT, key_index), &done, err, sizeof(err)))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not write the request to Consul"),
@@ -275,9 +385,7 @@ wait_for_outcome(bool switchover, const char *old_leader, const char *candidate)
 	int64		next_poll;
 	char		msg[PGHA_ERR_LEN];
 
-	LWLockAcquire(pgha_shared->lock, LW_SHARED);
-	loop_wait_ms = pgha_shared->loop_wait_ms > 0 ? pgha_shared->loop_wait_ms : pg_ha_loop_wait;
-	LWLockRelease(pgha_shared->lock);
+	loop_wait_ms = loop_wait_now();
 	wait_ms = pgha_failover_wait_ms(loop_wait_ms);
 	next_poll = pgha_monotonic_ms() + PGHA_OUTCOME_POLL_MS;
 	deadline = pgha_monotonic_ms() + wait_ms;
@@ -350,20 +458,7 @@ pg_ha_switchover(PG_FUNCTION_ARGS)
 		when = scheduled_time(PG_GETARG_TIMESTAMPTZ(1));
 	read_cluster(c);
 	pgha_apply_live_positions(c);
-	if (!has_leader(c))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cluster \"%s\" has no leader to switch over from", pg_ha_cluster),
-				 errhint("Use pg_ha_failover(candidate) to make a replica the leader.")));
-	no_pending_request(c);
-	if (candidate != NULL)
-		(void) check_candidate(c, candidate, true);
-	check_sync_candidate(c, candidate, false);
-	if (candidate == NULL && !any_candidate(c))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cluster \"%s\" has no replica that may take over", pg_ha_cluster),
-				 errhint("A candidate must be a running replica not tagged nofailover.")));
+	check_request(c, PGHA_OP_SWITCHOVER, candidate, false, when != NULL);
 
 	/* a scheduled one has nothing to wait for yet (Patroni answers 202) */
 	if (when != NULL)
@@ -373,7 +468,7 @@ pg_ha_switchover(PG_FUNCTION_ARGS)
 
 	if (when == NULL && is_leader_here(c))
 		note_caller();
-	write_request(c->leader, candidate, when);
+	write_request(c->leader, candidate, when, c->failover_key_index);
 	if (wait)
 		PG_RETURN_TEXT_P(wait_for_outcome(true, c->leader, candidate));
 	if (when == NULL)
@@ -395,15 +490,14 @@ pg_ha_failover(PG_FUNCTION_ARGS)
 
 	require_active();
 	read_cluster(c);
-	no_pending_request(c);
-	/* a failover is for when the leader is unhealthy: no lag check */
-	(void) check_candidate(c, candidate, false);
-	check_sync_candidate(c, candidate, force);
+	pgha_apply_live_positions(c);
+	check_request(c, PGHA_OP_FAILOVER, candidate, force, false);
 	if (wait)
 		no_wait_on_leader(c, "pg_ha_failover");
 	if (is_leader_here(c))
 		note_caller();
-	write_request(has_leader(c) ? c->leader : NULL, candidate, NULL);
+	write_request(has_leader(c) ? c->leader : NULL, candidate, NULL,
+				  c->failover_key_index);
 	if (wait)
 		PG_RETURN_TEXT_P(wait_for_outcome(false, has_leader(c) ? c->leader : NULL,
 										  candidate));

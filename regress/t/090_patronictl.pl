@@ -252,6 +252,36 @@ ok(PgHaTest::poll_until('pg1 and pg3 follow pg2', 90, sub { PgHaTest::streaming(
 ($ok, $out, my $err) = patronictl('switchover', 'otus', '--leader', 'pg2', '--candidate', 'pg2', '--force');
 like($out . $err, qr/target and source are the same/, 'patronictl refuses a switchover to the leader itself');
 
+# patronictl flush: pg_ha has no DELETE /switchover, so patronictl writes
+# {} into the failover key, which is no request; the next request through
+# REST or SQL replaces it, and pg_ha_ctl flush removes it
+my $when = '2030-01-01T10:00+00:00';
+($ok, $out) = patronictl('switchover', 'otus', '--leader', 'pg2', '--candidate', 'pg1',
+	'--scheduled', $when, '--force');
+ok($ok && defined $consul->kv_get('service/otus/failover'), 'patronictl schedules a switchover');
+patronictl('flush', 'otus', 'switchover', '--force');
+my $key = $consul->kv_get('service/otus/failover');
+ok(!defined $key || $key =~ /^\{\s*\}$/, 'patronictl flush leaves no request (' . ($key // 'no key') . ')');
+($ok, $out, $err) = patronictl('switchover', 'otus', '--leader', 'pg2', '--candidate', 'pg1',
+	'--scheduled', $when, '--force');
+like($consul->kv_get('service/otus/failover') // '', qr/"member":\s*"pg1"/,
+	'after the flush, a switchover through REST is taken');
+$consul->kv_put('service/otus/failover', '{}');
+$pg2->safe_psql('postgres', 'CREATE EXTENSION IF NOT EXISTS pg_ha');
+$pg2->safe_psql('postgres', "SELECT pg_ha_switchover('pg1', '$when')");
+like($consul->kv_get('service/otus/failover') // '', qr/"member":\s*"pg1"/,
+	'over {} a switchover through SQL is taken');
+my ($ctl_flush, $flush_err) = ('', '');
+IPC::Run::run([ 'pg_ha_ctl', 'flush', 'otus', 'switchover', '--force', '--consul-url', $consul->http_url ],
+	'<', \undef, '>', \$ctl_flush, '2>', \$flush_err);
+like($ctl_flush, qr/Success: pending switchover deleted/, 'pg_ha_ctl flush deletes it');
+$consul->kv_put('service/otus/failover', '{}');
+IPC::Run::run([ 'pg_ha_ctl', 'flush', 'otus', 'switchover', '--force', '--consul-url', $consul->http_url ],
+	'<', \undef, '>', \$ctl_flush, '2>', \$flush_err);
+like($ctl_flush, qr/No pending switchover \(removed the failover key/, 'and removes a {} left by patronictl');
+ok(!defined $consul->kv_get('service/otus/failover'), 'no failover key left');
+is(leader_key(), 'pg2', 'pg2 still leads');
+
 # a stopped member (issue 13): pg_ha's leader keeps a record of it, which
 # patronictl lists as it lists a stopped Patroni node
 $pg3->stop;

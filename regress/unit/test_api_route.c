@@ -1319,6 +1319,7 @@ test_write_failover(void)
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg9\"}", true, &f, msg), 412);
 	CHECK_STR(msg, "candidate does not exists");
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg1\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "candidate \"pg1\" is already the leader");
 	/* patronictl sends nulls */
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\", \"scheduled_at\": null}", true, &f, msg), 0);
 	CHECK_STR(f.candidate, "pg2");
@@ -1341,7 +1342,11 @@ test_write_failover(void)
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", true, &f, msg), 400);
 	CHECK_STR(msg, "Switchover is possible only to a specific candidate in a paused state");
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\", \"scheduled_at\": \"2030-01-01T10:00:00Z\"}", true, &f, msg), 400);
+	CHECK_STR(msg, "Can't schedule switchover in the paused state");
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 0);
+	/* paused and a time in the past: the pause is said first, as Patroni */
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\", \"scheduled_at\": \"2020-01-01T10:00:00Z\"}", true, &f, msg), 400);
+	CHECK_STR(msg, "Can't schedule switchover in the paused state");
 	c->paused = false;
 	/* pg_ha's own checks */
 	c->has_failover = true;
@@ -1359,11 +1364,23 @@ test_write_failover(void)
 	c->members[1].nofailover = c->members[2].nofailover = false;
 	c->members[1].xlog_location = 0;
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 412);
-	/* a failover does not mind the lag, nor a missing leader */
-	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", false, &f, msg), 0);
+	CHECK_STR(msg, "candidate \"pg2\" lags 5000000 bytes behind the leader (maximum_lag_on_failover is 1048576)");
+	/* the running leader waits for a lagging candidate: a failover too */
+	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", false, &f, msg), 412);
+	c->members[1].has_xlog = false;
+	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", false, &f, msg), 412);
+	CHECK_STR(msg, "candidate \"pg2\" has not published its WAL position");
+	/* without a leader the candidate takes over as it is */
 	c->has_leader = false;
 	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", false, &f, msg), 0);
+	c->members[1].has_xlog = true;
+	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", false, &f, msg), 0);
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", true, &f, msg), 412);
+	CHECK_STR(msg, "leader name does not match");
+	CHECK_INT(failover(c, "{\"leader\": \"pg1\", \"candidate\": \"pg2\"}", false, &f, msg), 412);
+	CHECK_STR(msg, "leader name does not match");
+	CHECK_INT(failover(c, "{\"candidate\": \"pg1\"}", false, &f, msg), 412);
+	CHECK_STR(msg, "candidate \"pg1\" is not a running replica");
 	c->nmembers = 1;
 	c->has_leader = true;
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", true, &f, msg), 412);
@@ -1646,11 +1663,23 @@ test_sync_mode(void)
 	c->nsync = 0;
 	CHECK_INT(failover(c, "{\"leader\": \"pg1\"}", true, &f, msg), 412);
 	CHECK_STR(msg, "switchover is not possible: synchronous mode is on and there is no synchronous standby");
-	/* no leader: a failover is the operator's call, as in Patroni */
+	/*
+	 * No leader: pg3 may lack acknowledged commits.  As pg_ha_failover()
+	 * and pg_ha_ctl failover, only with force (pg_ha's field; Patroni's
+	 * REST API has no check, patronictl 4 asks the operator first).
+	 */
 	c->has_leader = false;
 	c->leader_session[0] = '\0';
 	c->nsync = 1;
-	CHECK_INT(failover(c, "{\"candidate\": \"pg3\"}", false, &f, msg), 0);
+	CHECK_INT(failover(c, "{\"candidate\": \"pg3\"}", false, &f, msg), 412);
+	CHECK_STR(msg, "candidate name does not match with sync_standby");
+	CHECK_INT(failover(c, "{\"candidate\": \"pg3\", \"force\": true}", false, &f, msg), 0);
+	CHECK(f.force && f.unsafe);
+	CHECK_INT(failover(c, "{\"candidate\": \"pg3\", \"force\": \"Yes\"}", false, &f, msg), 0);
+	CHECK_INT(failover(c, "{\"candidate\": \"pg3\", \"force\": false}", false, &f, msg), 412);
+	CHECK_INT(failover(c, "{\"candidate\": \"pg3\", \"force\": 2}", false, &f, msg), 412);
+	CHECK_INT(failover(c, "{\"candidate\": \"pg2\"}", false, &f, msg), 0);
+	CHECK(!f.force && !f.unsafe);
 
 	free(leader);
 	free(replica);

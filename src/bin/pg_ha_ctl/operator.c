@@ -16,10 +16,12 @@
  *		"member" is written and only that member may take over.  Every
  *		check an operator would otherwise learn about from a server log
  *		(unknown candidate, not running, nofailover, lagging, no leader, a
- *		time in the past...) is made before anything is written.  Then the
- *		command waits for the new leader and prints the outcome as
- *		patronictl prints Patroni's answer (pgha_failover_outcome in
- *		api_route.h, the rule pg_ha's REST API answers by).
+ *		time in the past...) is made before anything is written: the
+ *		rules of operator_rules.c, which SQL and the REST API apply too,
+ *		in this tool's words.  Then the command waits for the new leader
+ *		and prints the outcome as patronictl prints Patroni's answer
+ *		(pgha_failover_outcome in api_route.h, the rule pg_ha's REST API
+ *		answers by).
  *	flush
  *		delete a pending request.
  *	pause, resume
@@ -40,6 +42,7 @@
 #include "common/logging.h"
 #include "pg_ha_ctl.h"
 #include "api_route.h"
+#include "operator_rules.h"
 
 /* attempts at a check-and-set write that others keep changing */
 #define CAS_ATTEMPTS		5
@@ -274,52 +277,7 @@ report_pending(const CtlOptions *opt, const CtlKv *kv)
 					  opt->cluster);
 }
 
-/* ----- candidates */
-
-static bool
-member_running(const PgHaMember *m)
-{
-	/* Patroni 3 writes "streaming" for a replica that streams */
-	return strcmp(m->state, "running") == 0 || strcmp(m->state, "streaming") == 0;
-}
-
-/*
- * Why m may not take over, as a phrase after its name ("is not running
- * ..."), or NULL when it may.  hint gets advice for the operator.
- */
-static char *
-unfit_reason(const PgHaCluster *c, const PgHaMember *m, const char **hint)
-{
-	int64		pos;
-
-	if (!member_running(m))
-	{
-		*hint = "Only a running replica can take over; start it, or choose another candidate.";
-		return psprintf("is not running (state \"%s\")", m->state[0] ? m->state : "unknown");
-	}
-	if (m->role[0] != '\0' && strcmp(m->role, "replica") != 0)
-	{
-		*hint = "Only a replica can take over; choose another candidate.";
-		return psprintf("is not a replica (role \"%s\")", m->role);
-	}
-	if (m->nofailover)
-	{
-		*hint = "A member tagged nofailover never becomes the leader; choose another candidate, or remove the tag (pg_ha.nofailover) first.";
-		return pg_strdup("is tagged nofailover");
-	}
-	if (!m->has_xlog)
-	{
-		*hint = "Its lag cannot be checked; wait until it reports its position, or choose another candidate.";
-		return pg_strdup("has not published its WAL position");
-	}
-	if (ctl_leader_position(c, &pos) && pos - m->xlog_location > c->max_lag_on_failover)
-	{
-		*hint = "Wait until it has caught up, or choose another candidate.";
-		return psprintf("lags " INT64_FORMAT " bytes behind the leader, more than maximum_lag_on_failover (" INT64_FORMAT ")",
-						pos - m->xlog_location, (int64) c->max_lag_on_failover);
-	}
-	return NULL;
-}
+/* ----- the operator's rules (operator_rules.h), in pg_ha_ctl's words */
 
 /* comma-separated names of the members other than skip */
 static char *
@@ -341,98 +299,214 @@ member_names(const PgHaCluster *c, const char *skip)
 }
 
 /*
- * Check that candidate (or, when NULL, some replica) may take over from
- * leader (NULL: none).  Logs the error and returns false otherwise.
+ * Why member name may not take over, as a phrase after its name ("is not
+ * running ..."), with advice for the operator in hint.
+ */
+static char *
+unfit_phrase(const PgHaCluster *c, const char *name, PgHaOpReason reason,
+			 int64 lag, const char **hint)
+{
+	const PgHaMember *m = pgha_find_member(c, name);
+
+	if (m == NULL)
+		m = pgha_find_stopped_member(c, name);
+	switch (reason)
+	{
+		case PGHA_OP_CANDIDATE_NOT_RUNNING:
+			*hint = "Only a running replica can take over; start it, or choose another candidate.";
+			return psprintf("is not running (state \"%s\")",
+							m != NULL && m->state[0] ? m->state : "unknown");
+		case PGHA_OP_CANDIDATE_NOT_REPLICA:
+			*hint = "Only a replica can take over; choose another candidate.";
+			return psprintf("is not a replica (role \"%s\")",
+							m != NULL && m->role[0] ? m->role : "unknown");
+		case PGHA_OP_CANDIDATE_NOFAILOVER:
+			*hint = "A member tagged nofailover never becomes the leader; choose another candidate, or remove the tag (pg_ha.nofailover) first.";
+			return pg_strdup("is tagged nofailover");
+		case PGHA_OP_CANDIDATE_NOT_SYNC:
+			*hint = "Name the synchronous standby, or turn synchronous_mode off first.";
+			return pg_strdup("is not the synchronous standby: in synchronous mode only the synchronous standby may take over from a running leader");
+		case PGHA_OP_CANDIDATE_NOT_SYNC_UNFORCED:
+			*hint = "To promote it all the same, accepting the loss, add --force.";
+			return pg_strdup("is not the synchronous standby: it may lack commits the last leader acknowledged");
+		case PGHA_OP_CANDIDATE_NO_POSITION:
+			*hint = "Its lag cannot be checked; wait until it reports its position, or choose another candidate.";
+			return pg_strdup("has not published its WAL position");
+		case PGHA_OP_CANDIDATE_LAGS:
+			*hint = "Wait until it has caught up, or choose another candidate.";
+			return psprintf("lags " INT64_FORMAT " bytes behind the leader, more than maximum_lag_on_failover (" INT64_FORMAT ")",
+							lag, (int64) c->max_lag_on_failover);
+		default:
+			*hint = "";
+			return pg_strdup(pgha_rule_reason_name(reason));
+	}
+}
+
+/* No candidate, none fit: each member's reason, for the detail line. */
+static void
+report_no_candidate(const CtlOptions *opt, const PgHaCluster *c,
+					const char *leader, const char *action)
+{
+	PQExpBufferData why;
+	bool		sync = pgha_sync_active(c);
+
+	initPQExpBuffer(&why);
+	for (int i = 0; i < c->nmembers; i++)
+	{
+		const PgHaMember *m = &c->members[i];
+		PgHaOpReason reason;
+		int64_t		lag = 0;
+		const char *hint;
+		char	   *phrase;
+
+		if (leader != NULL && strcmp(m->name, leader) == 0)
+			continue;
+		reason = pgha_rule_member_fit(c, m, &lag);
+		if (reason == PGHA_OP_OK && sync && !pgha_sync_is_standby(c, m->name))
+			reason = PGHA_OP_CANDIDATE_NOT_SYNC;
+		if (reason == PGHA_OP_OK)
+			continue;
+		phrase = unfit_phrase(c, m->name, reason, lag, &hint);
+		appendPQExpBuffer(&why, "%s\"%s\" %s", why.len ? "; " : "", m->name, phrase);
+		pg_free(phrase);
+	}
+	pg_log_error("no replica of cluster \"%s\" can take over: the %s has no candidate",
+				 opt->cluster, action);
+	if (why.len > 0)
+		pg_log_error_detail("%s.", why.data);
+	else
+		pg_log_error_detail("The cluster has no replica.");
+	termPQExpBuffer(&why);
+}
+
+/* Log why the rules refuse the request. */
+static void
+report_refusal(const CtlOptions *opt, const PgHaCluster *c,
+			   const PgHaOpRequest *r, const PgHaOpVerdict *v)
+{
+	const char *action = r->action == PGHA_OP_FAILOVER ? "failover" : "switchover";
+	const char *leader = (c->has_leader && c->leader_session[0] != '\0') ? c->leader : NULL;
+	const char *hint = NULL;
+	char	   *phrase;
+
+	switch (v->reason)
+	{
+		case PGHA_OP_OK:
+			return;
+		case PGHA_OP_FAILOVER_NO_CANDIDATE:
+			pg_log_error("a failover needs a candidate");
+			if (leader != NULL)
+				pg_log_error_hint("Give --candidate NAME, or let pg_ha choose a replica with: pg_ha_ctl switchover %s",
+								  opt->cluster);
+			else
+				pg_log_error_hint("Give --candidate NAME, one of: %s.", member_names(c, NULL));
+			return;
+		case PGHA_OP_SCHEDULED_PAUSED:
+			pg_log_error("cannot schedule a switchover while cluster \"%s\" is paused",
+						 opt->cluster);
+			pg_log_error_hint("Resume it first (pg_ha_ctl resume %s), or switch over now.",
+							  opt->cluster);
+			return;
+		case PGHA_OP_PAUSED_NO_CANDIDATE:
+			pg_log_error("cluster \"%s\" is paused: a %s goes only to a named candidate",
+						 opt->cluster, action);
+			pg_log_error_hint("Give --candidate NAME, or resume the cluster first (pg_ha_ctl resume %s).",
+							  opt->cluster);
+			return;
+		case PGHA_OP_PENDING:
+			pg_log_error("a switchover is already pending in cluster \"%s\"", opt->cluster);
+			pg_log_error_hint("Wait for it to complete, or cancel it with: pg_ha_ctl flush %s switchover",
+							  opt->cluster);
+			return;
+		case PGHA_OP_NO_LEADER:
+			pg_log_error("cluster \"%s\" has no leader", opt->cluster);
+			pg_log_error_hint("A switchover needs a running leader; use failover to promote a replica: pg_ha_ctl failover %s --candidate NAME",
+							  opt->cluster);
+			return;
+		case PGHA_OP_LEADER_MISMATCH:
+			pg_log_error("\"%s\" is not the leader of cluster \"%s\"", v->member, opt->cluster);
+			if (leader != NULL)
+				pg_log_error_hint("The leader is \"%s\".", leader);
+			else
+				pg_log_error_hint("The cluster has no leader; give no --leader.");
+			return;
+		case PGHA_OP_CANDIDATE_IS_LEADER:
+			pg_log_error("\"%s\" is already the leader of cluster \"%s\"",
+						 v->member, opt->cluster);
+			pg_log_error_hint("Choose one of the replicas as candidate: %s.",
+							  member_names(c, v->member));
+			return;
+		case PGHA_OP_CANDIDATE_UNKNOWN:
+			pg_log_error("member \"%s\" does not exist in cluster \"%s\"",
+						 v->member, opt->cluster);
+			pg_log_error_hint("The members are: %s.", member_names(c, NULL));
+			return;
+		case PGHA_OP_NO_SYNC_STANDBY:
+			pg_log_error("cluster \"%s\": synchronous mode is on and the cluster has no synchronous standby",
+						 opt->cluster);
+			pg_log_error_hint("Wait until the leader has named a synchronous standby (\"Sync Standby\" in pg_ha_ctl list).");
+			return;
+		case PGHA_OP_ONLY_LEADER:
+		case PGHA_OP_NO_GOOD_CANDIDATE:
+			report_no_candidate(opt, c, leader, action);
+			return;
+		default:
+			phrase = unfit_phrase(c, v->member, v->reason, v->lag, &hint);
+			pg_log_error("candidate \"%s\" %s", v->member, phrase);
+			if (v->reason == PGHA_OP_CANDIDATE_NOT_SYNC && c->nsync > 0)
+				pg_log_error_hint("Name the synchronous standby (%s), or turn synchronous_mode off first.",
+								  c->sync_standby[0]);
+			else if (hint[0] != '\0')
+				pg_log_error_hint("%s", hint);
+			pg_free(phrase);
+			return;
+	}
+}
+
+/*
+ * May the request be written?  Logs the error and returns false otherwise;
+ * warn: say so when it is accepted only by force.
  */
 static bool
-check_candidate(const CtlOptions *opt, const PgHaCluster *c,
-				const char *leader, const char *candidate, const char *action)
+check_request(const CtlOptions *opt, const PgHaCluster *c, bool failover,
+			  const char *leader, const char *candidate, bool scheduled, bool warn)
 {
-	const char *hint = NULL;
-	char	   *reason;
-	bool		failover = strcmp(action, "failover") == 0;
-	const char *sync_why = pgha_sync_candidate_refusal(c, candidate, leader != NULL,
-													   failover && opt->force);
+	PgHaOpRequest req;
+	PgHaOpVerdict v;
 
-	/* synchronous mode: only the synchronous standby (see cluster.h) */
-	if (sync_why != NULL && candidate == NULL)
+	memset(&req, 0, sizeof(req));
+	req.action = failover ? PGHA_OP_FAILOVER : PGHA_OP_SWITCHOVER;
+	req.leader = leader;
+	req.candidate = candidate;
+	/* --force skips the prompts, and is the operator's word for the loss */
+	req.force = failover && opt->force;
+	req.scheduled = scheduled;
+	if (!pgha_rule_request(c, &req, &v))
 	{
-		pg_log_error("cluster \"%s\": %s", opt->cluster, sync_why);
-		pg_log_error_hint("Wait until the leader has named a synchronous standby (\"Sync Standby\" in pg_ha_ctl list).");
+		report_refusal(opt, c, &req, &v);
 		return false;
 	}
-	if (sync_why != NULL && pgha_find_member(c, candidate) != NULL)
-	{
-		pg_log_error("candidate \"%s\" %s", candidate, sync_why);
-		if (leader != NULL)
-			pg_log_error_hint("Name the synchronous standby%s%s%s, or turn synchronous_mode off first.",
-							  c->nsync > 0 ? " (" : "", c->nsync > 0 ? c->sync_standby[0] : "",
-							  c->nsync > 0 ? ")" : "");
-		else
-			pg_log_error_hint("To promote it all the same, accepting the loss, add --force.");
-		return false;
-	}
+	if (warn && v.unsafe)
+		pg_log_warning("candidate \"%s\" is not the synchronous standby: commits the last leader acknowledged may be lost",
+					   candidate);
+	return true;
+}
 
-	if (candidate != NULL)
-	{
-		const PgHaMember *m = pgha_find_member(c, candidate);
+/* The leader rules alone, before the prompts: no answer can change them. */
+static bool
+check_leader(const CtlOptions *opt, const PgHaCluster *c, bool failover,
+			 const char *named)
+{
+	PgHaOpRequest req;
+	PgHaOpVerdict v;
 
-		if (leader != NULL && strcmp(candidate, leader) == 0)
-		{
-			pg_log_error("\"%s\" is already the leader of cluster \"%s\"",
-						 candidate, opt->cluster);
-			pg_log_error_hint("Choose one of the replicas as candidate: %s.",
-							  member_names(c, leader));
-			return false;
-		}
-		if (m == NULL)
-		{
-			pg_log_error("member \"%s\" does not exist in cluster \"%s\"",
-						 candidate, opt->cluster);
-			pg_log_error_hint("The members are: %s.", member_names(c, NULL));
-			return false;
-		}
-		if ((reason = unfit_reason(c, m, &hint)) != NULL)
-		{
-			pg_log_error("candidate \"%s\" %s", candidate, reason);
-			pg_log_error_hint("%s", hint);
-			return false;
-		}
+	memset(&req, 0, sizeof(req));
+	req.action = failover ? PGHA_OP_FAILOVER : PGHA_OP_SWITCHOVER;
+	req.leader = named;
+	if (pgha_rule_leader(c, &req, &v) == PGHA_OP_OK)
 		return true;
-	}
-
-	/* no candidate: some replica must be able to take over */
-	{
-		PQExpBufferData why;
-		bool		any = false;
-
-		initPQExpBuffer(&why);
-		for (int i = 0; i < c->nmembers; i++)
-		{
-			const PgHaMember *m = &c->members[i];
-
-			if (leader != NULL && strcmp(m->name, leader) == 0)
-				continue;
-			if ((reason = unfit_reason(c, m, &hint)) == NULL)
-			{
-				any = true;
-				break;
-			}
-			appendPQExpBuffer(&why, "%s\"%s\" %s", why.len ? "; " : "", m->name, reason);
-			pg_free(reason);
-		}
-		if (!any)
-		{
-			pg_log_error("no replica of cluster \"%s\" can take over: the %s has no candidate",
-						 opt->cluster, action);
-			if (why.len > 0)
-				pg_log_error_detail("%s.", why.data);
-			else
-				pg_log_error_detail("The cluster has no replica.");
-		}
-		termPQExpBuffer(&why);
-		return any;
-	}
+	report_refusal(opt, c, &req, &v);
+	return false;
 }
 
 /* the name of the member holding the leader key, or NULL */
@@ -559,22 +633,8 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 
 	if (current_leader(c) != NULL)
 		leader = pg_strdup(current_leader(c));
-	if (!failover && leader == NULL)
-	{
-		pg_log_error("cluster \"%s\" has no leader", opt->cluster);
-		pg_log_error_hint("A switchover needs a running leader; use failover to promote a replica: pg_ha_ctl failover %s --candidate NAME",
-						  opt->cluster);
+	if (!check_leader(opt, c, failover, opt->leader))
 		return 1;
-	}
-	if (opt->leader != NULL && (leader == NULL || strcmp(opt->leader, leader) != 0))
-	{
-		pg_log_error("\"%s\" is not the leader of cluster \"%s\"", opt->leader, opt->cluster);
-		if (leader != NULL)
-			pg_log_error_hint("The leader is \"%s\".", leader);
-		else
-			pg_log_error_hint("The cluster has no leader; give no --leader.");
-		return 1;
-	}
 
 	if (!opt->force)
 	{
@@ -586,12 +646,8 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 		{
 			char	   *answer = ctl_prompt("Primary", leader);
 
-			if (strcmp(answer, leader) != 0)
-			{
-				pg_log_error("\"%s\" is not the leader of cluster \"%s\"", answer, opt->cluster);
-				pg_log_error_hint("The leader is \"%s\".", leader);
+			if (!check_leader(opt, c, failover, answer))
 				return 1;
-			}
 		}
 
 		/* patronictl offers every member but the leader and nofailover ones */
@@ -649,16 +705,6 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 		}
 	}
 
-	if (failover && candidate == NULL)
-	{
-		pg_log_error("a failover needs a candidate");
-		if (leader != NULL)
-			pg_log_error_hint("Give --candidate NAME, or let pg_ha choose a replica with: pg_ha_ctl switchover %s",
-							  opt->cluster);
-		else
-			pg_log_error_hint("Give --candidate NAME, one of: %s.", member_names(c, NULL));
-		return 1;
-	}
 	if (scheduled != NULL && scheduled[0] != '\0' && pg_strcasecmp(scheduled, "now") != 0)
 	{
 		if (!ctl_parse_time(scheduled, &when))
@@ -673,18 +719,10 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 			pg_log_error_hint("Give a time in the future, or now.");
 			return 1;
 		}
-		if (c->paused)
-		{
-			pg_log_error("cannot schedule a switchover while cluster \"%s\" is paused",
-						 opt->cluster);
-			pg_log_error_hint("Resume it first (pg_ha_ctl resume %s), or switch over now.",
-							  opt->cluster);
-			return 1;
-		}
 		has_when = true;
 		ctl_format_iso_utc(when, when_iso, sizeof(when_iso));
 	}
-	if (!check_candidate(opt, c, leader, candidate, action))
+	if (!check_request(opt, c, failover, leader, candidate, has_when, true))
 		return 1;
 
 	printf("Current cluster topology\n");
@@ -745,7 +783,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 			pg_log_error_hint("Run the command again.");
 			return 1;
 		}
-		if (!check_candidate(opt, c, leader, candidate, action))
+		if (!check_request(opt, c, failover, leader, candidate, has_when, false))
 			return 1;
 		if (!ctl_kv_put(opt, "failover", value,
 						kv.exists ? (int64) kv.modify_index : 0, &done))
@@ -801,13 +839,20 @@ cmd_flush(const CtlOptions *opt)
 
 		if (!ctl_kv_get(opt, "failover", &kv))
 			return 1;
-		if (!failover_pending(&kv))
+		if (!kv.exists)
 		{
 			printf("No pending switchover\n");
 			return 0;
 		}
+		/* the key goes whatever it holds: {} left by patronictl flush too */
 		if (!ctl_kv_delete(opt, "failover", (int64) kv.modify_index, &done))
 			return 1;
+		if (done && !failover_pending(&kv))
+		{
+			printf("No pending switchover (removed the failover key, which held none: %.200s)\n",
+				   kv.value);
+			return 0;
+		}
 		if (done)
 		{
 			printf("Success: pending switchover deleted (%.200s)\n", kv.value);
