@@ -28,18 +28,6 @@ my $passfile = "$base/replication.pgpass";
 my %port     = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2 pg3);
 my %api      = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2 pg3);
 
-# data directories of the servers this test may have started
-my @datadirs;
-
-END
-{
-	local $?;
-	foreach my $dir (@datadirs)
-	{
-		next unless -e "$dir/postmaster.pid";
-		system('pg_ctl', '-D', $dir, '-m', 'immediate', '-w', 'stop');
-	}
-}
 
 # Run pg_ha_ctl; returns (exit code, stdout, stderr), all logged.
 sub ctl
@@ -105,7 +93,7 @@ sub last_line
 # ---------------------------------------------------------------------
 # 1. The first node bootstraps the cluster.
 
-push @datadirs, "$base/pg1";
+PgHaTest::stop_at_end("$base/pg1");
 my ($rc, $out, $err) = ctl(init_args('pg1'));
 is($rc, 0, 'init of pg1 succeeds');
 like($out, qr/Node "pg1" bootstrapped cluster "ctl" and is its leader/,
@@ -138,7 +126,7 @@ is(last_line("$base/pg1/postgresql.conf"), "include_if_exists = 'pg_ha.conf'",
 # ---------------------------------------------------------------------
 # 2. The second node is cloned from the leader.
 
-push @datadirs, "$base/pg2";
+PgHaTest::stop_at_end("$base/pg2");
 ($rc, $out, $err) = ctl(init_args('pg2'));
 is($rc, 0, 'init of pg2 succeeds');
 like($out, qr/Node "pg2" joined cluster "ctl" as a replica of "pg1"/,
@@ -350,7 +338,7 @@ ok( PgHaTest::poll_until(
 # pg_basebackup and for the walreceiver of the server init starts; a
 # PGSERVICE missing here and a PGUSER of no role would break them too.
 
-push @datadirs, "$base/pg3";
+PgHaTest::stop_at_end("$base/pg3");
 {
 	local $ENV{PGPASSWORD} = 'not-the-replication-password';
 	local $ENV{PGUSER}     = 'no_such_role';

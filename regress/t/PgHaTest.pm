@@ -1377,4 +1377,24 @@ END
 	kill 'TERM', $_ for @haproxy_pids;
 }
 
+# Servers a test started outside its Cluster objects (pg_ha_ctl init or
+# rejoin start them): stopped, immediate, when the test ends.
+my @stray_datadirs;
+
+sub PgHaTest::stop_at_end
+{
+	push @stray_datadirs, @_;
+	return;
+}
+
+END
+{
+	local $?;
+	foreach my $dir (@stray_datadirs)
+	{
+		next unless -e "$dir/postmaster.pid";
+		system('pg_ctl', '-D', $dir, '-m', 'immediate', '-w', 'stop');
+	}
+}
+
 1;

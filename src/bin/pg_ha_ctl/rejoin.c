@@ -38,10 +38,13 @@
  */
 #include "postgres_fe.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "access/xlog_internal.h"
+#include "access/xlogrecord.h"
 #include "catalog/pg_control.h"
 #include "common/controldata_utils.h"
 #include "common/logging.h"
@@ -516,7 +519,7 @@ clean_standby_shutdown(const char *pgdata, const char *opts, int timeout)
  * cannot be told (pg_rewind then judges as before).
  */
 static bool
-timeline_collides(const char *pgdata, const char *source)
+timeline_collides(const char *pgdata, PGconn *conn)
 {
 	bool		crc_ok;
 	ControlFileData *control = get_controlfile(pgdata, &crc_ok);
@@ -525,7 +528,6 @@ timeline_collides(const char *pgdata, const char *source)
 	char	   *path;
 	char	   *local;
 	size_t		local_len = 0;
-	PGconn	   *conn;
 	PGresult   *res;
 	bool		collides = false;
 
@@ -539,7 +541,6 @@ timeline_collides(const char *pgdata, const char *source)
 	if (local == NULL)
 		return false;
 
-	conn = PQconnectdb(source);
 	res = PQexec(conn, "SELECT timeline_id FROM pg_catalog.pg_control_checkpoint()");
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 		strtoul(PQgetvalue(res, 0, 0), NULL, 10) == tli)
@@ -560,9 +561,162 @@ timeline_collides(const char *pgdata, const char *source)
 		}
 	}
 	PQclear(res);
-	PQfinish(conn);
 	pg_free(local);
 	return collides;
+}
+
+/*
+ * The same collision from the same fork point: two nodes promoted from one
+ * point of timeline N both write an N+1 history file with the same fork
+ * LSN, byte for byte, and timeline_collides() sees nothing.  Their WAL
+ * past the fork differs, and a standby whose WAL is not a prefix of its
+ * upstream's never streams ("invalid resource manager ID" forever).  So,
+ * on the same timeline, check that the record at this node's latest
+ * checkpoint (the end of its WAL after a clean shutdown) is in the
+ * source's WAL, at the same place and with the same bytes.  False when it
+ * is, and when it cannot be told (segment gone, query refused): pg_rewind
+ * then judges as before.
+ */
+static bool
+wal_diverges(const char *pgdata, PGconn *conn)
+{
+	bool		crc_ok;
+	ControlFileData *control = get_controlfile(pgdata, &crc_ok);
+	TimeLineID	tli = control->checkPointCopy.ThisTimeLineID;
+	XLogRecPtr	checkpoint = control->checkPoint;
+	XLogRecPtr	end;
+	int			segsize = control->xlog_seg_size;
+	XLogSegNo	segno;
+	char		fname[MAXFNAMELEN];
+	char	   *path;
+	char		local[XLOG_BLCKSZ];
+	uint32		offset;
+	uint32		len;
+	int			fd;
+	char		end_text[32];
+	char		offset_text[16];
+	char		len_text[16];
+	const char *params[3];
+	PGresult   *res;
+	bool		diverges = false;
+
+	if (!crc_ok || !IsValidWalSegSize(segsize) || XLogRecPtrIsInvalid(checkpoint))
+	{
+		pg_free(control);
+		return false;
+	}
+
+	/* the checkpoint record's bytes, from this node's own segment */
+	XLByteToSeg(checkpoint, segno, segsize);
+	XLogFileName(fname, tli, segno, segsize);
+	offset = XLogSegmentOffset(checkpoint, segsize);
+	path = psprintf("%s/pg_wal/%s", pgdata, fname);
+	fd = open(path, O_RDONLY | PG_BINARY, 0);
+	if (fd < 0 ||
+		pread(fd, &len, sizeof(len), offset) != sizeof(len) ||
+		len < SizeOfXLogRecord)
+	{
+		pg_log_info("could not read the checkpoint record at %X/%X in \"%s\": not comparing this node's WAL with the source's",
+					LSN_FORMAT_ARGS(checkpoint), path);
+		if (fd >= 0)
+			close(fd);
+		pg_free(path);
+		pg_free(control);
+		return false;
+	}
+	/* xl_tot_len, the first field: a page header may sit in between */
+	len = Min(len, XLOG_BLCKSZ);
+	len = Min(len, segsize - offset);
+	if (pread(fd, local, len, offset) != (ssize_t) len)
+	{
+		pg_log_info("could not read the checkpoint record at %X/%X in \"%s\": not comparing this node's WAL with the source's",
+					LSN_FORMAT_ARGS(checkpoint), path);
+		close(fd);
+		pg_free(path);
+		pg_free(control);
+		return false;
+	}
+	close(fd);
+	pg_free(path);
+
+	/* a standby's WAL goes at least to its minimum recovery point */
+	end = checkpoint + len;
+	if (control->minRecoveryPointTLI == tli && control->minRecoveryPoint > end)
+		end = control->minRecoveryPoint;
+	pg_free(control);
+
+	snprintf(end_text, sizeof(end_text), "%X/%X", LSN_FORMAT_ARGS(end));
+	params[0] = end_text;
+	res = PQexecParams(conn,
+					   "SELECT c.timeline_id, r.standby, r.lsn, r.lsn >= $1::pg_lsn "
+					   "FROM pg_catalog.pg_control_checkpoint() c, "
+					   "(SELECT pg_catalog.pg_is_in_recovery() AS standby, "
+					   "CASE WHEN pg_catalog.pg_is_in_recovery() "
+					   "THEN pg_catalog.pg_last_wal_receive_lsn() "
+					   "ELSE pg_catalog.pg_current_wal_lsn() END AS lsn) r",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		pg_log_info("not comparing this node's WAL with the source's: could not read its WAL position: %s",
+					PQerrorMessage(conn));
+		goto done;
+	}
+	/* other timelines are pg_rewind's: it tells them apart */
+	if (strtoul(PQgetvalue(res, 0, 0), NULL, 10) != tli)
+		goto done;
+	if (strcmp(PQgetvalue(res, 0, 3), "t") != 0)
+	{
+		/*
+		 * A primary on this timeline has every byte of it that any node
+		 * received; a standby may merely lag behind this node.
+		 */
+		if (strcmp(PQgetvalue(res, 0, 1), "f") == 0)
+		{
+			diverges = true;
+			pg_log_warning("this node and the source are both on timeline %u, but this node's WAL goes to %X/%X and the source's ends at %s: two promotions took the same timeline ID from the same point",
+						   tli, LSN_FORMAT_ARGS(end), PQgetvalue(res, 0, 2));
+		}
+		else
+			pg_log_info("the source, a standby, has received WAL up to %s only, before this node's end at %X/%X: cannot tell whether their WAL differs",
+						PQgetisnull(res, 0, 2) ? "nothing" : PQgetvalue(res, 0, 2),
+						LSN_FORMAT_ARGS(end));
+		goto done;
+	}
+
+	PQclear(res);
+	path = psprintf("pg_wal/%s", fname);
+	snprintf(offset_text, sizeof(offset_text), "%u", offset);
+	snprintf(len_text, sizeof(len_text), "%u", len);
+	params[0] = path;
+	params[1] = offset_text;
+	params[2] = len_text;
+	/* binary result: the file's bytes as they are */
+	res = PQexecParams(conn,
+					   "SELECT pg_catalog.pg_read_binary_file($1, $2::bigint, $3::bigint, true)",
+					   3, NULL, params, NULL, NULL, 1);
+	pg_free(path);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		pg_log_info("not comparing this node's WAL with the source's: could not read its segment %s: %s",
+					fname, PQerrorMessage(conn));
+	else if (PQgetisnull(res, 0, 0))
+		pg_log_info("the source no longer has segment %s: cannot tell whether its WAL at %X/%X is this node's",
+					fname, LSN_FORMAT_ARGS(checkpoint));
+	else if ((uint32) PQgetlength(res, 0, 0) != len)
+		pg_log_info("segment %s of the source is short: cannot tell whether its WAL at %X/%X is this node's",
+					fname, LSN_FORMAT_ARGS(checkpoint));
+	else if (memcmp(PQgetvalue(res, 0, 0), local, len) != 0)
+	{
+		diverges = true;
+		pg_log_warning("this node and the source are both on timeline %u, but this node's WAL at %X/%X is not the source's: two promotions took the same timeline ID from the same point",
+					   tli, LSN_FORMAT_ARGS(checkpoint));
+	}
+	else
+		pg_log_info("this node's WAL at %X/%X is in the source's too (timeline %u)",
+					LSN_FORMAT_ARGS(checkpoint), tli);
+
+done:
+	PQclear(res);
+	return diverges;
 }
 
 typedef enum RewindResult
@@ -583,7 +737,11 @@ typedef enum RewindResult
 static RewindResult
 try_rewind(const char *pgdata, const char *opts, const char *source, int timeout)
 {
+	const char *keywords[] = {"fallback_application_name", "dbname", NULL};
+	const char *values[] = {"pg_ha_ctl rejoin", source, NULL};
 	DBState		state = control_state(pgdata);
+	PGconn	   *conn;
+	bool		impossible;
 
 	if (state == DB_IN_ARCHIVE_RECOVERY &&
 		!clean_standby_shutdown(pgdata, opts, timeout))
@@ -594,7 +752,11 @@ try_rewind(const char *pgdata, const char *opts, const char *source, int timeout
 		return REWIND_NOT_NOW;
 	if (!source_checkpointed(source, timeout))
 		return REWIND_NOT_NOW;
-	if (timeline_collides(pgdata, source))
+	/* a failed connection fails the queries: pg_rewind then says why */
+	conn = PQconnectdbParams(keywords, values, 1);
+	impossible = timeline_collides(pgdata, conn) || wal_diverges(pgdata, conn);
+	PQfinish(conn);
+	if (impossible)
 		return REWIND_IMPOSSIBLE;
 	if (!rewind_dry_run(pgdata, source))
 		return REWIND_NOT_NOW;
