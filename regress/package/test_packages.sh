@@ -365,8 +365,12 @@ sql "$(port_of "$new")" "INSERT INTO pkgtest(tag) VALUES ('after failover')" >/d
 
 # the old leader comes back: fenced as a primary, its HA worker demotes it
 # (pg_ha_ctl rejoin: stop, pg_rewind, start as a standby of the new leader)
-server_gone() { ! pgrep -f "^postgres: $pg_version/$leader: " >/dev/null; }
-wait_until "$timeout" "the processes of the killed $leader end" server_gone
+# the postmaster itself too: until it is reaped, its PID in the socket's
+# lock file looks alive, and a start fails ("lock file ... already exists")
+server_gone() {
+	! pgrep -f "^postgres: $pg_version/$leader: " >/dev/null && ! kill -0 "$pid" 2>/dev/null
+}
+wait_until "$timeout" "the processes of the killed $leader end, its postmaster reaped" server_gone
 [ "$(lsclusters_status "$leader")" = down ] || fail "pg_lsclusters does not show $leader down"
 msg "pg_ctlcluster $pg_version $leader start: it rejoins as a replica of $new"
 # pg_ctlcluster may see the server stop under it: the HA worker stops it
