@@ -33,7 +33,7 @@ OBJS = \
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
-DATA = sql/pg_ha--0.1.sql sql/pg_ha--0.1--0.2.sql sql/pg_ha--0.2.sql
+DATA = sql/pg_ha--0.1.sql sql/pg_ha--0.1--0.2.sql
 
 SHLIB_LINK = -lcurl -ljansson -lmicrohttpd -lgnutls
 PG_CPPFLAGS = -I$(srcdir)/src
