@@ -29,7 +29,8 @@ OBJS = \
 	src/leader_key.o \
 	src/member_record.o \
 	src/callbacks.o \
-	src/operator_rules.o
+	src/operator_rules.o \
+	src/timeline.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha

@@ -5,7 +5,7 @@
  *
  * The input is one key's value, as any node (pg_ha, Patroni of any
  * version, an operator with consul kv put) may have written it: a member
- * record, the config, leader, failover, history, status, restart or sync
+ * record, the config, leader, failover, history, status, restart, sync or promotion
  * key.  It is read by every parser of such values directly (member
  * record, config parameters, pause and parameter updates, history,
  * ISO times, conn_url, names, sizes), and also base64-encoded under each
@@ -296,6 +296,7 @@ listing_reader(const uint8_t *data, size_t size)
 	static const char *const keys[] = {
 		"config", "failover", "history", "initialize", "leader",
 		"optime/leader", "status", "sync", "restart/pg1", "members/pg1",
+		"promotion",
 	};
 	json_t	   *l = json_array();
 

@@ -338,6 +338,16 @@ fuzz_decide(const PgHaCluster *c)
 	/* ... that has seen the leader key unchanged for longer than the ttl */
 	l.leader_unchanged_ms = 40000;
 	fuzz_check_decision(&l, c, "pg2", true);
+
+	/* a promotion steps over at most HA_MAX_TIMELINE_SKIP IDs */
+	{
+		uint32_t	ignored;
+		uint32_t	t = ha_promotion_timeline(c, 3, &ignored);
+
+		FUZZ_CHECK(t >= 3 && t <= 3 + HA_MAX_TIMELINE_SKIP);
+		t = ha_promotion_timeline(c, UINT32_MAX - 2, &ignored);
+		FUZZ_CHECK(t >= UINT32_MAX - 2);
+	}
 }
 
 /* ----- REST API answers */

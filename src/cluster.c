@@ -843,6 +843,67 @@ handle_failover(PgHaCluster *c, const json_t *entry)
 	return VALUE_OK;
 }
 
+/*
+ * The promotion key.  A value that cannot be read is reported and counts
+ * as no key; its index is kept, so that the next promotion replaces it.
+ */
+static ValueResult
+handle_promotion(PgHaCluster *c, const json_t *entry)
+{
+	const json_t *jindex = json_object_get(entry, "ModifyIndex");
+	const json_t *tli;
+	const json_t *member;
+	char	   *value;
+	size_t		len;
+	json_t	   *root;
+	char		err[PGHA_ERR_LEN];
+	ValueResult r;
+	bool		ok;
+
+	if (jindex != NULL && json_is_integer(jindex) && json_integer_value(jindex) > 0)
+		c->promotion_index = (uint64_t) json_integer_value(jindex);
+	if ((r = entry_value(c, entry, "promotion", &value, &len)) != VALUE_OK)
+		return r;
+	root = load_object(c, value, len, "promotion");
+	free(value);
+	if (root == NULL)
+		return VALUE_OK;
+	tli = json_object_get(root, "timeline");
+	member = json_object_get(root, "member");
+	ok = tli != NULL && json_is_integer(tli) &&
+		json_integer_value(tli) >= 1 && json_integer_value(tli) <= UINT32_MAX;
+	if (ok && member != NULL && !json_is_null(member))
+		ok = copy_json_string(member, "promotion member", c->promotion_member,
+							  sizeof(c->promotion_member), err, sizeof(err)) &&
+			pgha_valid_name(c->promotion_member);
+	if (ok)
+	{
+		c->has_promotion = true;
+		c->promotion_timeline = (uint32_t) json_integer_value(tli);
+	}
+	else
+	{
+		c->promotion_member[0] = '\0';
+		add_warning(c, "promotion: not a valid record (timeline, member)");
+	}
+	json_decref(root);
+	return VALUE_OK;
+}
+
+int
+pgha_promotion_json(uint32_t timeline, const char *member, char *buf,
+					size_t buflen)
+{
+	int			n;
+
+	if (member == NULL || !pgha_valid_name(member))
+		return -1;
+	/* a valid name needs no JSON escaping */
+	n = snprintf(buf, buflen, "{\"timeline\":%u,\"member\":\"%s\"}",
+				 (unsigned) timeline, member);
+	return n < 0 || (size_t) n >= buflen ? -1 : n;
+}
+
 /* days from 1970-01-01 to y-m-d (proleptic Gregorian) */
 static int64_t
 days_from_civil(int64_t y, int m, int d)
@@ -1164,6 +1225,8 @@ pgha_parse_kv_listing(const char *body, size_t len, const char *prefix,
 			r = handle_failover(c, entry);
 		else if (key_is(rel, rellen, "sync"))
 			r = handle_sync(c, entry);
+		else if (key_is(rel, rellen, "promotion"))
+			r = handle_promotion(c, entry);
 		else if (rellen > strlen(MEMBERS_DIR) &&
 				 memcmp(rel, MEMBERS_DIR, strlen(MEMBERS_DIR)) == 0)
 		{

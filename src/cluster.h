@@ -144,6 +144,17 @@ typedef struct PgHaCluster
 	bool		has_optime;
 	int64_t		optime;			/* status.optime or optime/leader */
 
+	/*
+	 * The promotion key, {"timeline": N, "member": ".."}: the highest
+	 * timeline ID a promotion in this cluster was started on, written
+	 * before the promotion (timeline.c).  promotion_index is the key's
+	 * ModifyIndex whatever it holds (0: no key), for check-and-set.
+	 */
+	bool		has_promotion;
+	uint32_t	promotion_timeline;
+	char		promotion_member[PGHA_NAME_LEN];
+	uint64_t	promotion_index;
+
 	bool		has_failover;	/* failover key with a non-empty object */
 	char		failover_leader[PGHA_NAME_LEN];	/* "" when not given */
 	char		failover_member[PGHA_NAME_LEN];	/* "" when not given */
@@ -436,6 +447,13 @@ typedef struct PgHaFreshPosition
 extern bool pgha_parse_patroni_status(const char *body, size_t len,
 									  PgHaFreshPosition *out,
 									  char *errbuf, size_t errlen);
+
+/*
+ * The promotion key's value: {"timeline":tli,"member":"name"}.  Length, or
+ * -1 when buf is too small or the name is not a valid member name.
+ */
+extern int	pgha_promotion_json(uint32_t timeline, const char *member,
+								char *buf, size_t buflen);
 
 /* One entry of the history key. */
 typedef struct PgHaHistoryEntry

@@ -91,6 +91,7 @@ diverged(const HaLocalState *local, const PgHaCluster *cluster, int64_t *end)
 {
 	PgHaHistoryEntry *h;
 	int			n;
+	int			below = -1;
 	bool		result = false;
 
 	if (!local->has_xlog || local->timeline == 0 || cluster->history_json[0] == '\0')
@@ -112,19 +113,51 @@ diverged(const HaLocalState *local, const PgHaCluster *cluster, int64_t *end)
 			result = true;
 			break;
 		}
+		if (h[i].timeline < local->timeline &&
+			(below < 0 || h[i].timeline > h[below].timeline))
+			below = i;
+	}
+
+	/*
+	 * Our timeline by number, begun elsewhere.  The cluster's timeline
+	 * after row "below" began at its LSN; ours began at timeline_begin.
+	 * Two nodes promoted from the same timeline can take the same next ID
+	 * (one frozen during its promotion while the other took over): same
+	 * number, two histories.  And IDs may be skipped (timeline.c): an ID
+	 * between two rows of the history is no timeline of the cluster's.
+	 */
+	if (!result && below >= 0 && local->timeline_begin > 0)
+	{
+		const PgHaMember *leader = cluster->has_leader ?
+			pgha_find_member(cluster, cluster->leader) : NULL;
+		bool		skipped = false;
+		int			last = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			if (h[i].timeline > local->timeline)
+				skipped = true;
+			if (h[i].timeline > h[last].timeline)
+				last = i;
+		}
 
 		/*
-		 * Our timeline by number, begun elsewhere: two nodes promoted from
-		 * the same timeline took the same next ID (one frozen during its
-		 * promotion while the other took over).  Same number, two
-		 * histories: ours is not the cluster's from where they part.
+		 * The newest row written by the leader itself records the timeline
+		 * its own began from: every ID between is no timeline of the
+		 * cluster's.  (A row not written yet proves nothing.)
 		 */
-		if (h[i].timeline + 1 == local->timeline && local->timeline_begin > 0 &&
-			h[i].lsn != local->timeline_begin)
+		if (leader != NULL && h[last].timeline < local->timeline &&
+			local->timeline < leader->timeline &&
+			strcmp(h[last].leader, cluster->leader) == 0)
+			skipped = true;
+		for (int i = 0; i < n; i++)
+			if (h[i].timeline == local->timeline)
+				skipped = false;
+		if (skipped || h[below].lsn != local->timeline_begin)
 		{
-			*end = h[i].lsn < local->timeline_begin ? h[i].lsn : local->timeline_begin;
+			*end = h[below].lsn < local->timeline_begin ?
+				h[below].lsn : local->timeline_begin;
 			result = true;
-			break;
 		}
 	}
 	free(h);
@@ -867,4 +900,59 @@ ha_decision_acts(HaAction action, bool leader_changed)
 		default:
 			return true;
 	}
+}
+
+/* one candidate of ha_promotion_timeline: an ID that must not be taken */
+static void
+promotion_avoid(uint32_t used, uint32_t next_tli, uint32_t *target,
+				uint32_t *ignored)
+{
+	if (used < next_tli)
+		return;
+	if (used - next_tli >= HA_MAX_TIMELINE_SKIP || used == UINT32_MAX)
+	{
+		if (used > *ignored)
+			*ignored = used;
+		return;
+	}
+	if (used + 1 > *target)
+		*target = used + 1;
+}
+
+uint32_t
+ha_promotion_timeline(const PgHaCluster *cluster, uint32_t next_tli,
+					  uint32_t *ignored)
+{
+	uint32_t	target = next_tli;
+	uint32_t	dummy = 0;
+	PgHaHistoryEntry *h;
+	int			n;
+
+	if (ignored == NULL)
+		ignored = &dummy;
+	*ignored = 0;
+	if (cluster->has_promotion)
+		promotion_avoid(cluster->promotion_timeline, next_tli, &target, ignored);
+	for (int i = 0; i < cluster->nmembers; i++)
+		promotion_avoid(cluster->members[i].timeline, next_tli, &target, ignored);
+	for (int i = 0; i < cluster->nstopped; i++)
+		promotion_avoid(cluster->stopped[i].timeline, next_tli, &target, ignored);
+	if (cluster->history_json[0] != '\0' &&
+		(h = malloc(sizeof(PgHaHistoryEntry) * PGHA_MAX_HISTORY)) != NULL)
+	{
+		uint32_t	last = 0;
+
+		n = pgha_parse_history(cluster->history_json, h, PGHA_MAX_HISTORY, NULL, 0);
+		for (int i = 0; i < n; i++)
+		{
+			promotion_avoid(h[i].timeline, next_tli, &target, ignored);
+			if (h[i].timeline > last)
+				last = h[i].timeline;
+		}
+		/* the leader after the last row ran on some ID above it */
+		if (last > 0 && last < UINT32_MAX)
+			promotion_avoid(last + 1, next_tli, &target, ignored);
+		free(h);
+	}
+	return target;
 }

@@ -160,6 +160,24 @@ extern int	ha_renew_interval_ms(int ttl_ms, int loop_wait_ms);
  */
 extern bool ha_decision_acts(HaAction action, bool leader_changed);
 
+/*
+ * The timeline IDs a promotion may skip at most: a promotion key or member
+ * record further ahead is taken as garbage, not as used IDs to step over.
+ */
+#define HA_MAX_TIMELINE_SKIP	64
+
+/*
+ * The timeline ID a promotion must take, when PostgreSQL would take next_tli
+ * (one past the newest history file it has): above every ID the cluster
+ * knows as used, by the promotion key (a promotion was started on it),
+ * any member's timeline, stopped members' included, and the history key
+ * (each timeline that ended, and the one after the last).  IDs more than
+ * HA_MAX_TIMELINE_SKIP past next_tli are left out, and *ignored (when not
+ * NULL) tells the highest one left out, 0 when none.
+ */
+extern uint32_t ha_promotion_timeline(const PgHaCluster *cluster,
+									  uint32_t next_tli, uint32_t *ignored);
+
 /* How often a check or session with this TTL is renewed, in ms. */
 extern int	ha_member_renew_interval_ms(int ttl_ms);
 

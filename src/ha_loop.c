@@ -59,6 +59,7 @@
 #include "pg_ha.h"
 #include "state.h"
 #include "sync.h"
+#include "timeline.h"
 
 #define SESSION_FILE	"pg_ha.session"
 #define DEMOTE_AFTER_START_MS	2000
@@ -145,6 +146,8 @@ typedef struct HaWorker
 	bool		demotion_started;	/* pg_ha_ctl rejoin is on its way */
 	bool		checkpoint_after_promote;
 	bool		promote_requested;	/* waiting for our promotion to end */
+	uint32		claimed_timeline;	/* the promotion key we wrote for the
+									 * promotion under way, 0: none */
 	bool		recheck_soon;	/* the decision waits for something near */
 	bool		restart_started;	/* pg_ctl restart is on its way */
 	int64		restart_started_ms; /* ... since (monotonic) */
@@ -966,6 +969,28 @@ publish_optime(HaWorker *w)
 }
 
 /*
+ * Where timeline tli began, and (into *parent) the timeline it branched
+ * from, by tli's history file.  The parent is not always tli - 1: a
+ * promotion steps over IDs other nodes took (timeline.c).  ERROR when the
+ * file cannot be read.
+ */
+static XLogRecPtr
+timeline_parent(TimeLineID tli, TimeLineID *parent)
+{
+	List	   *history = readTimeLineHistory(tli);
+	TimeLineHistoryEntry *prev;
+
+	/* newest first: tli itself, then the one it branched from */
+	if (list_length(history) < 2)
+		ereport(ERROR,
+				(errmsg("pg_ha: the history file of timeline %u names no parent timeline", tli)));
+	prev = (TimeLineHistoryEntry *) list_nth(history, 1);
+	if (parent != NULL)
+		*parent = prev->tli;
+	return prev->end;
+}
+
+/*
  * Where timeline tli began, from this node's own history file: read again
  * only when the timeline changes.  0 for timeline 1, or when the file
  * cannot be read (an ERROR here must not cost the round).
@@ -985,7 +1010,7 @@ timeline_begin(uint32_t tli)
 		return 0;
 	PG_TRY();
 	{
-		cached_begin = (int64_t) tliSwitchPoint(tli - 1, readTimeLineHistory(tli), NULL);
+		cached_begin = (int64_t) timeline_parent(tli, NULL);
 	}
 	PG_CATCH();
 	{
@@ -1014,17 +1039,20 @@ append_history(HaWorker *w)
 	char		body[PGHA_CONFIG_LEN];
 	char		when[64];
 	TimeLineID	tli = GetWALInsertionTimeLine();
+	TimeLineID	parent;
+	XLogRecPtr	switch_point;
 	pg_time_t	now = (pg_time_t) time(NULL);
 
 	pg_strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+00:00", pg_gmtime(&now));
 	snprintf(key, sizeof(key), "%shistory", w->prefix);
 	if (tli < 2)
 		return;
+	switch_point = timeline_parent(tli, &parent);
 	for (int attempt = 0; attempt < 3; attempt++)
 	{
 		if (!dcs_kv_get_raw(key, &current, &index, &found, err, sizeof(err)) ||
-			pgha_history_append(found ? current : NULL, tli - 1,
-								(int64_t) tliSwitchPoint(tli - 1, readTimeLineHistory(tli), NULL),
+			pgha_history_append(found ? current : NULL, parent,
+								(int64_t) switch_point,
 								"no recovery target specified",
 								when, pg_ha_node_name, body, sizeof(body),
 								err, sizeof(err)) < 0 ||
@@ -1037,6 +1065,90 @@ append_history(HaWorker *w)
 		if (done)
 			return;
 	}
+}
+
+/*
+ * Before a promotion: a timeline ID nobody took (see timeline.c), recorded
+ * in the promotion key with check-and-set before PostgreSQL may take it,
+ * and placeholders for the IDs to step over.  False: not this round.
+ */
+static bool
+claim_timeline(HaWorker *w)
+{
+	uint32		next;
+	uint32		target;
+	uint32		ignored;
+	char		key[KEY_LEN];
+	char		json[2 * PGHA_NAME_LEN];
+	char		err[PGHA_ERR_LEN];
+	bool		done;
+	const PgHaCluster *c = w->cluster;
+
+	/* asked already: the claim was made for it */
+	if (w->promote_requested || w->checkpoint_after_promote)
+		return true;
+	next = pgha_next_timeline();
+	if (w->claimed_timeline != 0 && c->has_promotion &&
+		c->promotion_timeline == w->claimed_timeline &&
+		strcmp(c->promotion_member, pg_ha_node_name) == 0 &&
+		w->claimed_timeline >= next)
+		target = w->claimed_timeline;	/* ours, from an earlier round */
+	else
+	{
+		target = ha_promotion_timeline(c, next, &ignored);
+		if (ignored != 0)
+			ereport(WARNING,
+					(errmsg("pg_ha: timeline %u, recorded in the cluster, is more than %d IDs past this node's next one (%u): taken as garbage, not stepped over",
+							ignored, HA_MAX_TIMELINE_SKIP, next)));
+		snprintf(key, sizeof(key), "%spromotion", w->prefix);
+		if (pgha_promotion_json(target, pg_ha_node_name, json, sizeof(json)) < 0)
+			return false;
+		if (!dcs_kv_put(key, json, psprintf("cas=" UINT64_FORMAT, (uint64) c->promotion_index),
+						&done, err, sizeof(err)))
+		{
+			ereport(WARNING,
+					(errmsg("pg_ha: not promoting this round: could not record timeline %u in the promotion key: %s",
+							target, err)));
+			w->rerun = true;
+			return false;
+		}
+		if (!done)
+		{
+			/* somebody wrote it since our read: look again */
+			w->rerun = true;
+			return false;
+		}
+		w->claimed_timeline = target;
+	}
+	if (target > next)
+		pgha_reserve_timelines(next, target);
+	return true;
+}
+
+/*
+ * The leader keeps the promotion key at least at its own timeline: a
+ * promotion that took a higher ID than recorded (from an archive's history
+ * files), and clusters from before the key.
+ */
+static void
+step_promotion_key(HaWorker *w)
+{
+	TimeLineID	tli = GetWALInsertionTimeLine();
+	const PgHaCluster *c = w->cluster;
+	char		key[KEY_LEN];
+	char		json[2 * PGHA_NAME_LEN];
+	char		err[PGHA_ERR_LEN];
+	bool		done;
+
+	w->claimed_timeline = 0;
+	if (c->has_promotion && c->promotion_timeline >= tli)
+		return;
+	snprintf(key, sizeof(key), "%spromotion", w->prefix);
+	if (pgha_promotion_json(tli, pg_ha_node_name, json, sizeof(json)) < 0)
+		return;
+	if (!dcs_kv_put(key, json, psprintf("cas=" UINT64_FORMAT, (uint64) c->promotion_index),
+					&done, err, sizeof(err)))
+		publish_error(err);
 }
 
 /* Work of a leader that may fail without costing it the lead. */
@@ -1095,6 +1207,7 @@ leader_housekeeping(HaWorker *w)
 		return;
 	housekeeping_step(w, step_managed_conf);
 	housekeeping_step(w, publish_optime);
+	housekeeping_step(w, step_promotion_key);
 	housekeeping_step(w, step_slots);
 	housekeeping_step(w, step_sync);
 }
@@ -1651,6 +1764,8 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		case HA_PROMOTE:
 			/* synchronous mode: the sync key names us first */
 			if (!pgha_sync_before_promote(w->cluster))
+				break;
+			if (!claim_timeline(w))
 				break;
 			pgha_request_promote();
 			w->checkpoint_after_promote = true;

@@ -1695,6 +1695,34 @@ test_sync(void)
 					NULL, &c, err));
 	CHECK(!c.sync_mode && c.sync_node_count == 1 && c.nwarnings == 2);
 
+	/* the promotion key (timeline.c), as pgha_promotion_json writes it */
+	{
+		char		json[128];
+
+		CHECK(pgha_promotion_json(7, "pg-2", json, sizeof(json)) > 0);
+		CHECK(parse_one("promotion", json, strlen(json), NULL, &c, err));
+		CHECK(c.has_promotion && c.promotion_timeline == 7 &&
+			  strcmp(c.promotion_member, "pg-2") == 0 && c.promotion_index == 7 &&
+			  c.nwarnings == 0);
+		CHECK(pgha_promotion_json(7, "a/b", json, sizeof(json)) == -1);
+		CHECK(pgha_promotion_json(7, "pg2", json, 10) == -1);
+	}
+	CHECK(parse_one("promotion", LIT("{\"timeline\":4294967295}"), NULL, &c, err));
+	CHECK(c.has_promotion && c.promotion_timeline == 4294967295u && c.nwarnings == 0);
+	/* unreadable: no record, but the index is kept for check-and-set */
+	CHECK(parse_one("promotion", LIT("{\"timeline\":4294967296}"), NULL, &c, err));
+	CHECK(!c.has_promotion && c.promotion_index == 7 && c.nwarnings == 1);
+	CHECK(parse_one("promotion", LIT("{\"timeline\":0}"), NULL, &c, err));
+	CHECK(!c.has_promotion && c.nwarnings == 1);
+	CHECK(parse_one("promotion", LIT("{\"timeline\":\"3\"}"), NULL, &c, err));
+	CHECK(!c.has_promotion && c.nwarnings == 1);
+	CHECK(parse_one("promotion", LIT("{\"timeline\":3,\"member\":\"../x\"}"), NULL, &c, err));
+	CHECK(!c.has_promotion && c.promotion_member[0] == '\0' && c.nwarnings == 1);
+	CHECK(parse_one("promotion", LIT("[3]"), NULL, &c, err));
+	CHECK(!c.has_promotion && c.promotion_index == 7 && c.nwarnings == 1);
+	CHECK(parse_one("promotion", NULL, 0, NULL, &c, err));
+	CHECK(!c.has_promotion && c.promotion_index == 7);
+
 	/* the sync key as Patroni writes it */
 	CHECK(parse_one("sync", LIT("{\"leader\":\"pg1\",\"sync_standby\":\"pg2\"}"), NULL, &c, err));
 	CHECK(c.sync_key_exists && c.has_sync && strcmp(c.sync_leader, "pg1") == 0 &&

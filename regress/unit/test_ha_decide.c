@@ -828,6 +828,86 @@ test_leader_key(void)
 	l.timeline_begin = 0;		/* unknown: judged as before */
 	CHECK(decide(&l, &c, true, &d) != HA_DEMOTE);
 
+	/*
+	 * Skipped timeline IDs (timeline.c): the cluster went 2 -> 4 at 4000,
+	 * 3 was some dead node's.  On 3, begun at the very same point, we are
+	 * no part of the cluster's history: rewind.  On 4 begun there, or on
+	 * the leader's 5, we follow.
+	 */
+	replica(&l);
+	l.has_xlog = true;
+	l.xlog_position = l.replayed_position = 6500;
+	led_by(&c, "pg2", SESSION_OTHER);
+	strcpy(c.history_json, "[[1,1000,\"x\"],[2,4000,\"x\"],[4,6000,\"x\"]]");
+	l.timeline = 3;
+	l.timeline_begin = 4000;
+	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
+	CHECK(strstr(d.reason, "rewinding") != NULL);
+	l.timeline = 4;
+	l.replayed_position = 6000;
+	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+	l.timeline = 5;
+	l.timeline_begin = 6000;
+	l.replayed_position = 6500;
+	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+
+	/*
+	 * The newest row, written by the leader itself, says its timeline 4
+	 * began from 2: our 3 between is no timeline of the cluster's.  Written
+	 * by somebody else (the leader's own row not there yet), nothing is
+	 * proven, and we follow.
+	 */
+	led_by(&c, "pg2", SESSION_OTHER);
+	add_replica(&c, "pg2", 6000);
+	c.members[0].timeline = 4;
+	strcpy(c.history_json, "[[1,1000,\"x\",\"t\",\"pg1\"],[2,4000,\"x\",\"t\",\"pg2\"]]");
+	l.timeline = 3;
+	l.timeline_begin = 4000;
+	l.replayed_position = 4500;
+	CHECK(decide(&l, &c, true, &d) == HA_DEMOTE);
+	strcpy(c.history_json, "[[1,1000,\"x\",\"t\",\"pg1\"],[2,4000,\"x\",\"t\",\"pg3\"]]");
+	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+	c.members[0].timeline = 3;	/* the leader on our timeline: ours */
+	strcpy(c.history_json, "[[1,1000,\"x\",\"t\",\"pg1\"],[2,4000,\"x\",\"t\",\"pg2\"]]");
+	CHECK(decide(&l, &c, true, &d) == HA_FOLLOW);
+
+	/* the timeline ID a promotion takes: above every one the cluster used */
+	{
+		uint32_t	ignored = 99;
+
+		memset(&c, 0, sizeof(c));
+		CHECK(ha_promotion_timeline(&c, 3, &ignored) == 3);
+		CHECK(ignored == 0);
+		c.has_promotion = true;
+		c.promotion_timeline = 2;	/* below: nothing to step over */
+		CHECK(ha_promotion_timeline(&c, 3, NULL) == 3);
+		c.promotion_timeline = 3;	/* a promotion started on 3 */
+		CHECK(ha_promotion_timeline(&c, 3, NULL) == 4);
+		c.promotion_timeline = 5;
+		CHECK(ha_promotion_timeline(&c, 3, NULL) == 6);
+		add_replica(&c, "pg3", 1);
+		c.members[0].timeline = 7;
+		CHECK(ha_promotion_timeline(&c, 3, NULL) == 8);
+		c.nstopped = 1;
+		strcpy(c.stopped[0].name, "pg4");
+		c.stopped[0].timeline = 9;	/* a stopped member's last timeline */
+		CHECK(ha_promotion_timeline(&c, 3, NULL) == 10);
+		/* history: 12 ended, so its successor (13 or more) was used */
+		strcpy(c.history_json, "[[1,10,\"x\"],[12,20,\"x\"]]");
+		CHECK(ha_promotion_timeline(&c, 3, NULL) == 14);
+		/* garbage far ahead is reported, not stepped over */
+		c.promotion_timeline = 4000000000u;
+		CHECK(ha_promotion_timeline(&c, 3, &ignored) == 14);
+		CHECK(ignored == 4000000000u);
+		c.members[0].timeline = UINT32_MAX;
+		CHECK(ha_promotion_timeline(&c, 3, &ignored) == 14);
+		CHECK(ignored == UINT32_MAX);
+		/* a history that is no JSON array: the other sources alone */
+		strcpy(c.history_json, "{garbage");
+		c.members[0].timeline = 7;
+		CHECK(ha_promotion_timeline(&c, 3, NULL) == 10);
+	}
+
 	/* our name held by another node's session: no part in anything */
 	replica(&l);
 	l.has_xlog = true;

@@ -38,6 +38,7 @@
  */
 #include "postgres_fe.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -50,6 +51,7 @@
 #include "common/logging.h"
 #include "libpq-fe.h"
 #include "pg_ha_ctl.h"
+#include "../../timeline.h"
 
 /*
  * Files of the data directory that belong to this node and that pg_rewind
@@ -806,6 +808,53 @@ reclone_with_retries(const char *pgdata, const char *source, bool keep_old,
 	}
 }
 
+/*
+ * Placeholder history files (timeline.h) that this node wrote for a
+ * promotion it prepared, or fetched from a leader that wrote them: the
+ * IDs they stand for may have a real history on another node, which this
+ * node must fetch to follow it, and a placeholder would stand in its way.
+ * The walreceiver fetches again what it needs from its upstream.
+ */
+static void
+remove_placeholders(const char *pgdata)
+{
+	char	   *dirpath = psprintf("%s/pg_wal", pgdata);
+	DIR		   *dir = opendir(dirpath);
+	struct dirent *de;
+	size_t		marklen = strlen(PGHA_TIMELINE_PLACEHOLDER);
+
+	if (dir == NULL)
+	{
+		pg_log_warning("could not open directory \"%s\": %m", dirpath);
+		pg_free(dirpath);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL)
+	{
+		char	   *path;
+		char	   *content;
+		size_t		len = 0;
+
+		if (strlen(de->d_name) != 16 || strspn(de->d_name, "0123456789ABCDEF") != 8 ||
+			strcmp(de->d_name + 8, ".history") != 0)
+			continue;
+		path = psprintf("%s/%s", dirpath, de->d_name);
+		content = ctl_read_file(path, &len);
+		if (content != NULL && len == marklen &&
+			memcmp(content, PGHA_TIMELINE_PLACEHOLDER, marklen) == 0)
+		{
+			if (unlink(path) != 0)
+				pg_log_warning("could not remove \"%s\": %m", path);
+			else
+				pg_log_info("removed the placeholder history file %s", de->d_name);
+		}
+		pg_free(content);
+		pg_free(path);
+	}
+	closedir(dir);
+	pg_free(dirpath);
+}
+
 int
 cmd_rejoin(CtlOptions *opt)
 {
@@ -879,6 +928,7 @@ cmd_rejoin(CtlOptions *opt)
 		}
 		pg_free(signal);
 	}
+	remove_placeholders(pgdata);
 
 	if (opt->source_conninfo != NULL)
 	{
