@@ -61,7 +61,6 @@
 #include "sync.h"
 #include "timeline.h"
 
-#define SESSION_FILE	"pg_ha.session"
 #define DEMOTE_AFTER_START_MS	2000
 #define PROMOTE_POLL_MS			10
 #define RECHECK_SOON_MS			250
@@ -188,7 +187,7 @@ publish_error(const char *err)
 static void
 session_file_read(char *id, size_t idlen)
 {
-	FILE	   *f = AllocateFile(SESSION_FILE, "r");
+	FILE	   *f = AllocateFile(PGHA_SESSION_FILE, "r");
 	char		buf[PGHA_SESSION_LEN + 2 * PGHA_NAME_LEN + 8];
 	char		sid[PGHA_SESSION_LEN];
 	char		cluster[PGHA_NAME_LEN];
@@ -209,20 +208,20 @@ session_file_read(char *id, size_t idlen)
 static void
 session_file_write(const char *id)
 {
-	FILE	   *f = AllocateFile(SESSION_FILE ".tmp", "w");
+	FILE	   *f = AllocateFile(PGHA_SESSION_FILE ".tmp", "w");
 
 	if (f == NULL)
 	{
 		ereport(WARNING,
 				(errcode_for_file_access(),
-				 errmsg("pg_ha: could not write \"%s\": %m", SESSION_FILE ".tmp")));
+				 errmsg("pg_ha: could not write \"%s\": %m", PGHA_SESSION_FILE ".tmp")));
 		return;
 	}
 	fprintf(f, "%s %s %s\n", id, pg_ha_cluster, pg_ha_node_name);
-	if (FreeFile(f) != 0 || rename(SESSION_FILE ".tmp", SESSION_FILE) != 0)
+	if (FreeFile(f) != 0 || rename(PGHA_SESSION_FILE ".tmp", PGHA_SESSION_FILE) != 0)
 		ereport(WARNING,
 				(errcode_for_file_access(),
-				 errmsg("pg_ha: could not write \"%s\": %m", SESSION_FILE)));
+				 errmsg("pg_ha: could not write \"%s\": %m", PGHA_SESSION_FILE)));
 }
 
 /* ----- timings */
@@ -2080,7 +2079,7 @@ release_on_shutdown(HaWorker *w)
 				(errmsg("pg_ha: released the leader key of cluster \"%s\"",
 						pg_ha_cluster)));
 	if (dcs_session_destroy(w->session, err, sizeof(err)))
-		(void) unlink(SESSION_FILE);
+		(void) unlink(PGHA_SESSION_FILE);
 	else
 		ereport(WARNING,
 				(errmsg("pg_ha: could not remove Consul session %s: %s",

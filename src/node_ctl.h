@@ -11,10 +11,7 @@
 #define PG_HA_NODE_CTL_H
 
 #include "cluster.h"
-
-#define PGHA_MANAGED_CONF	"pg_ha.conf"
-/* the last config key this node could use (in the data directory) */
-#define PGHA_LAST_CONFIG_FILE	"pg_ha.config.json"
+#include "pg_ha_files.h"
 
 /*
  * Write pg_ha.conf so that the server follows leader (NULL: no upstream, as

@@ -562,7 +562,7 @@ append_node_block(PQExpBuffer buf, const InitNode *n)
 	appendPQExpBufferStr(buf, "# last, so that pg_ha's managed settings win\n");
 	if (n->debian)
 	{
-		char	   *path = psprintf("%s/%s", n->pgdata, PGHA_MANAGED_CONF_FILE);
+		char	   *path = psprintf("%s/%s", n->pgdata, PGHA_MANAGED_CONF);
 
 		/* a relative include is read from conf.d, not the data directory */
 		appendPQExpBufferStr(buf, "# (the full path: a relative one would be taken from conf.d)\n");
@@ -1349,7 +1349,7 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 	const PgHaMember *source;
 	char		src_host[256];
 	int			src_port;
-	static const char *const copied[] = {PGHA_SESSION_FILE, PGHA_MANAGED_CONF_FILE,
+	static const char *const copied[] = {PGHA_SESSION_FILE, PGHA_MANAGED_CONF,
 	"postmaster.opts", "recovery.signal", NULL};
 
 	if (leader == NULL)
@@ -1511,14 +1511,14 @@ clone_from_leader(const InitNode *n, const PgHaCluster *c)
 	ctl_append_conf_value(&text, "primary_slot_name", n->slot);
 	appendPQExpBufferStr(&text, "recovery_target_timeline = 'latest'\n");
 	{
-		char	   *path = psprintf("%s/%s", n->pgdata, PGHA_MANAGED_CONF_FILE);
+		char	   *path = psprintf("%s/%s", n->pgdata, PGHA_MANAGED_CONF);
 
 		if (!ctl_write_file(path, text.data, S_IRUSR | S_IWUSR, false))
 			return 1;
 		pg_free(path);
 	}
 	printf("Wrote standby.signal and %s (primary_conninfo to %s:%d, slot \"%s\")\n",
-		   PGHA_MANAGED_CONF_FILE, host, port, n->slot);
+		   PGHA_MANAGED_CONF, host, port, n->slot);
 	termPQExpBuffer(&text);
 	termPQExpBuffer(&conninfo);
 

@@ -308,6 +308,264 @@ check_cluster_options(const CtlOptions *opt)
 		pg_fatal("invalid namespace \"%s\"", opt->namespace);
 }
 
+/*
+ * The commands.  Each takes its arguments after the options in one of a
+ * few shapes, patronictl's where it has the command; the first argument
+ * is the cluster unless --cluster or PG_HA_CLUSTER gives it.
+ */
+typedef enum CtlArgs
+{
+	CTL_ARGS_NONE,				/* options only */
+	CTL_ARGS_CLUSTER,			/* [CLUSTER] */
+	CTL_ARGS_MEMBERS,			/* [CLUSTER] [MEMBER...] */
+	CTL_ARGS_MEMBER,			/* [CLUSTER] MEMBER */
+	CTL_ARGS_FLUSH				/* [CLUSTER] TARGET */
+} CtlArgs;
+
+/* The output formats a command prints, chosen with --format. */
+typedef enum CtlFormats
+{
+	CTL_FORMATS_NONE,			/* no --format */
+	CTL_FORMATS_TABLE,			/* table (the default), json, yaml */
+	CTL_FORMATS_TSV				/* tsv (the default), table, json, yaml */
+} CtlFormats;
+
+typedef struct CtlCommand
+{
+	const char *name;
+	CtlArgs		args;
+	bool		needs_cluster;	/* checked before run (init checks its own) */
+	CtlFormats	formats;
+	int			wait_timeout;	/* default of --wait-timeout, seconds */
+	int			(*run) (CtlOptions *opt);
+} CtlCommand;
+
+static int
+run_version(CtlOptions *opt)
+{
+	printf("pg_ha_ctl %s\n", PG_HA_CTL_VERSION);
+	return 0;
+}
+
+static int
+run_list(CtlOptions *opt)
+{
+	return cmd_list(opt, false);
+}
+
+static int
+run_topology(CtlOptions *opt)
+{
+	return cmd_list(opt, true);
+}
+
+static int
+run_history(CtlOptions *opt)
+{
+	return cmd_history(opt);
+}
+
+static int
+run_switchover(CtlOptions *opt)
+{
+	return cmd_switchover(opt, false);
+}
+
+static int
+run_failover(CtlOptions *opt)
+{
+	return cmd_switchover(opt, true);
+}
+
+static int
+run_pause(CtlOptions *opt)
+{
+	return cmd_pause(opt, true);
+}
+
+static int
+run_resume(CtlOptions *opt)
+{
+	return cmd_pause(opt, false);
+}
+
+static int
+run_flush(CtlOptions *opt)
+{
+	return cmd_flush(opt);
+}
+
+static int
+run_restart(CtlOptions *opt)
+{
+	return cmd_restart(opt);
+}
+
+static int
+run_reload(CtlOptions *opt)
+{
+	return cmd_reload(opt);
+}
+
+static int
+run_reinit(CtlOptions *opt)
+{
+	return cmd_reinit(opt);
+}
+
+static int
+run_remove(CtlOptions *opt)
+{
+	return cmd_remove(opt);
+}
+
+static int
+run_remove_member(CtlOptions *opt)
+{
+	return cmd_remove_member(opt, opt->members[0]);
+}
+
+static int
+run_query(CtlOptions *opt)
+{
+	return cmd_query(opt);
+}
+
+static int
+run_dsn(CtlOptions *opt)
+{
+	return cmd_dsn(opt);
+}
+
+static int
+run_show_config(CtlOptions *opt)
+{
+	return cmd_show_config(opt);
+}
+
+static int
+run_edit_config(CtlOptions *opt)
+{
+	return cmd_edit_config(opt);
+}
+
+static int
+run_init(CtlOptions *opt)
+{
+	if (opt->debian != NULL && opt->pgdata_given)
+	{
+		pg_log_error("options %s and %s cannot be used together", "-D/--pgdata", "--debian");
+		pg_log_error_hint("--debian VERSION/NAME takes the data directory of that Debian cluster, as pg_lsclusters shows it.");
+		exit(1);
+	}
+	if (opt->debian != NULL && opt->log_file != NULL)
+	{
+		pg_log_error("options %s and %s cannot be used together", "-l/--log", "--debian");
+		pg_log_error_hint("A Debian cluster logs where pg_ctlcluster puts its log, as pg_lsclusters shows it.");
+		exit(1);
+	}
+	/* the Debian cluster names its data directory: PGDATA is not asked */
+	if (opt->debian != NULL)
+		opt->pgdata = NULL;
+	check_cluster_options(opt);
+	return cmd_init(opt);
+}
+
+static const CtlCommand commands[] = {
+	/* the operator's commands */
+	{"list", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TABLE, 60, run_list},
+	{"topology", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TABLE, 60, run_topology},
+	{"history", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TABLE, 60, run_history},
+	{"switchover", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TABLE, 60, run_switchover},
+	{"failover", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TABLE, 60, run_failover},
+	{"pause", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TABLE, 60, run_pause},
+	{"resume", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TABLE, 60, run_resume},
+	{"flush", CTL_ARGS_FLUSH, true, CTL_FORMATS_NONE, 60, run_flush},
+	{"restart", CTL_ARGS_MEMBERS, true, CTL_FORMATS_TABLE, 120, run_restart},
+	{"reload", CTL_ARGS_MEMBERS, true, CTL_FORMATS_TABLE, 60, run_reload},
+	{"reinit", CTL_ARGS_MEMBERS, true, CTL_FORMATS_NONE, 600, run_reinit},
+	{"remove", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TABLE, 60, run_remove},
+	{"remove-member", CTL_ARGS_MEMBER, true, CTL_FORMATS_NONE, 60, run_remove_member},
+	/* patronictl query prints tsv unless told otherwise */
+	{"query", CTL_ARGS_CLUSTER, true, CTL_FORMATS_TSV, 60, run_query},
+	{"dsn", CTL_ARGS_CLUSTER, true, CTL_FORMATS_NONE, 60, run_dsn},
+	{"show-config", CTL_ARGS_CLUSTER, true, CTL_FORMATS_NONE, 60, run_show_config},
+	{"edit-config", CTL_ARGS_CLUSTER, true, CTL_FORMATS_NONE, 60, run_edit_config},
+	/* the node's commands, run on its host: options only */
+	{"init", CTL_ARGS_NONE, false, CTL_FORMATS_NONE, 60, run_init},
+	{"rejoin", CTL_ARGS_NONE, false, CTL_FORMATS_NONE, 60, cmd_rejoin},
+	{"release", CTL_ARGS_NONE, true, CTL_FORMATS_NONE, 60, cmd_release},
+	{"version", CTL_ARGS_NONE, false, CTL_FORMATS_NONE, 60, run_version},
+};
+
+static const CtlCommand *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < lengthof(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* The arguments after the options, by the command's shape; exits on bad ones. */
+static void
+take_arguments(const CtlCommand *cmd, CtlOptions *opt, char **args, int nargs,
+			   bool cluster_option)
+{
+	switch (cmd->args)
+	{
+		case CTL_ARGS_NONE:
+			if (nargs > 0)
+				too_many_arguments(args[0]);
+			break;
+		case CTL_ARGS_CLUSTER:
+			if (nargs > 1)
+				too_many_arguments(args[1]);
+			if (nargs == 1)
+				take_cluster_argument(opt, args[0], cluster_option);
+			break;
+		case CTL_ARGS_MEMBERS:
+			/* the cluster only when none is given, or it names that one */
+			if (nargs > 0 && (opt->cluster == NULL || strcmp(args[0], opt->cluster) == 0))
+			{
+				opt->cluster = args[0];
+				args++;
+				nargs--;
+			}
+			opt->members = (const char **) args;
+			opt->nmembers = nargs;
+			break;
+		case CTL_ARGS_MEMBER:
+			if (nargs > 2)
+				too_many_arguments(args[2]);
+			if (nargs == 0)
+			{
+				pg_log_error("%s needs the name of a stopped member", cmd->name);
+				pg_log_error_hint("Run: pg_ha_ctl %s [CLUSTER] MEMBER", cmd->name);
+				exit(1);
+			}
+			if (nargs == 2)
+				take_cluster_argument(opt, args[0], cluster_option);
+			opt->members = (const char **) args + nargs - 1;
+			opt->nmembers = 1;
+			break;
+		case CTL_ARGS_FLUSH:
+			if (nargs > 2)
+				too_many_arguments(args[2]);
+			if (nargs == 2)
+			{
+				take_cluster_argument(opt, args[0], cluster_option);
+				opt->target = args[1];
+			}
+			else if (nargs == 1 && (strcmp(args[0], "switchover") == 0 ||
+									strcmp(args[0], "restart") == 0))
+				opt->target = args[0];
+			else if (nargs == 1)
+				take_cluster_argument(opt, args[0], cluster_option);
+			break;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -362,9 +620,9 @@ main(int argc, char **argv)
 	CtlOptions	opt;
 	int			c;
 	const char *command;
+	const CtlCommand *cmd;
 	bool		cluster_option = false;
 	bool		watch_option = false;
-	bool		pgdata_option = false;
 	char	  **args;
 	int			nargs;
 
@@ -483,7 +741,7 @@ main(int argc, char **argv)
 				break;
 			case 'D':
 				opt.pgdata = optarg;
-				pgdata_option = true;
+				opt.pgdata_given = true;
 				break;
 			case OPT_DEBIAN:
 				opt.debian = optarg;
@@ -570,174 +828,20 @@ main(int argc, char **argv)
 	command = argv[optind];
 	args = argv + optind + 1;
 	nargs = argc - optind - 1;
+	cmd = find_command(command);
+	if (cmd == NULL)
+	{
+		pg_log_error("unknown command \"%s\"", command);
+		pg_log_error_hint("Try \"%s --help\" for more information.", progname);
+		exit(1);
+	}
 	if (opt.wait_timeout == 0)
-		opt.wait_timeout = strcmp(command, "restart") == 0 ? 120 :
-			strcmp(command, "reinit") == 0 ? 600 : 60;
-
-	if (strcmp(command, "version") == 0)
-	{
-		if (nargs > 0)
-			too_many_arguments(args[0]);
-		printf("pg_ha_ctl %s\n", PG_HA_CTL_VERSION);
-		return 0;
-	}
-
-	/* the operator's commands: [CLUSTER], flush [CLUSTER] TARGET */
-	if (strcmp(command, "flush") == 0)
-	{
-		if (nargs > 2)
-			too_many_arguments(args[2]);
-		if (nargs == 2)
-		{
-			take_cluster_argument(&opt, args[0], cluster_option);
-			opt.target = args[1];
-		}
-		else if (nargs == 1 && (strcmp(args[0], "switchover") == 0 ||
-								strcmp(args[0], "restart") == 0))
-			opt.target = args[0];
-		else if (nargs == 1)
-			take_cluster_argument(&opt, args[0], cluster_option);
+		opt.wait_timeout = cmd->wait_timeout;
+	take_arguments(cmd, &opt, args, nargs, cluster_option);
+	if (cmd->needs_cluster)
 		check_cluster_options(&opt);
-		return cmd_flush(&opt);
-	}
-	/*
-	 * restart, reload: [CLUSTER] [MEMBER...].  The first argument is the
-	 * cluster unless --cluster or PG_HA_CLUSTER gives it (then it is the
-	 * cluster only when it names that same cluster).
-	 */
-	if (strcmp(command, "restart") == 0 || strcmp(command, "reload") == 0)
-	{
-		if (nargs > 0 && (opt.cluster == NULL || strcmp(args[0], opt.cluster) == 0))
-		{
-			opt.cluster = args[0];
-			args++;
-			nargs--;
-		}
-		opt.members = (const char **) args;
-		opt.nmembers = nargs;
-		check_cluster_options(&opt);
-		opt.fmt = parse_format(opt.format, false);
-		return strcmp(command, "restart") == 0 ? cmd_restart(&opt) : cmd_reload(&opt);
-	}
-	/* reinit [CLUSTER] MEMBER...: the cluster as for restart */
-	if (strcmp(command, "reinit") == 0)
-	{
-		if (nargs > 0 && (opt.cluster == NULL || strcmp(args[0], opt.cluster) == 0))
-		{
-			opt.cluster = args[0];
-			args++;
-			nargs--;
-		}
-		opt.members = (const char **) args;
-		opt.nmembers = nargs;
-		check_cluster_options(&opt);
-		return cmd_reinit(&opt);
-	}
-	/* remove, query, dsn: [CLUSTER] */
-	if (strcmp(command, "remove") == 0 || strcmp(command, "query") == 0 ||
-		strcmp(command, "dsn") == 0)
-	{
-		if (nargs > 1)
-			too_many_arguments(args[1]);
-		if (nargs == 1)
-			take_cluster_argument(&opt, args[0], cluster_option);
-		check_cluster_options(&opt);
-		if (strcmp(command, "remove") == 0)
-		{
-			opt.fmt = parse_format(opt.format, false);
-			return cmd_remove(&opt);
-		}
-		if (strcmp(command, "dsn") == 0)
-			return cmd_dsn(&opt);
-		/* patronictl query prints tsv unless told otherwise */
-		opt.fmt = opt.format_given ? parse_format(opt.format, true) : CTL_FORMAT_TSV;
-		return cmd_query(&opt);
-	}
-	/* remove-member [CLUSTER] MEMBER */
-	if (strcmp(command, "remove-member") == 0)
-	{
-		if (nargs > 2)
-			too_many_arguments(args[2]);
-		if (nargs == 0)
-		{
-			pg_log_error("remove-member needs the name of a stopped member");
-			pg_log_error_hint("Run: pg_ha_ctl remove-member [CLUSTER] MEMBER");
-			exit(1);
-		}
-		if (nargs == 2)
-			take_cluster_argument(&opt, args[0], cluster_option);
-		check_cluster_options(&opt);
-		return cmd_remove_member(&opt, args[nargs - 1]);
-	}
-	if (strcmp(command, "show-config") == 0 || strcmp(command, "edit-config") == 0)
-	{
-		if (nargs > 1)
-			too_many_arguments(args[1]);
-		if (nargs == 1)
-			take_cluster_argument(&opt, args[0], cluster_option);
-		check_cluster_options(&opt);
-		if (strcmp(command, "show-config") == 0)
-			return cmd_show_config(&opt);
-		return cmd_edit_config(&opt);
-	}
-	if (strcmp(command, "list") == 0 || strcmp(command, "topology") == 0 ||
-		strcmp(command, "history") == 0 || strcmp(command, "switchover") == 0 ||
-		strcmp(command, "failover") == 0 || strcmp(command, "pause") == 0 ||
-		strcmp(command, "resume") == 0)
-	{
-		if (nargs > 1)
-			too_many_arguments(args[1]);
-		if (nargs == 1)
-			take_cluster_argument(&opt, args[0], cluster_option);
-		check_cluster_options(&opt);
-		opt.fmt = parse_format(opt.format, false);
-
-		if (strcmp(command, "list") == 0)
-			return cmd_list(&opt, false);
-		if (strcmp(command, "topology") == 0)
-			return cmd_list(&opt, true);
-		if (strcmp(command, "history") == 0)
-			return cmd_history(&opt);
-		if (strcmp(command, "switchover") == 0)
-			return cmd_switchover(&opt, false);
-		if (strcmp(command, "failover") == 0)
-			return cmd_switchover(&opt, true);
-		return cmd_pause(&opt, strcmp(command, "pause") == 0);
-	}
-
-	/* the node commands take options only */
-	if (nargs > 0 && (strcmp(command, "init") == 0 || strcmp(command, "rejoin") == 0 ||
-					  strcmp(command, "release") == 0))
-		too_many_arguments(args[0]);
-	if (strcmp(command, "init") == 0)
-	{
-		if (opt.debian != NULL && pgdata_option)
-		{
-			pg_log_error("options %s and %s cannot be used together", "-D/--pgdata", "--debian");
-			pg_log_error_hint("--debian VERSION/NAME takes the data directory of that Debian cluster, as pg_lsclusters shows it.");
-			exit(1);
-		}
-		if (opt.debian != NULL && opt.log_file != NULL)
-		{
-			pg_log_error("options %s and %s cannot be used together", "-l/--log", "--debian");
-			pg_log_error_hint("A Debian cluster logs where pg_ctlcluster puts its log, as pg_lsclusters shows it.");
-			exit(1);
-		}
-		/* the Debian cluster names its data directory: PGDATA is not asked */
-		if (opt.debian != NULL)
-			opt.pgdata = NULL;
-		check_cluster_options(&opt);
-		return cmd_init(&opt);
-	}
-	if (strcmp(command, "rejoin") == 0)
-		return cmd_rejoin(&opt);
-	if (strcmp(command, "release") == 0)
-	{
-		check_cluster_options(&opt);
-		return cmd_release(&opt);
-	}
-
-	pg_log_error("unknown command \"%s\"", command);
-	pg_log_error_hint("Try \"%s --help\" for more information.", progname);
-	exit(1);
+	if (cmd->formats != CTL_FORMATS_NONE)
+		opt.fmt = cmd->formats == CTL_FORMATS_TSV && !opt.format_given ? CTL_FORMAT_TSV :
+			parse_format(opt.format, cmd->formats == CTL_FORMATS_TSV);
+	return cmd->run(&opt);
 }

@@ -20,14 +20,10 @@
 #define PG_HA_CTL_H
 
 #include "cluster.h"
+#include "pg_ha_files.h"
 #include "pqexpbuffer.h"
 
 #define PG_HA_CTL_VERSION "0.2.0"
-
-/* files of a data directory that pg_ha_ctl knows about */
-#define PGHA_MANAGED_CONF_FILE	"pg_ha.conf"
-#define PGHA_SESSION_FILE		"pg_ha.session"
-#define PGHA_INCLUDE_LINE		"include_if_exists = 'pg_ha.conf'"
 
 /* output forms of list, topology, history and query */
 typedef enum CtlFormat
@@ -86,6 +82,7 @@ typedef struct CtlOptions
 
 	/* node */
 	const char *pgdata;
+	bool		pgdata_given;	/* -D/--pgdata, not PGDATA */
 	const char *debian;			/* init --debian VERSION/NAME */
 	const char *node_name;
 	const char *connect_address;

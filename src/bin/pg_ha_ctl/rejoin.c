@@ -51,7 +51,6 @@
 #include "common/logging.h"
 #include "libpq-fe.h"
 #include "pg_ha_ctl.h"
-#include "../../timeline.h"
 
 /*
  * Files of the data directory that belong to this node and that pg_rewind
@@ -63,7 +62,7 @@ const char *const ctl_node_files[] = {
 	"postgresql.auto.conf",
 	"pg_hba.conf",
 	"pg_ident.conf",
-	PGHA_MANAGED_CONF_FILE,
+	PGHA_MANAGED_CONF,
 	"standby.signal",
 	"recovery.signal",
 	PGHA_SESSION_FILE,
