@@ -18,7 +18,8 @@
  * parsing and routing, the answers of the read endpoints from a leader's,
  * a replica's and a starting node's snapshot, the basic-auth check, and
  * the write endpoints' bodies (POST /switchover, /failover, /restart,
- * PATCH /config) with their checks against the reference cluster.
+ * PATCH /config) with their checks against the reference cluster, and
+ * DELETE /restart and /switchover.
  *
  * Oracles: every answer is well-formed (see fuzz_check_response); what a
  * write endpoint would put into Consul reads back through the KV listing
@@ -217,6 +218,14 @@ write_failover(const FuzzRequest *req, bool switchover)
 	FUZZ_CHECK(strcmp(back.failover_member, r.candidate) == 0);
 	FUZZ_CHECK(back.failover_scheduled == (r.scheduled_iso[0] != '\0'));
 	FUZZ_CHECK(!back.failover_scheduled || back.failover_scheduled_ms >= FUZZ_NOW_MS);
+	/* DELETE /switchover takes what was scheduled, nothing else */
+	{
+		uint64_t	index;
+
+		status = pgha_api_check_delete_switchover(&back, &index, msg, sizeof(msg));
+		FUZZ_CHECK((status == 0) == back.failover_scheduled);
+		FUZZ_CHECK(status == 0 ? index == back.failover_modify_index : status == 404);
+	}
 	fuzz_decide(&back);
 }
 
@@ -243,7 +252,31 @@ write_restart(const FuzzRequest *req)
 	FUZZ_CHECK(strcmp(back.restarts[0].member, "pg3") == 0);
 	FUZZ_CHECK(back.restarts[0].pending_only == r.pending_only);
 	FUZZ_CHECK(back.restarts[0].scheduled == (r.scheduled_iso[0] != '\0'));
+	/* DELETE /restart takes a scheduled one; an immediate one is waited for */
+	{
+		uint64_t	index;
+
+		status = pgha_api_check_delete_restart(&back, "pg3", &index, msg, sizeof(msg));
+		FUZZ_CHECK((status == 0) == back.restarts[0].scheduled);
+		FUZZ_CHECK(status == 0 || status == 404);
+		FUZZ_CHECK(pgha_restart_outcome(&back, "pg3", FUZZ_NOW_MS) == PGHA_OUTCOME_PENDING);
+	}
 	fuzz_decide(&back);
+}
+
+/* DELETE /restart and /switchover against the reference: nothing scheduled */
+static void
+delete_scheduled(const PgHaApiRequest *parsed)
+{
+	char		msg[PGHA_ERR_LEN];
+	uint64_t	index;
+	int			status;
+
+	if (parsed->endpoint == PGHA_EP_RESTART)
+		status = pgha_api_check_delete_restart(&reference, "pg3", &index, msg, sizeof(msg));
+	else
+		status = pgha_api_check_delete_switchover(&reference, &index, msg, sizeof(msg));
+	FUZZ_CHECK(status == 404 && index == 0);
 }
 
 static void
@@ -366,8 +399,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(resp.status == 500);
 		pgha_api_response_free(&resp);
 
-		switch (parsed.endpoint)
+		switch (parsed.method == PGHA_API_DELETE ? PGHA_EP_NONE : parsed.endpoint)
 		{
+			case PGHA_EP_NONE:
+				FUZZ_CHECK(parsed.endpoint == PGHA_EP_RESTART ||
+						   parsed.endpoint == PGHA_EP_SWITCHOVER);
+				delete_scheduled(&parsed);
+				break;
 			case PGHA_EP_SWITCHOVER:
 				write_failover(&req, true);
 				break;

@@ -270,6 +270,12 @@ fuzz_check_member_roundtrip(const PgHaMember *m)
 			   pgha_member_failover_priority(m));
 	FUZZ_CHECK(FUZZ_TERMINATED(back.tags_json));
 	FUZZ_CHECK(strcmp(back.tags_json, m->tags_json) == 0);
+	/* restarts: the server's start and a scheduled restart */
+	FUZZ_CHECK(back.start_ms == m->start_ms);
+	FUZZ_CHECK(back.has_scheduled_restart == m->has_scheduled_restart);
+	FUZZ_CHECK(!m->has_scheduled_restart ||
+			   (back.scheduled_restart_ms == m->scheduled_restart_ms &&
+				back.scheduled_restart_pending == m->scheduled_restart_pending));
 	{
 		char		tags[PGHA_TAGS_JSON_LEN];
 

@@ -20,23 +20,28 @@
  * postmaster and reports "starting" during crash recovery.
  *
  * The write requests (POST /switchover /failover /restart /reload
- * /reinitialize, PATCH /config) are the exception: like the SQL actions,
- * they read the cluster from Consul and write one key with check-and-set
- * (a reinitialize is left to the HA worker instead).  They cannot run inside
+ * /reinitialize, PATCH /config, DELETE /restart /switchover) are the
+ * exception: like the SQL actions, they read the cluster from Consul and
+ * write or delete one key with check-and-set (a reinitialize is left to
+ * the HA worker instead).  They cannot run inside
  * MHD's callback (their Consul requests serve MHD meanwhile, and MHD_run
  * is not reentrant), so the callback suspends the connection and queues
  * it; the HA worker carries the queue out between rounds
  * (pgha_api_run_writes) and resumes each connection with its answer.  Who
  * may write: pg_ha.api_auth (api_route.c, pgha_api_check_auth).
  *
- * An immediate switchover or failover is answered with its outcome, as
- * Patroni does: the connection stays suspended while the worker looks at
- * the cluster in Consul once a second, between rounds and beside its
- * blocking reads (poll_waits), health checks answered meanwhile.  When the
- * worker exits first (the old leader's server stops in a switchover, and
- * the REST API with it), each waiting connection is left to a process of
- * its own that outlives the server, looks for the new leader in Consul,
- * answers and exits (hand_over_waits).
+ * An immediate switchover, failover or restart is answered with its
+ * outcome, as Patroni does: the connection stays suspended, in the list of
+ * waits (ApiWait, one kind per request), while the worker looks at the
+ * cluster in Consul once a second, between rounds and beside its blocking
+ * reads (poll_waits), health checks answered meanwhile; the rules are pure
+ * (pgha_failover_outcome, pgha_restart_outcome).  When the worker exits
+ * first (the old leader's server stops in a switchover, this server in a
+ * restart, and the REST API with it), each waiting connection is left to a
+ * process of its own that outlives the server, looks at Consul until the
+ * new leader or the restarted server is there, answers and exits
+ * (hand_over_waits).  Since a restart is answered once it is over,
+ * patronictl restarts a cluster one member after the other, as Patroni.
  *
  * The requests are outside data from anyone who can reach the port.  MHD
  * bounds them (connection limits, timeouts, a memory limit per
@@ -117,16 +122,30 @@ extern char *pg_ha_api_auth;
 /* a waiter's answer goes out within this, or the client is given up */
 #define WAITER_SEND_TIMEOUT_S		10
 
+/* What a suspended write request waits for, before it is answered. */
+typedef enum ApiWaitKind
+{
+	WAIT_NONE = 0,				/* nothing: answered at once */
+	WAIT_SWITCHOVER,			/* POST /switchover: a new leader */
+	WAIT_FAILOVER,				/* POST /failover: a new leader */
+	WAIT_RESTART				/* POST /restart: this node's server restarted */
+} ApiWaitKind;
+
 /*
- * An immediate switchover or failover whose client waits for the outcome
- * (pgha_failover_outcome): who led when it was written, who was asked for.
+ * An immediate request whose client waits for its outcome, judged on the
+ * cluster in Consul once a second (wait_outcome): for a switchover or
+ * failover who led when it was written and who was asked for
+ * (pgha_failover_outcome), for a restart the member and the start of the
+ * server it restarts (pgha_restart_outcome).
  */
 typedef struct ApiWait
 {
-	bool		active;			/* set by write_failover: wait, answer later */
-	bool		switchover;		/* POST /switchover, else /failover */
+	ApiWaitKind kind;			/* set by the write_* functions */
 	char		old_leader[PGHA_NAME_LEN];	/* "" when none */
 	char		candidate[PGHA_NAME_LEN];	/* "" when none */
+	char		member[PGHA_NAME_LEN];	/* restart: this node */
+	int64		old_start_ms;	/* restart: epoch ms of this server's start */
+	int			wait_s;			/* the whole wait, for the answer's text */
 	int64		deadline;		/* pgha_monotonic_ms() */
 	int64		next_poll;
 } ApiWait;
@@ -164,7 +183,7 @@ static bool serving = false;	/* inside MHD_run */
 /* authorized write requests waiting for the HA worker, oldest first */
 static ApiRequestCtx *queue_head = NULL;
 static ApiRequestCtx *queue_tail = NULL;
-/* switchovers and failovers whose outcome their clients wait for */
+/* switchovers, failovers and restarts whose outcome their clients wait for */
 static ApiRequestCtx *wait_head = NULL;
 /* the PEM texts while the daemon runs with TLS */
 static PgHaApiTls daemon_tls;
@@ -574,17 +593,23 @@ write_failover(bool switchover, const char *body, size_t len,
 	}
 	/* Patroni's bound: twice max(10 s, loop_wait), a look every second */
 	memset(wait, 0, sizeof(*wait));
-	wait->active = true;
-	wait->switchover = switchover;
+	wait->kind = switchover ? WAIT_SWITCHOVER : WAIT_FAILOVER;
 	strlcpy(wait->old_leader, holder ? holder : "", sizeof(wait->old_leader));
 	strlcpy(wait->candidate, r.candidate, sizeof(wait->candidate));
+	wait->wait_s = pgha_failover_wait_ms(current_loop_wait_ms()) / 1000;
 	wait->next_poll = pgha_monotonic_ms() + PGHA_OUTCOME_POLL_MS;
-	wait->deadline = pgha_monotonic_ms() + pgha_failover_wait_ms(current_loop_wait_ms());
+	wait->deadline = pgha_monotonic_ms() + wait->wait_s * (int64) 1000;
 }
 
-/* POST /restart: this node */
+/*
+ * POST /restart: this node.  A scheduled restart is answered at once (202);
+ * an immediate one sets wait instead of resp, as Patroni's handler blocks
+ * until its restart is over: the answer is its outcome (poll_waits), so
+ * that patronictl restarts a cluster one member after the other.
+ */
 static void
-write_restart(const char *body, size_t len, PgHaApiResponse *resp)
+write_restart(const char *body, size_t len, PgHaApiResponse *resp,
+			  ApiWait *wait)
 {
 	PgHaApiRestart r;
 	PgHaCluster *c = palloc(sizeof(PgHaCluster));
@@ -639,10 +664,75 @@ write_restart(const char *body, size_t len, PgHaApiResponse *resp)
 			(errmsg("pg_ha: restart of this node requested through the REST API%s%s",
 					r.scheduled_iso[0] ? " for " : "", r.scheduled_iso)));
 	if (r.scheduled_iso[0])
+	{
 		pgha_api_text_response(resp, 202, "Restart scheduled");
-	else
-		pgha_api_text_response(resp, 200,
-							   psprintf("restart of member \"%s\" requested", pg_ha_node_name));
+		return;
+	}
+	/* until this node's worker would have given the restart up */
+	memset(wait, 0, sizeof(*wait));
+	wait->kind = WAIT_RESTART;
+	strlcpy(wait->member, pg_ha_node_name, sizeof(wait->member));
+	wait->old_start_ms = timestamptz_to_epoch_us(PgStartTime) / 1000;
+	wait->wait_s = pgha_restart_wait_ms(current_loop_wait_ms()) / 1000;
+	wait->next_poll = pgha_monotonic_ms() + PGHA_OUTCOME_POLL_MS;
+	wait->deadline = pgha_monotonic_ms() + wait->wait_s * (int64) 1000;
+}
+
+/*
+ * DELETE /restart (restart: this node's scheduled restart, Patroni's
+ * delete_future_restart) and DELETE /switchover (the scheduled request in
+ * the failover key, Patroni's do_DELETE_switchover).  Deleted with
+ * check-and-set on the index read; a request that changed meanwhile (the
+ * restart started, a new request) is judged again.
+ */
+static void
+delete_scheduled(bool restart, PgHaApiResponse *resp)
+{
+	const char *what = restart ? "restart" : "switchover";
+	PgHaCluster *c = palloc(sizeof(PgHaCluster));
+	char		msg[PGHA_ERR_LEN];
+	char		err[PGHA_ERR_LEN];
+
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		uint64_t	index;
+		bool		done = false;
+		int			status;
+		char	   *key;
+
+		if (!read_cluster(c, psprintf("deleting the scheduled %s", what), resp))
+			return;
+		status = restart ?
+			pgha_api_check_delete_restart(c, pg_ha_node_name, &index, msg, sizeof(msg)) :
+			pgha_api_check_delete_switchover(c, &index, msg, sizeof(msg));
+		if (status != 0)
+		{
+			pgha_api_text_response(resp, status, msg);
+			return;
+		}
+		key = restart ?
+			psprintf("%s/%s/restart/%s", pg_ha_namespace, pg_ha_cluster, pg_ha_node_name) :
+			dcs_cluster_key("failover");
+		if (!dcs_kv_delete(key, psprintf("cas=" UINT64_FORMAT, (uint64) index),
+						   &done, err, sizeof(err)))
+		{
+			pgha_api_text_response(resp, 503,
+								   psprintf("could not delete the scheduled %s in Consul: %s",
+											what, err));
+			return;
+		}
+		if (done)
+		{
+			wake_ha_worker();
+			ereport(LOG,
+					(errmsg("pg_ha: scheduled %s deleted through the REST API", what)));
+			pgha_api_text_response(resp, 200, restart ? "scheduled restart deleted" :
+								   "scheduled switchover deleted");
+			return;
+		}
+	}
+	pgha_api_text_response(resp, 409,
+						   psprintf("the scheduled %s kept changing; nothing was deleted", what));
 }
 
 /*
@@ -842,13 +932,19 @@ handle_write(const PgHaApiRequest *req, const char *body, size_t len,
 		switch (req->endpoint)
 		{
 			case PGHA_EP_SWITCHOVER:
-				write_failover(true, body, len, resp, wait);
+				if (req->method == PGHA_API_DELETE)
+					delete_scheduled(false, resp);
+				else
+					write_failover(true, body, len, resp, wait);
 				break;
 			case PGHA_EP_FAILOVER:
 				write_failover(false, body, len, resp, wait);
 				break;
 			case PGHA_EP_RESTART:
-				write_restart(body, len, resp);
+				if (req->method == PGHA_API_DELETE)
+					delete_scheduled(true, resp);
+				else
+					write_restart(body, len, resp, wait);
 				break;
 			case PGHA_EP_RELOAD:
 				if (kill(PostmasterPid, SIGHUP) != 0)
@@ -882,7 +978,7 @@ handle_write(const PgHaApiRequest *req, const char *body, size_t len,
 	{
 		pgha_api_response_free(resp);
 		pgha_api_text_response(resp, 500, "internal error; see the server log");
-		wait->active = false;
+		wait->kind = WAIT_NONE;
 	}
 }
 
@@ -940,7 +1036,53 @@ resume_with(ApiRequestCtx *ctx)
 	MHD_resume_connection(con);
 }
 
-/* ----- waits for the outcome of a switchover or failover */
+/* ----- waits for the outcome of a switchover, failover or restart */
+
+/*
+ * The wait's rules, libc only: the waiter (waiter_main) uses them too,
+ * with no PostgreSQL around it.
+ */
+static const char *
+wait_name(ApiWaitKind kind)
+{
+	switch (kind)
+	{
+		case WAIT_SWITCHOVER:
+			return "switchover";
+		case WAIT_FAILOVER:
+			return "failover";
+		case WAIT_RESTART:
+			return "restart";
+		case WAIT_NONE:
+			break;
+	}
+	return "write";
+}
+
+/* The outcome so far, on the cluster as read (NULL: not read). */
+static PgHaOutcome
+wait_outcome(const ApiWait *w, const PgHaCluster *c)
+{
+	if (c == NULL)
+		return PGHA_OUTCOME_PENDING;
+	if (w->kind == WAIT_RESTART)
+		return pgha_restart_outcome(c, w->member, w->old_start_ms);
+	return pgha_failover_outcome(c, w->old_leader, w->candidate);
+}
+
+/*
+ * Patroni's answer to an outcome: the status code, the text in buf.
+ * new_leader: as for pgha_failover_outcome_text ("" when not read).
+ */
+static int
+wait_answer(const ApiWait *w, PgHaOutcome outcome, const char *new_leader,
+			char *buf, size_t len)
+{
+	if (w->kind == WAIT_RESTART)
+		return pgha_restart_outcome_text(outcome, w->member, w->wait_s, buf, len);
+	return pgha_failover_outcome_text(outcome, w->kind == WAIT_SWITCHOVER,
+									  new_leader, w->candidate, buf, len);
+}
 
 static void
 start_wait(ApiRequestCtx *ctx)
@@ -987,19 +1129,18 @@ aside_work_pending(void)
 
 /* Answer a wait with Patroni's text for outcome; new_leader as in api_route.h. */
 static void
-answer_wait(ApiRequestCtx *ctx, PgHaFailoverOutcome outcome, const char *new_leader)
+answer_wait(ApiRequestCtx *ctx, PgHaOutcome outcome, const char *new_leader)
 {
 	struct MHD_Connection *con = ctx->con;
 	char		text[PGHA_ERR_LEN];
 	int			status;
 
-	status = pgha_failover_outcome_text(outcome, ctx->wait.switchover, new_leader,
-										ctx->wait.candidate, text, sizeof(text));
+	status = wait_answer(&ctx->wait, outcome, new_leader, text, sizeof(text));
 	unwait(ctx);
 	pgha_api_text_response(&ctx->resp, status, text);
 	ereport(LOG,
 			(errmsg("pg_ha: %s requested through the REST API: answered %d %s",
-					ctx->wait.switchover ? "switchover" : "failover", status, text)));
+					wait_name(ctx->wait.kind), status, text)));
 	ctx->answered = true;
 	ctx->con = NULL;
 	MHD_resume_connection(con);
@@ -1057,7 +1198,7 @@ poll_waits(void)
 		read_ok = dcs_read_cluster(psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster),
 								   c, err, sizeof(err));
 		if (!read_ok)
-			elog(DEBUG1, "pg_ha: REST API: could not look for the new leader: %s", err);
+			elog(DEBUG1, "pg_ha: REST API: could not read the cluster for a waiting request: %s", err);
 	}
 	PG_CATCH();
 	{
@@ -1072,14 +1213,13 @@ poll_waits(void)
 	now = pgha_monotonic_ms();
 	for (ApiRequestCtx *ctx = wait_head; ctx != NULL; ctx = next)
 	{
-		PgHaFailoverOutcome outcome = PGHA_OUTCOME_PENDING;
+		PgHaOutcome outcome;
 
 		next = ctx->next;
 		if (now < ctx->wait.next_poll)
 			continue;
 		ctx->wait.next_poll = now + PGHA_OUTCOME_POLL_MS;
-		if (read_ok)
-			outcome = pgha_failover_outcome(c, ctx->wait.old_leader, ctx->wait.candidate);
+		outcome = wait_outcome(&ctx->wait, read_ok ? c : NULL);
 		if (outcome == PGHA_OUTCOME_PENDING && now >= ctx->wait.deadline)
 			outcome = PGHA_OUTCOME_UNKNOWN;
 		if (outcome != PGHA_OUTCOME_PENDING)
@@ -1207,9 +1347,9 @@ waiter_send(const WaiterArgs *a, const char *buf, size_t len)
 
 /*
  * The waiter's life, in a child forked by the exiting HA worker: keep the
- * client's connection and nothing else of the server, look for the new
- * leader once a second until the wait's deadline, answer as the REST API
- * would have, exit.
+ * client's connection and nothing else of the server, look at the cluster
+ * once a second until the outcome is known (the new leader, the restarted
+ * server) or the wait's deadline, answer as the REST API would have, exit.
  */
 static void
 waiter_main(WaiterArgs *a)
@@ -1218,7 +1358,7 @@ waiter_main(WaiterArgs *a)
 	SIGUSR1, SIGUSR2, SIGCHLD};
 	char		prefix[2 * PGHA_NAME_LEN + 2];
 	PgHaCluster *c = calloc(1, sizeof(PgHaCluster));
-	PgHaFailoverOutcome outcome = PGHA_OUTCOME_UNKNOWN;
+	PgHaOutcome outcome = PGHA_OUTCOME_UNKNOWN;
 	char		text[PGHA_ERR_LEN];
 	char		answer[PGHA_ERR_LEN + 256];
 	sigset_t	none;
@@ -1274,7 +1414,7 @@ waiter_main(WaiterArgs *a)
 		a->wait.next_poll = now + PGHA_OUTCOME_POLL_MS;
 		if (waiter_read_cluster(prefix, a->timeout_ms, c))
 		{
-			outcome = pgha_failover_outcome(c, a->wait.old_leader, a->wait.candidate);
+			outcome = wait_outcome(&a->wait, c);
 			if (outcome != PGHA_OUTCOME_PENDING)
 				break;
 		}
@@ -1285,9 +1425,8 @@ waiter_main(WaiterArgs *a)
 		}
 	}
 
-	status = pgha_failover_outcome_text(outcome, a->wait.switchover,
-										c != NULL ? c->leader : "",
-										a->wait.candidate, text, sizeof(text));
+	status = wait_answer(&a->wait, outcome, c != NULL ? c->leader : "",
+						 text, sizeof(text));
 	n = snprintf(answer, sizeof(answer),
 				 "HTTP/1.1 %d %s\r\n"
 				 "Connection: close\r\n"
@@ -1308,7 +1447,8 @@ waiter_main(WaiterArgs *a)
 /*
  * The HA worker exits while clients wait for an outcome: a switchover
  * stops the old leader's server, and the REST API with it, before the new
- * leader takes the key.  Each waiting connection is left to a waiter
+ * leader takes the key; a restart stops this server before the new one
+ * runs.  Each waiting connection is left to a waiter
  * (waiter_main) forked here.  True when one was: the daemon must then
  * never close its connections, as MHD_stop_daemon would (its shutdown()
  * would end the waiter's too); the process exits instead, which closes
@@ -1353,12 +1493,14 @@ hand_over_waits(void)
 		{
 			ereport(LOG,
 					(errmsg("pg_ha: could not fork a process to answer a %s request: %m",
-							a.wait.switchover ? "switchover" : "failover")));
+							wait_name(a.wait.kind))));
 			continue;
 		}
 		ereport(LOG,
-				(errmsg("pg_ha: the REST API stops; process %d answers the %s request once the new leader is known",
-						(int) pid, a.wait.switchover ? "switchover" : "failover")));
+				(errmsg("pg_ha: the REST API stops; process %d answers the %s request once %s",
+						(int) pid, wait_name(a.wait.kind),
+						a.wait.kind == WAIT_RESTART ? "the restarted server runs" :
+						"the new leader is known")));
 		unwait(ctx);
 		any = true;
 	}
@@ -1924,7 +2066,7 @@ pgha_api_run_writes(void)
 		/* off the queue first: a request queued meanwhile waits its turn */
 		unqueue(ctx);
 		handle_write(&ctx->req, ctx->body, ctx->body_len, &ctx->resp, &ctx->wait);
-		if (ctx->wait.active)
+		if (ctx->wait.kind != WAIT_NONE)
 		{
 			/* stays suspended until its outcome is known */
 			start_wait(ctx);

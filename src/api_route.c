@@ -475,6 +475,7 @@ static const struct
 };
 
 #define ALLOW_POST		"POST"
+#define ALLOW_POST_DELETE	"POST, DELETE"
 #define ALLOW_CONFIG	"GET, HEAD, OPTIONS, PATCH"
 
 static bool
@@ -483,6 +484,33 @@ is_post_endpoint(PgHaApiEndpoint ep)
 	return ep == PGHA_EP_SWITCHOVER || ep == PGHA_EP_FAILOVER ||
 		ep == PGHA_EP_RESTART || ep == PGHA_EP_RELOAD ||
 		ep == PGHA_EP_REINITIALIZE;
+}
+
+/* Patroni's do_DELETE_restart and do_DELETE_switchover: nothing else */
+static bool
+is_delete_endpoint(PgHaApiEndpoint ep)
+{
+	return ep == PGHA_EP_SWITCHOVER || ep == PGHA_EP_RESTART;
+}
+
+/* Does the endpoint take the method? */
+static bool
+method_allowed(PgHaApiMethod method, PgHaApiEndpoint ep)
+{
+	switch (method)
+	{
+		case PGHA_API_GET:
+		case PGHA_API_HEAD:
+		case PGHA_API_OPTIONS:
+			return !is_post_endpoint(ep);
+		case PGHA_API_POST:
+			return is_post_endpoint(ep);
+		case PGHA_API_PATCH:
+			return ep == PGHA_EP_CONFIG;
+		case PGHA_API_DELETE:
+			return is_delete_endpoint(ep);
+	}
+	return false;
 }
 
 static int
@@ -684,7 +712,7 @@ pgha_api_parse_request(const char *method, const char *uri,
 	reset_response(resp);
 	memset(req, 0, sizeof(*req));
 
-	/* the method: a token; only GET, HEAD and OPTIONS are served */
+	/* the method: a token, one of those served */
 	if (method == NULL || uri == NULL)
 	{
 		error_response(resp, 400, "bad request");
@@ -714,9 +742,11 @@ pgha_api_parse_request(const char *method, const char *uri,
 		req->method = PGHA_API_POST;
 	else if (strcmp(method, "PATCH") == 0)
 		req->method = PGHA_API_PATCH;
+	else if (strcmp(method, "DELETE") == 0)
+		req->method = PGHA_API_DELETE;
 	else
 	{
-		error_response(resp, 405, "method not allowed: this API serves GET, HEAD, OPTIONS, POST and PATCH");
+		error_response(resp, 405, "method not allowed: this API serves GET, HEAD, OPTIONS, POST, PATCH and DELETE");
 		resp->allow = true;
 		return false;
 	}
@@ -787,10 +817,14 @@ pgha_api_parse_request(const char *method, const char *uri,
 	}
 
 	/* which methods each endpoint takes */
-	if (is_post_endpoint(req->endpoint) != (req->method == PGHA_API_POST) ||
-		(req->method == PGHA_API_PATCH && req->endpoint != PGHA_EP_CONFIG))
+	if (!method_allowed(req->method, req->endpoint))
 	{
-		if (is_post_endpoint(req->endpoint))
+		if (is_delete_endpoint(req->endpoint))
+		{
+			error_response(resp, 405, "method not allowed: this endpoint takes POST and DELETE");
+			resp->allow_methods = ALLOW_POST_DELETE;
+		}
+		else if (is_post_endpoint(req->endpoint))
 		{
 			error_response(resp, 405, "method not allowed: this endpoint takes POST");
 			resp->allow_methods = ALLOW_POST;
@@ -1113,6 +1147,55 @@ replication_json(const PgHaApiSnapshot *s)
 }
 
 /*
+ * Patroni's scheduled_restart: {"schedule": <iso>, "restart_pending": true
+ * (only when set), "postmaster_start_time": <iso> (start_ms > 0 only)}.
+ * NULL when out of memory or the schedule cannot be written.
+ */
+static json_t *
+scheduled_restart_json(int64_t schedule_ms, bool pending, int64_t start_ms)
+{
+	char		iso[PGHA_ISO_TIME_LEN];
+	json_t	   *o;
+	bool		ok;
+
+	if (!pgha_format_iso_time(schedule_ms, iso, sizeof(iso)) ||
+		(o = new_object()) == NULL)
+		return NULL;
+	ok = put(o, "schedule", json_string(iso));
+	if (ok && pending)
+		ok = put(o, "restart_pending", json_true());
+	if (ok && start_ms > 0 && pgha_format_iso_time(start_ms, iso, sizeof(iso)))
+		ok = put(o, "postmaster_start_time", json_string(iso));
+	if (!ok)
+	{
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* This node's restart request while it waits for its time, or NULL. */
+static const PgHaRestartRequest *
+own_scheduled_restart(const PgHaApiSnapshot *s)
+{
+	int			n;
+
+	if (!s->cluster_valid)
+		return NULL;
+	n = s->cluster.nrestarts < 0 ? 0 :
+		s->cluster.nrestarts > PGHA_MAX_MEMBERS ? PGHA_MAX_MEMBERS : s->cluster.nrestarts;
+	for (int i = 0; i < n; i++)
+	{
+		const PgHaRestartRequest *r = &s->cluster.restarts[i];
+
+		if (strncmp(r->member, s->name, sizeof(r->member)) == 0 &&
+			r->scheduled && r->restarting == 0)
+			return r;
+	}
+	return NULL;
+}
+
+/*
  * The status document of /patroni, also the body of every health check:
  * Patroni's get_postgresql_status() and _write_status_response(), keys in
  * their order.
@@ -1175,6 +1258,16 @@ status_json(const PgHaApiSnapshot *s)
 			ok = put(root, "patroni", p);
 		else if (p != NULL)
 			json_decref(p);
+	}
+	if (ok)
+	{
+		/* as Patroni: the request as scheduled, without the start time */
+		const PgHaRestartRequest *r = own_scheduled_restart(s);
+		json_t	   *sr = r != NULL ?
+			scheduled_restart_json(r->scheduled_ms, r->pending_only, 0) : NULL;
+
+		if (sr != NULL)
+			ok = put(root, "scheduled_restart", sr);
 	}
 	if (ok && is_paused(s))
 		ok = put(root, "pause", json_true());
@@ -1332,6 +1425,16 @@ cluster_json(const PgHaApiSnapshot *s)
 			ok = put(o, "timeline", json_integer(m->timeline));
 		if (ok && m->pending_restart)
 			ok = put(o, "pending_restart", json_true());
+		if (ok && !stopped && m->has_scheduled_restart)
+		{
+			/* as the member's record has it (Patroni copies the field) */
+			json_t	   *sr = scheduled_restart_json(m->scheduled_restart_ms,
+													m->scheduled_restart_pending,
+													m->start_ms);
+
+			if (sr != NULL)
+				ok = put(o, "scheduled_restart", sr);
+		}
 		if (ok)
 		{
 			char		tags[PGHA_TAGS_JSON_LEN];
@@ -1806,7 +1909,8 @@ bool
 pgha_api_is_write(const PgHaApiRequest *req)
 {
 	return req != NULL &&
-		(req->method == PGHA_API_POST || req->method == PGHA_API_PATCH);
+		(req->method == PGHA_API_POST || req->method == PGHA_API_PATCH ||
+		 req->method == PGHA_API_DELETE);
 }
 
 void
@@ -2331,6 +2435,43 @@ pgha_api_check_restart(const PgHaCluster *c, const char *member,
 		return 500;
 	}
 	return 0;
+}
+
+int
+pgha_api_check_delete_restart(const PgHaCluster *c, const char *member,
+							  uint64_t *index, char *msg, size_t msglen)
+{
+	int			n = c->nrestarts < PGHA_MAX_MEMBERS ? c->nrestarts : PGHA_MAX_MEMBERS;
+
+	*index = 0;
+	for (int i = 0; i < n; i++)
+	{
+		const PgHaRestartRequest *r = &c->restarts[i];
+
+		/* an immediate or started restart is no scheduled one (Patroni's too) */
+		if (strncmp(r->member, member, sizeof(r->member)) == 0 &&
+			r->scheduled && r->restarting == 0 && r->modify_index > 0)
+		{
+			*index = r->modify_index;
+			return 0;
+		}
+	}
+	snprintf(msg, msglen, "no restarts are scheduled");
+	return 404;
+}
+
+int
+pgha_api_check_delete_switchover(const PgHaCluster *c, uint64_t *index,
+								 char *msg, size_t msglen)
+{
+	*index = 0;
+	if (c->has_failover && c->failover_scheduled && c->failover_modify_index > 0)
+	{
+		*index = c->failover_modify_index;
+		return 0;
+	}
+	snprintf(msg, msglen, "no switchover is scheduled");
+	return 404;
 }
 
 /* Patroni's patch_config(): true when config changed. */

@@ -134,7 +134,8 @@ typedef enum PgHaApiMethod
 	PGHA_API_HEAD,
 	PGHA_API_OPTIONS,
 	PGHA_API_POST,
-	PGHA_API_PATCH
+	PGHA_API_PATCH,
+	PGHA_API_DELETE				/* /restart and /switchover: a scheduled one */
 } PgHaApiMethod;
 
 typedef enum PgHaApiEndpoint
@@ -251,7 +252,7 @@ extern bool pgha_api_format_time(int64_t epoch_us, char *buf, size_t len);
 #define PGHA_API_MAX_WRITE_BODY	(64 * 1024)	/* longer request bodies: 413 */
 #define PGHA_API_ISO_LEN		40	/* "2026-11-25T20:00:00.123000+00:00" */
 
-/* Is req one of the write requests (POST, or PATCH /config)? */
+/* Is req one of the write requests (POST, DELETE, or PATCH /config)? */
 extern bool pgha_api_is_write(const PgHaApiRequest *req);
 
 /* A plain-text answer (Patroni answers its write endpoints in text). */
@@ -326,7 +327,7 @@ extern int	pgha_api_check_failover(const PgHaCluster *c, PgHaApiFailover *r,
  * pg_ha_switchover()/pg_ha_failover() with wait, and pg_ha_ctl, which links
  * cluster.c but not this file's .c: hence inline, pure, libc only.
  */
-typedef enum PgHaFailoverOutcome
+typedef enum PgHaOutcome
 {
 	PGHA_OUTCOME_PENDING,		/* no new leader, the request stands */
 	PGHA_OUTCOME_DONE,			/* the candidate leads (without one: any
@@ -334,7 +335,7 @@ typedef enum PgHaFailoverOutcome
 	PGHA_OUTCOME_OTHER,			/* a member other than the candidate leads */
 	PGHA_OUTCOME_FAILED,		/* the request is gone, no new leader */
 	PGHA_OUTCOME_UNKNOWN		/* still pending when the wait ended */
-} PgHaFailoverOutcome;
+} PgHaOutcome;
 
 /* Patroni looks once a second, for twice max(10 s, loop_wait) */
 #define PGHA_OUTCOME_POLL_MS	1000
@@ -352,7 +353,7 @@ pgha_failover_wait_ms(int loop_wait_ms)
  * pg_ha: a key released for the candidate is nobody's yet.  The new leader
  * is c->leader for DONE and OTHER.
  */
-static inline PgHaFailoverOutcome
+static inline PgHaOutcome
 pgha_failover_outcome(const PgHaCluster *c, const char *old_leader,
 					  const char *candidate)
 {
@@ -379,7 +380,7 @@ pgha_failover_outcome(const PgHaCluster *c, const char *old_leader,
  * candidate as named.  PENDING is answered as UNKNOWN: the wait is over.
  */
 static inline int
-pgha_failover_outcome_text(PgHaFailoverOutcome outcome, bool switchover,
+pgha_failover_outcome_text(PgHaOutcome outcome, bool switchover,
 						   const char *new_leader, const char *candidate,
 						   char *buf, size_t len)
 {
@@ -402,6 +403,90 @@ pgha_failover_outcome_text(PgHaFailoverOutcome outcome, bool switchover,
 	}
 	snprintf(buf, len, "%s status unknown", switchover ? "Switchover" : "Failover");
 	return 503;
+}
+
+/*
+ * The outcome of an immediate restart of member (POST /restart), judged on
+ * the cluster as read from Consul.  Patroni's handler blocks until its own
+ * restart is over; pg_ha's REST API wrote restart/<member>, which the
+ * member's HA worker rewrites when it starts the restart and deletes once
+ * Consul has the record of the restarted server (ha_loop.c), or at once
+ * when the restart did not happen.  old_start_ms: epoch ms of the start of
+ * the server the request was sent to (0: unknown).  The states:
+ *
+ *	 request there							PENDING (waits, or restarts)
+ *	 gone, member's record absent			PENDING (not back yet)
+ *	 gone, record of the same server		FAILED (not restarted)
+ *	 gone, newer server, not running		PENDING (still starting)
+ *	 gone, newer server running				DONE
+ *
+ * A record without a start time (written by another version) counts as
+ * newer.  Only DONE, FAILED and PENDING are returned; UNKNOWN is the
+ * caller's, when the wait ends while still pending.
+ */
+static inline PgHaOutcome
+pgha_restart_outcome(const PgHaCluster *c, const char *member,
+					 int64_t old_start_ms)
+{
+	const PgHaMember *m = NULL;
+	int			n = c->nmembers < PGHA_MAX_MEMBERS ? c->nmembers : PGHA_MAX_MEMBERS;
+	int			nr = c->nrestarts < PGHA_MAX_MEMBERS ? c->nrestarts : PGHA_MAX_MEMBERS;
+
+	for (int i = 0; i < nr; i++)
+		if (strncmp(c->restarts[i].member, member, PGHA_NAME_LEN) == 0)
+			return PGHA_OUTCOME_PENDING;
+	for (int i = 0; i < n && m == NULL; i++)
+		if (strncmp(c->members[i].name, member, PGHA_NAME_LEN) == 0)
+			m = &c->members[i];
+	if (m == NULL)
+		return PGHA_OUTCOME_PENDING;
+	if (old_start_ms > 0 && m->start_ms == old_start_ms)
+		return PGHA_OUTCOME_FAILED;
+	if (strncmp(m->state, "running", sizeof(m->state)) != 0)
+		return PGHA_OUTCOME_PENDING;
+	return PGHA_OUTCOME_DONE;
+}
+
+/*
+ * The answer to a restart's outcome: Patroni's status codes and texts
+ * ("restarted successfully", "restart failed"), with pg_ha's reason; wait_s
+ * is the length of the wait, for UNKNOWN (and PENDING: the wait is over).
+ */
+static inline int
+pgha_restart_outcome_text(PgHaOutcome outcome, const char *member, int wait_s,
+						  char *buf, size_t len)
+{
+	switch (outcome)
+	{
+		case PGHA_OUTCOME_DONE:
+		case PGHA_OUTCOME_OTHER:
+			snprintf(buf, len, "restarted successfully");
+			return 200;
+		case PGHA_OUTCOME_FAILED:
+			snprintf(buf, len, "restart failed: the server of member \"%s\" was not restarted; see its server log",
+					 member);
+			return 503;
+		case PGHA_OUTCOME_PENDING:
+		case PGHA_OUTCOME_UNKNOWN:
+			break;
+	}
+	snprintf(buf, len, "restart status unknown: member \"%s\" was not back from its restart within %d s; the request stays in Consul and may still be carried out",
+			 member, wait_s);
+	return 503;
+}
+
+/*
+ * How long a REST client waits for a restart: until the member's worker
+ * would have given it up (PGHA_RESTART_GIVE_UP_MS after it started) and
+ * removed the request, plus a switchover's bound for the start and the
+ * looks at Consul, so that a restart that fails is answered as failed.
+ * patronictl sets no read timeout; Patroni's own bound is the restart's
+ * stop plus primary_start_timeout (300 s).
+ */
+static inline int
+pgha_restart_wait_ms(int loop_wait_ms)
+{
+	return PGHA_RESTART_GIVE_UP_MS + pgha_failover_wait_ms(loop_wait_ms);
 }
 
 /* POST /restart */
@@ -427,6 +512,25 @@ extern int	pgha_api_check_restart(const PgHaCluster *c, const char *member,
 								   PgHaApiRestart *r, int64_t now_ms,
 								   char *buf, size_t buflen,
 								   char *msg, size_t msglen);
+
+/*
+ * DELETE /restart: this node's scheduled restart, as Patroni's
+ * delete_future_restart() drops it.  0 with *index the ModifyIndex of
+ * restart/<member> (to delete with check-and-set) when it holds a scheduled
+ * request that has not started; else 404 "no restarts are scheduled".
+ */
+extern int	pgha_api_check_delete_restart(const PgHaCluster *c, const char *member,
+										  uint64_t *index, char *msg,
+										  size_t msglen);
+
+/*
+ * DELETE /switchover: Patroni's do_DELETE_switchover.  0 with *index the
+ * failover key's ModifyIndex when it holds a scheduled request (a
+ * switchover or failover); else 404 "no switchover is scheduled".
+ */
+extern int	pgha_api_check_delete_switchover(const PgHaCluster *c,
+											 uint64_t *index, char *msg,
+											 size_t msglen);
 
 /*
  * POST /reinitialize: the optional body {"force": ...}, Patroni's

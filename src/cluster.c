@@ -1674,6 +1674,27 @@ done:
 	return ok;
 }
 
+/*
+ * A time of a member record (an ISO 8601 string) as epoch ms, 0 when it is
+ * absent or unusable: only a time that writes back the same, so that
+ * records round-trip.
+ */
+static int64_t
+record_time_ms(const json_t *v)
+{
+	int64_t		ms;
+	char		iso[PGHA_ISO_TIME_LEN];
+
+	if (v == NULL || !json_is_string(v) ||
+		json_string_length(v) >= PGHA_ISO_TIME_LEN * 2 ||
+		strlen(json_string_value(v)) != json_string_length(v))
+		return 0;
+	if (pgha_parse_iso_time(json_string_value(v), &ms) && ms > 0 &&
+		pgha_format_iso_time(ms, iso, sizeof(iso)))
+		return ms;
+	return 0;
+}
+
 bool
 pgha_parse_member(const char *json, size_t len, PgHaMember *m,
 				  char *errbuf, size_t errlen)
@@ -1789,17 +1810,19 @@ pgha_parse_member(const char *json, size_t len, PgHaMember *m,
 	 * last_seen (pg_ha's stopped records) only informs the listings: a bad
 	 * one is left out rather than making the record unreadable.
 	 */
-	if ((v = json_object_get(root, "last_seen")) != NULL && json_is_string(v) &&
-		json_string_length(v) < PGHA_ISO_TIME_LEN * 2 &&
-		strlen(json_string_value(v)) == json_string_length(v))
-	{
-		int64_t		ms;
-		char		iso[PGHA_ISO_TIME_LEN];
+	tmp.last_seen_ms = record_time_ms(json_object_get(root, "last_seen"));
 
-		/* only a time that writes back: records round-trip */
-		if (pgha_parse_iso_time(json_string_value(v), &ms) && ms > 0 &&
-			pgha_format_iso_time(ms, iso, sizeof(iso)))
-			tmp.last_seen_ms = ms;
+	/*
+	 * So are pg_ha's postmaster_start_time and Patroni's scheduled_restart
+	 * (whose other fields, Patroni's restart filters, pg_ha does not use).
+	 */
+	tmp.start_ms = record_time_ms(json_object_get(root, "postmaster_start_time"));
+	if ((v = json_object_get(root, "scheduled_restart")) != NULL && json_is_object(v))
+	{
+		tmp.scheduled_restart_ms = record_time_ms(json_object_get(v, "schedule"));
+		tmp.has_scheduled_restart = tmp.scheduled_restart_ms > 0;
+		tmp.scheduled_restart_pending = tmp.has_scheduled_restart &&
+			json_is_true(json_object_get(v, "restart_pending"));
 	}
 
 	memcpy(tmp.name, m->name, sizeof(tmp.name));
@@ -1838,6 +1861,20 @@ static json_t *
 new_object(void)
 {
 	return json_pack("{}");
+}
+
+/*
+ * A time of a member record, ms > 0 only; a time we cannot write is left
+ * out, as the reader would.  False on allocation errors.
+ */
+static bool
+set_record_time(json_t *root, const char *key, int64_t ms)
+{
+	char		iso[PGHA_ISO_TIME_LEN];
+
+	if (ms <= 0 || !pgha_format_iso_time(ms, iso, sizeof(iso)))
+		return true;
+	return json_object_set_new(root, key, json_string(iso)) == 0;
 }
 
 int
@@ -1901,14 +1938,33 @@ pgha_member_to_json(const PgHaMember *m, char *buf, size_t buflen)
 			/* json_object_set_new() takes the reference even when it fails */
 			ok = json_object_set_new(root, "tags", tags) == 0;
 	}
-	if (ok && m->last_seen_ms > 0)
+	if (ok && m->has_scheduled_restart)
 	{
 		char		iso[PGHA_ISO_TIME_LEN];
+		json_t	   *sr = new_object();
 
-		/* a time we cannot write is left out, as the reader would */
-		if (pgha_format_iso_time(m->last_seen_ms, iso, sizeof(iso)))
-			ok = json_object_set_new(root, "last_seen", json_string(iso)) == 0;
+		/* Patroni's fields; a time we cannot write is left out, as the reader would */
+		ok = sr != NULL;
+		if (ok && pgha_format_iso_time(m->scheduled_restart_ms, iso, sizeof(iso)))
+		{
+			ok = json_object_set_new(sr, "schedule", json_string(iso)) == 0;
+			if (ok && m->scheduled_restart_pending)
+				ok = json_object_set_new(sr, "restart_pending", json_true()) == 0;
+			if (ok && m->start_ms > 0 &&
+				pgha_format_iso_time(m->start_ms, iso, sizeof(iso)))
+				ok = json_object_set_new(sr, "postmaster_start_time",
+										 json_string(iso)) == 0;
+			if (ok)
+			{
+				ok = json_object_set_new(root, "scheduled_restart", sr) == 0;
+				sr = NULL;
+			}
+		}
+		if (sr != NULL)
+			json_decref(sr);
 	}
+	ok = ok && set_record_time(root, "last_seen", m->last_seen_ms) &&
+		set_record_time(root, "postmaster_start_time", m->start_ms);
 	if (!ok)
 	{
 		json_decref(root);

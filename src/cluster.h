@@ -82,6 +82,23 @@ typedef struct PgHaMember
 	uint64_t	modify_index;	/* the key's ModifyIndex, 0 when not given */
 	int64_t		last_seen_ms;	/* a stopped record's last_seen, epoch ms;
 								 * 0 when not given */
+
+	/*
+	 * When the member's server started, epoch ms (0: not given), published
+	 * as pg_ha's own postmaster_start_time: a requested restart is over
+	 * once a newer server publishes its record (pgha_restart_outcome).
+	 */
+	int64_t		start_ms;
+
+	/*
+	 * Patroni's scheduled_restart: the member's restart/<name> request while
+	 * it is scheduled and not started, {"schedule": <iso>, "restart_pending":
+	 * true (only when set), "postmaster_start_time": <iso>}, which
+	 * patronictl list -e and flush read.
+	 */
+	bool		has_scheduled_restart;
+	int64_t		scheduled_restart_ms;	/* its schedule, epoch ms */
+	bool		scheduled_restart_pending;	/* restart_pending */
 } PgHaMember;
 
 /* A restart request: restart/<member>, written by pg_ha_restart() & co. */
@@ -97,6 +114,13 @@ typedef struct PgHaRestartRequest
 	int64_t		restarting;	/* start time (epoch ms) of the server
 							 * being restarted; 0: not started */
 } PgHaRestartRequest;
+
+/*
+ * A member's HA worker gives a restart it started up after this long (a
+ * restart_command that failed, pg_ctl that gave up: pg_ctl restart -t 120,
+ * and more), and removes the request.
+ */
+#define PGHA_RESTART_GIVE_UP_MS	180000
 
 /* Everything under <namespace>/<cluster>/ that pg_ha uses. */
 typedef struct PgHaCluster

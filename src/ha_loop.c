@@ -72,7 +72,7 @@
 #define MEMBER_TTL_FACTOR	2	/* check and session TTL, in ttls */
 #define FRESH_POSITION_TIMEOUT_MS	1000	/* asking a member its position */
 #define KEY_LEN			(PGHA_NAME_LEN * 2 + 32)
-#define RESTART_GIVE_UP_MS	180000	/* pg_ctl restart -t 120, and more */
+#define RESTART_GIVE_UP_MS	PGHA_RESTART_GIVE_UP_MS
 
 typedef struct HaWorker
 {
@@ -390,6 +390,7 @@ static void give_up_key_if_unfit(HaWorker *w, const HaDecision *d);
 static void decide_on_fresh_positions(HaWorker *w, const HaLocalState *local,
 									  const HaConfig *config, HaDecision *d);
 static bool release_leader_key(HaWorker *w);
+static int64 server_start_ms(void);
 static int64_t timeline_begin(uint32_t tli);
 
 /*
@@ -810,6 +811,25 @@ build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 	m->hs_values[2] = max_wal_senders;
 	m->hs_values[3] = max_prepared_xacts;
 	m->hs_values[4] = max_locks_per_xact;
+
+	/*
+	 * When this server started (a restart is over once the new one is
+	 * published), and Patroni's scheduled_restart while this node's restart
+	 * request waits for its time (patronictl list -e and flush read it).
+	 */
+	m->start_ms = server_start_ms();
+	for (int i = 0; i < w->cluster->nrestarts; i++)
+	{
+		const PgHaRestartRequest *r = &w->cluster->restarts[i];
+
+		if (strcmp(r->member, pg_ha_node_name) == 0 && r->scheduled &&
+			r->restarting == 0)
+		{
+			m->has_scheduled_restart = true;
+			m->scheduled_restart_ms = r->scheduled_ms;
+			m->scheduled_restart_pending = r->pending_only;
+		}
+	}
 }
 
 /* ----- actions */
@@ -1564,7 +1584,15 @@ handle_restart_request(HaWorker *w, const HaLocalState *local)
 		snprintf(query, sizeof(query), "cas=" UINT64_FORMAT, (uint64) r->modify_index);
 		if (r->restarting != 0)
 		{
-			/* a restart was started: done when this is a newer server */
+			const PgHaMember *me = pgha_find_member(w->cluster, pg_ha_node_name);
+
+			/*
+			 * A restart was started: done when this is a newer server, once
+			 * Consul has its record (a REST client waiting for the outcome
+			 * judges by it, pgha_restart_outcome).
+			 */
+			if (r->restarting != started && me != NULL && me->start_ms != started)
+				return;
 			if (dcs_kv_delete(key, query, &done, err, sizeof(err)) && done)
 			{
 				if (r->restarting != started)

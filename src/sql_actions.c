@@ -378,7 +378,7 @@ wait_for_outcome(bool switchover, const char *old_leader, const char *candidate)
 	const char *action = switchover ? "switchover" : "failover";
 	char	   *prefix = psprintf("%s/%s/", pg_ha_namespace, pg_ha_cluster);
 	PgHaCluster *c = palloc0(sizeof(PgHaCluster));
-	PgHaFailoverOutcome outcome = PGHA_OUTCOME_PENDING;
+	PgHaOutcome outcome = PGHA_OUTCOME_PENDING;
 	int			loop_wait_ms;
 	int			wait_ms;
 	int64		deadline;

@@ -252,9 +252,10 @@ ok(PgHaTest::poll_until('pg1 and pg3 follow pg2', 90, sub { PgHaTest::streaming(
 ($ok, $out, my $err) = patronictl('switchover', 'otus', '--leader', 'pg2', '--candidate', 'pg2', '--force');
 like($out . $err, qr/target and source are the same/, 'patronictl refuses a switchover to the leader itself');
 
-# patronictl flush: pg_ha has no DELETE /switchover, so patronictl writes
-# {} into the failover key, which is no request; the next request through
-# REST or SQL replaces it, and pg_ha_ctl flush removes it
+# patronictl flush: DELETE /switchover deletes the scheduled request
+# (116_patronictl_restart.pl checks its answers); a {} in the failover key,
+# which patronictl writes when no member answers, is no request: the next
+# request through REST or SQL replaces it, and pg_ha_ctl flush removes it
 my $when = '2030-01-01T10:00+00:00';
 ($ok, $out) = patronictl('switchover', 'otus', '--leader', 'pg2', '--candidate', 'pg1',
 	'--scheduled', $when, '--force');

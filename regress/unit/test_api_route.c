@@ -448,8 +448,9 @@ test_parse_request(void)
 
 	/* methods */
 	PARSE_FAILS("POST", "/primary", 405);
-	CHECK(!PARSE("DELETE", "/nothing") && r.status == 405 && r.allow);
+	CHECK(!PARSE("PUT", "/nothing") && r.status == 405 && r.allow);
 	pgha_api_response_free(&r);
+	PARSE_FAILS("DELETE", "/nothing", 404);
 	PARSE_FAILS("get", "/primary", 405);
 	PARSE_FAILS("POST", "/config", 405);
 	CHECK(PARSE("PATCH", "/config") && req.endpoint == PGHA_EP_CONFIG &&
@@ -466,7 +467,7 @@ test_parse_request(void)
 	pgha_api_response_free(&r);
 	CHECK(PARSE("GET", "/config") && !pgha_api_is_write(&req));
 	CHECK(!PARSE("GET", "/switchover") && r.status == 405 && r.allow &&
-		  strcmp(r.allow_methods, "POST") == 0);
+		  strcmp(r.allow_methods, "POST, DELETE") == 0);
 	pgha_api_response_free(&r);
 	CHECK(!PARSE("PATCH", "/patroni") && r.status == 405 && r.allow &&
 		  r.allow_methods == NULL);
@@ -475,7 +476,24 @@ test_parse_request(void)
 		  strcmp(r.allow_methods, "GET, HEAD, OPTIONS, PATCH") == 0);
 	pgha_api_response_free(&r);
 	PARSE_FAILS("PUT", "/config", 405);
-	PARSE_FAILS("DELETE", "/switchover", 405);
+	/* DELETE: Patroni's scheduled restart and switchover, nothing else */
+	CHECK(PARSE("DELETE", "/switchover") && req.endpoint == PGHA_EP_SWITCHOVER &&
+		  req.method == PGHA_API_DELETE && pgha_api_is_write(&req) && !req.wants_body);
+	CHECK(PARSE("DELETE", "/restart") && req.endpoint == PGHA_EP_RESTART &&
+		  pgha_api_is_write(&req));
+	CHECK(!PARSE("DELETE", "/failover") && r.status == 405 && r.allow &&
+		  strcmp(r.allow_methods, "POST") == 0);
+	pgha_api_response_free(&r);
+	CHECK(!PARSE("DELETE", "/config") && r.status == 405 &&
+		  strcmp(r.allow_methods, "GET, HEAD, OPTIONS, PATCH") == 0);
+	pgha_api_response_free(&r);
+	CHECK(!PARSE("DELETE", "/patroni") && r.status == 405 && r.allow_methods == NULL);
+	pgha_api_response_free(&r);
+	CHECK(!PARSE("GET", "/restart") && r.status == 405 &&
+		  strcmp(r.allow_methods, "POST, DELETE") == 0);
+	pgha_api_response_free(&r);
+	PARSE_FAILS("PATCH", "/restart", 405);
+	PARSE_FAILS("delete", "/restart", 405);
 	PARSE_FAILS("", "/primary", 400);
 	PARSE_FAILS("G ET", "/primary", 400);
 	PARSE_FAILS("GET\r\n", "/primary", 400);
@@ -1507,6 +1525,172 @@ test_write_restart(void)
 	free(c);
 }
 
+/*
+ * POST /restart answered with its outcome (issue 13): the rule on the
+ * cluster as read from Consul, Patroni's texts, and the bound of the wait.
+ */
+static void
+test_restart_outcome(void)
+{
+	PgHaCluster *c = malloc(sizeof(PgHaCluster));
+	const int64_t old_start = INT64_C(1764000000123);
+	char		text[512];
+
+	three_nodes(c);
+	c->members[1].start_ms = old_start;
+
+	/* the request there: written, waiting for its order, or restarting */
+	c->nrestarts = 1;
+	strcpy(c->restarts[0].member, "pg2");
+	CHECK_INT(pgha_restart_outcome(c, "pg2", old_start), PGHA_OUTCOME_PENDING);
+	c->restarts[0].restarting = old_start;
+	CHECK_INT(pgha_restart_outcome(c, "pg2", old_start), PGHA_OUTCOME_PENDING);
+	/* another member's request is not this one */
+	CHECK_INT(pgha_restart_outcome(c, "pg3", 0), PGHA_OUTCOME_DONE);
+
+	/* gone while the record is the old server's: not restarted */
+	c->nrestarts = 0;
+	CHECK_INT(pgha_restart_outcome(c, "pg2", old_start), PGHA_OUTCOME_FAILED);
+	/* gone, the new server's record: done; still starting: pending */
+	c->members[1].start_ms = old_start + 2500;
+	CHECK_INT(pgha_restart_outcome(c, "pg2", old_start), PGHA_OUTCOME_DONE);
+	strcpy(c->members[1].state, "starting");
+	CHECK_INT(pgha_restart_outcome(c, "pg2", old_start), PGHA_OUTCOME_PENDING);
+	strcpy(c->members[1].state, "running");
+	/* a record without a start time, or no start known: the key decides */
+	c->members[1].start_ms = 0;
+	CHECK_INT(pgha_restart_outcome(c, "pg2", old_start), PGHA_OUTCOME_DONE);
+	c->members[1].start_ms = old_start;
+	CHECK_INT(pgha_restart_outcome(c, "pg2", 0), PGHA_OUTCOME_DONE);
+	/* no record (its session lapsed, not back yet): pending */
+	CHECK_INT(pgha_restart_outcome(c, "pg9", old_start), PGHA_OUTCOME_PENDING);
+	/* counts beyond the arrays are not trusted */
+	c->nrestarts = 1000;
+	c->nmembers = 1000;
+	(void) pgha_restart_outcome(c, "pg9", old_start);
+	c->nrestarts = 0;
+	c->nmembers = 3;
+
+	/* Patroni's texts and status codes, with pg_ha's reason */
+	CHECK_INT(pgha_restart_outcome_text(PGHA_OUTCOME_DONE, "pg2", 200, text, sizeof(text)), 200);
+	CHECK_STR(text, "restarted successfully");
+	CHECK_INT(pgha_restart_outcome_text(PGHA_OUTCOME_FAILED, "pg2", 200, text, sizeof(text)), 503);
+	CHECK_STR(text, "restart failed: the server of member \"pg2\" was not restarted; see its server log");
+	CHECK_INT(pgha_restart_outcome_text(PGHA_OUTCOME_UNKNOWN, "pg2", 200, text, sizeof(text)), 503);
+	CHECK_STR(text, "restart status unknown: member \"pg2\" was not back from its restart within 200 s; the request stays in Consul and may still be carried out");
+	CHECK_INT(pgha_restart_outcome_text(PGHA_OUTCOME_PENDING, "pg2", 200, text, sizeof(text)), 503);
+
+	/* past the worker's own give-up (180 s), so a failure is answered as one */
+	CHECK_INT(pgha_restart_wait_ms(1000), 200000);
+	CHECK_INT(pgha_restart_wait_ms(30000), 240000);
+	CHECK(pgha_restart_wait_ms(1000) > PGHA_RESTART_GIVE_UP_MS);
+	free(c);
+}
+
+/*
+ * DELETE /restart and /switchover (Patroni's do_DELETE_restart and
+ * do_DELETE_switchover), and scheduled_restart in /patroni and /cluster.
+ */
+static void
+test_delete_scheduled(void)
+{
+	PgHaCluster *c = malloc(sizeof(PgHaCluster));
+	PgHaApiSnapshot *s = malloc(sizeof(PgHaApiSnapshot));
+	uint64_t	index;
+	char		msg[256];
+	json_t	   *j;
+	json_t	   *sr;
+	json_t	   *members;
+	char	   *text;
+	PgHaApiResponse r;
+
+	three_nodes(c);
+	CHECK_INT(pgha_api_check_delete_restart(c, "pg2", &index, msg, sizeof(msg)), 404);
+	CHECK_STR(msg, "no restarts are scheduled");
+	c->nrestarts = 2;
+	strcpy(c->restarts[0].member, "pg3");
+	c->restarts[0].scheduled = true;
+	c->restarts[0].modify_index = 41;
+	strcpy(c->restarts[1].member, "pg2");
+	c->restarts[1].modify_index = 42;
+	/* immediate: not Patroni's future restart */
+	CHECK_INT(pgha_api_check_delete_restart(c, "pg2", &index, msg, sizeof(msg)), 404);
+	c->restarts[1].scheduled = true;
+	c->restarts[1].scheduled_ms = WNOW_MS + 3600000;
+	CHECK_INT(pgha_api_check_delete_restart(c, "pg2", &index, msg, sizeof(msg)), 0);
+	CHECK_INT(index, 42);
+	CHECK_INT(pgha_api_check_delete_restart(c, "pg3", &index, msg, sizeof(msg)), 0);
+	CHECK_INT(index, 41);
+	CHECK_INT(pgha_api_check_delete_restart(c, "pg1", &index, msg, sizeof(msg)), 404);
+	/* started: too late */
+	c->restarts[1].restarting = WNOW_MS;
+	CHECK_INT(pgha_api_check_delete_restart(c, "pg2", &index, msg, sizeof(msg)), 404);
+	CHECK_INT(index, 0);
+
+	CHECK_INT(pgha_api_check_delete_switchover(c, &index, msg, sizeof(msg)), 404);
+	CHECK_STR(msg, "no switchover is scheduled");
+	c->has_failover = true;
+	c->failover_modify_index = 77;
+	strcpy(c->failover_leader, "pg1");
+	CHECK_INT(pgha_api_check_delete_switchover(c, &index, msg, sizeof(msg)), 404);
+	c->failover_scheduled = true;
+	CHECK_INT(pgha_api_check_delete_switchover(c, &index, msg, sizeof(msg)), 0);
+	CHECK_INT(index, 77);
+
+	/* /patroni: this node's request while it waits for its time */
+	leader_snapshot(s);
+	s->cluster_valid = true;
+	s->cluster.nrestarts = 1;
+	strcpy(s->cluster.restarts[0].member, "pg1");
+	s->cluster.restarts[0].pending_only = true;
+	j = GET_JSON("/patroni", s, 200);
+	CHECK(json_object_get(j, "scheduled_restart") == NULL);
+	json_decref(j);
+	s->cluster.restarts[0].scheduled = true;
+	s->cluster.restarts[0].scheduled_ms = INT64_C(1893492000000);	/* 2030-01-01T10:00Z */
+	j = GET_JSON("/patroni", s, 200);
+	sr = json_object_get(j, "scheduled_restart");
+	CHECK_STR(jstr(sr, "schedule"), "2030-01-01T10:00:00.000+00:00");
+	CHECK(json_is_true(json_object_get(sr, "restart_pending")));
+	CHECK(json_object_get(sr, "postmaster_start_time") == NULL);
+	CHECK(json_object_size(sr) == 2);
+	json_decref(j);
+	text = get_body("GET", "/patroni", s, &r);
+	{
+		const char *keys[] = {"patroni", "version", "scope", "scheduled_restart", "schedule"};
+
+		CHECK(text != NULL && keys_in_order(text, keys, sizeof(keys) / sizeof(keys[0])));
+	}
+	pgha_api_response_free(&r);
+	free(text);
+	/* another member's, or a started one: none of this node's */
+	s->cluster.restarts[0].restarting = 1;
+	j = GET_JSON("/patroni", s, 200);
+	CHECK(json_object_get(j, "scheduled_restart") == NULL);
+	json_decref(j);
+	s->cluster.restarts[0].restarting = 0;
+	strcpy(s->cluster.restarts[0].member, "pg3");
+	j = GET_JSON("/patroni", s, 200);
+	CHECK(json_object_get(j, "scheduled_restart") == NULL);
+	json_decref(j);
+
+	/* /cluster: as each member's record has it, as Patroni copies it */
+	s->cluster.members[2].has_scheduled_restart = true;	/* pg2 */
+	s->cluster.members[2].scheduled_restart_ms = INT64_C(1893492000000);
+	s->cluster.members[2].start_ms = INT64_C(1795627168197);
+	j = GET_JSON("/cluster", s, 200);
+	members = json_object_get(j, "members");
+	sr = json_object_get(json_array_get(members, 1), "scheduled_restart");
+	CHECK_STR(jstr(json_array_get(members, 1), "name"), "pg2");
+	CHECK_STR(jstr(sr, "schedule"), "2030-01-01T10:00:00.000+00:00");
+	CHECK_STR(jstr(sr, "postmaster_start_time"), "2026-11-25T17:19:28.197+00:00");
+	CHECK(json_object_get(sr, "restart_pending") == NULL);
+	CHECK(json_object_get(json_array_get(members, 0), "scheduled_restart") == NULL);
+	json_decref(j);
+	free(s);
+	free(c);
+}
+
 /* POST /reinitialize: Patroni's parse_bool() of force, its two refusals */
 static void
 test_write_reinitialize(void)
@@ -2138,6 +2322,8 @@ main(int argc, char **argv)
 	test_write_failover();
 	test_failover_outcome();
 	test_write_restart();
+	test_restart_outcome();
+	test_delete_scheduled();
 	test_write_reinitialize();
 	test_write_config();
 	test_sync_mode();

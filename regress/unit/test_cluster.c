@@ -2309,6 +2309,82 @@ test_tags(void)
 #undef TAGS_REJECT
 }
 
+/*
+ * pg_ha's postmaster_start_time and Patroni's scheduled_restart in a member
+ * record (issue 13): read, written back the same, bad ones left out and
+ * the record kept, a record without them read as before.
+ */
+static void
+test_member_restart_fields(void)
+{
+	PgHaMember	m;
+	PgHaMember	back;
+	char		err[PGHA_ERR_LEN];
+	char		buf[2048];
+	int			n;
+	static const char patroni_scheduled[] =
+	"{\"conn_url\":\"postgres://127.0.0.1:15432/postgres\",\"api_url\":\"http://127.0.0.1:18009/patroni\",\"state\":\"running\",\"role\":\"replica\",\"version\":\"3.0.2\","
+	"\"scheduled_restart\":{\"schedule\":\"2030-01-01T10:00:00+00:00\",\"restart_pending\":true,\"postgres_version\":\"16.0\",\"postmaster_start_time\":\"2026-11-25 17:19:28.197861+00:00\"}}";
+
+	/* Patroni's record: its schedule and filter read, its other fields ignored */
+	memset(&m, 0, sizeof(m));
+	CHECK(pgha_parse_member(LIT(patroni_scheduled), &m, err, sizeof(err)));
+	CHECK(m.has_scheduled_restart && m.scheduled_restart_pending);
+	CHECK(m.scheduled_restart_ms == INT64_C(1893492000000));
+	CHECK(m.start_ms == 0);
+
+	/* an old record: none of them */
+	memset(&m, 0, sizeof(m));
+	CHECK(pgha_parse_member(LIT("{\"state\":\"running\",\"role\":\"replica\"}"), &m, err, sizeof(err)));
+	CHECK(!m.has_scheduled_restart && m.start_ms == 0);
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0 && strstr(buf, "scheduled_restart") == NULL &&
+		  strstr(buf, "postmaster_start_time") == NULL);
+
+	/* pg_ha's own record, written and read back */
+	m.start_ms = INT64_C(1795627168197);
+	m.has_scheduled_restart = true;
+	m.scheduled_restart_ms = INT64_C(1893492000000);
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK_STR(buf, "{\"conn_url\":\"\",\"api_url\":\"\",\"state\":\"running\",\"role\":\"replica\",\"version\":\"\","
+			  "\"scheduled_restart\":{\"schedule\":\"2030-01-01T10:00:00.000+00:00\",\"postmaster_start_time\":\"2026-11-25T17:19:28.197+00:00\"},"
+			  "\"postmaster_start_time\":\"2026-11-25T17:19:28.197+00:00\"}");
+	memset(&back, 0, sizeof(back));
+	CHECK(n > 0 && pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK(back.start_ms == m.start_ms && back.has_scheduled_restart &&
+		  back.scheduled_restart_ms == m.scheduled_restart_ms &&
+		  !back.scheduled_restart_pending);
+	m.scheduled_restart_pending = true;
+	n = pgha_member_to_json(&m, buf, sizeof(buf));
+	CHECK(n > 0 && strstr(buf, "\"restart_pending\":true") != NULL);
+	memset(&back, 0, sizeof(back));
+	CHECK(n > 0 && pgha_parse_member(buf, (size_t) n, &back, err, sizeof(err)));
+	CHECK(back.scheduled_restart_pending);
+
+	/* bad ones: left out, the record kept */
+	memset(&m, 0, sizeof(m));
+	CHECK(pgha_parse_member(LIT("{\"state\":\"running\",\"postmaster_start_time\":12,\"scheduled_restart\":\"soon\"}"),
+							&m, err, sizeof(err)));
+	CHECK(m.start_ms == 0 && !m.has_scheduled_restart);
+	CHECK(pgha_parse_member(LIT("{\"state\":\"running\",\"postmaster_start_time\":\"yesterday\",\"scheduled_restart\":{\"schedule\":3,\"restart_pending\":true}}"),
+							&m, err, sizeof(err)));
+	CHECK(m.start_ms == 0 && !m.has_scheduled_restart && !m.scheduled_restart_pending);
+	CHECK(pgha_parse_member(LIT("{\"scheduled_restart\":{\"schedule\":\"2030-01-01T10:00:00\"}}"),
+							&m, err, sizeof(err)));
+	CHECK(!m.has_scheduled_restart);	/* a time without zone is ambiguous */
+	CHECK(pgha_parse_member(LIT("{\"scheduled_restart\":{}}"), &m, err, sizeof(err)));
+	CHECK(!m.has_scheduled_restart);
+
+	/* the stopped record carries neither: no server runs */
+	m.start_ms = INT64_C(1795627168197);
+	m.has_scheduled_restart = true;
+	m.scheduled_restart_ms = INT64_C(1893492000000);
+	strcpy(m.name, "pg2");
+	n = pgha_stopped_member_json(&m, INT64_C(1795627282394), buf, sizeof(buf));
+	CHECK(n > 0 && strstr(buf, "scheduled_restart") == NULL &&
+		  strstr(buf, "postmaster_start_time") == NULL);
+}
+
 int
 main(void)
 {
@@ -2339,6 +2415,7 @@ main(void)
 	test_stopped_members();
 	test_stopped_record();
 	test_member_tracker();
+	test_member_restart_fields();
 
 	printf("%d passed, %d failed\n", npassed, nfailed);
 	return nfailed > 0 ? 1 : 0;

@@ -533,7 +533,7 @@ wait_for_leader(const CtlOptions *opt, bool failover, const char *old_leader,
 	const char *action = failover ? "failover" : "switchover";
 	double		deadline = ctl_now_s() + opt->wait_timeout;
 	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
-	PgHaFailoverOutcome outcome = PGHA_OUTCOME_UNKNOWN;
+	PgHaOutcome outcome = PGHA_OUTCOME_UNKNOWN;
 	char		answer[256];
 	const char *leader;
 
