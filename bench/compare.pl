@@ -52,6 +52,21 @@
 #   pgbench    TPS of a server without pg_ha and of servers with pg_ha
 #              loaded and leading a one-node cluster (both profiles),
 #              same settings, same scale, runs interleaved
+# and, when asked for (not in the default phases; issue 15):
+#   soak       --soak seconds (1800) of pgbench on all three nodes of a
+#              cluster at the soak profile (pg_ha: ttl 2 s, loop_wait
+#              500 ms, retry_timeout 750 ms; Patroni has none, ttl 20 is
+#              its floor on Consul; --profiles soaks at others):
+#              read-write through HAProxy's read-write port (it follows a
+#              new leader), read-only (-S) straight to each replica, each
+#              rate-limited (-R) so that the machine is loaded, not
+#              saturated.  No fault: counted from outside, every time the
+#              leader key (read on the Consul server every 100 ms) leaves
+#              its holder, the fencing lines in each node's log, pgbench's
+#              transactions and errors, the longest time between two
+#              renewals of the key, the HA machinery's CPU and run-queue
+#              wait.  --soak-selfcheck S stops (SIGSTOP) the leader's HA
+#              worker for S seconds mid-soak: the counters must count it
 #
 # Runs as an unprivileged user with the TAP tests' environment (as
 # bench/failover.pl).  It is not a TAP test.
@@ -94,6 +109,11 @@ my %profiles = (
 		default => { ttl => '10s', loop_wait => '2s', retry_timeout => '3s', loop_wait_s => 2 },
 		# bench/failover.pl's fast profile: loop_wait + 2 * retry_timeout <= ttl
 		fast => { ttl => '3s', loop_wait => '500ms', retry_timeout => '1s', loop_wait_s => 0.5 },
+		# the soak phase's (issue 15): ttl 2 s, pg_ha's floor (pg_ha.ttl and
+		# the config key refuse less), loop_wait 500 ms, and the largest
+		# retry_timeout pgha_timing_valid() accepts: loop_wait + 2 *
+		# retry_timeout <= ttl, so (2000 - 500) / 2 = 750 ms
+		soak => { ttl => '2s', loop_wait => '500ms', retry_timeout => '750ms', loop_wait_s => 0.5 },
 	},
 	patroni => {
 		default => { ttl => 30, loop_wait => 10, retry_timeout => 10, loop_wait_s => 10 },
@@ -107,6 +127,8 @@ my %profiles = (
 		# seconds, 1 the least; retry_timeout 3 (Consul read timeouts are
 		# retry_timeout/3 = 1 s) keeps loop_wait + 2 * retry_timeout <= ttl.
 		fast => { ttl => 20, loop_wait => 1, retry_timeout => 3, loop_wait_s => 1 },
+		# no soak profile: ttl 20 is Patroni's floor on Consul (above);
+		# --profiles fast --phases soak soaks it at its fast profile
 	},);
 
 # in the order of the report: the realistic crashes first
@@ -126,7 +148,7 @@ my %label = (
 	switchover => 'switchover',);
 
 my $tools        = 'pg_ha,patroni';
-my $profile_list = 'default,fast';
+my $profile_list;       # default: default,fast (the soak phase: soak)
 my $runs         = 5;
 my $phases       = 'scenarios,idle,pgbench';
 my $idle_s       = 60;
@@ -142,6 +164,16 @@ my $seed = time() ^ $$;
 my $haproxy_retries;    # default: as in docs/haproxy.cfg (0 on the primary port)
 my $scenario_list;      # default: every scenario of each tool
 my $freeze_hold = 1;    # seconds frozen after the new leader's first acknowledged write
+# the soak phase (issue 15): --soak seconds of pgbench on all three nodes,
+# leader changes and fencings counted from outside and from the logs
+my $soak_s = 1800;
+my $soak_clients = 4;            # read-write, through HAProxy's primary port
+my $soak_threads = 2;
+my $soak_replica_clients = 2;    # -S, straight to each replica
+my $soak_rate = 2000;            # TPS, all read-write clients together (-R); 0: unthrottled
+my $soak_replica_rate = 1000;    # TPS per replica (-R); 0: unthrottled
+my $soak_poll_ms = 100;          # the leader key, read on the Consul server
+my $soak_selfcheck = 0;          # > 0: the leader's HA machinery frozen that many seconds mid-soak
 
 GetOptions(
 	'tools=s'         => \$tools,
@@ -161,11 +193,23 @@ GetOptions(
 	'haproxy-retries=i' => \$haproxy_retries,
 	'scenarios=s'     => \$scenario_list,
 	'freeze-hold=f'   => \$freeze_hold,
+	'soak=i'          => \$soak_s,
+	'soak-clients=i'  => \$soak_clients,
+	'soak-threads=i'  => \$soak_threads,
+	'soak-replica-clients=i' => \$soak_replica_clients,
+	'soak-rate=i'     => \$soak_rate,
+	'soak-replica-rate=i' => \$soak_replica_rate,
+	'soak-poll-ms=i'  => \$soak_poll_ms,
+	'soak-selfcheck=f' => \$soak_selfcheck,
 	'netns'           => sub { },
 	'include-runs=s'  => \my $include_runs,)
   or die "usage: $0 [--tools pg_ha,patroni] [--profiles default,fast] [--runs N] "
-  . "[--phases scenarios,idle,pgbench] [--idle SECONDS] [--pgbench-runs N] "
-  . "[--pgbench-time SECONDS] [--pgbench-scale N] [--results-dir DIR] [--seed N]\n";
+  . "[--phases scenarios,idle,pgbench,soak] [--idle SECONDS] [--pgbench-runs N] "
+  . "[--pgbench-time SECONDS] [--pgbench-scale N] [--soak SECONDS] [--soak-clients N] "
+  . "[--soak-replica-clients N] [--soak-rate TPS] [--soak-replica-rate TPS] [--soak-selfcheck SECONDS] "
+  . "[--results-dir DIR] [--seed N]\n";
+my $profiles_given = defined $profile_list;
+$profile_list //= 'default,fast';
 if ($lab)
 {
 	# namespaces: the partition alone (the rest runs on loopback)
@@ -186,14 +230,26 @@ my @tools    = split /,/, $tools;
 my @profiles = split /,/, $profile_list;
 my %phase    = map { $_ => 1 } split /,/, $phases;
 %phase = (scenarios => 1) if $lab;
+foreach my $ph (keys %phase)
+{
+	die "unknown phase '$ph' (scenarios, idle, pgbench, soak)\n"
+	  unless grep { $_ eq $ph } qw(scenarios idle pgbench soak);
+}
 foreach my $t (@tools)
 {
 	die "unknown tool '$t' (pg_ha, patroni)\n" unless $profiles{$t};
-	foreach my $p (@profiles)
-	{
-		die "unknown profile '$p' (default, fast)\n" unless $profiles{$t}{$p};
-	}
 }
+# a profile some tool lacks (soak: pg_ha only) is skipped for that tool
+foreach my $p (@profiles)
+{
+	my %known = map { %{ $profiles{$_} } } @tools;
+	die "unknown profile '$p' for @tools (" . join(', ', sort keys %known) . ')'
+	  . ($p eq 'soak' ? '; Patroni has no soak profile: its ttl cannot go below 20 on Consul' : '') . "\n"
+	  unless grep { $profiles{$_}{$p} } @tools;
+}
+# the soak phase: at the soak profile unless --profiles says otherwise
+my @soak_profiles = $profiles_given ? @profiles : ('soak');
+die "--soak must be at least 10 seconds\n" if $phase{soak} && $soak_s < 10;
 die "writer '$writer' is not executable (make -C bench)\n" unless -x $writer;
 $results_dir //= "$PostgreSQL::Test::Utils::tmp_check/compare";
 make_path($results_dir);
@@ -607,9 +663,11 @@ sub stop_consul
 	return;
 }
 
+# %pg: PostgreSQL settings over the TAP nodes' (the soak phase's
+# shared_buffers and max_connections)
 sub setup_pg_ha
 {
-	my ($profile_name) = @_;
+	my ($profile_name, %pg) = @_;
 	my $p = $profiles{pg_ha}{$profile_name};
 	my $cluster = 'bench';
 	my $c = { tool => 'pg_ha', profile => $profile_name,
@@ -620,7 +678,7 @@ sub setup_pg_ha
 	# the key below, which is where every node reads them from
 	my %common = (cluster => $cluster,
 		ttl => $p->{ttl}, loop_wait => $p->{loop_wait}, retry_timeout => $p->{retry_timeout},
-		extra_conf => ['log_statement = none']);
+		extra_conf => ['log_statement = none', map { "$_ = '$pg{$_}'" } sort keys %pg]);
 	my $first;
 	foreach my $i (1 .. 3)
 	{
@@ -686,7 +744,7 @@ sub record_config
 
 sub patroni_yaml
 {
-	my ($c, $n, $p) = @_;
+	my ($c, $n, $p, %pg) = @_;
 	# the node's own client agent (--netns: the hub's agent)
 	my ($consul_hostport) = ($c->{consul_url} // $c->{agent}{ $n->{name} }->http_url) =~ m{^http://(.*)$};
 	my $pg = $n->{pg};
@@ -712,6 +770,11 @@ sub patroni_yaml
         max_wal_size: 128MB
         wal_keep_size: 128MB
 EOT
+	foreach my $k (sort keys %pg)
+	{
+		$params =~ s/^(\s+\Q$k\E:).*\n//m;
+		$params .= "        $k: '$pg{$k}'\n";
+	}
 	return <<"EOT";
 scope: $c->{cluster}
 namespace: /$c->{namespace}/
@@ -774,7 +837,7 @@ sub start_patroni
 
 sub setup_patroni
 {
-	my ($profile_name) = @_;
+	my ($profile_name, %pg) = @_;
 	my $p = $profiles{patroni}{$profile_name};
 	# its own namespace and scope: never pg_ha's service/bench
 	my $c = { tool => 'patroni', profile => $profile_name,
@@ -789,7 +852,7 @@ sub setup_patroni
 			api_port => PostgreSQL::Test::Cluster::get_free_port(),
 			yml => "$dir/patroni.yml",
 			log => "$PostgreSQL::Test::Utils::log_path/compare_patroni_$name.log" };
-		PostgreSQL::Test::Utils::append_to_file($n->{yml}, patroni_yaml($c, $n, $p));
+		PostgreSQL::Test::Utils::append_to_file($n->{yml}, patroni_yaml($c, $n, $p, %pg));
 		push @{ $c->{nodes} }, $n;
 		start_patroni($n);
 		if ($i == 1)
@@ -1352,10 +1415,448 @@ sub pgbench_phase
 }
 
 # ---------------------------------------------------------------------
+# Soak (issue 15): --soak seconds of pgbench on all three nodes at short
+# timings, and what went wrong counted from outside (the leader key on the
+# Consul server, pgbench's own output) and from each node's log.  It never
+# asks the nodes whether they are fine.
+
+# The log lines counted, per tool: [key, what they mean, pattern].  The
+# verdict's "fencings of the leader" are the fenced ones: pg_ha logs
+# `node "N" fenced: REASON` once each time a node enters the fenced state
+# (set_fenced() in src/ha_loop.c, on a node running as a primary: a lease
+# that ran out, a key that is no longer its own, Consul out of reach once
+# the lease ended, a demotion, a switchover, a key given up); the others
+# say why, or what clients saw.
+my %soak_patterns = (
+	pg_ha => [
+		[ fenced   => 'fenced (`pg_ha: node "N" fenced:`)', qr/pg_ha: node "[^"]*" fenced: / ],
+		[ lost     => 'leader key no longer ours (a renewal rolled back)',
+			qr/pg_ha: the leader key of cluster "[^"]*" is no longer ours/ ],
+		[ gave_up  => 'gave up the leader key', qr/pg_ha: gave up the leader key of cluster/ ],
+		[ decided  => 'decisions to fence or demote (`pg_ha: fence:`, `pg_ha: demote:`)',
+			qr/pg_ha: (?:fence|demote): / ],
+		[ refused  => 'commits refused without the lease (`pg_ha: cannot commit`)',
+			qr/pg_ha: cannot (?:commit|roll back prepared transaction)/ ],
+		[ no_conn  => 'connections refused while fenced', qr/pg_ha: node "[^"]*" is fenced and accepts no connections/ ],
+		[ session  => 'Consul session invalidated (its check ran out)', qr/pg_ha: Consul session \S+ was invalidated/ ],
+		[ consul   => 'Consul errors (`pg_ha: Consul at ... answers again`, one per episode)',
+			qr/pg_ha: Consul at \S+ answers again/ ],
+		[ acquired => 'took or acquired the leader key', qr/pg_ha: node "[^"]*" (?:took over|acquired) the leader key/ ],
+	],
+	patroni => [
+		[ fenced   => 'demoted itself (`Demoting self (`)', qr/Demoting self \(/ ],
+		[ lost     => 'could not update the leader lock', qr/failed to update leader lock/ ],
+		[ loop     => 'loop time exceeded', qr/Loop time exceeded/ ],
+		[ acquired => 'took the leader lock', qr/acquired session lock as a leader|promoted self to leader/ ],
+	],);
+# these are listed one by one in the report (the others only counted)
+my %soak_listed = map { $_ => 1 } qw(fenced lost gave_up decided session loop);
+
+sub read_from
+{
+	my ($file, $pos) = @_;
+	open my $fh, '<', $file or return '';
+	seek($fh, $pos // 0, 0);
+	local $/;
+	my $text = <$fh> // '';
+	close $fh;
+	return $text;
+}
+
+# [seconds on a CPU, seconds waiting on a run queue, times scheduled]
+sub schedstat
+{
+	my ($pid) = @_;
+	open my $fh, '<', "/proc/$pid/schedstat" or return undef;
+	my @f = split ' ', (<$fh> // '');
+	close $fh;
+	return @f >= 3 ? [ $f[0] / 1e9, $f[1] / 1e9, $f[2] ] : undef;
+}
+
+# the machine's CPU: (busy, total) jiffies since boot
+sub machine_cpu
+{
+	open my $fh, '<', '/proc/stat' or return (0, 0);
+	my $line = <$fh> // '';
+	close $fh;
+	my (undef, @f) = split ' ', $line;
+	my $total = sum(0, @f[ 0 .. 7 ]);
+	return ($total - $f[3] - $f[4], $total);
+}
+
+sub loadavg1
+{
+	open my $fh, '<', '/proc/loadavg' or return undef;
+	my ($l) = split ' ', (<$fh> // '');
+	close $fh;
+	return $l;
+}
+
+sub soak_log_file { my ($c, $n) = @_; return $c->{tool} eq 'pg_ha' ? $n->{pg}->logfile : $n->{log}; }
+
+# What one pgbench run printed: its transactions, failures and aborts.
+sub parse_pgbench
+{
+	my ($text) = @_;
+	my %s = (processed => 0, failed => 0, aborted => 0, errors => {});
+	$s{processed} = $1 if $text =~ /number of transactions actually processed: (\d+)/;
+	$s{failed} = $1 if $text =~ /number of failed transactions: (\d+)/;
+	$s{report} = $text =~ /number of transactions actually processed/ ? 1 : 0;
+	$s{tps} = $1 if $text =~ /tps = ([\d.]+) \(without initial connection time\)/;
+	$s{lag_max} = $1 if $text =~ /rate limit schedule lag: avg [\d.]+ \(max ([\d.]+)\) ms/;
+	$s{progress} = [ $text =~ /^progress: [\d.]+ s, ([\d.]+) tps/mg ];
+	foreach my $line (split /\n/, $text)
+	{
+		my $e;
+		if ($line =~ /client \d+ (?:script \d+ )?aborted\b[:;]?\s*(.*)$/)
+		{
+			$s{aborted}++;
+			$e = $1;
+			$e =~ s/^in command \d+ (?:query \d+: |\([^)]*\) of script \d+; )//;
+		}
+		elsif ($line =~ /pgbench: error: (.*)$/ && $line !~ /Run was aborted/)
+		{
+			$e = $1;
+		}
+		next unless defined $e;
+		$e =~ s/\s+/ /g;
+		$e = substr($e, 0, 160);
+		$s{errors}{$e}++;
+	}
+	return \%s;
+}
+
+sub soak
+{
+	my ($c) = @_;
+	my $p = $profiles{ $c->{tool} }{ $c->{profile} };
+	my $tag = "soak_$c->{tool}_$c->{profile}";
+	my %r = (tool => $c->{tool}, profile => $c->{profile}, timings => $c->{dcs_timings}, nodes => {});
+	my ($ttl_ms) = $p->{ttl} =~ /^(\d+)/;
+	$ttl_ms *= 1000 if $p->{ttl} =~ /^\d+s?$/;
+
+	my $leader = wait_stable($c, 240) or return { %r, failed => 'no stable cluster' };
+	$r{leader_start} = $leader->{name};
+	my @replicas = grep { $_ != $leader } @{ $c->{nodes} };
+
+	# the tables, once, on the leader; the replicas replay them
+	say_out("# soak $c->{tool} $c->{profile}: pgbench -i -s $pgbench_scale on $leader->{name} (" . wall() . ')');
+	my $ipid = spawn("$results_dir/$tag.init.log", "$bindir/pgbench", '-i', '-q', '-s', $pgbench_scale,
+		'-h', node_host($leader), '-p', $leader->{pg}->port, 'postgres');
+	wait_child($ipid, 900) && $? == 0 or return { %r, failed => "pgbench -i failed (see $tag.init.log)" };
+	query($leader, 'CHECKPOINT');
+	my $lsn = query($leader, 'SELECT pg_current_wal_lsn()') // return { %r, failed => 'no LSN on the leader' };
+	foreach my $n (@replicas)
+	{
+		wait_for("$n->{name} replays the pgbench tables", 300,
+			sub { (query($n, "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn") // '') eq 't' }, 0.5)
+		  or return { %r, failed => "$n->{name} did not replay the pgbench tables" };
+	}
+	wait_stable($c, 120) or return { %r, failed => 'no stable cluster after pgbench -i' };
+
+	# the load: read-write through HAProxy's read-write port (it follows
+	# a new leader), read-only straight to each replica; runs of at most a
+	# minute, started again as soon as one ends early, so that clients
+	# pgbench gave up on (an error aborts a client) are back within a minute
+	my @streams = ({ name => 'rw', label => 'read-write, through HAProxy (the leader)',
+			clients => $soak_clients, threads => min_of($soak_threads, $soak_clients), rate => $soak_rate,
+			host => '127.0.0.1', port => $c->{haproxy}->port('primary'), opts => [] });
+	foreach my $n (@replicas)
+	{
+		push @streams, { name => "ro_$n->{name}", label => "read-only (-S), straight to $n->{name}",
+			clients => $soak_replica_clients, threads => 1, rate => $soak_replica_rate,
+			host => node_host($n), port => $n->{pg}->port, opts => ['-S'] };
+	}
+	foreach my $st (@streams)
+	{
+		$st->{log} = "$results_dir/${tag}_$st->{name}.log";
+		$st->{segs} = [];
+	}
+
+	# where each node's log ends: the soak's lines come after
+	my %log_pos = map { $_->{name} => (-s soak_log_file($c, $_) // 0) } @{ $c->{nodes} };
+	my ($busy0, $total0) = machine_cpu();
+	my (%ha_last, %ha_sum, @load);
+	my $first_sample = 1;
+	my $sample_ha = sub {
+		foreach my $n (@{ $c->{nodes} })
+		{
+			foreach my $pid (ha_pids($c, $n))
+			{
+				my $cpu = cpu_seconds($pid) // next;
+				my $ss = schedstat($pid) // [ 0, 0, 0 ];
+				my $cur = [ $cpu, $ss->[1], $ss->[2] ];
+				# a worker started during the soak counts from its start
+				my $was = $ha_last{$pid} // ($first_sample ? $cur : [ 0, 0, 0 ]);
+				$ha_sum{ $n->{name} }[$_] += $cur->[$_] - $was->[$_] for 0 .. 2;
+				$ha_last{$pid} = $cur;
+			}
+			$ha_sum{ $n->{name} } //= [ 0, 0, 0 ];
+		}
+		push @load, loadavg1();
+		$first_sample = 0;
+	};
+	$sample_ha->();
+
+	my $t0 = now();
+	$r{start_wall} = wall();
+	my $t_end = $t0 + $soak_s;
+	my $start_segment = sub {
+		my ($st) = @_;
+		my $secs = POSIX::floor(min_of(60, $t_end - now()));
+		return if $secs < 1;
+		PostgreSQL::Test::Utils::append_to_file($st->{log},
+			sprintf("=== %s, %.1f s into the soak: pgbench for %d s\n", wall(), now() - $t0, $secs));
+		my $seg = { t0 => now(), planned => $secs, pos => -s $st->{log} };
+		$seg->{pid} = spawn($st->{log}, "$bindir/pgbench", '-n', '-c', $st->{clients}, '-j', $st->{threads},
+			'-T', $secs, '-P', 10, ($st->{rate} ? ('-R', $st->{rate}) : ()), @{ $st->{opts} },
+			'-h', $st->{host}, '-p', $st->{port}, 'postgres');
+		push @{ $st->{segs} }, $seg;
+		$st->{running} = $seg;
+	};
+	my $check_segment = sub {
+		my ($st) = @_;
+		my $seg = $st->{running} or return;
+		return unless waitpid($seg->{pid}, WNOHANG) == $seg->{pid};
+		delete $spawned{ $seg->{pid} };
+		$seg->{exit} = $? >> 8;
+		$seg->{secs} = now() - $seg->{t0};
+		$seg->{end} = -s $st->{log};
+		$seg->{early} = $seg->{secs} < $seg->{planned} - 2 ? 1 : 0;
+		$st->{running} = undef;
+		# after an early end, a second before the next try
+		$st->{next_start} = now() + ($seg->{early} ? 1 : 0);
+	};
+	$start_segment->($_) foreach @streams;
+	say_out(sprintf('# soak %s %s: %d s from %s UTC, leader %s; load: %s', $c->{tool}, $c->{profile}, $soak_s,
+			$r{start_wall}, $leader->{name},
+			join('; ', map { sprintf('%s: -c %d -j %d%s', $_->{label}, $_->{clients}, $_->{threads},
+						$_->{rate} ? " -R $_->{rate}" : ' (unthrottled)') } @streams)));
+
+	# the leader key on the Consul server, every --soak-poll-ms: who holds
+	# it (its value, while a session locks it), and each new version
+	my (@events, $state, $holder, $last_named, $t_version, $index, $stamp);
+	my %k = (left => 0, to_other => 0, none => 0, none_longest => 0, renewals => 0, polls => 0, poll_errors => 0,
+		poll_gap => 0, version_gap => 0, stamp_gap => undef, over_half_ttl => 0);
+	my ($t_none, $t_poll, $selfcheck, $next_sample);
+	$next_sample = $t0 + 5;
+	# mid-soak, off the pgbench runs' 60 s boundaries
+	my $t_freeze = $soak_selfcheck > 0 ? $t0 + max_of(5, $soak_s / 2 - 15) : undef;
+	while (now() < $t_end)
+	{
+		my $t = now();
+		$k{poll_gap} = max_of($k{poll_gap}, $t - $t_poll) if defined $t_poll;
+		$t_poll = $t;
+		my $e = eval { $c->{consul}->kv_get_full("$c->{prefix}/leader") };
+		if ($@)
+		{
+			$k{poll_errors}++;
+		}
+		else
+		{
+			$k{polls}++;
+			my $h = $e && ($e->{Session} // '') ne '' ? $e->{Value} // '' : '';
+			my $s = $h ne '' ? "$h/$e->{Session}" : '';
+			my $i = $e ? $e->{ModifyIndex} // 0 : 0;
+			my $f = $e && $c->{tool} eq 'pg_ha' ? ($e->{Flags} // 0) : undef;
+			my $st = defined $f ? ($f >> 32) & 0x7fffffff : undef;
+			if (!defined $state)
+			{
+				($state, $holder, $t_version, $index, $stamp) = ($s, $h, $t, $i, $st);
+				$last_named = $h if $h ne '';
+			}
+			elsif ($s ne $state)
+			{
+				# the key left its holder: another holder, none, or the
+				# same one under a new session
+				$k{left}++ if $holder ne '';
+				$k{to_other}++ if $h ne '' && defined $last_named && $h ne $last_named;
+				if ($h eq '')
+				{
+					$k{none}++;
+					$t_none = $t;
+				}
+				elsif (defined $t_none)
+				{
+					$k{none_longest} = max_of($k{none_longest}, $t - $t_none);
+					$t_none = undef;
+				}
+				push @events, { t => $t - $t0, wall => wall(), from => $holder || '(none)', to => $h || '(none)',
+					what => ($h eq '' ? 'no holder' : $h eq $holder ? 'the same holder, a new session'
+						: $holder eq '' ? 'taken' : 'another holder')
+					  . ($holder ne '' ? sprintf('; its last version seen %.0f ms before', 1000 * ($t - $t_version)) : '') };
+				say_out(sprintf('# soak %s %s: +%.1f s (%s UTC) leader key %s -> %s', $c->{tool}, $c->{profile},
+						$t - $t0, $events[-1]{wall}, $events[-1]{from}, $events[-1]{to}));
+				($state, $holder, $t_version, $index, $stamp) = ($s, $h, $t, $i, $st);
+				$last_named = $h if $h ne '';
+			}
+			elsif ($h ne '' && $i != $index)
+			{
+				# a new version by the same holder: a renewal
+				$k{renewals}++;
+				my $gap = $t - $t_version;
+				$k{version_gap} = max_of($k{version_gap}, $gap);
+				if (defined $st && defined $stamp)
+				{
+					my $sg = ($st - $stamp) & 0x7fffffff;
+					$k{stamp_gap} = max_of($k{stamp_gap}, $sg);
+					$k{over_half_ttl}++ if $sg > $ttl_ms / 2;
+				}
+				($t_version, $index, $stamp) = ($t, $i, $st);
+			}
+		}
+
+		if (defined $t_freeze && !$selfcheck && $t >= $t_freeze)
+		{
+			# the self-check: the leader's HA machinery frozen (pg_ha: its
+			# HA worker alone; Patroni: its daemon), the rest runs on
+			my $n = node_named($c, $holder // '');
+			my @pids = $n ? ha_pids($c, $n) : ();
+			kill 'STOP', @pids if @pids;
+			$selfcheck = { node => $n ? $n->{name} : '(no leader)', pids => "@pids", t => $t - $t0,
+				wall => wall(), resume => $t + $soak_selfcheck };
+			my $sc = $selfcheck;
+			push @cleanup, sub { kill 'CONT', @pids if @pids && !$sc->{resumed} };
+			say_out(sprintf('# soak %s %s: SELF-CHECK: +%.1f s (%s UTC) the HA machinery of the leader %s '
+					  . '(pid %s) stopped (SIGSTOP) for %s s', $c->{tool}, $c->{profile}, $selfcheck->{t},
+					$selfcheck->{wall}, $selfcheck->{node}, $selfcheck->{pids} || 'none', $soak_selfcheck));
+		}
+		if ($selfcheck && !$selfcheck->{resumed} && now() >= $selfcheck->{resume})
+		{
+			my @pids = split ' ', $selfcheck->{pids};
+			kill 'CONT', @pids if @pids;
+			$selfcheck->{resumed} = wall();
+			say_out("# soak $c->{tool} $c->{profile}: SELF-CHECK: resumed (SIGCONT) at $selfcheck->{resumed} UTC");
+		}
+
+		foreach my $st (@streams)
+		{
+			$check_segment->($st);
+			$start_segment->($st) if !$st->{running} && now() >= ($st->{next_start} // 0);
+		}
+		if (now() >= $next_sample)
+		{
+			$sample_ha->();
+			$next_sample += 5;
+		}
+		my $sleep = $t + $soak_poll_ms / 1000 - now();
+		Time::HiRes::sleep($sleep) if $sleep > 0;
+	}
+	my $t1 = now();
+	$r{secs} = $t1 - $t0;
+	if ($selfcheck && !$selfcheck->{resumed})
+	{
+		kill 'CONT', split ' ', $selfcheck->{pids};
+		$selfcheck->{resumed} = wall();
+	}
+	# still without a holder, or not renewed, at the end
+	$k{none_longest} = max_of($k{none_longest}, $t1 - $t_none) if defined $t_none;
+	$k{version_gap} = max_of($k{version_gap}, $t1 - $t_version) if defined $holder && $holder ne '';
+	my ($busy1, $total1) = machine_cpu();
+	$sample_ha->();
+	$r{cpu_busy} = $total1 > $total0 ? 100 * ($busy1 - $busy0) / ($total1 - $total0) : undef;
+	$r{load_mean} = @load ? sum(@load) / @load : undef;
+	$r{load_max} = max_of(@load);
+
+	# the last runs end on their own (their -T ends with the soak)
+	foreach my $st (@streams)
+	{
+		wait_for("the last pgbench run of $st->{name}", 90, sub { $check_segment->($st); !$st->{running} }, 0.2)
+		  or do {
+			my $seg = $st->{running};
+			kill 'KILL', $seg->{pid};
+			waitpid($seg->{pid}, 0);
+			delete $spawned{ $seg->{pid} };
+			@$seg{qw(exit secs end early)} = ('killed', now() - $seg->{t0}, -s $st->{log}, 0);
+			$st->{running} = undef;
+		  };
+	}
+	$r{leader_end} = leader_name($c) || '(none)';
+
+	# pgbench's numbers, run by run
+	foreach my $st (@streams)
+	{
+		my %t = (segs => scalar @{ $st->{segs} }, early => 0, processed => 0, failed => 0, aborted => 0,
+			no_report => 0, errors => {}, progress => []);
+		foreach my $seg (@{ $st->{segs} })
+		{
+			my $text = read_from($st->{log}, $seg->{pos});
+			$text = substr($text, 0, $seg->{end} - $seg->{pos}) if defined $seg->{end} && $seg->{end} >= $seg->{pos};
+			my $s = parse_pgbench($text);
+			$t{early}++ if $seg->{early};
+			$t{no_report}++ unless $s->{report};
+			$t{$_} += $s->{$_} for qw(processed failed aborted);
+			$t{errors}{$_} += $s->{errors}{$_} for keys %{ $s->{errors} };
+			$t{lag_max} = max_of($t{lag_max}, $s->{lag_max});
+			# pgbench prints a progress line for each whole 10 s only
+			push @{ $t{progress} }, @{ $s->{progress} };
+		}
+		$t{tps} = $t{processed} / $r{secs};
+		$t{min10} = min_of(@{ $t{progress} });
+		$st->{stats} = \%t;
+		say_out(sprintf('# soak %s %s load %s: %d transactions (%.0f TPS), %d failed, %d clients aborted, '
+				  . '%d runs (%d ended early, %d without a report)%s%s', $c->{tool}, $c->{profile}, $st->{label},
+				$t{processed}, $t{tps}, $t{failed}, $t{aborted}, $t{segs}, $t{early}, $t{no_report},
+				defined $t{lag_max} ? sprintf(', schedule lag up to %.0f ms', $t{lag_max}) : '',
+				%{ $t{errors} } ? '; errors: ' . join('; ', map { "$t{errors}{$_} x $_" } sort keys %{ $t{errors} }) : ''));
+	}
+	$r{streams} = [ map { +{ name => $_->{name}, label => $_->{label}, clients => $_->{clients},
+				threads => $_->{threads}, rate => $_->{rate}, %{ $_->{stats} } } } @streams ];
+
+	# each node's log over the soak
+	my @listed;
+	foreach my $n (@{ $c->{nodes} })
+	{
+		my $text = read_from(soak_log_file($c, $n), $log_pos{ $n->{name} });
+		my %count = map { $_->[0] => 0 } @{ $soak_patterns{ $c->{tool} } };
+		foreach my $line (split /\n/, $text)
+		{
+			foreach my $pat (@{ $soak_patterns{ $c->{tool} } })
+			{
+				next unless $line =~ $pat->[2];
+				$count{ $pat->[0] }++;
+				push @listed, "$n->{name}: $line" if $soak_listed{ $pat->[0] } && @listed < 60;
+			}
+		}
+		my $ha = $ha_sum{ $n->{name} } || [ 0, 0, 0 ];
+		$r{nodes}{ $n->{name} } = { count => \%count,
+			role => ($n->{name} eq $leader->{name} ? 'leader' : 'replica') . ' -> '
+			  . ($n->{name} eq $r{leader_end} ? 'leader' : 'replica'),
+			ha_cpu_per_min => $ha->[0] / $r{secs} * 60, ha_wait_per_min_ms => 1000 * $ha->[1] / $r{secs} * 60,
+			ha_wait_per_slice_ms => $ha->[2] ? 1000 * $ha->[1] / $ha->[2] : undef };
+		say_out(sprintf('# soak %s %s %s (%s): log lines: %s; HA machinery: CPU %.2f s/min, waited for a CPU %.0f ms/min (%s ms per time it ran)',
+				$c->{tool}, $c->{profile}, $n->{name}, $r{nodes}{ $n->{name} }{role},
+				join(', ', map { "$_->[0] $count{$_->[0]}" } @{ $soak_patterns{ $c->{tool} } }),
+				$r{nodes}{ $n->{name} }{ha_cpu_per_min}, $r{nodes}{ $n->{name} }{ha_wait_per_min_ms},
+				fmt('%.2f', $r{nodes}{ $n->{name} }{ha_wait_per_slice_ms})));
+	}
+	$r{listed} = \@listed;
+	say_out("# soak $c->{tool} $c->{profile} log: $_") foreach @listed;
+	$r{key} = \%k;
+	$r{events} = \@events;
+	$r{selfcheck} = $selfcheck;
+	$r{spurious} = $k{left};
+	$r{fencings} = sum(0, map { $_->{count}{fenced} } values %{ $r{nodes} });
+	say_out(sprintf('# soak %s %s: %d polls of the leader key (%d failed, longest between two %.0f ms), '
+			  . '%d renewals seen, longest between two versions %.0f ms as polled, %s ms by the leader\'s stamps '
+			  . '(%d over ttl/2); machine CPU busy %s %%, load average %s (max %s)',
+			$c->{tool}, $c->{profile}, $k{polls}, $k{poll_errors}, 1000 * $k{poll_gap}, $k{renewals},
+			1000 * $k{version_gap}, fmt('%.0f', $k{stamp_gap}), $k{over_half_ttl}, fmt('%.0f', $r{cpu_busy}),
+			fmt('%.1f', $r{load_mean}), fmt('%.1f', $r{load_max})));
+	say_out(sprintf('# soak %s %s: spurious failovers: %d, fencings of the leader: %d%s', $c->{tool}, $c->{profile},
+			$r{spurious}, $r{fencings},
+			$selfcheck ? " (SELF-CHECK run: the leader's HA machinery was stopped for $soak_selfcheck s on purpose, "
+			  . 'so these are not spurious)' : ''));
+	return \%r;
+}
+
+# ---------------------------------------------------------------------
 # Main.
 
 say_out("# pg_ha vs Patroni, seed $seed, $runs run(s) per scenario, idle $idle_s s, "
-	  . "pgbench $pgbench_runs x $pgbench_time s, started " . wall() . ' UTC');
+	  . "pgbench $pgbench_runs x $pgbench_time s, phases " . join(',', sort keys %phase)
+	  . ($phase{soak} ? ", soak $soak_s s" . ($soak_selfcheck > 0 ? " (SELF-CHECK: the leader's HA machinery stopped for $soak_selfcheck s mid-soak)" : '') : '')
+	  . ', started ' . wall() . ' UTC');
 say_out('# versions: ' . join('; ', map { chomp(my $v = `$_ 2>&1`); $v =~ s/\n.*//s; $v }
 		"$bindir/postgres --version", "$patroni_bin --version", PgHaTest::consul_binary() . ' version',
 		PgHaTest::haproxy_binary() . ' -v'));
@@ -1366,6 +1867,11 @@ foreach my $prof (@profiles)
 	foreach my $tool (@tools)
 	{
 		next unless ($phase{scenarios} && @{ $scenarios_of{$tool} }) || $phase{idle};
+		if (!$profiles{$tool}{$prof})
+		{
+			say_out("# $tool has no profile '$prof': skipped");
+			next;
+		}
 		say_out("# === $tool, profile $prof: setting up (" . wall() . ')');
 		my $c = eval { $tool eq 'pg_ha' ? setup_pg_ha($prof) : setup_patroni($prof) };
 		if (!$c)
@@ -1390,6 +1896,45 @@ foreach my $prof (@profiles)
 	}
 }
 $pgbench = pgbench_phase() if $phase{pgbench};
+
+my @soak;
+if ($phase{soak})
+{
+	say_out($profiles_given
+		? "# soak: at the profile(s) given, @soak_profiles, for each tool that has it"
+		: '# soak: at the soak profile (pg_ha: ttl ' . $profiles{pg_ha}{soak}{ttl} . ', loop_wait '
+		  . "$profiles{pg_ha}{soak}{loop_wait}, retry_timeout $profiles{pg_ha}{soak}{retry_timeout}): pg_ha only, "
+		  . 'Patroni cannot run below ttl 20 on Consul (--profiles fast soaks both tools at their fast profiles)');
+	foreach my $prof (@soak_profiles)
+	{
+		foreach my $tool (@tools)
+		{
+			if (!$profiles{$tool}{$prof})
+			{
+				say_out("# soak: $tool skipped: it has no '$prof' profile"
+					  . ($tool eq 'patroni' ? ' (on Consul it asks for a session TTL of ttl/2, which Consul refuses '
+						  . 'under 10 s: ttl 20 is its floor, its fast profile)' : ''));
+				next;
+			}
+			say_out("# === soak: $tool, profile $prof: setting up (" . wall() . ')');
+			# the pgbench phase's server settings: pgbench's tables in
+			# shared buffers, room for its clients
+			my %pg = (shared_buffers => '128MB', max_connections => 20);
+			my $c = eval { $tool eq 'pg_ha' ? setup_pg_ha($prof, %pg) : setup_patroni($prof, %pg) };
+			if (!$c)
+			{
+				say_out("# soak $tool $prof: setup failed: $@");
+				push @soak, { tool => $tool, profile => $prof, failed => "setup failed: $@" };
+				next;
+			}
+			my $r = eval { soak($c) } // { tool => $tool, profile => $prof, failed => "soak died: $@" };
+			say_out("# soak $tool $prof FAILED: $r->{failed}") if $r->{failed};
+			push @soak, $r;
+			teardown($c);
+			reap();
+		}
+	}
+}
 
 # the runs of another invocation (bench/run.sh: the --netns one, as root),
 # for one table: its runs.csv and writer CSVs
@@ -1432,12 +1977,15 @@ my $mmm = sub {
 	return 'n/a' unless @v;
 	return sprintf($f, median(@v)) . ' (' . sprintf($f, min_of(@v)) . '–' . sprintf($f, max_of(@v)) . ')';
 };
+# the crash tables when there were crash runs (not for --phases soak)
+my $show_runs = @results || $phase{scenarios};
 push @md, '## Failover: every kind of crash, then the old leader back as a replica', '',
   'Median (min–max) over the runs.', '',
   '| scenario | tool | profile | runs | new leader in the DCS (s) | write outage through HAProxy (ms) '
   . '| write outage, direct multi-host (ms) | acknowledged writes lost (HAProxy + direct) '
   . '| split-brain writes (runs with any) | old leader streams again (s) |',
-  '|---|---|---|---|---|---|---|---|---|---|';
+  '|---|---|---|---|---|---|---|---|---|---|'
+  if $show_runs;
 my (%median_gap, %median_key);
 foreach my $s (@all_scenarios)
 {
@@ -1482,7 +2030,8 @@ push @md, '',
   '- **Split-brain writes**: INSERTs the old leader acknowledged after the new leader acknowledged its first, '
   . 'counted over three writers (one pinned to the old leader by its address) on one clock.',
   '- **Old leader streams again**: from its restart by hand (after a crash: once its processes are gone; after a host loss: '
-  . 'the restart of its Consul agent included), from the resume (freeze), or from the fault (switchover).';
+  . 'the restart of its Consul agent included), from the resume (freeze), or from the fault (switchover).'
+  if $show_runs;
 
 if (@idle)
 {
@@ -1541,6 +2090,95 @@ if ($pgbench)
 	}
 }
 
+if (@soak)
+{
+	my @ok = grep { !$_->{failed} } @soak;
+	my ($first) = @ok;
+	push @md, '', '## Soak: leader changes and fencings under pgbench load' . ($first ? sprintf(' (%.0f s)', $first->{secs}) : ''), '',
+	  'Counted from outside: the leader key read on the Consul server every '
+	  . "$soak_poll_ms ms, pgbench's own output, and each node's log (the lines below the tables). "
+	  . 'No fault is injected' . (grep({ $_->{selfcheck} } @ok) ? ', except in a SELF-CHECK run (marked)' : '')
+	  . ': every leader change and every fencing is spurious.', '',
+	  '| tool | profile | ttl / loop_wait / retry_timeout (config key) | soak (s) | spurious failovers (the key left its holder) '
+	  . '| of which to another node | moments without a holder (longest, ms) | fencings of the leader (log) '
+	  . '| renewals seen | longest between two renewals (ms): leader\'s stamps / as polled | machine CPU busy | load average mean (max) |',
+	  '|---|---|---|---|---|---|---|---|---|---|---|---|';
+	foreach my $r (@soak)
+	{
+		if ($r->{failed}) { push @md, "| $r->{tool} | $r->{profile} | failed: $r->{failed} | | | | | | | | | |"; next; }
+		my $k = $r->{key};
+		push @md, sprintf('| %s | %s%s | %s | %.0f | %d | %d | %d (%s) | %d | %d | %s / %.0f | %s %% | %s (%s) |',
+			$r->{tool}, $r->{profile}, $r->{selfcheck} ? ' (SELF-CHECK)' : '', $r->{timings} // '?', $r->{secs},
+			$r->{spurious}, $k->{to_other}, $k->{none}, $k->{none} ? sprintf('%.0f', 1000 * $k->{none_longest}) : '-',
+			$r->{fencings}, $k->{renewals}, fmt('%.0f', $k->{stamp_gap}), 1000 * $k->{version_gap},
+			fmt('%.0f', $r->{cpu_busy}), fmt('%.1f', $r->{load_mean}), fmt('%.1f', $r->{load_max}));
+	}
+	push @md, '', '| tool | profile | load | clients / threads | rate (TPS) | pgbench runs (ended early) '
+	  . '| transactions | TPS | lowest 10 s TPS | failed transactions | clients aborted | runs without a report '
+	  . '| schedule lag, max (ms) |',
+	  '|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+	foreach my $r (@ok)
+	{
+		foreach my $s (@{ $r->{streams} })
+		{
+			push @md, sprintf('| %s | %s | %s | %d / %d | %s | %d (%d) | %d | %.0f | %s | %d | %d | %d | %s |',
+				$r->{tool}, $r->{profile}, $s->{label}, $s->{clients}, $s->{threads},
+				$s->{rate} || 'unthrottled', $s->{segs}, $s->{early}, $s->{processed}, $s->{tps},
+				fmt('%.0f', $s->{min10}), $s->{failed}, $s->{aborted}, $s->{no_report}, fmt('%.0f', $s->{lag_max}));
+		}
+	}
+	my %pats = map { $_->{tool} => 1 } @ok;
+	foreach my $tool (sort keys %pats)
+	{
+		my @pat = @{ $soak_patterns{$tool} };
+		push @md, '', "| tool | profile | node | role at the start -> end | "
+		  . join(' | ', map { $_->[1] } @pat) . ' | HA machinery CPU (s per min) '
+		  . '| HA machinery waiting for a CPU (ms per min; per time it ran) |',
+		  '|---|---|---|---|' . ('---|' x @pat) . '---|---|';
+		foreach my $r (grep { $_->{tool} eq $tool } @ok)
+		{
+			foreach my $name (sort keys %{ $r->{nodes} })
+			{
+				my $n = $r->{nodes}{$name};
+				push @md, sprintf('| %s | %s | %s | %s | %s | %.2f | %.0f; %s |', $r->{tool}, $r->{profile}, $name,
+					$n->{role}, join(' | ', map { $n->{count}{ $_->[0] } } @pat), $n->{ha_cpu_per_min},
+					$n->{ha_wait_per_min_ms}, fmt('%.2f', $n->{ha_wait_per_slice_ms}));
+			}
+		}
+	}
+	foreach my $r (@ok)
+	{
+		push @md, '', "$r->{tool} $r->{profile}, from $r->{start_wall} UTC, leader $r->{leader_start} at the start, "
+		  . "$r->{leader_end} at the end:", '';
+		push @md, sprintf('- SELF-CHECK: +%.1f s (%s UTC): the HA machinery of the leader %s (pid %s) stopped '
+				  . '(SIGSTOP) for %s s, resumed at %s UTC', $r->{selfcheck}{t}, $r->{selfcheck}{wall},
+				$r->{selfcheck}{node}, $r->{selfcheck}{pids} || 'none', $soak_selfcheck, $r->{selfcheck}{resumed})
+		  if $r->{selfcheck};
+		push @md, map { sprintf('- +%.1f s (%s UTC): leader key %s -> %s (%s)', @$_{qw(t wall from to what)}) }
+		  @{ $r->{events} };
+		push @md, map { "- log: `$_`" } @{ $r->{listed} };
+		foreach my $s (@{ $r->{streams} })
+		{
+			push @md, map { "- pgbench, $s->{label}: $s->{errors}{$_} x `$_`" } sort keys %{ $s->{errors} };
+		}
+		push @md, '- (no leader key change, no fencing line, no pgbench error)'
+		  unless @{ $r->{events} } || @{ $r->{listed} } || grep { %{ $_->{errors} } } @{ $r->{streams} };
+		push @md, '', sprintf('**%s %s: spurious failovers: %d, fencings of the leader: %d**%s', $r->{tool},
+			$r->{profile}, $r->{spurious}, $r->{fencings},
+			$r->{selfcheck} ? ' (SELF-CHECK run: the fault was injected, these are not spurious)' : '');
+	}
+	push @md, '',
+	  '- **Spurious failovers**: each time the leader key, held, was seen held by another node, by none, or by the same '
+	  . 'node under a new session. **Fencings of the leader**: the nodes\' log lines '
+	  . join(', ', map { $_ eq 'pg_ha' ? 'pg_ha\'s `pg_ha: node "N" fenced:` (one each time a primary enters the fenced state)'
+			  : 'Patroni\'s `Demoting self (`' } sort keys %pats) . '.',
+	  '- **Renewals**: each new version of the leader key by its holder; the longest time between two, by the stamps '
+	  . 'the leader writes in the key\'s flags (its own clock, when it sent each; pg_ha only) and as the harness saw them '
+	  . 'change (plus up to one poll interval).',
+	  '- **Load**: pgbench runs of at most 60 s (`-n -P 10`), started again at once when one ends early (pgbench '
+	  . 'gives a client up at its first error); TPS over the whole soak.';
+}
+
 # The targets of issue 8.
 if (%median_gap)
 {
@@ -1586,7 +2224,7 @@ if (%median_gap)
 	push @md, @rows;
 }
 
-my @detail = ('', '## Runs', '',
+my @detail = !$show_runs ? () : ('', '## Runs', '',
 	'| tool | profile | scenario | run | leader before -> after | unavailable (ms) | fault -> first error (s) | fault -> new leader key (s) | fault -> first ack (s) | old leader streams again (s) | old leader took writes | acked | lost | direct writer: unavailable (ms) | acked | lost | split-brain writes | pinned writer: acked, lost |',
 	'|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 foreach my $r (@results)
@@ -1602,9 +2240,14 @@ foreach my $r (@results)
 }
 
 open my $md, '>', "$results_dir/summary.md" or die "summary.md: $!";
+# the profiles the run used
+my @used_profiles = ((($phase{scenarios} || $phase{idle}) ? @profiles : ()),
+	($phase{soak} ? grep { my $p = $_; !grep { $_ eq $p } @profiles } @soak_profiles : ()));
+@used_profiles = @profiles unless @used_profiles;
 print $md join("\n", @md, @detail), "\n\n", 'Profiles: '
   . join('; ', map { my $t = $_; map { my $p = $profiles{$t}{$_};
-		  "$t $_: ttl $p->{ttl}, loop_wait $p->{loop_wait}, retry_timeout $p->{retry_timeout}" } @profiles } @tools)
+		  "$t $_: ttl $p->{ttl}, loop_wait $p->{loop_wait}, retry_timeout $p->{retry_timeout}" }
+		grep { $profiles{$t}{$_} } @used_profiles } @tools)
   . "; writer interval $interval_ms ms; seed $seed; HAProxy: docs/haproxy.cfg"
   . (defined $haproxy_retries ? " with retries $haproxy_retries" : '') . ".\n";
 close $md;
@@ -1666,6 +2309,7 @@ foreach my $s (@all_scenarios)
 say_out('');
 say_out($_) for @md;
 say_out('');
-say_out("# results in $results_dir (summary.md, runs.csv, timeline_*.dat, writer CSVs)");
+say_out("# results in $results_dir (summary.md, runs.csv, timeline_*.dat, writer CSVs"
+	  . (@soak ? ', soak_*.log: pgbench\'s output' : '') . ')');
 pass('benchmark finished');
 done_testing();

@@ -187,7 +187,9 @@ if [ "$mode" = compare ]; then
 		cat "$dest/compare/summary.md" 2>/dev/null || echo "(no result)"
 		echo
 		# when the key changed hands by the agents' logs (bench/key_times.pl)
-		[ -f "$dest/compare/runs.csv" ] && perl bench/key_times.pl "$dest/compare" && echo
+		# (none without crash runs: --phases idle,pgbench,soak)
+		[ "$(wc -l < "$dest/compare/runs.csv" 2>/dev/null || echo 0)" -gt 1 ] &&
+			perl bench/key_times.pl "$dest/compare" && echo
 		echo "Checkout $head, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 	} > "$dest/summary.md"
 	if command -v gnuplot >/dev/null && ls "$dest"/compare/timeline_*.dat >/dev/null 2>&1; then
