@@ -30,7 +30,8 @@ OBJS = \
 	src/member_record.o \
 	src/callbacks.o \
 	src/operator_rules.o \
-	src/timeline.o
+	src/timeline.o \
+	src/wal_check.o
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha

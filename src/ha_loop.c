@@ -60,6 +60,7 @@
 #include "state.h"
 #include "sync.h"
 #include "timeline.h"
+#include "wal_check.h"
 
 #define DEMOTE_AFTER_START_MS	2000
 #define PROMOTE_POLL_MS			10
@@ -147,6 +148,7 @@ typedef struct HaWorker
 	bool		promote_requested;	/* waiting for our promotion to end */
 	uint32		claimed_timeline;	/* the promotion key we wrote for the
 									 * promotion under way, 0: none */
+	bool		wal_repair_started; /* a restart without a partial segment */
 	bool		recheck_soon;	/* the decision waits for something near */
 	bool		restart_started;	/* pg_ctl restart is on its way */
 	int64		restart_started_ms; /* ... since (monotonic) */
@@ -1087,6 +1089,43 @@ append_history(HaWorker *w)
 }
 
 /*
+ * Before a promotion: no unfinished segment of a newer timeline in pg_wal
+ * (wal_check.c), which PostgreSQL would read its last record from and
+ * abort.  With one, the server restarts as a standby without it (the key
+ * is kept across a quick restart: the session file), and promotes after.
+ */
+static bool
+wal_fit_to_promote(HaWorker *w)
+{
+	TimeLineID	tli = 0;
+	XLogRecPtr	pos;
+	char		names[PGHA_MAX_PARTIAL_SEGMENTS][64];
+	char		err[PGHA_ERR_LEN];
+	int			n;
+
+	if (w->promote_requested || w->checkpoint_after_promote)
+		return true;
+	if (w->wal_repair_started)
+		return false;
+	pos = GetXLogReplayRecPtr(&tli);
+	n = pgha_partial_newer_segments(".", tli, pos, wal_segment_size, names);
+	if (n == 0)
+		return true;
+	ereport(WARNING,
+			(errmsg("pg_ha: node \"%s\" does not promote yet: pg_wal holds %s, a segment of a newer timeline that its walreceiver began and never finished, without the WAL replayed up to %X/%X",
+					pg_ha_node_name, names[0], LSN_FORMAT_ARGS(pos)),
+			 errdetail("PostgreSQL would read its last record from that file at the promotion, and abort."),
+			 errhint("The server restarts as a standby without it, then promotes.")));
+	if (!pgha_start_wal_repair(err, sizeof(err)))
+		ereport(WARNING,
+				(errmsg("pg_ha: cannot restart node \"%s\": %s", pg_ha_node_name, err),
+				 errhint("Stop the server, move %s out of pg_wal, and start it again.", names[0])));
+	else
+		w->wal_repair_started = true;
+	return false;
+}
+
+/*
  * Before a promotion: a timeline ID nobody took (see timeline.c), recorded
  * in the promotion key with check-and-set before PostgreSQL may take it,
  * and placeholders for the IDs to step over.  False: not this round.
@@ -1791,6 +1830,8 @@ ha_round(HaWorker *w, PgHaCluster *scratch)
 		case HA_PROMOTE:
 			/* synchronous mode: the sync key names us first */
 			if (!pgha_sync_before_promote(w->cluster))
+				break;
+			if (!wal_fit_to_promote(w))
 				break;
 			if (!claim_timeline(w))
 				break;

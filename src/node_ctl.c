@@ -533,7 +533,9 @@ pgha_start_restart(char *err, size_t errlen)
  * pg_ha_ctl rejoin, detached, with leader as its source; standby.signal and
  * pg_ha.conf first, so that the server comes back as a standby of leader
  * whatever the rejoin manages.  reinit: clone the node again instead of
- * rewinding it.  ctl gets the path of pg_ha_ctl, for the caller's log.
+ * rewinding it.  Without a leader, a restart as the standby it is, its
+ * pg_ha.conf untouched.  ctl gets the path of pg_ha_ctl, for the caller's
+ * log.
  */
 static bool
 start_rejoin(const PgHaMember *leader, const PgHaCluster *cluster, bool reinit,
@@ -545,7 +547,7 @@ start_rejoin(const PgHaMember *leader, const PgHaCluster *cluster, bool reinit,
 	FILE	   *f;
 
 	initStringInfo(&conninfo);
-	if (!leader_conninfo(leader, "postgres", &conninfo))
+	if (leader != NULL && !leader_conninfo(leader, "postgres", &conninfo))
 	{
 		snprintf(err, errlen, "leader \"%s\" has a bad conn_url \"%s\"",
 				 leader->name, leader->conn_url);
@@ -559,7 +561,8 @@ start_rejoin(const PgHaMember *leader, const PgHaCluster *cluster, bool reinit,
 		snprintf(err, errlen, "could not create \"%s\": %m", STANDBY_SIGNAL_FILE);
 		return false;
 	}
-	(void) pgha_write_managed_conf(leader, cluster);
+	if (leader != NULL)
+		(void) pgha_write_managed_conf(leader, cluster);
 
 	pg_ha_ctl_path(ctl, ctllen);
 
@@ -567,8 +570,11 @@ start_rejoin(const PgHaMember *leader, const PgHaCluster *cluster, bool reinit,
 	argv[n++] = "rejoin";
 	argv[n++] = "-D";
 	argv[n++] = DataDir;
-	argv[n++] = "--source-conninfo";
-	argv[n++] = conninfo.data;
+	if (leader != NULL)
+	{
+		argv[n++] = "--source-conninfo";
+		argv[n++] = conninfo.data;
+	}
 	if (reinit)
 		argv[n++] = "--reinit";
 	argv[n] = NULL;
@@ -586,6 +592,19 @@ pgha_start_demotion(const PgHaMember *leader, const PgHaCluster *cluster,
 	ereport(LOG,
 			(errmsg("pg_ha: demoting node \"%s\": \"%s rejoin\" restarts it as a standby of \"%s\"",
 					pg_ha_node_name, ctl, leader->name)));
+	return true;
+}
+
+bool
+pgha_start_wal_repair(char *err, size_t errlen)
+{
+	char		ctl[MAXPGPATH];
+
+	if (!start_rejoin(NULL, NULL, false, ctl, sizeof(ctl), err, errlen))
+		return false;
+	ereport(LOG,
+			(errmsg("pg_ha: restarting node \"%s\" as a standby: \"%s rejoin\" moves the unfinished segment out of pg_wal first",
+					pg_ha_node_name, ctl)));
 	return true;
 }
 

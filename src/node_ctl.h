@@ -43,6 +43,13 @@ extern bool pgha_start_demotion(const PgHaMember *leader,
 								size_t errlen);
 
 /*
+ * Restart this standby through a detached `pg_ha_ctl rejoin` without a
+ * source, which moves a partial segment of a newer timeline out of pg_wal
+ * (wal_check.h) before the start.  False with err set when it could not.
+ */
+extern bool pgha_start_wal_repair(char *err, size_t errlen);
+
+/*
  * A reinitialize asked of this node (POST /reinitialize, api.c): the HA
  * worker takes it at its next round (ha_loop.c) and starts `pg_ha_ctl
  * rejoin --reinit`, detached like a demotion: the server stops, is cloned

@@ -48,9 +48,11 @@
 #include "access/xlogrecord.h"
 #include "catalog/pg_control.h"
 #include "common/controldata_utils.h"
+#include "common/file_perm.h"
 #include "common/logging.h"
 #include "libpq-fe.h"
 #include "pg_ha_ctl.h"
+#include "wal_check.h"
 
 /*
  * Files of the data directory that belong to this node and that pg_rewind
@@ -854,6 +856,51 @@ remove_placeholders(const char *pgdata)
 	pg_free(dirpath);
 }
 
+/*
+ * A segment of a newer timeline that the walreceiver began and never
+ * finished (wal_check.c) makes the server abort at a promotion and fail
+ * at every start.  It holds nothing the older timeline's file does not:
+ * moved out of pg_wal, into pg_ha_partial_wal/ beside it (kept for a
+ * look), the server starts from the older file.  Judged at the furthest
+ * point the node is known to have replayed: its minimum recovery point,
+ * else its last checkpoint.
+ */
+static void
+move_partial_segments(const char *pgdata)
+{
+	bool		crc_ok;
+	ControlFileData *control = get_controlfile(pgdata, &crc_ok);
+	XLogRecPtr	pos = control->checkPoint;
+	TimeLineID	tli = control->checkPointCopy.ThisTimeLineID;
+	char		names[PGHA_MAX_PARTIAL_SEGMENTS][64];
+	int			n;
+
+	if (control->minRecoveryPoint > pos)
+	{
+		pos = control->minRecoveryPoint;
+		tli = control->minRecoveryPointTLI;
+	}
+	n = crc_ok ? pgha_partial_newer_segments(pgdata, tli, pos, control->xlog_seg_size, names) : 0;
+	for (int i = 0; i < n; i++)
+	{
+		char	   *dir = psprintf("%s/pg_ha_partial_wal", pgdata);
+		char	   *from = psprintf("%s/pg_wal/%s", pgdata, names[i]);
+		char	   *to = psprintf("%s/%s", dir, names[i]);
+
+		if (mkdir(dir, pg_dir_create_mode) != 0 && errno != EEXIST)
+			pg_log_warning("could not create directory \"%s\": %m", dir);
+		else if (rename(from, to) != 0)
+			pg_log_warning("could not move \"%s\" to \"%s\": %m", from, to);
+		else
+			pg_log_info("moved %s out of pg_wal (to %s): a segment of a newer timeline that the walreceiver began and never finished, without the WAL this node replayed up to %X/%X; the server starts from timeline %u's file",
+						names[i], dir, LSN_FORMAT_ARGS(pos), tli);
+		pg_free(dir);
+		pg_free(from);
+		pg_free(to);
+	}
+	pg_free(control);
+}
+
 int
 cmd_rejoin(CtlOptions *opt)
 {
@@ -928,6 +975,7 @@ cmd_rejoin(CtlOptions *opt)
 		pg_free(signal);
 	}
 	remove_placeholders(pgdata);
+	move_partial_segments(pgdata);
 
 	if (opt->source_conninfo != NULL)
 	{
