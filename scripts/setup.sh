@@ -79,14 +79,14 @@ if [ ! -x "$consul_bin" ]; then
 	)
 	apt-get "${apt_opts[@]}" update -q
 	(cd "$apt_dir" && apt-get "${apt_opts[@]}" download consul)
-	deb=$(ls "$apt_dir"/consul_*.deb | head -n1)
+	deb=$(ls "$apt_dir"/consul_*.deb | sed -n 1p)
 	rm -rf "$tools/consul"
 	dpkg -x "$deb" "$tools/consul"
 	rm -rf "$apt_dir"
-	"$consul_bin" version | head -n1
+	"$consul_bin" version | sed -n 1p
 	did=1
 fi
 
 if [ "$did" -eq 0 ]; then
-	echo "setup: nothing to do, every dependency is installed ($("$consul_bin" version | head -n1))"
+	echo "setup: nothing to do, every dependency is installed ($("$consul_bin" version | sed -n 1p))"
 fi
