@@ -191,8 +191,15 @@ ok( PgHaTest::poll_until('view and CLI agree', 30,
 # ---------------------------------------------------------------------
 # A request withdrawn while the leader keeps the key: the waiting call
 # fails.  pg3's HA worker is stopped (for less than its lease) so that it
-# cannot carry the request out before the test deletes it.
+# cannot carry the request out before the test deletes it.  A replica
+# judges the candidate on the published positions, and CREATE DATABASE
+# above wrote megabytes of WAL: first wait until pg2's published position
+# has caught up with pg3's, or the request is refused as lagging.
 
+ok( PgHaTest::poll_until('published positions caught up', 30,
+		sub { $pg1->safe_psql('postgres',
+				"SELECT count(*) FROM pg_ha_status WHERE role = 'Replica' AND lag_mb = 0") eq '2' }),
+	'both replicas have caught up in Consul');
 my ($pg3_worker) = (slurp_file($pg3->logfile) =~ /REST API listening on .* \(pid (\d+)\)/g)[-1];
 ok(defined $pg3_worker && kill(0, $pg3_worker), "pg3's HA worker is found (pid $pg3_worker)");
 kill 'STOP', $pg3_worker or die "SIGSTOP: $!";
