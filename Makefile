@@ -11,34 +11,29 @@
 #   make test                  the whole test command of the README
 
 MODULE_big = pg_ha
-OBJS = \
-	src/pg_ha.o \
-	src/state.o \
-	src/ha_loop.o \
-	src/ha_decide.o \
-	src/dcs_consul.o \
-	src/cluster.o \
-	src/fence.o \
-	src/node_ctl.o \
-	src/sql_api.o \
-	src/sql_actions.o \
-	src/api.o \
-	src/api_route.o \
-	src/api_tls.o \
-	src/sync.o \
-	src/leader_key.o \
-	src/member_record.o \
-	src/callbacks.o \
-	src/operator_rules.o \
-	src/timeline.o \
-	src/wal_check.o
+# the rooms of the layout (docs/architecture.md#the-layout)
+OBJS_COMMON = src/common/cluster.o src/common/leader_key.o \
+	src/common/operator_rules.o src/common/wal_check.o
+OBJS_BACKEND = src/backend/pg_ha.o src/backend/state.o src/backend/fence.o \
+	src/backend/sql_api.o src/backend/sql_actions.o
+OBJS_WORKER = src/backend/worker/ha_loop.o src/backend/worker/ha_decide.o \
+	src/backend/worker/sync.o src/backend/worker/node_ctl.o \
+	src/backend/worker/member_record.o src/backend/worker/callbacks.o \
+	src/backend/worker/timeline.o
+OBJS_DCS = src/backend/dcs/dcs_consul.o
+OBJS_API = src/backend/api/api.o src/backend/api/api_route.o \
+	src/backend/api/api_tls.o
+OBJS = $(OBJS_COMMON) $(OBJS_BACKEND) $(OBJS_WORKER) $(OBJS_DCS) $(OBJS_API)
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
 EXTENSION = pg_ha
 DATA = sql/pg_ha--0.1.sql sql/pg_ha--0.1--0.2.sql
 
 SHLIB_LINK = -lcurl -ljansson -lmicrohttpd -lgnutls
-PG_CPPFLAGS = -I$(srcdir)/src
+# one -I per room of the layout (docs/architecture.md): the sources include
+# each other's headers by plain name
+SRC_DIRS = src/common src/backend src/backend/worker src/backend/dcs src/backend/api
+PG_CPPFLAGS = $(addprefix -I$(srcdir)/,$(SRC_DIRS))
 PG_CFLAGS = -Wall -Wmissing-prototypes
 
 REGRESS = pg_ha_objects pg_ha_gucs pg_ha_privileges pg_ha_upgrade
@@ -56,7 +51,7 @@ include $(PGXS)
 PROVE_FLAGS += -I regress/t
 
 # PGXS tracks no header dependencies: a changed struct must rebuild all
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
 
 CTL_DIR = src/bin/pg_ha_ctl
 
@@ -71,26 +66,26 @@ clean-ctl:
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) clean
 
 UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
-UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g -Isrc
-regress/unit/test_cluster: regress/unit/test_cluster.c regress/unit/unit_check.h src/cluster.c src/cluster.h src/leader_key.c src/leader_key.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/cluster.c src/leader_key.c -ljansson
-regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/ha_decide.c src/ha_decide.h src/cluster.c src/cluster.h src/leader_key.c src/leader_key.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/ha_decide.c src/cluster.c src/leader_key.c -ljansson
-regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h regress/unit/unit_check.h src/api_route.c src/api_route.h src/cluster.c src/cluster.h src/operator_rules.c src/operator_rules.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/api_route.c src/cluster.c src/operator_rules.c -ljansson
+UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g $(addprefix -I,$(SRC_DIRS))
+regress/unit/test_cluster: regress/unit/test_cluster.c regress/unit/unit_check.h src/common/cluster.c src/common/cluster.h src/common/leader_key.c src/common/leader_key.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/common/cluster.c src/common/leader_key.c -ljansson
+regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c src/backend/worker/ha_decide.h src/common/cluster.c src/common/cluster.h src/common/leader_key.c src/common/leader_key.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c src/common/cluster.c src/common/leader_key.c -ljansson
+regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h regress/unit/unit_check.h src/backend/api/api_route.c src/backend/api/api_route.h src/common/cluster.c src/common/cluster.h src/common/operator_rules.c src/common/operator_rules.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/backend/api/api_route.c src/common/cluster.c src/common/operator_rules.c -ljansson
 # the operator's rules of a switchover or failover (SQL, REST and pg_ha_ctl)
 UNIT_TESTS += regress/unit/test_operator_rules
-regress/unit/test_operator_rules: regress/unit/test_operator_rules.c regress/unit/unit_check.h src/operator_rules.c src/operator_rules.h src/cluster.c src/cluster.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_operator_rules.c src/operator_rules.c src/cluster.c -ljansson
+regress/unit/test_operator_rules: regress/unit/test_operator_rules.c regress/unit/unit_check.h src/common/operator_rules.c src/common/operator_rules.h src/common/cluster.c src/common/cluster.h
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_operator_rules.c src/common/operator_rules.c src/common/cluster.c -ljansson
 # the callbacks' rule is inline in its header
 UNIT_TESTS += regress/unit/test_callbacks
-regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/callbacks.h
+regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/backend/worker/callbacks.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_callbacks.c
 # pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon
 UNIT_TESTS += regress/unit/test_ctl_yaml
-CTL_YAML_FLAGS = -Isrc -I$(CTL_DIR) -I$(includedir_server) -I$(includedir_internal) -I$(includedir)
+CTL_YAML_FLAGS = -Isrc/common -I$(CTL_DIR) -I$(includedir_server) -I$(includedir_internal) -I$(includedir)
 CTL_YAML_LIBS = -L$(pkglibdir) -lpgcommon -lpgport -L$(libdir) -lpq -ljansson
-regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c regress/unit/unit_check.h $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/cluster.h
+regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c regress/unit/unit_check.h $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/common/cluster.h
 	$(CC) -std=gnu99 -Wall -Werror -O1 -g $(CTL_YAML_FLAGS) -o $@ regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_YAML_LIBS)
 unitcheck: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "--- $$t"; ./$$t || exit 1; done
@@ -104,15 +99,15 @@ FUZZ_CC = clang
 FUZZ_SECONDS = 10
 FUZZ_TARGETS = fuzz_cluster_json fuzz_consul_response fuzz_api_request
 FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
-FUZZ_SRCS = src/cluster.c src/api_route.c src/ha_decide.c src/leader_key.c src/operator_rules.c
+FUZZ_SRCS = src/common/cluster.c src/backend/api/api_route.c src/backend/worker/ha_decide.c src/common/leader_key.c src/common/operator_rules.c
 FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
-$(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h regress/unit/metrics_text.h $(FUZZ_SRCS) $(wildcard src/*.h)
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(addprefix -I,$(SRC_DIRS))
+$(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h regress/unit/metrics_text.h $(FUZZ_SRCS) $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
 	@mkdir -p fuzz/build
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) -ljansson
 # pg_ha_ctl's YAML is frontend code: libpq's PQExpBuffer and libpgcommon
 FUZZ_TARGETS += fuzz_ctl_yaml
-fuzz/build/fuzz_ctl_yaml: fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/cluster.h
+fuzz/build/fuzz_ctl_yaml: fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/common/cluster.h
 	@mkdir -p fuzz/build
 	$(FUZZ_CC) -std=gnu99 -Wall -Werror -Wno-ignored-attributes -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -14,7 +14,7 @@
  * (LF alone is fine too.)  libmicrohttpd parses the HTTP framing in the
  * HA worker's REST API; what reaches pg_ha's code is the method, the raw
  * request target, the Authorization header and the body, and that is what this
- * target hands to src/api_route.c, as api.c does: the request line's
+ * target hands to src/backend/api/api_route.c, as api.c does: the request line's
  * parsing and routing, the answers of the read endpoints from a leader's,
  * a replica's and a starting node's snapshot, the basic-auth check, and
  * the write endpoints' bodies (POST /switchover, /failover, /restart,

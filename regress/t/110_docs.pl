@@ -318,7 +318,7 @@ check_doc('cli.md: subcommands and options', doc_text('cli.md'),
 	\&check_cli, $options[-1], $options[-1]);
 
 # ---------------------------------------------------------------------
-# 4. REST API: the paths of the routing table (src/api_route.c), each
+# 4. REST API: the paths of the routing table (src/backend/api/api_route.c), each
 # confirmed by the running API (anything but 404), appear in backticks in
 # docs/api.md (`/path`, `GET /path` or `/path?param=...`).
 
@@ -327,10 +327,10 @@ my $http = HTTP::Tiny->new(timeout => 5);
 ok( PgHaTest::poll_until('the REST API answers', 30,
 		sub { $http->get("$api/health")->{status} != 599 }),
 	'the REST API answers');
-my $route_src = slurp_file('src/api_route.c');
+my $route_src = slurp_file('src/backend/api/api_route.c');
 my ($table) = $route_src =~ /\broutes\[\]\s*=\s*\{(.*?)\n\};/s;
 my @paths = ($table // '') =~ /\{\s*"(\/[^"]*)"\s*,/g;
-ok(@paths >= 5, 'routing table found in src/api_route.c: ' . scalar(@paths) . ' paths');
+ok(@paths >= 5, 'routing table found in src/backend/api/api_route.c: ' . scalar(@paths) . ' paths');
 is($http->request('OPTIONS', "$api/no-such-endpoint-$$")->{status}, 404,
 	'an unknown path is 404, so the probe below can tell');
 for my $p (@paths)
@@ -370,13 +370,13 @@ check_doc('monitoring.md: metrics', doc_text('monitoring.md'),
 
 # ---------------------------------------------------------------------
 # 6. Messages: the errmsg of every ereport(ERROR | FATAL | PANIC | WARNING)
-# in src/*.c appears in docs/troubleshooting.md inside one code span or
-# block, each %-conversion standing for any text (an example value or
-# "...").  Messages that are only conversions ("pg_ha: %s") carry text
+# in the server's sources (src/common, src/backend and below) appears in
+# docs/troubleshooting.md inside one code span or block, each %-conversion
+# standing for any text (an example value or "...").  Messages that are only conversions ("pg_ha: %s") carry text
 # made elsewhere and are skipped.
 
 my (@messages, %seen_msg);
-for my $file (glob 'src/*.c')
+for my $file (glob 'src/common/*.c src/backend/*.c src/backend/*/*.c')
 {
 	my $src = slurp_file($file);
 	while ($src =~ /\bereport\s*\(\s*(ERROR|FATAL|PANIC|WARNING)\s*,(.*?)\)\s*\)\s*;/sg)

@@ -2,7 +2,7 @@
 # through SQL (pg_ha_switchover, pg_ha_failover), the REST API (POST
 # /switchover, /failover) and pg_ha_ctl (switchover, failover) get the same
 # verdict, refused or accepted, for the same reason: the three share one
-# set of rules (src/operator_rules.c).  Each refusal writes nothing.
+# set of rules (src/common/operator_rules.c).  Each refusal writes nothing.
 #
 # Two real nodes (pg1 leads, pg2 replicates) and member records of
 # Consul keys only, each exact for one rule: "down" (stopped), "notag"

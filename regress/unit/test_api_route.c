@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * test_api_route.c
- *	  Unit tests for src/api_route.c, the REST API's status codes and bodies.
+ *	  Unit tests for src/backend/api/api_route.c, the REST API's status codes and bodies.
  *
  * A standalone program, no framework and no PostgreSQL: it builds node
  * snapshots like the leader and the replica of the patroni-wire-formats
@@ -16,7 +16,7 @@
  * Build and run:
  *	  cc -std=c99 -Wall -Wextra -Werror -O1 -g -Isrc \
  *		  -o regress/unit/test_api_route regress/unit/test_api_route.c \
- *		  src/api_route.c src/cluster.c -ljansson
+ *		  src/backend/api/api_route.c src/common/cluster.c -ljansson
  *	  regress/unit/test_api_route
  *
  * Output: one line per failed check (file:line), then "N passed, M failed".
@@ -33,7 +33,7 @@
 
 #include <jansson.h>
 
-#include "../../src/api_route.h"
+#include "api_route.h"
 #include "metrics_text.h"
 #include "unit_check.h"
 

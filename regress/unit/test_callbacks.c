@@ -1,5 +1,5 @@
 /*
- * Unit tests of the callbacks' rule (src/callbacks.h): which of
+ * Unit tests of the callbacks' rule (src/backend/worker/callbacks.h): which of
  * pg_ha.on_start, on_stop, on_restart, on_reload, on_role_change fires for
  * each (role announced, role now, event), as Patroni 3.0.2 fires them.
  */

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * test_cluster.c
- *	  Unit tests for src/cluster.c, the Consul and Patroni data parsers.
+ *	  Unit tests for src/common/cluster.c, the Consul and Patroni data parsers.
  *
  * A standalone program, no framework and no PostgreSQL: it feeds the
  * parsers the values a Patroni 3.0.2 cluster really writes to Consul
@@ -12,7 +12,7 @@
  *
  * Build and run:
  *	  cc -std=c99 -Wall -Wextra -Werror -O1 -g -o regress/unit/test_cluster \
- *		  regress/unit/test_cluster.c src/cluster.c -ljansson
+ *		  regress/unit/test_cluster.c src/common/cluster.c -ljansson
  *	  regress/unit/test_cluster
  *
  * Output: one line per failed check (file:line), then "N passed, M failed".
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/cluster.h"
+#include "cluster.h"
 #include "unit_check.h"
 
 /* string literal with its length, NUL bytes included */

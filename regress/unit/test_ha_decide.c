@@ -1,5 +1,5 @@
 /*
- * Unit tests of the HA decision (src/ha_decide.c): every branch, with
+ * Unit tests of the HA decision (src/backend/worker/ha_decide.c): every branch, with
  * plain values in and one action out.
  */
 #include <stdio.h>

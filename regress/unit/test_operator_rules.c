@@ -1,5 +1,5 @@
 /*
- * Unit tests of the operator's rules (src/operator_rules.c): one table of
+ * Unit tests of the operator's rules (src/common/operator_rules.c): one table of
  * clusters and requests, each with the verdict that pg_ha_switchover(),
  * POST /switchover and pg_ha_ctl switchover (and their failover forms)
  * all give.

@@ -90,7 +90,7 @@ cmd_show_config(const CtlOptions *opt)
 
 /*
  * Why name is not a parameter to set cluster-wide (pg_ha owns it or it is
- * per node), or NULL; the list of pgha_owned_parameter() in src/node_ctl.c.
+ * per node), or NULL; the list of pgha_owned_parameter() in src/backend/worker/node_ctl.c.
  */
 static const char *
 owned_parameter(const char *name)

@@ -4,7 +4,7 @@
  *	  pg_ha_ctl's requests to Consul's HTTP API.
  *
  * One GET of the cluster's keys (?recurse), parsed by the cluster model
- * shared with the extension (src/cluster.c); single keys read with their
+ * shared with the extension (src/common/cluster.c); single keys read with their
  * ModifyIndex, written and deleted with check-and-set, for the operator
  * commands.  Every error names the Consul URL, so that a wrong
  * --consul-url is obvious.
@@ -230,7 +230,7 @@ ctl_kv_get(const CtlOptions *opt, const char *relkey, CtlKv *kv)
 	if (!check_status(opt, status, "GET", path, &body))
 		goto done;
 
-	/* parsed by the cluster model (src/cluster.c), fuzzed there */
+	/* parsed by the cluster model (src/common/cluster.c), fuzzed there */
 	if (body.data == NULL ||
 		!pgha_parse_kv_entry(body.data, body.len, &modify_index, &kv->value,
 							 &kv->len, err, sizeof(err)))

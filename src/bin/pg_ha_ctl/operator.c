@@ -20,7 +20,7 @@
  *		rules of operator_rules.c, which SQL and the REST API apply too,
  *		in this tool's words.  Then the command waits for the new leader
  *		and prints the outcome as patronictl prints Patroni's answer
- *		(pgha_failover_outcome in api_route.h, the rule pg_ha's REST API
+ *		(pgha_failover_outcome in outcome.h, the rule pg_ha's REST API
  *		answers by).
  *	flush
  *		delete a pending request.
@@ -41,8 +41,8 @@
 
 #include "common/logging.h"
 #include "pg_ha_ctl.h"
-#include "api_route.h"
 #include "operator_rules.h"
+#include "outcome.h"
 
 /* attempts at a check-and-set write that others keep changing */
 #define CAS_ATTEMPTS		5
@@ -746,7 +746,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 	}
 
 	/* the request, as Patroni's manual_failover() writes it */
-	req = json_pack("{}");		/* not json_object(): see src/cluster.c */
+	req = json_pack("{}");		/* not json_object(): see src/common/cluster.c */
 	if (leader != NULL)
 		json_object_set_new(req, "leader", json_string(leader));
 	if (candidate != NULL)
@@ -980,7 +980,7 @@ cmd_pause(const CtlOptions *opt, bool pause)
 		if (!ctl_kv_get(opt, "config", &kv))
 			return 1;
 		if (!kv.exists || kv.value[strspn(kv.value, " \t\r\n")] == '\0')
-			root = json_pack("{}");		/* not json_object(): see src/cluster.c */
+			root = json_pack("{}");		/* not json_object(): see src/common/cluster.c */
 		else
 			root = json_loadb(kv.value, kv.len, 0, &jerr);
 		if (!json_is_object(root))

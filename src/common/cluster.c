@@ -20,7 +20,7 @@
  * failover, or knowing about PostgreSQL.  It uses libc and jansson only,
  * so that the backend, the CLI, the unit tests and fuzzers can all link it.
  *
- * src/cluster.c
+ * src/common/cluster.c
  *
  *-------------------------------------------------------------------------
  */

@@ -13,7 +13,7 @@
  * What this file is not for: talking HTTP (dcs_consul.c, pg_ha_ctl's
  * consul.c) or deciding when to take the key (ha_decide.c).
  *
- * src/leader_key.c
+ * src/common/leader_key.c
  *
  *-------------------------------------------------------------------------
  */
