@@ -65,18 +65,23 @@ clean: clean-ctl clean-unit clean-fuzz clean-deb
 clean-ctl:
 	$(MAKE) -C $(CTL_DIR) PG_CONFIG=$(PG_CONFIG) clean
 
-UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
+# The pure part of src/common (libc and jansson only, no PostgreSQL
+# headers): every unit test and fuzzer links all of it, so a file moved or
+# split there changes this one line.
+PURE_COMMON = src/common/cluster.c src/common/leader_key.c src/common/operator_rules.c
+PURE_COMMON_DEPS = $(PURE_COMMON) $(wildcard src/common/*.h) regress/unit/unit_check.h
 UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g $(addprefix -I,$(SRC_DIRS))
-regress/unit/test_cluster: regress/unit/test_cluster.c regress/unit/unit_check.h src/common/cluster.c src/common/cluster.h src/common/leader_key.c src/common/leader_key.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c src/common/cluster.c src/common/leader_key.c -ljansson
-regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c src/backend/worker/ha_decide.h src/common/cluster.c src/common/cluster.h src/common/leader_key.c src/common/leader_key.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c src/common/cluster.c src/common/leader_key.c -ljansson
-regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h regress/unit/unit_check.h src/backend/api/api_route.c src/backend/api/api_route.h src/common/cluster.c src/common/cluster.h src/common/operator_rules.c src/common/operator_rules.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/backend/api/api_route.c src/common/cluster.c src/common/operator_rules.c -ljansson
+UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
+regress/unit/test_cluster: regress/unit/test_cluster.c $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c $(PURE_COMMON) -ljansson
+regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c src/backend/worker/ha_decide.h $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c $(PURE_COMMON) -ljansson
+regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h src/backend/api/api_route.c src/backend/api/api_route.h $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/backend/api/api_route.c $(PURE_COMMON) -ljansson
 # the operator's rules of a switchover or failover (SQL, REST and pg_ha_ctl)
 UNIT_TESTS += regress/unit/test_operator_rules
-regress/unit/test_operator_rules: regress/unit/test_operator_rules.c regress/unit/unit_check.h src/common/operator_rules.c src/common/operator_rules.h src/common/cluster.c src/common/cluster.h
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_operator_rules.c src/common/operator_rules.c src/common/cluster.c -ljansson
+regress/unit/test_operator_rules: regress/unit/test_operator_rules.c $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_operator_rules.c $(PURE_COMMON) -ljansson
 # the callbacks' rule is inline in its header
 UNIT_TESTS += regress/unit/test_callbacks
 regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/backend/worker/callbacks.h
@@ -99,7 +104,7 @@ FUZZ_CC = clang
 FUZZ_SECONDS = 10
 FUZZ_TARGETS = fuzz_cluster_json fuzz_consul_response fuzz_api_request
 FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
-FUZZ_SRCS = src/common/cluster.c src/backend/api/api_route.c src/backend/worker/ha_decide.c src/common/leader_key.c src/common/operator_rules.c
+FUZZ_SRCS = $(PURE_COMMON) src/backend/api/api_route.c src/backend/worker/ha_decide.c
 FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(addprefix -I,$(SRC_DIRS))
 $(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h regress/unit/metrics_text.h $(FUZZ_SRCS) $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
