@@ -89,9 +89,9 @@ regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_che
 # pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon
 UNIT_TESTS += regress/unit/test_ctl_yaml
 CTL_YAML_FLAGS = -Isrc/common -I$(CTL_DIR) -I$(includedir_server) -I$(includedir_internal) -I$(includedir)
-CTL_YAML_LIBS = -L$(pkglibdir) -lpgcommon -lpgport -L$(libdir) -lpq -ljansson
-regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c regress/unit/unit_check.h $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/common/cluster.h
-	$(CC) -std=gnu99 -Wall -Werror -O1 -g $(CTL_YAML_FLAGS) -o $@ regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_YAML_LIBS)
+CTL_YAML_LIBS = -L$(pkglibdir) -lpgcommon -lpgport -L$(libdir) -lpq -ljansson -lyaml
+regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c regress/unit/unit_check.h $(CTL_DIR)/yaml.c $(CTL_DIR)/yaml_read.c $(CTL_DIR)/pg_ha_ctl.h src/common/cluster.h
+	$(CC) -std=gnu99 -Wall -Werror -O1 -g $(CTL_YAML_FLAGS) -o $@ regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/yaml_read.c $(CTL_YAML_LIBS)
 unitcheck: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "--- $$t"; ./$$t || exit 1; done
 clean-unit:
@@ -112,11 +112,11 @@ $(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h regress/unit/metrics_tex
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) -ljansson
 # pg_ha_ctl's YAML is frontend code: libpq's PQExpBuffer and libpgcommon
 FUZZ_TARGETS += fuzz_ctl_yaml
-fuzz/build/fuzz_ctl_yaml: fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/pg_ha_ctl.h src/common/cluster.h
+fuzz/build/fuzz_ctl_yaml: fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/yaml_read.c $(CTL_DIR)/pg_ha_ctl.h src/common/cluster.h
 	@mkdir -p fuzz/build
 	$(FUZZ_CC) -std=gnu99 -Wall -Werror -Wno-ignored-attributes -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(CTL_YAML_FLAGS) -o $@ fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_YAML_LIBS)
+		$(CTL_YAML_FLAGS) -o $@ fuzz/fuzz_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/yaml_read.c $(CTL_YAML_LIBS)
 fuzz-build: $(FUZZ_BINS) fuzz/build/fuzz_ctl_yaml
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)

@@ -12,8 +12,9 @@
  * (an edit that changes nothing must not change the key), and the
  * rendering of a config key always parses.
  *
- * Links src/bin/pg_ha_ctl/yaml.c with libpq's PQExpBuffer and
- * libpgcommon, as pg_ha_ctl does.
+ * Links src/bin/pg_ha_ctl/yaml.c (the rendering) and yaml_read.c (the
+ * reader, libyaml's events into jansson) with libpq's PQExpBuffer,
+ * libpgcommon and libyaml, as pg_ha_ctl does.
  *
  * Corpus: fuzz/corpus/ctl_yaml/ (show-config outputs, hand edits).
  *
@@ -89,7 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		roundtrip(v);
 	json_decref(v);
 
-	/* as the edited text (parsed in place: last) */
+	/* as the edited text */
 	v = ctl_parse_yaml(text, err, sizeof(err));
 	if (json_is_object(v))
 		roundtrip(v);

@@ -14,7 +14,7 @@ consul_bin="$tools/consul/usr/bin/consul"
 
 packages=(
 	postgresql-15 postgresql-server-dev-15 postgresql-client-15
-	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libpq-dev
+	libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libpq-dev libyaml-dev
 	libkrb5-dev haproxy libipc-run-perl libdbd-pg-perl build-essential pkg-config ca-certificates curl procps openssl
 	iproute2 clang libclang-rt-14-dev
 	patroni python3-consul gnuplot-nox

@@ -207,8 +207,11 @@ extern void ctl_format_iso_utc(time_t t, char *buf, size_t len);
 struct json_t;
 extern char *ctl_dump_config(const struct json_t *root);
 
-/* yaml.c */
+/* yaml.c: show-config's YAML */
 extern char *ctl_render_yaml(struct json_t *root);
+extern bool ctl_yaml_implicit_type(const char *s);
+
+/* yaml_read.c: edit-config's YAML, read with libyaml */
 extern struct json_t *ctl_parse_yaml(char *text, char *err, size_t errlen);
 extern struct json_t *ctl_parse_yaml_value(const char *value, char *err,
 										   size_t errlen);

@@ -1,24 +1,21 @@
 /*-------------------------------------------------------------------------
  *
  * yaml.c
- *	  pg_ha_ctl's YAML: the config key as patronictl shows it, and back.
+ *	  pg_ha_ctl's YAML output: the config key as patronictl shows it.
  *
  * Output is what PyYAML's safe_dump writes (block style, keys sorted,
- * scalars quoted when YAML 1.1 would read them as another type); input is
- * the block subset that output uses plus what people type in an editor
- * (comments, flow collections on one line, quoted scalars), resolved as
- * PyYAML's safe_load does.  show-config renders the config key (outside
- * data from Consul), edit-config parses the edited text back: rendering a
- * value and parsing it must give the same value, or an edit that changes
- * nothing would change the key.  No I/O here, so that a fuzzer
- * (fuzz/fuzz_ctl_yaml.c) checks exactly that.
+ * scalars quoted when YAML 1.1 would read them as another type).
+ * show-config renders the config key (outside data from Consul);
+ * edit-config reads the edited text back with libyaml (yaml_read.c):
+ * rendering a value and reading it must give the same value, or an edit
+ * that changes nothing would change the key.  No I/O here, so that a
+ * fuzzer (fuzz/fuzz_ctl_yaml.c) checks exactly that.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres_fe.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <regex.h>
 
 #include <jansson.h>
@@ -31,10 +28,11 @@
 /*
  * Would YAML 1.1 (PyYAML's resolvers) read s as something else than a
  * string: a boolean, null, an integer (sexagesimal 10:20 too), a float or
- * a timestamp?  Such scalars are quoted, as safe_dump quotes them.
+ * a timestamp?  Such scalars are quoted, as safe_dump quotes them, and
+ * yaml_read.c resolves no other plain scalar than these.
  */
-static bool
-yaml_implicit_type(const char *s)
+bool
+ctl_yaml_implicit_type(const char *s)
 {
 	static const char *const patterns[] = {
 		/* bool, null */
@@ -91,7 +89,29 @@ yaml_plain_ok(const char *s)
 	/* "..." (and "---") at the start of a line end (start) a document */
 	if (strncmp(s, "...", 3) == 0)
 		return false;
-	return !yaml_implicit_type(s);
+	return !ctl_yaml_implicit_type(s);
+}
+
+/*
+ * The length of the UTF-8 character at s if YAML does not take it raw
+ * inside quotes, else 0: a C1 control (libyaml refuses it), NEL, LS and PS
+ * (line breaks there, folded on reading), U+FEFF, U+FFFE and U+FFFF.
+ * PyYAML escapes them too, but for NEL, LS and PS, which it writes as
+ * line breaks of a quoted scalar: an escape reads back the same.
+ */
+static int
+yaml_special_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 2;
+	if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+		return 3;
+	if (p[0] == 0xef && ((p[1] == 0xbb && p[2] == 0xbf) ||
+						 (p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))))
+		return 3;
+	return 0;
 }
 
 void
@@ -112,17 +132,37 @@ ctl_yaml_scalar(PQExpBuffer buf, const CtlCell *cell)
 	/* single quotes when printable, else double quotes with escapes */
 	for (const char *p = s; *p; p++)
 	{
-		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f || yaml_special_utf8(p) > 0)
 		{
 			appendPQExpBufferChar(buf, '"');
 			for (const char *q = s; *q; q++)
 			{
 				unsigned char ch = (unsigned char) *q;
+				int			n = yaml_special_utf8(q);
 
 				if (ch == '"' || ch == '\\')
 					appendPQExpBuffer(buf, "\\%c", ch);
 				else if (ch < 0x20 || ch == 0x7f)
 					appendPQExpBuffer(buf, "\\x%02x", ch);
+				else if (n > 0)
+				{
+					/* PyYAML's escapes: \N, \L, \P, \x80, \uFEFF */
+					unsigned int cp = n == 2 ? (unsigned char) q[1] :
+						((ch & 0x0f) << 12) | (((unsigned char) q[1] & 0x3f) << 6) |
+						((unsigned char) q[2] & 0x3f);
+
+					if (cp == 0x85)
+						appendPQExpBufferStr(buf, "\\N");
+					else if (cp == 0x2028)
+						appendPQExpBufferStr(buf, "\\L");
+					else if (cp == 0x2029)
+						appendPQExpBufferStr(buf, "\\P");
+					else if (cp <= 0xff)
+						appendPQExpBuffer(buf, "\\x%02X", cp);
+					else
+						appendPQExpBuffer(buf, "\\u%04X", cp);
+					q += n - 1;
+				}
 				else
 					appendPQExpBufferChar(buf, ch);
 			}
@@ -242,6 +282,22 @@ yaml_is_block(json_t *v)
 		(json_is_array(v) && json_array_size(v) > 0);
 }
 
+/*
+ * PyYAML writes a key of 128 characters or more as an explicit key ("? "):
+ * a simple key ("key: ") reads back only up to 1024 characters, in
+ * libyaml as in PyYAML.
+ */
+static bool
+yaml_long_key(const char *s)
+{
+	int			chars = 0;
+
+	for (const char *p = s; *p; p++)
+		if (((unsigned char) *p & 0xc0) != 0x80 && ++chars >= 128)
+			return true;
+	return false;
+}
+
 static void
 yaml_mapping(PQExpBuffer b, json_t *obj, int indent, bool inline_first)
 {
@@ -259,6 +315,20 @@ yaml_mapping(PQExpBuffer b, json_t *obj, int indent, bool inline_first)
 		v = json_object_get(obj, keys[i]);
 		if (i > 0 || !inline_first)
 			appendPQExpBuffer(b, "%*s", indent, "");
+		if (yaml_long_key(keys[i]))
+		{
+			/* "? key", then ": value" with a collection's first line on it */
+			appendPQExpBufferStr(b, "? ");
+			yaml_text(b, keys[i]);
+			appendPQExpBuffer(b, "\n%*s: ", indent, "");
+			if (json_is_object(v) && json_object_size(v) > 0)
+				yaml_mapping(b, v, indent + 2, true);
+			else if (json_is_array(v) && json_array_size(v) > 0)
+				yaml_sequence(b, v, indent + 2, true);
+			else
+				yaml_scalar_value(b, v);
+			continue;
+		}
 		yaml_text(b, keys[i]);
 		appendPQExpBufferChar(b, ':');
 		if (json_is_object(v) && json_object_size(v) > 0)
@@ -316,531 +386,4 @@ ctl_render_yaml(json_t *root)
 	s = pg_strdup(b.data);
 	termPQExpBuffer(&b);
 	return s;
-}
-
-/* ----- YAML input: the block subset show-config writes, and hand edits */
-
-typedef struct YamlLine
-{
-	int			lineno;
-	int			indent;
-	char	   *text;			/* without indentation and comment */
-} YamlLine;
-
-typedef struct YamlDoc
-{
-	YamlLine   *lines;
-	int			n;
-	int			pos;
-	char		err[256];
-} YamlDoc;
-
-static json_t *yaml_block(YamlDoc *d, int indent);
-
-static bool
-yaml_fail(YamlDoc *d, int lineno, const char *msg)
-{
-	if (d->err[0] == '\0')
-		snprintf(d->err, sizeof(d->err), "line %d: %s", lineno, msg);
-	return false;
-}
-
-/* the end of a quoted scalar starting at s (a quote), or NULL */
-static const char *
-quoted_end(const char *s)
-{
-	char		q = *s;
-
-	for (const char *p = s + 1; *p; p++)
-	{
-		if (q == '"' && *p == '\\' && p[1])
-			p++;
-		else if (*p == q)
-		{
-			if (q == '\'' && p[1] == '\'')
-				p++;
-			else
-				return p;
-		}
-	}
-	return NULL;
-}
-
-/* cut a comment (" #" or a leading "#") outside quotes; trim the end */
-static void
-strip_comment(char *s)
-{
-	size_t		n;
-
-	for (char *p = s; *p; p++)
-	{
-		if ((*p == '\'' || *p == '"') && (p == s || p[-1] == ' ' || p[-1] == '[' ||
-										  p[-1] == '{' || p[-1] == ',' || p[-1] == ':'))
-		{
-			const char *e = quoted_end(p);
-
-			if (e != NULL)
-				p = (char *) e;
-			continue;
-		}
-		if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t'))
-		{
-			*p = '\0';
-			break;
-		}
-	}
-	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-}
-
-/*
- * A plain scalar resolved as PyYAML's safe_load does (YAML 1.1): null,
- * booleans (yes/no/on/off too), integers, floats, else a string.
- */
-static json_t *
-plain_scalar(const char *s)
-{
-	static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
-	"on", "On", "ON", "y", "Y", NULL};
-	static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO",
-	"off", "Off", "OFF", "n", "N", NULL};
-	char	   *end;
-
-	/*
-	 * What ctl_yaml_scalar() writes plain must read back as the same
-	 * string: no number unless YAML 1.1 resolves it as one ("08", "+.5" and
-	 * "1.5e5" are strings there).
-	 */
-	if (s[0] != '\0' && !yaml_implicit_type(s))
-		return json_string(s);
-	if (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-		strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0)
-		return json_null();
-	for (int i = 0; trues[i]; i++)
-		if (strcmp(s, trues[i]) == 0)
-			return json_true();
-	for (int i = 0; falses[i]; i++)
-		if (strcmp(s, falses[i]) == 0)
-			return json_false();
-	{
-		const char *digits = s + (s[0] == '-' || s[0] == '+');
-
-		if (digits[0] != '\0' && strspn(digits, "0123456789") == strlen(digits))
-		{
-			long long	v;
-
-			errno = 0;
-			v = strtoll(s, &end, 10);
-			if (errno == 0 && *end == '\0')
-				return json_integer((json_int_t) v);
-		}
-	}
-	if (strspn(s, "+-0123456789.eE") == strlen(s) && strchr(s, '.') != NULL &&
-		strpbrk(s, "0123456789") != NULL)
-	{
-		double		v;
-
-		errno = 0;
-		v = strtod(s, &end);
-		if (errno == 0 && *end == '\0')
-			return json_real(v);
-	}
-	return json_string(s);
-}
-
-/* a quoted scalar from s to e (both quotes) */
-static json_t *
-quoted_scalar(const char *s, const char *e)
-{
-	PQExpBufferData b;
-	json_t	   *v;
-
-	initPQExpBuffer(&b);
-	for (const char *p = s + 1; p < e; p++)
-	{
-		if (*s == '\'' && *p == '\'')
-			p++;				/* '' is ' */
-		else if (*s == '"' && *p == '\\')
-		{
-			p++;
-			switch (*p)
-			{
-				case 'n':
-					appendPQExpBufferChar(&b, '\n');
-					continue;
-				case 't':
-					appendPQExpBufferChar(&b, '\t');
-					continue;
-				case 'r':
-					appendPQExpBufferChar(&b, '\r');
-					continue;
-				case 'x':
-					if (isxdigit((unsigned char) p[1]) && isxdigit((unsigned char) p[2]))
-					{
-						char		hex[3] = {p[1], p[2], '\0'};
-
-						appendPQExpBufferChar(&b, (char) strtol(hex, NULL, 16));
-						p += 2;
-						continue;
-					}
-					break;
-				default:
-					break;
-			}
-		}
-		appendPQExpBufferChar(&b, *p);
-	}
-	v = json_string(b.data);
-	termPQExpBuffer(&b);
-	return v;
-}
-
-/* split s at top-level commas (outside quotes) of a flow collection */
-static json_t *flow_or_scalar(YamlDoc *d, int lineno, const char *s);
-
-static json_t *
-flow_collection(YamlDoc *d, int lineno, const char *s)
-{
-	bool		mapping = s[0] == '{';
-	size_t		len = strlen(s);
-	char	   *inner;
-	json_t	   *out = mapping ? json_pack("{}") : json_array();
-	char	   *p;
-
-	if (s[len - 1] != (mapping ? '}' : ']'))
-	{
-		yaml_fail(d, lineno, "unterminated flow collection");
-		json_decref(out);
-		return NULL;
-	}
-	inner = pnstrdup(s + 1, len - 2);
-	p = inner;
-	while (*(p += strspn(p, " ")) != '\0')
-	{
-		char	   *item = p;
-		char	   *next;
-		json_t	   *v;
-
-		for (next = p; *next && *next != ','; next++)
-		{
-			if (*next == '\'' || *next == '"')
-			{
-				const char *e = quoted_end(next);
-
-				if (e == NULL)
-				{
-					yaml_fail(d, lineno, "bad quoted string");
-					json_decref(out);
-					pg_free(inner);
-					return NULL;
-				}
-				next = (char *) e;
-			}
-			else if (*next == '[' || *next == '{')
-			{
-				yaml_fail(d, lineno, "nested flow collections are not supported");
-				json_decref(out);
-				pg_free(inner);
-				return NULL;
-			}
-		}
-		p = *next ? next + 1 : next;
-		*next = '\0';
-		{
-			size_t		n = strlen(item);
-
-			while (n > 0 && item[n - 1] == ' ')
-				item[--n] = '\0';
-		}
-		if (mapping)
-		{
-			char	   *colon = strstr(item, ": ");
-			json_t	   *k;
-
-			/* an empty entry ("{,}") has no last character to look at */
-			if (colon == NULL && item[0] != '\0' && item[strlen(item) - 1] == ':')
-				colon = item + strlen(item) - 1;
-			if (colon == NULL)
-			{
-				yaml_fail(d, lineno, "a flow mapping entry without \": \"");
-				json_decref(out);
-				pg_free(inner);
-				return NULL;
-			}
-			*colon = '\0';
-			k = flow_or_scalar(d, lineno, item);
-			v = flow_or_scalar(d, lineno, colon + 1 + strspn(colon + 1, " "));
-			if (k == NULL || v == NULL || !json_is_string(k))
-			{
-				yaml_fail(d, lineno, "a flow mapping key must be a string");
-				json_decref(k);
-				json_decref(v);
-				json_decref(out);
-				pg_free(inner);
-				return NULL;
-			}
-			json_object_set_new(out, json_string_value(k), v);
-			json_decref(k);
-		}
-		else
-		{
-			v = flow_or_scalar(d, lineno, item);
-			if (v == NULL)
-			{
-				json_decref(out);
-				pg_free(inner);
-				return NULL;
-			}
-			json_array_append_new(out, v);
-		}
-	}
-	pg_free(inner);
-	return out;
-}
-
-static json_t *
-flow_or_scalar(YamlDoc *d, int lineno, const char *s)
-{
-	if (s[0] == '\'' || s[0] == '"')
-	{
-		const char *e = quoted_end(s);
-
-		if (e == NULL || e[1 + strspn(e + 1, " ")] != '\0')
-		{
-			yaml_fail(d, lineno, "bad quoted string");
-			return NULL;
-		}
-		return quoted_scalar(s, e);
-	}
-	if (s[0] == '[' || s[0] == '{')
-		return flow_collection(d, lineno, s);
-	if (s[0] == '|' || s[0] == '>')
-	{
-		yaml_fail(d, lineno, "block scalars (| and >) are not supported");
-		return NULL;
-	}
-	if (s[0] == '&' || s[0] == '*' || s[0] == '!')
-	{
-		yaml_fail(d, lineno, "anchors, aliases and tags are not supported");
-		return NULL;
-	}
-	return plain_scalar(s);
-}
-
-/* "key: value" or "key:" outside quotes: the colon, or NULL */
-static char *
-mapping_colon(char *s)
-{
-	char	   *p = s;
-
-	if (*p == '\'' || *p == '"')
-	{
-		const char *e = quoted_end(p);
-
-		if (e == NULL)
-			return NULL;
-		p = (char *) e + 1;
-	}
-	for (; *p; p++)
-		if (*p == ':' && (p[1] == ' ' || p[1] == '\0'))
-			return p;
-	return NULL;
-}
-
-static bool
-is_seq_item(const char *s)
-{
-	return s[0] == '-' && (s[1] == ' ' || s[1] == '\0');
-}
-
-static json_t *
-yaml_sequence_in(YamlDoc *d, int indent)
-{
-	json_t	   *arr = json_array();
-
-	while (d->pos < d->n && d->lines[d->pos].indent == indent &&
-		   is_seq_item(d->lines[d->pos].text))
-	{
-		YamlLine   *l = &d->lines[d->pos];
-		const char *rest = l->text + 1 + strspn(l->text + 1, " ");
-		json_t	   *v;
-
-		if (*rest == '\0')
-		{
-			d->pos++;
-			if (d->pos < d->n && d->lines[d->pos].indent > indent)
-				v = yaml_block(d, d->lines[d->pos].indent);
-			else
-				v = json_null();
-		}
-		else
-		{
-			/* the rest of the line is a node at its own column */
-			l->indent += (int) (rest - l->text);
-			l->text = (char *) rest;
-			if (is_seq_item(rest) || mapping_colon(l->text) != NULL)
-				v = yaml_block(d, l->indent);
-			else
-			{
-				v = flow_or_scalar(d, l->lineno, rest);
-				d->pos++;
-			}
-		}
-		if (v == NULL)
-		{
-			json_decref(arr);
-			return NULL;
-		}
-		json_array_append_new(arr, v);
-	}
-	return arr;
-}
-
-static json_t *
-yaml_mapping_in(YamlDoc *d, int indent)
-{
-	json_t	   *obj = json_pack("{}");	/* not json_object(): see src/cluster.c */
-
-	while (d->pos < d->n && d->lines[d->pos].indent == indent &&
-		   !is_seq_item(d->lines[d->pos].text))
-	{
-		YamlLine   *l = &d->lines[d->pos];
-		char	   *colon = mapping_colon(l->text);
-		json_t	   *k;
-		json_t	   *v;
-		char	   *rest;
-
-		if (colon == NULL)
-		{
-			yaml_fail(d, l->lineno, "expected \"key: value\"");
-			json_decref(obj);
-			return NULL;
-		}
-		*colon = '\0';
-		rest = colon + 1 + strspn(colon + 1, " ");
-		k = flow_or_scalar(d, l->lineno, l->text);
-		/* '' is a key too: show-config writes the config key's keys so */
-		if (k == NULL || !json_is_string(k))
-		{
-			yaml_fail(d, l->lineno, "a key must be a string");
-			json_decref(k);
-			json_decref(obj);
-			return NULL;
-		}
-		if (json_object_get(obj, json_string_value(k)) != NULL)
-		{
-			char		msg[128];
-
-			snprintf(msg, sizeof(msg), "duplicate key \"%.80s\"", json_string_value(k));
-			yaml_fail(d, l->lineno, msg);
-			json_decref(k);
-			json_decref(obj);
-			return NULL;
-		}
-		d->pos++;
-		if (*rest != '\0')
-			v = flow_or_scalar(d, l->lineno, rest);
-		else if (d->pos < d->n && (d->lines[d->pos].indent > indent ||
-								   (d->lines[d->pos].indent == indent &&
-									is_seq_item(d->lines[d->pos].text))))
-			v = yaml_block(d, d->lines[d->pos].indent);
-		else
-			v = json_null();
-		if (v == NULL)
-		{
-			json_decref(k);
-			json_decref(obj);
-			return NULL;
-		}
-		json_object_set_new(obj, json_string_value(k), v);
-		json_decref(k);
-	}
-	return obj;
-}
-
-static json_t *
-yaml_block(YamlDoc *d, int indent)
-{
-	if (is_seq_item(d->lines[d->pos].text))
-		return yaml_sequence_in(d, indent);
-	if (mapping_colon(d->lines[d->pos].text) == NULL)
-	{
-		/* a lone scalar */
-		json_t	   *v = flow_or_scalar(d, d->lines[d->pos].lineno,
-									   d->lines[d->pos].text);
-
-		d->pos++;
-		return v;
-	}
-	return yaml_mapping_in(d, indent);
-}
-
-/* Parse YAML text (changed in place) into JSON; NULL with err set when it cannot. */
-json_t *
-ctl_parse_yaml(char *text, char *err, size_t errlen)
-{
-	YamlDoc		d;
-	json_t	   *root;
-	int			lineno = 0;
-	char	   *line;
-	char	   *save = NULL;
-
-	memset(&d, 0, sizeof(d));
-	d.lines = pg_malloc0(sizeof(YamlLine) * (strlen(text) / 2 + 2));
-	for (char *p = text; p != NULL; p = save)
-	{
-		char	   *nl = strchr(p, '\n');
-
-		save = nl ? nl + 1 : NULL;
-		if (nl)
-			*nl = '\0';
-		line = p;
-		lineno++;
-		if (strncmp(line, "---", 3) == 0 || strncmp(line, "...", 3) == 0)
-			continue;
-		strip_comment(line);
-		if (line[strspn(line, " ")] == '\0')
-			continue;
-		if (line[strspn(line, " ")] == '\t')
-		{
-			snprintf(err, errlen, "line %d: a tab in the indentation", lineno);
-			pg_free(d.lines);
-			return NULL;
-		}
-		d.lines[d.n].lineno = lineno;
-		d.lines[d.n].indent = (int) strspn(line, " ");
-		d.lines[d.n].text = line + d.lines[d.n].indent;
-		d.n++;
-	}
-	if (d.n == 0)
-	{
-		pg_free(d.lines);
-		return json_null();
-	}
-	root = yaml_block(&d, d.lines[0].indent);
-	if (root != NULL && d.pos < d.n)
-	{
-		yaml_fail(&d, d.lines[d.pos].lineno, "bad indentation");
-		json_decref(root);
-		root = NULL;
-	}
-	if (root == NULL)
-		snprintf(err, errlen, "%s", d.err[0] ? d.err : "not YAML");
-	pg_free(d.lines);
-	return root;
-}
-
-/* One value as YAML (flow or scalar, the VALUE of --set); NULL with err set. */
-json_t *
-ctl_parse_yaml_value(const char *value, char *err, size_t errlen)
-{
-	YamlDoc		d;
-	json_t	   *v;
-
-	memset(&d, 0, sizeof(d));
-	v = flow_or_scalar(&d, 1, value);
-	if (v == NULL)
-		snprintf(err, errlen, "%s", d.err[0] ? d.err + strlen("line 1: ") : "not YAML");
-	return v;
 }
