@@ -13,7 +13,8 @@
 MODULE_big = pg_ha
 # the rooms of the layout (docs/architecture.md#the-layout)
 OBJS_COMMON = src/common/cluster.o src/common/leader_key.o \
-	src/common/operator_rules.o src/common/wal_check.o
+	src/common/operator_rules.o src/common/wal_check.o \
+	src/common/config_patch.o
 OBJS_BACKEND = src/backend/pg_ha.o src/backend/state.o src/backend/fence.o \
 	src/backend/sql_api.o src/backend/sql_actions.o
 OBJS_WORKER = src/backend/worker/ha_loop.o src/backend/worker/ha_decide.o \
@@ -21,8 +22,12 @@ OBJS_WORKER = src/backend/worker/ha_loop.o src/backend/worker/ha_decide.o \
 	src/backend/worker/member_record.o src/backend/worker/callbacks.o \
 	src/backend/worker/timeline.o
 OBJS_DCS = src/backend/dcs/dcs_consul.o
-OBJS_API = src/backend/api/api.o src/backend/api/api_route.o \
-	src/backend/api/api_tls.o
+# the REST API's pure files (libc and jansson): unit tests and fuzzers link them
+API_PURE = src/backend/api/api_route.c src/backend/api/api_request.c \
+	src/backend/api/api_response.c src/backend/api/api_snapshot.c \
+	src/backend/api/api_health.c src/backend/api/api_body.c \
+	src/backend/api/api_metrics.c src/backend/api/api_write.c
+OBJS_API = src/backend/api/api.o src/backend/api/api_tls.o $(API_PURE:.c=.o)
 OBJS = $(OBJS_COMMON) $(OBJS_BACKEND) $(OBJS_WORKER) $(OBJS_DCS) $(OBJS_API)
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
@@ -68,7 +73,8 @@ clean-ctl:
 # The pure part of src/common (libc and jansson only, no PostgreSQL
 # headers): every unit test and fuzzer links all of it, so a file moved or
 # split there changes this one line.
-PURE_COMMON = src/common/cluster.c src/common/leader_key.c src/common/operator_rules.c
+PURE_COMMON = src/common/cluster.c src/common/leader_key.c src/common/operator_rules.c \
+	src/common/config_patch.c
 PURE_COMMON_DEPS = $(PURE_COMMON) $(wildcard src/common/*.h) regress/unit/unit_check.h
 UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g $(addprefix -I,$(SRC_DIRS))
 UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
@@ -76,8 +82,12 @@ regress/unit/test_cluster: regress/unit/test_cluster.c $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c $(PURE_COMMON) -ljansson
 regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c src/backend/worker/ha_decide.h $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c $(PURE_COMMON) -ljansson
-regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h src/backend/api/api_route.c src/backend/api/api_route.h $(PURE_COMMON_DEPS)
-	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c src/backend/api/api_route.c $(PURE_COMMON) -ljansson
+regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/test_api.h regress/unit/metrics_text.h $(API_PURE) $(wildcard src/backend/api/api_*.h) $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c $(API_PURE) $(PURE_COMMON) -ljansson
+# the REST API's requests as they arrive, and its write requests
+UNIT_TESTS += regress/unit/test_api_request regress/unit/test_api_write
+regress/unit/test_api_request regress/unit/test_api_write: regress/unit/%: regress/unit/%.c regress/unit/test_api.h $(API_PURE) $(wildcard src/backend/api/api_*.h) $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(API_PURE) $(PURE_COMMON) -ljansson
 # the operator's rules of a switchover or failover (SQL, REST and pg_ha_ctl)
 UNIT_TESTS += regress/unit/test_operator_rules
 regress/unit/test_operator_rules: regress/unit/test_operator_rules.c $(PURE_COMMON_DEPS)
@@ -104,7 +114,7 @@ FUZZ_CC = clang
 FUZZ_SECONDS = 10
 FUZZ_TARGETS = fuzz_cluster_json fuzz_consul_response fuzz_api_request
 FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
-FUZZ_SRCS = $(PURE_COMMON) src/backend/api/api_route.c src/backend/worker/ha_decide.c
+FUZZ_SRCS = $(PURE_COMMON) $(API_PURE) src/backend/worker/ha_decide.c
 FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(addprefix -I,$(SRC_DIRS))
 $(FUZZ_BINS): fuzz/build/%: fuzz/%.c fuzz/fuzz_common.h regress/unit/metrics_text.h $(FUZZ_SRCS) $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h))
