@@ -13,8 +13,11 @@
 MODULE_big = pg_ha
 # the rooms of the layout (docs/architecture.md#the-layout)
 OBJS_COMMON = src/common/cluster.o src/common/leader_key.o \
-	src/common/operator_rules.o src/common/wal_check.o \
-	src/common/config_patch.o
+	src/common/operator_rules.o src/common/wal_check.o src/common/config_patch.o \
+	src/common/json_util.o src/common/consul_parse.o src/common/member.o \
+	src/common/member_tracker.o src/common/names.o src/common/iso_time.o \
+	src/common/config_key.o src/common/history.o src/common/sync_key.o \
+	src/common/restart_order.o
 OBJS_BACKEND = src/backend/pg_ha.o src/backend/state.o src/backend/fence.o \
 	src/backend/sql_api.o src/backend/sql_actions.o
 OBJS_WORKER = src/backend/worker/ha_loop.o src/backend/worker/ha_decide.o \
@@ -74,7 +77,10 @@ clean-ctl:
 # headers): every unit test and fuzzer links all of it, so a file moved or
 # split there changes this one line.
 PURE_COMMON = src/common/cluster.c src/common/leader_key.c src/common/operator_rules.c \
-	src/common/config_patch.c
+	src/common/config_patch.c src/common/json_util.c src/common/consul_parse.c \
+	src/common/member.c src/common/member_tracker.c src/common/names.c \
+	src/common/iso_time.c src/common/config_key.c src/common/history.c \
+	src/common/sync_key.c src/common/restart_order.c
 PURE_COMMON_DEPS = $(PURE_COMMON) $(wildcard src/common/*.h) regress/unit/unit_check.h
 UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g $(addprefix -I,$(SRC_DIRS))
 UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
@@ -92,6 +98,10 @@ regress/unit/test_api_request regress/unit/test_api_write: regress/unit/%: regre
 UNIT_TESTS += regress/unit/test_operator_rules
 regress/unit/test_operator_rules: regress/unit/test_operator_rules.c $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_operator_rules.c $(PURE_COMMON) -ljansson
+# src/common's Consul answers, member records and tags, restart order
+UNIT_TESTS += regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restart_order
+regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restart_order: regress/unit/%: regress/unit/%.c $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_COMMON) -ljansson
 # the callbacks' rule is inline in its header
 UNIT_TESTS += regress/unit/test_callbacks
 regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/backend/worker/callbacks.h
