@@ -4,7 +4,7 @@
  *	  Helpers shared by the libFuzzer targets in fuzz/.
  *
  * Each target is one translation unit linked with the pure C parts of
- * pg_ha (src/common/cluster.c, src/backend/api/api_route.c, src/backend/worker/ha_decide.c) and jansson,
+ * pg_ha (src/common, the REST API's pure files, src/backend/worker/ha_decide.c) and jansson,
  * built with -fsanitize=fuzzer,address,undefined: the same files the
  * backend and pg_ha_ctl link, with no shim at all, since they use libc and
  * jansson only.  A crash, a sanitizer report, a leak (LeakSanitizer

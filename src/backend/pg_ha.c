@@ -228,7 +228,7 @@ check_passfile(char **newval, void **extra, GucSource source)
 
 /*
  * pg_ha.tags: a JSON object of the node's other tags.  Checked (and put in
- * compact form) by the pure parser of cluster.c, so a bad value is refused
+ * compact form) by the pure parser of member.c, so a bad value is refused
  * with the reason, at start, at a reload or by ALTER SYSTEM, and never
  * reaches the member record.
  */

@@ -19,15 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base64.h"
 #include "cluster_limits.h"
-
-/*
- * Decode standard base64 (Consul's KV "Value").  Returns the decoded length,
- * or -1 on bad input or when dst (of dstlen bytes) is too small.  The
- * output is NUL-terminated when room allows.
- */
-extern int	pgha_base64_decode(const char *src, size_t srclen,
-							   char *dst, size_t dstlen);
 
 /* What pgha_kv_entry_value() made of a KV entry's "Value". */
 typedef enum PgHaKvValue

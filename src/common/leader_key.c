@@ -18,6 +18,8 @@
  *-------------------------------------------------------------------------
  */
 #include "leader_key.h"
+#include "base64.h"
+#include "json_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,52 +27,6 @@
 #include <string.h>
 
 #include <jansson.h>
-
-#if defined(__GNUC__) || defined(__clang__)
-static void set_error(char *err, size_t errlen, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
-#endif
-
-static void
-set_error(char *err, size_t errlen, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* Consul's txn wants values in base64; NULL when out of memory */
-static char *
-base64_encode(const char *src)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t		len = strlen(src);
-	char	   *out = malloc((len + 2) / 3 * 4 + 1);
-	char	   *p = out;
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i += 3)
-	{
-		unsigned int v = (unsigned char) src[i] << 16;
-
-		if (i + 1 < len)
-			v |= (unsigned char) src[i + 1] << 8;
-		if (i + 2 < len)
-			v |= (unsigned char) src[i + 2];
-		*p++ = tab[(v >> 18) & 63];
-		*p++ = tab[(v >> 12) & 63];
-		*p++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-		*p++ = i + 2 < len ? tab[v & 63] : '=';
-	}
-	*p = '\0';
-	return out;
-}
 
 /* Append {"KV": {...}} to ops; false when out of memory. */
 static bool
@@ -93,7 +49,7 @@ kv_op(const char *verb, const char *key)
 static json_t *
 kv_with_value(const char *verb, const char *key, const char *value)
 {
-	char	   *b64 = base64_encode(value);
+	char	   *b64 = pgha_base64_encode(value, strlen(value));
 	json_t	   *kv;
 
 	if (b64 == NULL)
@@ -187,25 +143,25 @@ pgha_parse_leader_txn(long status, const char *body, size_t len,
 	*index = 0;
 	if (status != 200 && status != 409)
 	{
-		set_error(err, errlen, "Consul answered the leader key transaction with HTTP %ld",
+		pgha_set_error(err, errlen, "Consul answered the leader key transaction with HTTP %ld",
 				  status);
 		return false;
 	}
 	if (prefix == NULL ||
 		snprintf(leader, sizeof(leader), "%sleader", prefix) >= (int) sizeof(leader))
 	{
-		set_error(err, errlen, "leader key prefix too long");
+		pgha_set_error(err, errlen, "leader key prefix too long");
 		return false;
 	}
 	if (body == NULL || len == 0)
 	{
-		set_error(err, errlen, "empty answer to the leader key transaction");
+		pgha_set_error(err, errlen, "empty answer to the leader key transaction");
 		return false;
 	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL || !json_is_object(root))
 	{
-		set_error(err, errlen, "the answer to the leader key transaction is not a JSON object");
+		pgha_set_error(err, errlen, "the answer to the leader key transaction is not a JSON object");
 		json_decref(root);
 		return false;
 	}
@@ -218,7 +174,7 @@ pgha_parse_leader_txn(long status, const char *body, size_t len,
 		list = json_object_get(root, "Errors");
 		first = json_is_array(list) ? json_array_get(list, 0) : NULL;
 		what = json_is_object(first) ? json_object_get(first, "What") : NULL;
-		set_error(err, errlen, "%s",
+		pgha_set_error(err, errlen, "%s",
 				  json_is_string(what) ? json_string_value(what) :
 				  "the leader key is not as expected");
 		/* Consul's words go into the server log: printable ASCII only */
@@ -232,7 +188,7 @@ pgha_parse_leader_txn(long status, const char *body, size_t len,
 	list = json_object_get(root, "Results");
 	if (list != NULL && !json_is_null(list) && !json_is_array(list))
 	{
-		set_error(err, errlen, "Results of the leader key transaction is not an array");
+		pgha_set_error(err, errlen, "Results of the leader key transaction is not an array");
 		goto done;
 	}
 	for (size_t i = 0; json_is_array(list) && i < json_array_size(list); i++)
@@ -245,7 +201,7 @@ pgha_parse_leader_txn(long status, const char *body, size_t len,
 			continue;
 		if (!json_is_integer(mi) || json_integer_value(mi) < 0)
 		{
-			set_error(err, errlen, "the leader key's ModifyIndex is not a non-negative integer");
+			pgha_set_error(err, errlen, "the leader key's ModifyIndex is not a non-negative integer");
 			goto done;
 		}
 		if ((uint64_t) json_integer_value(mi) > *index)

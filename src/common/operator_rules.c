@@ -6,7 +6,7 @@
  * See operator_rules.h for who calls it and why the rules are these.  No
  * I/O, no allocation, no PostgreSQL headers: the cluster in, a reason code
  * out.  Names from Consul are compared within PGHA_NAME_LEN, and nmembers
- * is not trusted beyond the array, as everywhere in cluster.c.
+ * is not trusted beyond the array, as everywhere in src/common.
  *
  *-------------------------------------------------------------------------
  */
@@ -144,7 +144,7 @@ candidate_rules(const PgHaCluster *c, const PgHaOpRequest *r,
 					  name);
 	if ((reason = basic_fit(m)) != PGHA_OP_OK)
 		return verdict(v, reason, name);
-	/* the rule lives in cluster.c, shared with the listings' wording */
+	/* the rule lives in sync_key.c, shared with the listings' wording */
 	if (pgha_sync_candidate_refusal(c, name, leads, r->force) != NULL)
 		return verdict(v, leads ? PGHA_OP_CANDIDATE_NOT_SYNC :
 					  PGHA_OP_CANDIDATE_NOT_SYNC_UNFORCED, name);

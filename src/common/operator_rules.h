@@ -4,14 +4,14 @@
  *	  The operator's rules: may a switchover or failover go ahead?
  *
  * One verdict for pg_ha_switchover()/pg_ha_failover() (sql_actions.c),
- * POST /switchover and /failover (api_route.c) and pg_ha_ctl switchover and
+ * POST /switchover and /failover (api_write.c) and pg_ha_ctl switchover and
  * failover (src/bin/pg_ha_ctl/operator.c).  Each interface checks its own
  * arguments (a time that parses, a body that is JSON, what Patroni's REST
  * protocol requires in the body), then asks these functions about the
  * cluster as read from Consul, and turns the reason code into its own
  * message and status.  No text here.
  *
- * Pure C (libc and cluster.c only): it links into the extension, into
+ * Pure C (libc and the cluster model only): it links into the extension, into
  * pg_ha_ctl and into the unit tests (regress/unit/test_operator_rules.c).
  *
  * The rules follow what the HA workers do with a request (ha_decide.c),

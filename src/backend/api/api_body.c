@@ -10,7 +10,7 @@
  * reach JSON.
  *
  * Not json_object(): inside the backend that name resolves to PostgreSQL's
- * own SQL function, which the postgres binary exports (see cluster.c);
+ * own SQL function, which the postgres binary exports (see json_util.h);
  * empty objects come from json_pack("{}").
  *
  * Pure: libc and jansson, no PostgreSQL, no I/O.  What this file is not

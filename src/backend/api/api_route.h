@@ -18,7 +18,7 @@
  *	api_response.h	the answer handed back to the HTTP server
  *
  * All of them do no I/O and know nothing of PostgreSQL or of the HTTP
- * library: libc and jansson only, like cluster.c, so that every branch is
+ * library: libc and jansson only, like src/common, so that every branch is
  * unit-tested alone (regress/unit/test_api_*.c) and fuzzed with hostile
  * requests.  This header includes them all: api.c does the I/O of the
  * write requests (Consul, the postmaster's SIGHUP, PostgreSQL's own check

@@ -7,7 +7,7 @@
  * TCP connection to the local agent is reused between rounds.  Requests
  * are bounded by timeouts, and a progress callback ends a blocking query
  * as soon as the worker is asked to shut down, reload or look again (its
- * latch is set).  Parsing of the answers lives in cluster.c; this file
+ * latch is set).  Parsing of the answers lives in consul_parse.c and cluster.c; this file
  * only moves bytes.
  *
  * The multi interface is there for the REST API, which the HA worker
@@ -244,7 +244,7 @@ read_header(char *buffer, size_t size, size_t nitems, void *userdata)
 	size_t		n = size * nitems;
 	uint64_t	index;
 
-	/* parsed in cluster.c, where it is unit-tested and fuzzed */
+	/* parsed in consul_parse.c, where it is unit-tested and fuzzed */
 	if (pgha_parse_consul_index(buffer, n, &index))
 	{
 		resp->index = index;
@@ -510,7 +510,7 @@ dcs_expect_ok(const char *what, DcsResponse *resp, char *err, size_t errlen)
 {
 	if (resp->status >= 200 && resp->status < 300)
 		return true;
-	/* the body goes into the server log: cluster.c makes it printable */
+	/* the body goes into the server log: consul_parse.c makes it printable */
 	pgha_consul_refusal(what, resp->status, resp->body.data, resp->body.len,
 						err, errlen);
 	return false;

@@ -8,7 +8,7 @@
  * would drop out of every listing.  An operator wants to see it listed as
  * stopped, as Patroni shows it, until it comes back or is removed.  So
  * every HA worker remembers the live members of each read of the cluster
- * (the pure part is pgha_track_members() in cluster.c), and the one that
+ * (the pure part is pgha_track_members() in member_tracker.c), and the one that
  * holds the leader key writes, in place of a record that vanished, one
  * that no session holds: Patroni's member format with state "stopped", no
  * WAL position (its lag is "unknown"), and "last_seen".

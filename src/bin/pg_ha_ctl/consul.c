@@ -230,7 +230,7 @@ ctl_kv_get(const CtlOptions *opt, const char *relkey, CtlKv *kv)
 	if (!check_status(opt, status, "GET", path, &body))
 		goto done;
 
-	/* parsed by the cluster model (src/common/cluster.c), fuzzed there */
+	/* parsed by the cluster model (src/common), fuzzed there */
 	if (body.data == NULL ||
 		!pgha_parse_kv_entry(body.data, body.len, &modify_index, &kv->value,
 							 &kv->len, err, sizeof(err)))

@@ -746,7 +746,7 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 	}
 
 	/* the request, as Patroni's manual_failover() writes it */
-	req = json_pack("{}");		/* not json_object(): see src/common/cluster.c */
+	req = json_pack("{}");		/* not json_object(): see json_util.h */
 	if (leader != NULL)
 		json_object_set_new(req, "leader", json_string(leader));
 	if (candidate != NULL)
@@ -980,7 +980,7 @@ cmd_pause(const CtlOptions *opt, bool pause)
 		if (!ctl_kv_get(opt, "config", &kv))
 			return 1;
 		if (!kv.exists || kv.value[strspn(kv.value, " \t\r\n")] == '\0')
-			root = json_pack("{}");		/* not json_object(): see src/common/cluster.c */
+			root = json_pack("{}");		/* not json_object(): see json_util.h */
 		else
 			root = json_loadb(kv.value, kv.len, 0, &jerr);
 		if (!json_is_object(root))

@@ -373,7 +373,7 @@ ctl_table_print_json(const CtlTable *t, bool drop_empty, FILE *out)
 
 	for (int r = 0; r < t->nrows; r++)
 	{
-		/* not json_object(): see new_object() in src/common/cluster.c */
+		/* not json_object(): see json_util.h */
 		json_t	   *obj = json_pack("{}");
 
 		for (int c = 0; c < t->ncols; c++)

@@ -294,7 +294,7 @@ read_yaml(const char *text, size_t len, int max_depth, bool *empty,
 					}
 					else
 					{
-						/* not json_object(): see src/common/cluster.c */
+						/* not json_object(): see json_util.h */
 						v = mapping ? json_pack("{}") : json_array();
 						if (v == NULL)
 							problem = "out of memory";
