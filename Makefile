@@ -24,6 +24,15 @@ OBJS_WORKER = src/backend/worker/ha_loop.o src/backend/worker/ha_decide.o \
 	src/backend/worker/sync.o src/backend/worker/node_ctl.o \
 	src/backend/worker/member_record.o src/backend/worker/callbacks.o \
 	src/backend/worker/timeline.o
+# the HA worker's round: lease, node state, actions, promotion, restarts,
+# and the pure phase and restart decision
+OBJS_WORKER += src/backend/worker/lease.o src/backend/worker/node_state.o \
+	src/backend/worker/actions.o src/backend/worker/promotion.o \
+	src/backend/worker/restart.o src/backend/worker/phase.o \
+	src/backend/worker/restart_decide.o
+# the worker's local state (walsenders, WAL), pg_ha.conf, the sync plan, its wait
+OBJS_WORKER += src/backend/worker/local_state.o src/backend/worker/conf_file.o \
+	src/backend/worker/sync_plan.o src/backend/worker/worker_wait.o
 OBJS_DCS = src/backend/dcs/dcs_consul.o
 # the REST API's pure files (libc and jansson): unit tests and fuzzers link them
 API_PURE = src/backend/api/api_route.c src/backend/api/api_request.c \
@@ -31,6 +40,9 @@ API_PURE = src/backend/api/api_route.c src/backend/api/api_request.c \
 	src/backend/api/api_health.c src/backend/api/api_body.c \
 	src/backend/api/api_metrics.c src/backend/api/api_write.c
 OBJS_API = src/backend/api/api.o src/backend/api/api_tls.o $(API_PURE:.c=.o)
+# the REST server's snapshot, write requests and waits for their outcome
+OBJS_API += src/backend/api/api_collect.o src/backend/api/api_action.o \
+	src/backend/api/api_wait.o
 OBJS = $(OBJS_COMMON) $(OBJS_BACKEND) $(OBJS_WORKER) $(OBJS_DCS) $(OBJS_API)
 PGFILEDESC = "pg_ha - high availability inside the postmaster"
 
@@ -107,6 +119,16 @@ regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restar
 UNIT_TESTS += regress/unit/test_callbacks
 regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/backend/worker/callbacks.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_callbacks.c
+# the sync plan: the order of the sync key and synchronous_standby_names
+UNIT_TESTS += regress/unit/test_sync_plan
+regress/unit/test_sync_plan: regress/unit/test_sync_plan.c src/backend/worker/sync_plan.c src/backend/worker/sync_plan.h $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_sync_plan.c src/backend/worker/sync_plan.c $(PURE_COMMON) -ljansson
+# the HA worker's phase and its restart decision
+UNIT_TESTS += regress/unit/test_phase regress/unit/test_restart_decide
+regress/unit/test_phase: regress/unit/test_phase.c src/backend/worker/phase.c src/backend/worker/phase.h src/backend/worker/ha_decide.h $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_phase.c src/backend/worker/phase.c $(PURE_COMMON) -ljansson
+regress/unit/test_restart_decide: regress/unit/test_restart_decide.c src/backend/worker/restart_decide.c src/backend/worker/restart_decide.h src/backend/worker/phase.c src/backend/worker/phase.h $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_restart_decide.c src/backend/worker/restart_decide.c src/backend/worker/phase.c $(PURE_COMMON) -ljansson
 # pg_ha_ctl's YAML is frontend code: PostgreSQL's headers, libpq, libpgcommon
 UNIT_TESTS += regress/unit/test_ctl_yaml
 CTL_YAML_FLAGS = -Isrc/common -I$(CTL_DIR) -I$(includedir_server) -I$(includedir_internal) -I$(includedir)
@@ -115,6 +137,12 @@ regress/unit/test_ctl_yaml: regress/unit/test_ctl_yaml.c regress/unit/unit_check
 	$(CC) -std=gnu99 -Wall -Werror -O1 -g $(CTL_YAML_FLAGS) -o $@ regress/unit/test_ctl_yaml.c $(CTL_DIR)/yaml.c $(CTL_DIR)/yaml_read.c $(CTL_YAML_LIBS)
 unitcheck: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "--- $$t"; ./$$t || exit 1; done
+# the layout's rules (docs/architecture.md): no include circles among the
+# files of src/common and src/backend, and src/common includes nothing of
+# src/backend or src/bin
+checklayout:
+	scripts/check_layout.sh
+.PHONY: checklayout
 clean-unit:
 	rm -f $(UNIT_TESTS)
 

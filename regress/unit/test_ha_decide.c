@@ -108,6 +108,8 @@ static void test_leader_key(void);
 static void test_live_positions(void);
 static void test_tags(void);
 static void test_priority_property(void);
+static void test_round_timing(void);
+static void test_fresh_positions(void);
 
 int
 main(void)
@@ -421,6 +423,8 @@ main(void)
 	test_live_positions();
 	test_tags();
 	test_priority_property();
+	test_round_timing();
+	test_fresh_positions();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed > 0;
@@ -1317,4 +1321,138 @@ test_priority_property(void)
 	CHECK(violations == 0);
 	CHECK(stuck == 0);
 	CHECK(held_back > 0);		/* the tie-break did happen */
+}
+
+/* the wait between rounds, the lease's renewal and the pace of positions */
+static void
+test_round_timing(void)
+{
+	HaWaitInput in;
+	int64_t		now = 100000;
+
+	/* a WAL position alone: at most once per loop_wait */
+	CHECK(ha_position_write_due(0, now, 2000));
+	CHECK(!ha_position_write_due(now - 1999, now, 2000));
+	CHECK(ha_position_write_due(now - 2000, now, 2000));
+
+	/* the lease: every renewal interval (3333 ms with the defaults) */
+	CHECK(!ha_lease_renewal_due(now, now + 9000, false, now - 3332, 10000, 2000, true, 10000));
+	CHECK(ha_lease_renewal_due(now, now + 9000, false, now - 3333, 10000, 2000, true, 10000));
+	/* at once: never renewed, the last attempt failed, the key not ours as written */
+	CHECK(ha_lease_renewal_due(now, 0, false, now, 10000, 2000, true, 10000));
+	CHECK(ha_lease_renewal_due(now, now + 9000, true, now, 10000, 2000, true, 10000));
+	CHECK(ha_lease_renewal_due(now, now + 9000, false, now, 10000, 2000, false, 10000));
+	CHECK(ha_lease_renewal_due(now, now + 9000, false, now, 10000, 2000, true, 30000));
+
+	/* a replica with nothing near: twice the renewal interval */
+	memset(&in, 0, sizeof(in));
+	in.now_ms = now;
+	in.ttl_ms = 10000;
+	in.loop_wait_ms = 2000;
+	CHECK(ha_round_wait_ms(&in) == 6666);
+	/* the leader: its next renewal */
+	in.leading = true;
+	in.lk_sent_ms = now - 1000;
+	CHECK(ha_round_wait_ms(&in) == 2333);
+	/* ... due or failed: soon, never at once */
+	in.lk_sent_ms = now - 5000;
+	CHECK(ha_round_wait_ms(&in) == HA_RENEW_RETRY_MS);
+	in.lk_sent_ms = now;
+	in.lk_renew_failed = true;
+	CHECK(ha_round_wait_ms(&in) == HA_RENEW_RETRY_MS);
+	in.lk_renew_failed = false;
+	CHECK(ha_round_wait_ms(&in) == 3333);
+	/* the check and the session: by half their TTL */
+	in.check_registered = true;
+	in.check_passed_ms = now - 9000;
+	in.check_ttl_ms = 20000;
+	CHECK(ha_round_wait_ms(&in) == 1000);
+	in.check_passed_ms = 0;		/* not passed yet: not by it */
+	CHECK(ha_round_wait_ms(&in) == 3333);
+	in.check_passed_ms = now - 12000;	/* overdue: with the rounds */
+	CHECK(ha_round_wait_ms(&in) == 3333);
+	in.has_session = true;
+	in.session_renewed_ms = now - 9500;
+	in.session_ttl_ms = 20000;
+	CHECK(ha_round_wait_ms(&in) == 500);
+	in.has_session = false;
+	CHECK(ha_round_wait_ms(&in) == 3333);
+	/* something near, the key free then */
+	in.recheck_soon = true;
+	CHECK(ha_round_wait_ms(&in) == HA_RECHECK_SOON_MS);
+	in.wake_in_ms = 99;
+	CHECK(ha_round_wait_ms(&in) == 100);
+	in.recheck_soon = false;
+	in.wake_in_ms = 4000;
+	CHECK(ha_round_wait_ms(&in) == 3333);
+	in.leading = false;
+	CHECK(ha_round_wait_ms(&in) == 4001);
+}
+
+/* before a takeover: whom to ask again, and what their answer changes */
+static void
+test_fresh_positions(void)
+{
+	PgHaCluster c;
+	PgHaMember	m;
+	PgHaFreshPosition p;
+
+	initialized(&c);
+	CHECK(ha_fresh_positions_wanted(&c, "pg1"));
+	c.has_failover = true;
+	strcpy(c.failover_member, "pg2");
+	CHECK(ha_fresh_positions_wanted(&c, "pg1"));
+	CHECK(!ha_fresh_positions_wanted(&c, "pg2"));
+
+	memset(&m, 0, sizeof(m));
+	strcpy(m.name, "pg2");
+	strcpy(m.state, "running");
+	strcpy(m.role, "replica");
+	strcpy(m.api_url, "http://127.0.0.1:8009/patroni");
+	CHECK(ha_fresh_position_wanted(&m, "pg1"));
+	CHECK(!ha_fresh_position_wanted(&m, "pg2"));
+	m.nofailover = true;
+	CHECK(!ha_fresh_position_wanted(&m, "pg1"));
+	m.nofailover = false;
+	strcpy(m.role, "master");
+	CHECK(!ha_fresh_position_wanted(&m, "pg1"));
+	strcpy(m.role, "replica");
+	strcpy(m.state, "stopped");
+	CHECK(!ha_fresh_position_wanted(&m, "pg1"));
+	strcpy(m.state, "running");
+	m.api_url[0] = '\0';
+	CHECK(!ha_fresh_position_wanted(&m, "pg1"));
+
+	/* on the same timeline, only forward */
+	m.timeline = 2;
+	m.has_xlog = true;
+	m.xlog_location = 5000;
+	memset(&p, 0, sizeof(p));
+	p.has_xlog = true;
+	p.timeline = 2;
+	p.xlog = 4000;
+	CHECK(!ha_apply_fresh_position(&m, &p) && m.xlog_location == 5000);
+	p.xlog = 6000;
+	CHECK(ha_apply_fresh_position(&m, &p) && m.xlog_location == 6000);
+	/* an unknown timeline counts as the same */
+	p.timeline = 0;
+	p.xlog = 7000;
+	CHECK(ha_apply_fresh_position(&m, &p) && m.xlog_location == 7000 && m.timeline == 2);
+	/* a later timeline wins whatever its LSN; an earlier one never */
+	p.timeline = 3;
+	p.xlog = 100;
+	CHECK(ha_apply_fresh_position(&m, &p) && m.timeline == 3 && m.xlog_location == 100);
+	p.timeline = 2;
+	p.xlog = 90000;
+	CHECK(!ha_apply_fresh_position(&m, &p) && m.timeline == 3);
+	/* no position given: nothing */
+	p.has_xlog = false;
+	p.timeline = 4;
+	CHECK(!ha_apply_fresh_position(&m, &p) && m.timeline == 3);
+	/* a record without a position takes the one given */
+	memset(&m, 0, sizeof(m));
+	p.has_xlog = true;
+	p.timeline = 0;
+	p.xlog = 10;
+	CHECK(ha_apply_fresh_position(&m, &p) && m.has_xlog && m.xlog_location == 10);
 }

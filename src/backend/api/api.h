@@ -2,7 +2,8 @@
  *
  * api.h
  *	  The REST API (api.c): Patroni's health checks and status for HAProxy,
- *	  served by the HA worker from its own wait loop.
+ *	  served by the HA worker, which starts and stops it and serves it from
+ *	  its own waits (worker_wait.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -31,7 +32,21 @@ extern void pgha_api_reload(void);
  */
 extern void pgha_api_run_writes(void);
 
-/* WaitLatch() that answers REST requests meanwhile. */
+/*
+ * For the HA worker's waits (worker_wait.c): the descriptor that becomes
+ * readable when there is something to serve (-1 while not listening), the
+ * longest the server may go unserved, and its turn: accept, read, answer
+ * what is pending.  pgha_api_serve_pending() returns true when a write
+ * request waits for pgha_api_run_writes().
+ */
+extern int	pgha_api_socket(void);
+extern long pgha_api_timeout_ms(void);
+extern bool pgha_api_serve_pending(void);
+
+/*
+ * pgha_worker_wait() (worker_wait.h) under its former name, defined there;
+ * declared here until ha_loop.c includes worker_wait.h.
+ */
 extern int	pgha_api_wait(int events, long timeout_ms, uint32 wait_event_info);
 
 #endif							/* PG_HA_API_H */

@@ -4,8 +4,8 @@
  *	  The HA decision as a pure function (see ha_decide.h).
  *
  * This file decides; it does not act.  ha_loop.c gathers the inputs and
- * carries out the action.  Keep it free of I/O, globals and PostgreSQL
- * calls: the unit tests link it alone.
+ * actions.c carries out the action.  Keep it free of I/O, globals and
+ * PostgreSQL calls: the unit tests link it alone.
  *
  *-------------------------------------------------------------------------
  */
@@ -885,6 +885,105 @@ int
 ha_member_renew_interval_ms(int ttl_ms)
 {
 	return ttl_ms / 3;
+}
+
+bool
+ha_position_write_due(int64_t last_written_ms, int64_t now_ms,
+					  int loop_wait_ms)
+{
+	return last_written_ms == 0 || now_ms - last_written_ms >= loop_wait_ms;
+}
+
+bool
+ha_lease_renewal_due(int64_t now_ms, int64_t lease_expiry_ms, bool last_failed,
+					 int64_t last_sent_ms, int ttl_ms, int loop_wait_ms,
+					 bool key_names_us, int key_ttl_ms)
+{
+	return !(lease_expiry_ms != 0 && !last_failed &&
+			 now_ms - last_sent_ms < ha_renew_interval_ms(ttl_ms, loop_wait_ms) &&
+			 key_names_us && key_ttl_ms == ttl_ms);
+}
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+int
+ha_round_wait_ms(const HaWaitInput *in)
+{
+	int			interval = ha_renew_interval_ms(in->ttl_ms, in->loop_wait_ms);
+	int64_t		wait;
+	int64_t		left;
+
+	/*
+	 * The others wake with each renewal of the leader key: their own limit
+	 * is longer, so that it does not race the renewal and cost a blocking
+	 * read more.  A dead leader is noticed by wake_in, not by this.
+	 */
+	wait = in->leading ? interval : 2 * (int64_t) interval;
+
+	/* a renewal that failed is tried again with the rounds, not sooner */
+	left = in->check_passed_ms + in->check_ttl_ms / 2 - in->now_ms;
+	if (in->check_registered && in->check_passed_ms != 0 && left > 0)
+		wait = min64(wait, left);
+	left = in->session_renewed_ms + in->session_ttl_ms / 2 - in->now_ms;
+	if (in->has_session && in->session_renewed_ms != 0 && left > 0)
+		wait = min64(wait, left);
+	if (in->leading)
+	{
+		/*
+		 * The lease: its next renewal; after a failed attempt, or a round
+		 * that could not read the cluster, soon, while the lease runs.
+		 */
+		left = in->lk_sent_ms + interval - in->now_ms;
+		wait = min64(wait, in->lk_renew_failed || left <= 0 ? HA_RENEW_RETRY_MS : left);
+	}
+	/* e.g. a switchover candidate catching up: look again shortly */
+	if (in->recheck_soon)
+		wait = min64(wait, HA_RECHECK_SOON_MS);
+	/* the leader key may be taken then */
+	if (in->wake_in_ms > 0)
+		wait = min64(wait, in->wake_in_ms + 1);
+	return (int) (wait > 0 ? wait : 0);
+}
+
+bool
+ha_fresh_positions_wanted(const PgHaCluster *cluster, const char *self)
+{
+	/* a named candidate was chosen by the operator, with its lag checked */
+	return !(cluster->has_failover &&
+			 strcmp(cluster->failover_member, self) == 0);
+}
+
+bool
+ha_fresh_position_wanted(const PgHaMember *m, const char *self)
+{
+	return strcmp(m->name, self) != 0 && eligible_replica(m) &&
+		m->api_url[0] != '\0';
+}
+
+bool
+ha_apply_fresh_position(PgHaMember *m, const PgHaFreshPosition *p)
+{
+	if (!p->has_xlog)
+		return false;
+	if (p->timeline != 0 && (m->timeline == 0 || p->timeline > m->timeline))
+	{
+		m->timeline = p->timeline;
+		m->has_xlog = true;
+		m->xlog_location = p->xlog;
+		return true;
+	}
+	if ((p->timeline == 0 || p->timeline == m->timeline) &&
+		(!m->has_xlog || p->xlog > m->xlog_location))
+	{
+		m->has_xlog = true;
+		m->xlog_location = p->xlog;
+		return true;
+	}
+	return false;
 }
 
 bool

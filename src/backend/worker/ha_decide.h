@@ -154,6 +154,70 @@ extern int	ha_lease_margin_ms(int ttl_ms);
 extern int	ha_renew_interval_ms(int ttl_ms, int loop_wait_ms);
 
 /*
+ * The leader's renewal of its key (its lease) is due: every
+ * ha_renew_interval_ms() after the last good one (last_sent_ms), and at
+ * once when there was none (lease_expiry_ms 0) or the last attempt failed,
+ * and when the key does not say what we would write: our name
+ * (key_names_us false: someone overwrote it) and the ttl in force
+ * (key_ttl_ms: the others must time our lease with a changed one).
+ */
+extern bool ha_lease_renewal_due(int64_t now_ms, int64_t lease_expiry_ms,
+								 bool last_failed, int64_t last_sent_ms,
+								 int ttl_ms, int loop_wait_ms,
+								 bool key_names_us, int key_ttl_ms);
+
+#define HA_RENEW_RETRY_MS	100 /* after a failed renewal of the lease */
+#define HA_RECHECK_SOON_MS	250 /* the decision waits for something near */
+
+/* What the wait between two rounds is timed by (ha_round_wait_ms). */
+typedef struct HaWaitInput
+{
+	int64_t		now_ms;			/* monotonic */
+	int			ttl_ms;
+	int			loop_wait_ms;
+	bool		leading;		/* our session holds the key, the lease runs */
+	int64_t		lk_sent_ms;		/* our last good renewal of the key */
+	bool		lk_renew_failed;	/* the last attempt got no answer */
+	bool		check_registered;
+	int64_t		check_passed_ms;	/* 0: not passed yet */
+	int			check_ttl_ms;	/* the check's TTL, as registered */
+	bool		has_session;
+	int64_t		session_renewed_ms; /* 0: not renewed yet */
+	int			session_ttl_ms;
+	bool		recheck_soon;	/* HaDecision.recheck_soon */
+	int64_t		wake_in_ms;		/* HaDecision.wake_in_ms */
+} HaWaitInput;
+
+/*
+ * How long to wait before the next round, in ms: the leader's renewal
+ * interval (ha_renew_interval_ms), twice that on the others (they wake
+ * with each renewal anyway).  Shorter when the lease's renewal comes
+ * sooner, when the check or the session would otherwise go half their TTL
+ * unrenewed, and while the decision waits for something that comes soon;
+ * never 0 for a failing renewal (HA_RENEW_RETRY_MS).
+ */
+extern int	ha_round_wait_ms(const HaWaitInput *in);
+
+/*
+ * Before a replica takes over by itself, the positions the others
+ * published may be a loop_wait old: it asks the other running replicas
+ * for theirs (their REST API, as Patroni does) and decides again.  Not
+ * when the operator named self as the candidate (its lag was checked).
+ */
+extern bool ha_fresh_positions_wanted(const PgHaCluster *cluster,
+									  const char *self);
+
+/* Is m one of the replicas asked (running, not self, not nofailover)? */
+extern bool ha_fresh_position_wanted(const PgHaMember *m, const char *self);
+
+/*
+ * m's published position brought up to the one it gave now: a later
+ * timeline, or further on the same (an unknown timeline, 0, counts as the
+ * same).  True when m changed.
+ */
+extern bool ha_apply_fresh_position(PgHaMember *m, const PgHaFreshPosition *p);
+
+/*
  * Does this decision change anything beyond the steady state (staying the
  * leader, or following the leader the last round followed)?  Such a
  * decision is taken again on a fresh read before it is carried out.
@@ -177,6 +241,18 @@ extern bool ha_decision_acts(HaAction action, bool leader_changed);
  */
 extern uint32_t ha_promotion_timeline(const PgHaCluster *cluster,
 									  uint32_t next_tli, uint32_t *ignored);
+
+/*
+ * Is a write due that only moves a WAL position forward (the leader's
+ * optime, a member record)?  Once per loop_wait, as Patroni does: each
+ * write to Consul ends the leader's blocking read (a missing key's index
+ * is the store's), so writing the position at every round would make the
+ * loop spin while the server takes writes: measured, 174 Consul writes a
+ * second at the default loop_wait, and a fifth of pgbench's throughput on
+ * 2 cores with the fast profile.  last_written_ms 0: never written.
+ */
+extern bool ha_position_write_due(int64_t last_written_ms, int64_t now_ms,
+								  int loop_wait_ms);
 
 /* How often a check or session with this TTL is renewed, in ms. */
 extern int	ha_member_renew_interval_ms(int ttl_ms);

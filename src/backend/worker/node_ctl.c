@@ -3,14 +3,14 @@
  * node_ctl.c
  *	  The HA worker acting on its own server (see node_ctl.h).
  *
- * A standby follows the leader through pg_ha.conf (primary_conninfo and
- * primary_slot_name are reloadable since PostgreSQL 13, so following a new
- * leader needs no restart).  Promotion is the same request pg_promote()
- * makes.  Demotion needs a restart, which a process inside the postmaster
+ * A standby follows the leader through pg_ha.conf (conf_file.c, which
+ * writes it).  Promotion is the same request pg_promote() makes.  Demotion needs a restart, which a process inside the postmaster
  * cannot do: it is left to `pg_ha_ctl rejoin`, started detached in its own
  * session so that the postmaster's signals to its children miss it.  A
  * reinitialize (POST /reinitialize) is the same rejoin with --reinit: the
  * node cloned again from the leader instead of rewound.
+ *
+ * What this file is not for: the content of pg_ha.conf (conf_file.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -22,301 +22,15 @@
 #include <unistd.h>
 
 #include "access/xlog.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "replication/slot.h"
 #include "storage/fd.h"
 #include "storage/lwlock.h"
-#include "utils/guc.h"
-#include "utils/guc_tables.h"
-#include "utils/memutils.h"
 
+#include "conf_file.h"
 #include "node_ctl.h"
 #include "pg_ha.h"
 #include "state.h"
-#include "sync.h"
-
-/* a postgresql.conf string literal: quotes doubled */
-static void
-append_conf_string(StringInfo buf, const char *name, const char *value)
-{
-	appendStringInfo(buf, "%s = '", name);
-	for (const char *c = value; *c; c++)
-	{
-		/* the configuration file reads '' as ' and \\ as \ */
-		if (*c == '\'' || *c == '\\')
-			appendStringInfoChar(buf, *c);
-		appendStringInfoChar(buf, *c);
-	}
-	appendStringInfoString(buf, "'\n");
-}
-
-/* a conninfo value: quoted, with \ and ' escaped as libpq wants */
-static void
-append_conninfo_value(StringInfo buf, const char *key, const char *value)
-{
-	appendStringInfo(buf, "%s='", key);
-	for (const char *c = value; *c; c++)
-	{
-		if (*c == '\'' || *c == '\\')
-			appendStringInfoChar(buf, '\\');
-		appendStringInfoChar(buf, *c);
-	}
-	appendStringInfoString(buf, "' ");
-}
-
-static bool
-leader_conninfo(const PgHaMember *leader, const char *dbname, StringInfo buf)
-{
-	char		host[PGHA_URL_LEN];
-	char		port[16];
-	int			portnum;
-
-	if (!pgha_split_conn_url(leader->conn_url, host, sizeof(host), &portnum))
-		return false;
-	snprintf(port, sizeof(port), "%d", portnum);
-	append_conninfo_value(buf, "host", host);
-	append_conninfo_value(buf, "port", port);
-	append_conninfo_value(buf, "user", pg_ha_replication_user);
-	if (pg_ha_passfile[0] != '\0')
-		append_conninfo_value(buf, "passfile", pg_ha_passfile);
-	if (dbname)
-		append_conninfo_value(buf, "dbname", dbname);
-	else
-		append_conninfo_value(buf, "application_name", pg_ha_node_name);
-	/* no trailing blank */
-	buf->data[--buf->len] = '\0';
-	return true;
-}
-
-static char *
-read_whole_file(const char *path)
-{
-	FILE	   *f = AllocateFile(path, "r");
-	StringInfoData buf;
-	char		chunk[1024];
-	size_t		n;
-
-	if (f == NULL)
-		return NULL;
-	initStringInfo(&buf);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		appendBinaryStringInfo(&buf, chunk, (int) n);
-	FreeFile(f);
-	return buf.data;
-}
-
-static void
-write_file_atomically(const char *path, const char *content)
-{
-	char		tmp[MAXPGPATH];
-	FILE	   *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = AllocateFile(tmp, "w");
-	if (f == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("pg_ha: could not write \"%s\": %m", tmp)));
-	if (fputs(content, f) == EOF || FreeFile(f) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("pg_ha: could not write \"%s\": %m", tmp)));
-	if (rename(tmp, path) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("pg_ha: could not rename \"%s\" to \"%s\": %m", tmp, path)));
-}
-
-const char *
-pgha_owned_parameter(const char *name)
-{
-	static const char *const node_local[] = {
-		"primary_conninfo", "primary_slot_name", "recovery_target_timeline",
-		"shared_preload_libraries", "port", "listen_addresses",
-		"data_directory", "hba_file", "ident_file", "config_file",
-		"hot_standby", "wal_level"
-	};
-
-	if (strncmp(name, "pg_ha.", 6) == 0)
-		return "pg_ha's own settings are per node, in postgresql.conf";
-	for (int i = 0; i < lengthof(node_local); i++)
-		if (strcmp(name, node_local[i]) == 0)
-			return "pg_ha sets it itself, or it is per node";
-	return NULL;
-}
-
-bool
-pgha_pending_restart(void)
-{
-	struct config_generic **vars = get_guc_variables();
-	int			n = GetNumConfigOptions();
-
-	for (int i = 0; i < n; i++)
-		if (vars[i]->status & GUC_PENDING_RESTART)
-			return true;
-	return false;
-}
-
-/* the last good config, as in PGHA_LAST_CONFIG_FILE; NULL: none yet */
-static char *last_good_config = NULL;
-static bool last_good_loaded = false;
-
-const char *
-pgha_last_good_config(void)
-{
-	if (!last_good_loaded)
-	{
-		char	   *file = read_whole_file(PGHA_LAST_CONFIG_FILE);
-
-		if (file != NULL && file[0] == '{')
-			last_good_config = MemoryContextStrdup(TopMemoryContext, file);
-		last_good_loaded = true;
-	}
-	return last_good_config;
-}
-
-/*
- * The config key's JSON when it can be used, and kept as the last good one;
- * else that last good one (Patroni keeps patroni.dynamic.json for the same
- * reason): a key turned to garbage, grown past what we read, or gone with
- * a store that lost its data leaves the settings in force.
- */
-static const char *
-usable_config(const PgHaCluster *cluster, bool *from_key)
-{
-	const char *last = pgha_last_good_config();
-
-	*from_key = false;
-	if (cluster == NULL)
-		return last;
-	if (!cluster->config_valid || cluster->config_json[0] == '\0')
-		return last;
-	*from_key = true;
-	if (last == NULL || strcmp(last, cluster->config_json) != 0)
-	{
-		write_file_atomically(PGHA_LAST_CONFIG_FILE, cluster->config_json);
-		if (last_good_config != NULL)
-			pfree(last_good_config);
-		last_good_config = MemoryContextStrdup(TopMemoryContext, cluster->config_json);
-	}
-	return last_good_config;
-}
-
-/*
- * Would the server take this setting from a configuration file?  A name it
- * does not know or a value it refuses is only logged at a reload, but it
- * makes the next start fail ("configuration file contains errors"): the
- * node would not come back from a restart, a rejoin or a crash.  Checked
- * as the postmaster checks its files at start, without applying anything.
- */
-static bool
-server_accepts(const char *name, const char *value)
-{
-	return set_config_option(name, value, PGC_POSTMASTER, PGC_S_FILE,
-							 GUC_ACTION_SET, false, DEBUG2, false) != 0;
-}
-
-/*
- * The cluster-wide parameters, those pg_ha owns and those the server would
- * refuse left out (and said once).
- */
-static void
-append_parameters(StringInfo buf, const PgHaCluster *cluster)
-{
-	static PgHaParam params[PGHA_MAX_PARAMS];
-	static char last_complaint[PGHA_ERR_LEN];
-	char		err[PGHA_ERR_LEN];
-	char		complaint[PGHA_ERR_LEN] = "";
-	bool		from_key;
-	const char *config = usable_config(cluster, &from_key);
-	int			n;
-
-	if (config == NULL)
-		return;
-	if (cluster != NULL && !from_key &&
-		(cluster->has_config || cluster->has_initialize))
-		snprintf(complaint, sizeof(complaint),
-				 "the config key cannot be used (%s): the parameters of the last good one stay in force",
-				 !cluster->has_config ? "it is gone" :
-				 !cluster->config_valid ? "it is not a JSON object" : "it is too large");
-	n = pgha_config_parameters(config, params, lengthof(params),
-							   err, sizeof(err));
-	if (n < 0 || err[0] != '\0')
-		snprintf(complaint, sizeof(complaint), "%s", err);
-	for (int i = 0; i < n; i++)
-	{
-		const char *why = pgha_owned_parameter(params[i].name);
-
-		/* in synchronous mode the leader sets it (sync.c) */
-		if (cluster != NULL && cluster->sync_mode &&
-			strcmp(params[i].name, "synchronous_standby_names") == 0)
-			why = "synchronous_mode is on: pg_ha sets it on the leader";
-		/* the value is not said: it may be a secret */
-		if (why == NULL && !server_accepts(params[i].name, params[i].value))
-			why = "the server refuses its value (or does not know the name), so the node's own setting stays in force";
-		if (why != NULL)
-		{
-			snprintf(complaint, sizeof(complaint),
-					 "cluster-wide parameter \"%s\" ignored: %s", params[i].name, why);
-			continue;
-		}
-		append_conf_string(buf, params[i].name, params[i].value);
-	}
-	if (strcmp(complaint, last_complaint) != 0 && complaint[0] != '\0')
-		ereport(WARNING, (errmsg("pg_ha: %s", complaint)));
-	strlcpy(last_complaint, complaint, sizeof(last_complaint));
-}
-
-bool
-pgha_write_managed_conf(const PgHaMember *leader, const PgHaCluster *cluster)
-{
-	StringInfoData buf;
-	char	   *current;
-	const char *sync_names;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf,
-						   "# Written by pg_ha's HA worker; do not edit: changes are overwritten.\n");
-	append_parameters(&buf, cluster);
-	/* synchronous mode: the leader's choice (sync.c) */
-	if (cluster != NULL && (sync_names = pgha_sync_standby_names(cluster)) != NULL)
-		append_conf_string(&buf, "synchronous_standby_names", sync_names);
-	if (leader != NULL)
-	{
-		StringInfoData conninfo;
-		char		slot[NAMEDATALEN];
-
-		initStringInfo(&conninfo);
-		if (!leader_conninfo(leader, NULL, &conninfo))
-		{
-			ereport(WARNING,
-					(errmsg("pg_ha: cannot follow leader \"%s\": bad conn_url \"%s\"",
-							leader->name, leader->conn_url)));
-			return false;
-		}
-		append_conf_string(&buf, "primary_conninfo", conninfo.data);
-		pgha_slot_name(pg_ha_node_name, slot, sizeof(slot));
-		append_conf_string(&buf, "primary_slot_name", slot);
-	}
-	/* on the leader too: dropping it would leave a restart pending */
-	appendStringInfoString(&buf, "recovery_target_timeline = 'latest'\n");
-
-	current = read_whole_file(PGHA_MANAGED_CONF);
-	if (current != NULL && strcmp(current, buf.data) == 0)
-		return false;
-
-	write_file_atomically(PGHA_MANAGED_CONF, buf.data);
-	if (leader != NULL)
-		ereport(LOG,
-				(errmsg("pg_ha: following leader \"%s\" at %s", leader->name,
-						leader->conn_url)));
-	/* primary_conninfo is reloadable: a SIGHUP to the postmaster is enough */
-	if (kill(PostmasterPid, SIGHUP) != 0)
-		ereport(WARNING,
-				(errmsg("pg_ha: could not ask the postmaster to reload: %m")));
-	return true;
-}
 
 void
 pgha_request_promote(void)
@@ -541,13 +255,13 @@ static bool
 start_rejoin(const PgHaMember *leader, const PgHaCluster *cluster, bool reinit,
 			 char *ctl, size_t ctllen, char *err, size_t errlen)
 {
-	StringInfoData conninfo;
+	char	   *conninfo = NULL;
 	char	   *argv[8];
 	int			n = 0;
 	FILE	   *f;
 
-	initStringInfo(&conninfo);
-	if (leader != NULL && !leader_conninfo(leader, "postgres", &conninfo))
+	if (leader != NULL &&
+		(conninfo = pgha_leader_conninfo(leader, "postgres")) == NULL)
 	{
 		snprintf(err, errlen, "leader \"%s\" has a bad conn_url \"%s\"",
 				 leader->name, leader->conn_url);
@@ -573,7 +287,7 @@ start_rejoin(const PgHaMember *leader, const PgHaCluster *cluster, bool reinit,
 	if (leader != NULL)
 	{
 		argv[n++] = "--source-conninfo";
-		argv[n++] = conninfo.data;
+		argv[n++] = conninfo;
 	}
 	if (reinit)
 		argv[n++] = "--reinit";

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * node_ctl.h
- *	  What the HA worker does to its own server: the managed configuration
- *	  file, promotion, demotion through a detached helper, and the physical
- *	  replication slots of the members.
+ *	  What the HA worker does to its own server: promotion, demotion and
+ *	  the other restarts through a detached helper, and the physical
+ *	  replication slots of the members.  pg_ha.conf, which a standby
+ *	  follows the leader through, is conf_file.h's.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,21 +15,11 @@
 #include "pg_ha_files.h"
 
 /*
- * Write pg_ha.conf so that the server follows leader (NULL: no upstream, as
- * on the leader); reloads the postmaster when the content changed.
- * Returns true when the file changed.
+ * Until their callers include conf_file.h themselves (ha_loop.c,
+ * sql_actions.c): pgha_write_managed_conf(), pgha_pending_restart(),
+ * pgha_last_good_config() and pgha_owned_parameter() moved there.
  */
-extern bool pgha_write_managed_conf(const PgHaMember *leader,
-									const PgHaCluster *cluster);
-
-/* Does a changed setting wait for a restart (pg_settings.pending_restart)? */
-extern bool pgha_pending_restart(void);
-
-/* The last good config key's JSON this node saw, or NULL. */
-extern const char *pgha_last_good_config(void);
-
-/* Parameters the cluster-wide configuration may not set, with why. */
-extern const char *pgha_owned_parameter(const char *name);
+#include "conf_file.h"
 
 /* Ask the postmaster to promote this standby (as pg_promote() does). */
 extern void pgha_request_promote(void);
