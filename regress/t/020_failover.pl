@@ -19,31 +19,13 @@ my $ttl_s = 10;
 
 sub leader_key { return $consul->kv_get("$prefix/leader") // '' }
 
-sub wait_writable
-{
-	my ($node, $what) = @_;
-	return PgHaTest::poll_until("$what takes writes", 60,
-		sub { $node->psql('postgres', 'SELECT 1') == 0 &&
-			  $node->safe_psql('postgres', 'SELECT pg_is_in_recovery()') eq 'f' });
-}
-
 sub streaming { return PgHaTest::streaming(@_) }
 
 # ---------------------------------------------------------------------
 # Bootstrap pg1, clone pg2 and pg3 from it.
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(wait_writable($pg1, 'pg1'), 'pg1 is the leader');
-$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
-
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-$_->start for ($pg2, $pg3);
-
-ok( PgHaTest::poll_until('pg2 and pg3 stream from pg1', 60,
-		sub { streaming($pg1) eq 'pg2,pg3' }),
-	'pg_stat_replication on the leader shows both replicas streaming');
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common, writable => 1,
+	stream_test => 'pg_stat_replication on the leader shows both replicas streaming');
 is( $pg1->safe_psql('postgres',
 		"SELECT string_agg(slot_name || ':' || active, ',' ORDER BY slot_name) "
 		  . "FROM pg_replication_slots WHERE slot_type = 'physical'"),
@@ -80,7 +62,7 @@ ok( PgHaTest::poll_until('a new leader', 3 * $ttl_s,
 	'a replica takes the leader key after kill -9 of the leader');
 my $new_name = leader_key();
 my ($new, $other) = $new_name eq 'pg2' ? ($pg2, $pg3) : ($pg3, $pg2);
-ok(wait_writable($new, $new_name), "$new_name is promoted");
+ok(PgHaTest::wait_writable($new), "$new_name is promoted");
 note(sprintf('kill -9 to writable new leader: %.1f s', time - $killed_at));
 is($other->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't',
 	'the other replica stays a replica: exactly one leader');
@@ -131,7 +113,7 @@ cmp_ok($handover, '<', $ttl_s / 2,
 # without a rewind and with every write it acknowledged on the new leader.
 my $next_name = leader_key();
 my ($next) = grep { $_->name eq $next_name } ($pg1, $pg2, $pg3);
-ok(wait_writable($next, $next_name), "$next_name is promoted");
+ok(PgHaTest::wait_writable($next), "$next_name is promoted");
 is($next->safe_psql('pg2test', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM t'),
 	'1,2', 'the new leader has every write acknowledged before the stop');
 PgHaTest::start_node($new);

@@ -29,17 +29,8 @@ my %port     = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 p
 my %api      = map { $_ => PostgreSQL::Test::Cluster::get_free_port() } qw(pg1 pg2 pg3);
 
 
-# Run pg_ha_ctl; returns (exit code, stdout, stderr), all logged.
-sub ctl
-{
-	my @args = @_;
-	my ($out, $err) = ('', '');
-	print "# running: pg_ha_ctl @args\n";
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', \undef, '>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	print "# exit code $rc\n# stdout:\n$out# stderr:\n$err";
-	return ($rc, $out, $err);
-}
+# Run pg_ha_ctl; returns (exit code, stdout, stderr), all logged (PgHaTest::ctl).
+sub ctl { return PgHaTest::ctl(@_) }
 
 # The options of init for node $name (its own ports, the short timings).
 sub init_args

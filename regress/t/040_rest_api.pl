@@ -53,15 +53,7 @@ sub get_json
 	return ($status, $doc, $content);
 }
 
-sub streaming
-{
-	my ($leader) = @_;
-	my $r = $leader->psql('postgres',
-		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
-		  . "FROM pg_stat_replication WHERE state = 'streaming'",
-		stdout => \my $out);
-	return $r == 0 ? $out : '';
-}
+sub streaming { return PgHaTest::streaming(@_) }
 
 # Send raw bytes, half-close, and return what the server answered within
 # $timeout seconds ('' when it closed without an answer).
@@ -110,9 +102,7 @@ sub answered_4xx_or_closed
 my $pg1 = PgHaTest::new_node('pg1', %common,
 	extra_conf => [ api_conf('pg1'), "pg_ha.api_auth = 'admin:s3cret'" ]);
 $pg1->start;
-ok( PgHaTest::poll_until('pg1 takes writes', 60,
-		sub { $pg1->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') eq 't' }),
-	'pg1 is the leader');
+ok(PgHaTest::wait_writable($pg1), 'pg1 is the leader');
 
 # (its postgresql.conf is pg1's copy: unset api_auth again)
 my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common,

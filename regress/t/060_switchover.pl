@@ -26,17 +26,8 @@ sub timeline
 	return $node->safe_psql('postgres', 'SELECT timeline_id FROM pg_control_checkpoint()');
 }
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-$_->start for ($pg2, $pg3);
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common);
 my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
-ok(PgHaTest::poll_until('both replicas stream', 60, sub { streaming($pg1) eq 'pg2,pg3' }),
-	'pg2 and pg3 stream from pg1');
 
 # clients go through HAProxy, as in the exercise
 my $haproxy = PgHaTest::HAProxy->start(%node);
@@ -102,7 +93,7 @@ $consul->kv_delete("$prefix/failover");
 # leader writes 4 MB.  A node that is not the leader judges the lag on the
 # published positions and refuses; the leader judges it on its own WAL and
 # walsenders, sees pg2 caught up, and accepts at once.
-my ($pg2_worker) = (slurp_file($pg2->logfile) =~ /REST API listening on .* \(pid (\d+)\)/g)[-1];
+my $pg2_worker = PgHaTest::ha_worker_pid($pg2);
 ok(defined $pg2_worker && kill(0, $pg2_worker), "pg2's HA worker is found (pid $pg2_worker)");
 kill 'STOP', $pg2_worker or die "SIGSTOP: $!";
 $pg1->safe_psql('postgres',
@@ -200,7 +191,7 @@ ok( PgHaTest::poll_until('published positions caught up', 30,
 		sub { $pg1->safe_psql('postgres',
 				"SELECT count(*) FROM pg_ha_status WHERE role = 'Replica' AND lag_mb = 0") eq '2' }),
 	'both replicas have caught up in Consul');
-my ($pg3_worker) = (slurp_file($pg3->logfile) =~ /REST API listening on .* \(pid (\d+)\)/g)[-1];
+my $pg3_worker = PgHaTest::ha_worker_pid($pg3);
 ok(defined $pg3_worker && kill(0, $pg3_worker), "pg3's HA worker is found (pid $pg3_worker)");
 kill 'STOP', $pg3_worker or die "SIGSTOP: $!";
 my ($w_out, $w_err) = ('', '');

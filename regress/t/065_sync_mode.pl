@@ -54,30 +54,6 @@ sub sync_states
 	return $out;
 }
 
-sub wait_writable
-{
-	my ($node) = @_;
-	return PgHaTest::poll_until($node->name . ' takes writes', 60,
-		sub { $node->psql('postgres', 'SELECT 1') == 0 && sql($node, 'SELECT pg_is_in_recovery()') eq 'f' });
-}
-
-sub api_status
-{
-	my ($node, $path) = @_;
-	my $listen = sql($node, 'SHOW pg_ha.api_listen');
-	my $res = $http->get("http://$listen$path");
-	return wantarray ? ($res->{status}, $res->{content}) : $res->{status};
-}
-
-# pg_ha_ctl, returns (exit code, stdout, stderr)
-sub ctl
-{
-	my @args = @_;
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', \undef, '>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
-
 # A write in the background through its own connection (application_name
 # $tag), to watch it wait for synchronous replication.
 sub start_write
@@ -113,20 +89,14 @@ sub write_done
 # ---------------------------------------------------------------------
 # Three nodes, asynchronous at first.
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(wait_writable($pg1), 'pg1 is the leader');
-sql($pg1, 'CREATE EXTENSION pg_ha; CREATE TABLE acks (id int PRIMARY KEY)');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-$_->start for ($pg2, $pg3);
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common, writable => 1,
+	sql => 'CREATE EXTENSION pg_ha; CREATE TABLE acks (id int PRIMARY KEY)',
+	stream_test => 'both replicas stream from pg1');
 my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
-ok(PgHaTest::poll_until('pg2 and pg3 stream', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
-	'both replicas stream from pg1');
 is(sync_key(), '', 'no sync key while synchronous mode is off');
 is(sync_states($pg1), 'pg2:async,pg3:async', 'replication is asynchronous');
-is(api_status($pg2, '/sync'), 503, 'GET /sync on a replica: 503 while the mode is off');
-is(api_status($pg2, '/async'), 200, 'GET /async on a replica: 200');
+is(PgHaTest::api_get($pg2, '/sync'), 503, 'GET /sync on a replica: 503 while the mode is off');
+is(PgHaTest::api_get($pg2, '/async'), 200, 'GET /async on a replica: 200');
 
 # ---------------------------------------------------------------------
 # synchronous_mode on (pg_ha_set_config): one replica becomes synchronous.
@@ -163,15 +133,15 @@ ok(PgHaTest::poll_until('pg_ha_status shows the sync standby', 30,
 		sub { sql($pg1, "SELECT string_agg(member || ':' || role, ',' ORDER BY member) FROM pg_ha_status")
 			  eq join(',', map { "$_:" . ($_ eq 'pg1' ? 'Leader' : $_ eq $sync_name ? 'Sync Standby' : 'Replica') } qw(pg1 pg2 pg3)) }),
 	'pg_ha_status shows the role "Sync Standby"');
-($rc, $out, $err) = ctl('list', 'otus');
+($rc, $out, $err) = PgHaTest::ctl('list', 'otus');
 like($out, qr/\|\s*$sync_name\s*\|[^\n]*\|\s*Sync Standby\s*\|/, 'pg_ha_ctl list shows "Sync Standby"');
-ok(PgHaTest::poll_until('REST /sync on the sync standby', 30, sub { api_status($sync, '/sync') == 200 }),
+ok(PgHaTest::poll_until('REST /sync on the sync standby', 30, sub { PgHaTest::api_get($sync, '/sync') == 200 }),
 	'GET /sync: 200 on the synchronous standby');
-is(api_status($async, '/sync'), 503, 'GET /sync: 503 on the asynchronous one');
-is(api_status($async, '/async'), 200, 'GET /async: 200 on the asynchronous one');
-is(api_status($sync, '/async'), 503, 'GET /async: 503 on the synchronous standby');
-is(api_status($pg1, '/read-only-sync'), 200, 'GET /read-only-sync: 200 on the leader');
-my ($st, $body) = api_status($sync, '/patroni');
+is(PgHaTest::api_get($async, '/sync'), 503, 'GET /sync: 503 on the asynchronous one');
+is(PgHaTest::api_get($async, '/async'), 200, 'GET /async: 200 on the asynchronous one');
+is(PgHaTest::api_get($sync, '/async'), 503, 'GET /async: 503 on the synchronous standby');
+is(PgHaTest::api_get($pg1, '/read-only-sync'), 200, 'GET /read-only-sync: 200 on the leader');
+my ($st, $body) = PgHaTest::api_get($sync, '/patroni');
 is(decode_json($body)->{sync_standby}, JSON::PP::true, '/patroni says "sync_standby": true');
 
 # the leader waits for the synchronous standby: a commit is there at once
@@ -197,7 +167,7 @@ like($err, qr/member "$async_name" is not the synchronous standby/,
 ($rc, $out, $err) = $pg1->psql('postgres', "SELECT pg_ha_failover('$async_name', force => true)");
 like($err, qr/member "$async_name" is not the synchronous standby/,
 	'pg_ha_failover to it is refused while the leader runs, even forced');
-($rc, $out, $err) = ctl('switchover', 'otus', '--candidate', $async_name, '--force');
+($rc, $out, $err) = PgHaTest::ctl('switchover', 'otus', '--candidate', $async_name, '--force');
 like($err, qr/candidate "$async_name" is not the synchronous standby/,
 	'pg_ha_ctl switchover to it is refused');
 is($consul->kv_get("$prefix/failover"), undef, 'and no request was written');
@@ -253,7 +223,7 @@ $pg1->kill9;
 ok(PgHaTest::poll_until('a new leader', 3 * $ttl_s, sub { leader_key() =~ /^pg[23]$/ }),
 	'a replica takes over after kill -9 of the leader');
 is(leader_key(), $sync_name, 'the promoted node is the synchronous standby');
-ok(wait_writable($sync), "$sync_name takes writes");
+ok(PgHaTest::wait_writable($sync), "$sync_name takes writes");
 if (open(my $sf, '>', $stopfile)) { close($sf) }
 waitpid($checker, 0);
 my @acked = acked();
@@ -274,7 +244,7 @@ my ($leader, $replica) = ($sync, $async);
 # ---------------------------------------------------------------------
 # Strict mode (pg_ha_ctl edit-config --set): no standby, no commit.
 
-($rc, $out, $err) = ctl('edit-config', 'otus', '--set', 'synchronous_mode_strict=true', '--force');
+($rc, $out, $err) = PgHaTest::ctl('edit-config', 'otus', '--set', 'synchronous_mode_strict=true', '--force');
 is($rc, 0, 'pg_ha_ctl edit-config --set synchronous_mode_strict=true');
 is(decode_json($consul->kv_get("$prefix/config"))->{synchronous_mode_strict}, JSON::PP::true,
 	'the config key holds "synchronous_mode_strict": true');
@@ -305,7 +275,7 @@ like(sql($replica, 'SELECT pg_ha_switchover()'),
 	'pg_ha_switchover() without candidate');
 ok(PgHaTest::poll_until('the sync standby leads', 60, sub { leader_key() eq $replica->name }),
 	'the synchronous standby takes over');
-ok(wait_writable($replica), $replica->name . ' takes writes');
+ok(PgHaTest::wait_writable($replica), $replica->name . ' takes writes');
 like(slurp_file($replica->logfile),
 	qr/the sync key names leader "@{[ $replica->name ]}" and no synchronous standby before the promotion/,
 	'it named itself in the sync key before promoting');

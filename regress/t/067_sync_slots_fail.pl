@@ -21,16 +21,9 @@ my %common = (cluster => 'otus', consul => $consul);
 
 sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q) }
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-sql($pg1, 'CREATE EXTENSION pg_ha; CREATE TABLE acks (id int PRIMARY KEY)');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-$_->start for ($pg2, $pg3);
-ok(PgHaTest::poll_until('pg2 and pg3 stream', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
-	'both replicas stream from pg1');
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common,
+	sql => 'CREATE EXTENSION pg_ha; CREATE TABLE acks (id int PRIMARY KEY)',
+	stream_test => 'both replicas stream from pg1');
 
 like(sql($pg1, "SELECT pg_ha_set_config('synchronous_mode', 'on')"), qr/set/,
 	'synchronous_mode on (not strict)');

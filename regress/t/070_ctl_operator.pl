@@ -31,20 +31,8 @@ delete $ENV{$_} for qw(PG_HA_CLUSTER PG_HA_NAMESPACE PG_HA_CONSUL_TOKEN);
 my $json = JSON::PP->new->utf8->canonical;
 
 # Run pg_ha_ctl, optionally with standard input ({ stdin => "..." } first);
-# returns (exit code, stdout, stderr), all logged.
-sub ctl
-{
-	my $opts = ref $_[0] eq 'HASH' ? shift : {};
-	my @args = @_;
-	my $in = $opts->{stdin};
-	my ($out, $err) = ('', '');
-	note("running: pg_ha_ctl @args" . (defined $in ? ' (with input)' : ''));
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', defined $in ? \$in : \undef,
-		'>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	note("exit code $rc\nstdout:\n$out\nstderr:\n$err");
-	return ($rc, $out, $err);
-}
+# returns (exit code, stdout, stderr), all logged (PgHaTest::ctl).
+sub ctl { return PgHaTest::ctl(@_) }
 
 # The failover key as it is: its ModifyIndex and value, or 'absent'.
 sub failover_state
@@ -427,15 +415,7 @@ sub list_json
 	return $r == 0 ? decode_json($o) : [];
 }
 
-sub streaming
-{
-	my ($leader) = @_;
-	my $r = $leader->psql('postgres',
-		"SELECT string_agg(application_name, ',' ORDER BY application_name) "
-		  . "FROM pg_stat_replication WHERE state = 'streaming'",
-		stdout => \my $o);
-	return $r == 0 ? $o : '';
-}
+sub streaming { return PgHaTest::streaming(@_) }
 
 my $pg1 = PgHaTest::new_node('pg1', %common);
 $pg1->start;

@@ -8,7 +8,6 @@
 use strict;
 use warnings;
 
-use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -23,21 +22,9 @@ my $prefix = 'service/otus';
 my %common = (cluster => 'otus', consul => $consul);
 
 # Run pg_ha_ctl, optionally with standard input and environment
-# ({ stdin => "...", env => {...} } first); returns (exit code, stdout, stderr).
-sub ctl
-{
-	my $opts = ref $_[0] eq 'HASH' ? shift : {};
-	my @args = @_;
-	my $in = $opts->{stdin};
-	my ($out, $err) = ('', '');
-	local %ENV = (%ENV, %{ $opts->{env} || {} });
-	note("running: pg_ha_ctl @args" . (defined $in ? ' (with input)' : ''));
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', defined $in ? \$in : \undef,
-		'>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	note("exit code $rc\nstdout:\n$out\nstderr:\n$err");
-	return ($rc, $out, $err);
-}
+# ({ stdin => "...", env => {...} } first); returns (exit code, stdout, stderr)
+# (PgHaTest::ctl).
+sub ctl { return PgHaTest::ctl(@_) }
 
 sub config_state
 {
@@ -50,14 +37,6 @@ sub pending
 	return join(',',
 		map { my $r = $consul->kv_get_json("$prefix/members/$_"); "$_:" . ($r && $r->{pending_restart} ? 1 : 0) }
 		  qw(pg1 pg2 pg3));
-}
-
-sub start_time
-{
-	my ($node) = @_;
-	my $r = $node->psql('postgres',
-		'SELECT extract(epoch FROM pg_postmaster_start_time())', stdout => \my $t);
-	return $r == 0 ? $t : '';
 }
 
 my $pg1 = PgHaTest::new_node('pg1', %common);
@@ -137,7 +116,7 @@ is(config_state(), $before, 'nothing written');
 
 ok(PgHaTest::poll_until('all pending', 30, sub { pending() eq 'pg1:1,pg2:1,pg3:1' }),
 	'every member is pending restart');
-my %started = map { $_ => start_time($node{$_}) } qw(pg1 pg2 pg3);
+my %started = map { $_ => PgHaTest::start_time($node{$_}) } qw(pg1 pg2 pg3);
 ($rc, $out, $err) = ctl('restart', 'otus', '--pending', '--force');
 is($rc, 0, 'restart otus --pending --force succeeds');
 my @order = ($out =~ /^Success: restart on member (\w+)$/mg);
@@ -147,10 +126,10 @@ like($out, qr/Success: restart on member pg1\n\+ Cluster: otus/, 'then the table
 $_->_update_pid(1) for values %node;
 for my $n (qw(pg1 pg2 pg3))
 {
-	isnt(start_time($node{$n}), $started{$n}, "$n was restarted");
+	isnt(PgHaTest::start_time($node{$n}), $started{$n}, "$n was restarted");
 	is($node{$n}->safe_psql('postgres', 'SHOW max_wal_senders'), '12', "$n runs with max_wal_senders 12");
 }
-cmp_ok(start_time($pg1), '>', start_time($_), 'pg1 restarted after ' . $_->name) for ($pg2, $pg3);
+cmp_ok(PgHaTest::start_time($pg1), '>', PgHaTest::start_time($_), 'pg1 restarted after ' . $_->name) for ($pg2, $pg3);
 ok(PgHaTest::poll_until('none pending', 30, sub { pending() eq 'pg1:0,pg2:0,pg3:0' }),
 	'no member is pending restart');
 is($consul->kv_get("$prefix/leader"), 'pg1', 'pg1 is still the leader');

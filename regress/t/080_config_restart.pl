@@ -17,26 +17,8 @@ my %common = (cluster => 'otus', consul => $consul);
 
 sub streaming { return PgHaTest::streaming(@_) }
 
-sub pending
-{
-	my ($node) = @_;
-	my $r = $node->psql('postgres',
-		"SELECT string_agg(member || ':' || pending_restart, ',' ORDER BY member) FROM pg_ha_status",
-		stdout => \my $out);
-	return $r == 0 ? $out : '';
-}
-
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-PgHaTest::start_node($_) for ($pg2, $pg3);
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common);
 my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
-ok(PgHaTest::poll_until('both replicas stream', 60, sub { streaming($pg1) eq 'pg2,pg3' }),
-	'pg2 and pg3 stream from pg1');
 my $session = $consul->kv_session("$prefix/leader");
 
 # ---------------------------------------------------------------------
@@ -71,7 +53,7 @@ for my $n (sort keys %node)
 }
 is($pg1->safe_psql('postgres', "SELECT pg_ha_config()->'postgresql'->'parameters'->>'work_mem'"),
 	'8MB', 'pg_ha_config() shows it');
-is(pending($pg1), 'pg1:false,pg2:false,pg3:false', 'nothing pending');
+is(PgHaTest::pending_restarts($pg1), 'pg1:false,pg2:false,pg3:false', 'nothing pending');
 
 # ---------------------------------------------------------------------
 # max_wal_senders 10 -> 12: every member pending restart.
@@ -80,7 +62,7 @@ like($pg1->safe_psql('postgres', "SELECT pg_ha_set_config('max_wal_senders', '12
 	qr/max_wal_senders = '12' set/, 'max_wal_senders set cluster-wide');
 is($pg1->safe_psql('postgres', "SELECT pg_ha_config()->'postgresql'->'parameters'->'max_wal_senders'"),
 	'12', 'stored as a number, as Patroni does');
-ok(PgHaTest::poll_until('all pending', 30, sub { pending($pg1) eq 'pg1:true,pg2:true,pg3:true' }),
+ok(PgHaTest::poll_until('all pending', 30, sub { PgHaTest::pending_restarts($pg1) eq 'pg1:true,pg2:true,pg3:true' }),
 	'every member is pending restart');
 
 # replicas first, then the leader, as hot standby requires when raising
@@ -102,11 +84,11 @@ for my $n (qw(pg3 pg2 pg1))
 			sub { $node{$n}->safe_psql('postgres', 'SHOW max_wal_senders') eq '12' }),
 		"$n runs with max_wal_senders 12");
 	ok(PgHaTest::poll_until("$n not pending", 30,
-			sub { pending($node{$n}) =~ /\b$n:false\b/ }),
+			sub { PgHaTest::pending_restarts($node{$n}) =~ /\b$n:false\b/ }),
 		"$n is no longer pending restart");
 	$node{$n}->_update_pid(1);
 }
-ok(PgHaTest::poll_until('none pending', 30, sub { pending($pg1) eq 'pg1:false,pg2:false,pg3:false' }),
+ok(PgHaTest::poll_until('none pending', 30, sub { PgHaTest::pending_restarts($pg1) eq 'pg1:false,pg2:false,pg3:false' }),
 	'no member is pending restart');
 is($consul->kv_get("$prefix/leader"), 'pg1', 'pg1 is still the leader');
 is($consul->kv_session("$prefix/leader"), $session, 'with the same session: no failover happened');

@@ -21,15 +21,7 @@ my $consul = PgHaTest::Consul->start();
 my $prefix = 'service/otus';
 my %common = (cluster => 'otus', consul => $consul);
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-PgHaTest::start_node($pg2);
-ok(PgHaTest::poll_until('pg2 streams', 60, sub { PgHaTest::streaming($pg1) eq 'pg2' }),
-	'pg2 streams from pg1');
+my ($pg1, $pg2) = PgHaTest::start_cluster(names => [qw(pg1 pg2)], options => \%common);
 my %node = (pg1 => $pg1, pg2 => $pg2);
 
 # a long value in a parameter SHOW shows as it is (archive_command shows

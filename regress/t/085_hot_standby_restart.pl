@@ -29,34 +29,7 @@ delete $ENV{$_} for qw(PG_HA_CLUSTER PG_HA_NAMESPACE PG_HA_CONSUL_TOKEN PG_HA_AP
 
 sub streaming { return PgHaTest::streaming(@_) }
 
-sub ctl
-{
-	my @args = @_;
-	my ($out, $err) = ('', '');
-	note("running: pg_ha_ctl @args");
-	IPC::Run::run([ 'pg_ha_ctl', @args ],
-		'<', \undef, '>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	note("exit code $rc\nstdout:\n$out\nstderr:\n$err");
-	return ($rc, $out, $err);
-}
-
-sub start_time
-{
-	my ($node) = @_;
-	my $r = $node->psql('postgres',
-		'SELECT extract(epoch FROM pg_postmaster_start_time())', stdout => \my $t);
-	return $r == 0 ? $t : '';
-}
-
-sub pending
-{
-	my ($node) = @_;
-	my $r = $node->psql('postgres',
-		"SELECT string_agg(member || ':' || pending_restart, ',' ORDER BY member) FROM pg_ha_status",
-		stdout => \my $out);
-	return $r == 0 ? $out : '';
-}
+sub ctl { return PgHaTest::ctl(@_) }
 
 sub show
 {
@@ -76,18 +49,9 @@ print $fh "#!/bin/sh\necho \"\$PGDATA\" >> '$marker'\n"
 close $fh;
 chmod 0755, $script;
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common,
-	extra_conf => "pg_ha.restart_command = '$script'");
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-PgHaTest::start_node($_) for ($pg2, $pg3);
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common,
+	node_options => { pg2 => { extra_conf => "pg_ha.restart_command = '$script'" } });
 my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
-ok(PgHaTest::poll_until('both replicas stream', 60, sub { streaming($pg1) eq 'pg2,pg3' }),
-	'pg2 and pg3 stream from pg1');
 my $session = $consul->kv_session("$prefix/leader");
 my $conns   = show($pg1, 'max_connections');
 note("max_connections is $conns");
@@ -114,7 +78,7 @@ ok( PgHaTest::poll_until(
 
 my $raised = $conns + 20;
 $pg1->safe_psql('postgres', "SELECT pg_ha_set_config('max_connections', '$raised')");
-ok(PgHaTest::poll_until('all pending', 30, sub { pending($pg1) eq 'pg1:true,pg2:true,pg3:true' }),
+ok(PgHaTest::poll_until('all pending', 30, sub { PgHaTest::pending_restarts($pg1) eq 'pg1:true,pg2:true,pg3:true' }),
 	'max_connections raised: every member is pending restart');
 
 my ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_restart('pg1')",
@@ -141,25 +105,25 @@ like($err, qr/restarting leader "pg1" now would stop replica/, '... saying why')
 like($err, qr/hint: .*restart the replicas first .*Or give --any-order/, '... with the hint');
 is_deeply([ $consul->kv_keys("$prefix/restart/") ], [], 'still no restart request');
 
-my %before = map { $_ => start_time($node{$_}) } keys %node;
+my %before = map { $_ => PgHaTest::start_time($node{$_}) } keys %node;
 like($pg1->safe_psql('postgres', 'SELECT pg_ha_restart()'),
 	qr/restart of cluster "otus" requested: pg2, pg3, then pg1, one after the other/,
 	'pg_ha_restart() restarts the whole cluster, replicas first');
 for my $n (qw(pg2 pg3 pg1))
 {
 	ok( PgHaTest::poll_until("$n restarted with max_connections $raised", 120,
-			sub { start_time($node{$n}) ne $before{$n} && show($node{$n}, 'max_connections') eq $raised }),
+			sub { PgHaTest::start_time($node{$n}) ne $before{$n} && show($node{$n}, 'max_connections') eq $raised }),
 		"$n restarted and runs with max_connections $raised");
 	$node{$n}->_update_pid(1);
 }
 ok(PgHaTest::poll_until('no restart key left', 60, sub { !$consul->kv_keys("$prefix/restart/") }),
 	'every restart request is done');
-my %after = map { $_ => start_time($node{$_}) } keys %node;
+my %after = map { $_ => PgHaTest::start_time($node{$_}) } keys %node;
 cmp_ok($after{pg2}, '<', $after{pg3}, 'pg2 restarted before pg3');
 cmp_ok($after{pg3}, '<', $after{pg1}, 'pg3 restarted before the leader pg1');
 ok(-s $marker, 'pg2 was restarted through pg_ha.restart_command');
 is(slurp_file($marker), $pg2->data_dir . "\n", '... once, with PGDATA set to its data directory');
-ok(PgHaTest::poll_until('none pending', 30, sub { pending($pg1) eq 'pg1:false,pg2:false,pg3:false' }),
+ok(PgHaTest::poll_until('none pending', 30, sub { PgHaTest::pending_restarts($pg1) eq 'pg1:false,pg2:false,pg3:false' }),
 	'no member is pending restart');
 is($consul->kv_get("$prefix/leader"), 'pg1', 'pg1 is still the leader');
 is($consul->kv_session("$prefix/leader"), $session, '... with the same session: no failover');
@@ -172,7 +136,7 @@ ok(PgHaTest::poll_until('both replicas stream again', 60, sub { streaming($pg1) 
 
 my $lowered = $conns + 10;
 $pg1->safe_psql('postgres', "SELECT pg_ha_set_config('max_connections', '$lowered')");
-ok(PgHaTest::poll_until('all pending again', 30, sub { pending($pg1) eq 'pg1:true,pg2:true,pg3:true' }),
+ok(PgHaTest::poll_until('all pending again', 30, sub { PgHaTest::pending_restarts($pg1) eq 'pg1:true,pg2:true,pg3:true' }),
 	'max_connections lowered: every member is pending restart');
 ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_restart('pg3')");
 isnt($r, 0, 'pg_ha_restart(replica) after a lowering fails');
@@ -192,10 +156,10 @@ is_deeply(\@order, [qw(pg1 pg2 pg3)], '... the leader first, then the replicas')
 $_->_update_pid(1) for values %node;
 for my $n (qw(pg1 pg2 pg3))
 {
-	isnt(start_time($node{$n}), $before{$n}, "$n was restarted");
+	isnt(PgHaTest::start_time($node{$n}), $before{$n}, "$n was restarted");
 	is(show($node{$n}, 'max_connections'), $lowered, "$n runs with max_connections $lowered");
 }
-ok(PgHaTest::poll_until('none pending again', 30, sub { pending($pg1) eq 'pg1:false,pg2:false,pg3:false' }),
+ok(PgHaTest::poll_until('none pending again', 30, sub { PgHaTest::pending_restarts($pg1) eq 'pg1:false,pg2:false,pg3:false' }),
 	'no member is pending restart');
 is($consul->kv_session("$prefix/leader"), $session, 'pg1 still leads with the same session: no failover');
 ok(PgHaTest::poll_until('both replicas stream after the lowering', 60, sub { streaming($pg1) eq 'pg2,pg3' }),
@@ -219,7 +183,7 @@ sub timings
 }
 
 is(timings($pg2), '00:00:10/00:00:01/00:00:02', 'the timings in force are the local ones (the config key has the same)');
-%before = map { $_ => start_time($node{$_}) } keys %node;
+%before = map { $_ => PgHaTest::start_time($node{$_}) } keys %node;
 
 my $config_before = $consul->kv_get("$prefix/config");
 ($r, $o, $e) = $pg1->psql('postgres', "SELECT pg_ha_set_config('loop_wait', '7')");
@@ -310,7 +274,7 @@ for my $n (qw(pg1 pg2 pg3))
 }
 for my $n (qw(pg1 pg2 pg3))
 {
-	is(start_time($node{$n}), $before{$n}, "$n was not restarted for the timings");
+	is(PgHaTest::start_time($node{$n}), $before{$n}, "$n was not restarted for the timings");
 }
 is($consul->kv_session("$prefix/leader"), $session, 'pg1 leads with the same session throughout');
 is(streaming($pg1), 'pg2,pg3', 'and both replicas stream');

@@ -10,8 +10,6 @@ use warnings;
 
 use HTTP::Tiny;
 use IO::Select;
-use IO::Socket::INET;
-use IPC::Run;
 use MIME::Base64 qw(encode_base64);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -20,58 +18,22 @@ use Time::HiRes qw(time);
 
 use PgHaTest;
 
-my ($patronictl) = grep { -x } map { "$_/patronictl" } split /:/, ($ENV{PATH} // '') . ':/usr/bin';
 plan skip_all => 'patronictl not installed (apt-get install patroni)'
-  unless defined $patronictl;
+  unless defined PgHaTest::patronictl_binary();
 
 my $consul = PgHaTest::Consul->start();
 my %common = (cluster => 'otus', consul => $consul,
 	extra_conf => "pg_ha.api_auth = 'admin:s3cret'");
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok( PgHaTest::poll_until('pg1 takes writes', 60,
-		sub { $pg1->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') eq 't' }),
-	'pg1 is the leader');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-$pg2->start;
-$pg3->start;
-ok(PgHaTest::poll_until('both replicas stream', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
-	'pg2 and pg3 stream from pg1');
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common, writable => 1, sql => undef);
 
 # patronictl's own configuration: the same Consul, Patroni's namespace
-my $conf = PostgreSQL::Test::Utils::tempdir() . '/patronictl.yml';
-my ($consul_hostport) = $consul->http_url =~ m{^http://(.*)$};
-PostgreSQL::Test::Utils::append_to_file($conf, <<"YAML");
-scope: otus
-namespace: /service/
-consul:
-  host: $consul_hostport
-ctl:
-  auth: 'admin:s3cret'
-YAML
-
-sub patronictl
-{
-	my @args = @_;
-	my ($stdout, $stderr);
-	my $ok = IPC::Run::run([ $patronictl, '-c', $conf, @args ],
-		'<', \undef, '>', \$stdout, '2>', \$stderr, IPC::Run::timeout(90));
-	note("patronictl @args:\n$stdout$stderr");
-	return ($ok, $stdout // '', $stderr // '');
-}
+my $patronictl = PgHaTest::Patronictl->new(consul => $consul, scope => 'otus',
+	auth => 'admin:s3cret', timeout => 90);
+sub patronictl { return $patronictl->run(@_) }
 
 # the table: a row per member, "| pg1 | 127.0.0.1:port | Leader | running | 1 | |"
-sub row
-{
-	my ($out, $name) = @_;
-	my ($line) = grep { /^\|\s*\Q$name\E\s*\|/ } split /\n/, $out;
-	return [] unless defined $line;
-	my @cells = map { s/^\s+|\s+$//gr } split /\|/, $line;
-	shift @cells;
-	return \@cells;
-}
+sub row { return PgHaTest::table_row(@_) }
 
 sub leader_key { return $consul->kv_get('service/otus/leader') // '' }
 
@@ -121,9 +83,7 @@ unlike($out, qr/Switchover failed|falling back to DCS/, 'through the REST API, n
 like(slurp_file($pg1->logfile),
 	qr/the REST API stops; process \d+ answers the switchover request once the new leader is known/,
 	'pg1\'s API left the answer to a process that outlived its restart');
-ok(PgHaTest::poll_until('pg2 takes writes', 30,
-		sub { $pg2->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') eq 't' }),
-	'pg2 is out of recovery');
+ok(PgHaTest::wait_writable($pg2, 30), 'pg2 is out of recovery');
 ok(PgHaTest::poll_until('pg1 and pg3 follow pg2', 90, sub { PgHaTest::streaming($pg2) eq 'pg1,pg3' }),
 	'pg1 and pg3 stream from pg2');
 
@@ -152,34 +112,12 @@ sub api_port
 	return $port;
 }
 
-# a write request sent now, its answer read later (read_answer)
+# a write request sent now, its answer read later (PgHaTest::read_answer)
 sub send_request
 {
 	my ($node, $method, $path, $body) = @_;
-	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => api_port($node),
-		Proto => 'tcp', Timeout => 5) or die "connect: $!";
-	$sock->autoflush(1);
-	print {$sock} "$method $path HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	  . "Authorization: $auth{Authorization}\r\nContent-Type: application/json\r\n"
-	  . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
-	return $sock;
-}
-
-sub read_answer
-{
-	my ($sock) = @_;
-	my $head = '';
-	return (0, 'no answer within 60 s') unless IO::Select->new($sock)->can_read(60);
-	while ($head !~ /\r\n\r\n\z/)
-	{
-		defined(my $line = <$sock>) or return (0, '');
-		$head .= $line;
-	}
-	my ($status) = $head =~ m{\AHTTP/1\.\d (\d{3})};
-	my ($len) = $head =~ /^Content-Length: (\d+)/mi;
-	my $content = '';
-	read($sock, $content, $len) if $len;
-	return ($status // 0, $content);
+	return PgHaTest::send_request(api_port($node), $method, $path, $body,
+		%auth, 'Content-Type' => 'application/json');
 }
 
 ok(caught_up('pg1'), 'pg1 has caught up');
@@ -196,7 +134,7 @@ while (time < $deadline && !IO::Select->new($sock)->can_read(0))
 	$slowest = time - $t if time - $t > $slowest;
 	select(undef, undef, undef, 0.1);
 }
-my ($status, $content) = read_answer($sock);
+my ($status, $content) = PgHaTest::read_answer($sock);
 is($status, 200, 'POST /failover to the candidate: 200 once it leads');
 is($content, 'Successfully failed over to "pg1"', '... with Patroni\'s text');
 is(leader_key(), 'pg1', 'answered once pg1 holds the leader key');
@@ -210,14 +148,14 @@ ok(PgHaTest::poll_until('pg2 and pg3 follow pg1', 90, sub { PgHaTest::streaming(
 # pg1's HA worker is stopped (for less than its lease) so that it cannot
 # carry the request out before the test deletes it.
 ok(caught_up('pg3'), 'pg3 has caught up');
-my ($pg1_worker) = (slurp_file($pg1->logfile) =~ /REST API listening on .* \(pid (\d+)\)/g)[-1];
+my $pg1_worker = PgHaTest::ha_worker_pid($pg1);
 ok(defined $pg1_worker && kill(0, $pg1_worker), "pg1's HA worker is found (pid $pg1_worker)");
 kill 'STOP', $pg1_worker or die "SIGSTOP: $!";
 $sock = send_request($pg2, 'POST', '/switchover', '{"leader":"pg1","candidate":"pg3"}');
 my $written = PgHaTest::poll_until('the request is written', 5,
 	sub { defined $consul->kv_get('service/otus/failover') });
 $consul->kv_delete('service/otus/failover');
-($status, $content) = read_answer($sock);
+($status, $content) = PgHaTest::read_answer($sock);
 kill 'CONT', $pg1_worker;
 ok($written, 'POST /switchover to a replica writes the request');
 is($status, 503, 'the request withdrawn: 503');
@@ -235,12 +173,8 @@ $consul->kv_delete('service/otus/failover');
 # pg_ha_ctl prints the outcome as patronictl does
 
 ok(caught_up('pg2'), 'pg2 has caught up');
-my ($ctl_out, $ctl_err) = ('', '');
-IPC::Run::run([ 'pg_ha_ctl', 'switchover', 'otus', '--consul-url', $consul->http_url,
-		'--candidate', 'pg2', '--force' ], '<', \undef, '>', \$ctl_out, '2>', \$ctl_err,
-	IPC::Run::timeout(90));
-my $ctl_rc = $? >> 8;
-note("pg_ha_ctl switchover:\n$ctl_out$ctl_err");
+my ($ctl_rc, $ctl_out) = PgHaTest::ctl({ timeout => 90 }, 'switchover', 'otus',
+	'--consul-url', $consul->http_url, '--candidate', 'pg2', '--force');
 is($ctl_rc, 0, 'pg_ha_ctl switchover exits 0');
 like($ctl_out, qr/${answer_line}Successfully switched over to "pg2"$/m,
 	'pg_ha_ctl prints patronictl\'s line');
@@ -272,13 +206,10 @@ $pg2->safe_psql('postgres', 'CREATE EXTENSION IF NOT EXISTS pg_ha');
 $pg2->safe_psql('postgres', "SELECT pg_ha_switchover('pg1', '$when')");
 like($consul->kv_get('service/otus/failover') // '', qr/"member":\s*"pg1"/,
 	'over {} a switchover through SQL is taken');
-my ($ctl_flush, $flush_err) = ('', '');
-IPC::Run::run([ 'pg_ha_ctl', 'flush', 'otus', 'switchover', '--force', '--consul-url', $consul->http_url ],
-	'<', \undef, '>', \$ctl_flush, '2>', \$flush_err);
+my (undef, $ctl_flush) = PgHaTest::ctl('flush', 'otus', 'switchover', '--force', '--consul-url', $consul->http_url);
 like($ctl_flush, qr/Success: pending switchover deleted/, 'pg_ha_ctl flush deletes it');
 $consul->kv_put('service/otus/failover', '{}');
-IPC::Run::run([ 'pg_ha_ctl', 'flush', 'otus', 'switchover', '--force', '--consul-url', $consul->http_url ],
-	'<', \undef, '>', \$ctl_flush, '2>', \$flush_err);
+(undef, $ctl_flush) = PgHaTest::ctl('flush', 'otus', 'switchover', '--force', '--consul-url', $consul->http_url);
 like($ctl_flush, qr/No pending switchover \(removed the failover key/, 'and removes a {} left by patronictl');
 ok(!defined $consul->kv_get('service/otus/failover'), 'no failover key left');
 is(leader_key(), 'pg2', 'pg2 still leads');

@@ -21,15 +21,8 @@ my $ttl_s = 4;
 
 sub leader_key { return $consul->kv_get("$prefix/leader") // '' }
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha; CREATE TABLE w (node text, at timestamptz)');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-PgHaTest::start_node($pg2);
-ok(PgHaTest::poll_until('pg2 streams', 60, sub { PgHaTest::streaming($pg1) eq 'pg2' }),
-	'pg2 streams from pg1');
+my ($pg1, $pg2) = PgHaTest::start_cluster(names => [qw(pg1 pg2)], options => \%common,
+	sql => 'CREATE EXTENSION pg_ha; CREATE TABLE w (node text, at timestamptz)');
 my %node = (pg1 => $pg1, pg2 => $pg2);
 
 # One write on $node through a fresh connection: the commit time if it was

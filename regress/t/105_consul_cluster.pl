@@ -30,17 +30,9 @@ sub leader_key
 	return $l // '';
 }
 
-my $pg1 = PgHaTest::new_node('pg1', common('pg1'));
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 bootstraps the cluster through its client agent');
-$pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
-PgHaTest::Checker::create_table($pg1);
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, common('pg2'));
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, common('pg3'));
-PgHaTest::start_node($_) for ($pg2, $pg3);
-ok( PgHaTest::poll_until('pg2 and pg3 stream', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
-	'pg2 and pg3 stream from pg1');
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \&common,
+	setup => \&PgHaTest::Checker::create_table,
+	leader_test => 'pg1 bootstraps the cluster through its client agent');
 my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
 
 my $checker = PgHaTest::Checker->start(

@@ -40,16 +40,8 @@ sub worker_pid
 	return $out;
 }
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-sql($pg1, 'CREATE EXTENSION pg_ha');
-PgHaTest::Checker::create_table($pg1);
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-PgHaTest::start_node($pg2);
-ok(PgHaTest::poll_until('pg2 streams', 60, sub { PgHaTest::streaming($pg1) eq 'pg2' }),
-	'pg2 streams from pg1');
+my ($pg1, $pg2) = PgHaTest::start_cluster(names => [qw(pg1 pg2)], options => \%common,
+	setup => \&PgHaTest::Checker::create_table);
 my %node = (pg1 => $pg1, pg2 => $pg2);
 my $checker = PgHaTest::Checker->start(
 	nodes => { map { $_ => 'host=127.0.0.1 port=' . $node{$_}->port . ' dbname=postgres' } keys %node });

@@ -24,18 +24,12 @@ my %common = (cluster => 'otus', consul => $consul, ttl => '6s',
 sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q) }
 sub leader_key { return $consul->kv_get("$prefix/leader") // '' }
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-sql($pg1, 'CREATE EXTENSION pg_ha; CREATE TABLE t (id int PRIMARY KEY, src text)');
-# pg2 reconnects only 10 minutes after its walreceiver ends
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common,
-	extra_conf => "wal_retrieve_retry_interval = '10min'");
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common, extra_conf => 'pg_ha.nofailover = on');
-PgHaTest::start_node($_) for ($pg2, $pg3);
-ok(PgHaTest::poll_until('pg2 and pg3 stream', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
-	'pg2 and pg3 stream from pg1');
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common,
+	sql => 'CREATE EXTENSION pg_ha; CREATE TABLE t (id int PRIMARY KEY, src text)',
+	node_options => {
+		# pg2 reconnects only 10 minutes after its walreceiver ends
+		pg2 => { extra_conf => "wal_retrieve_retry_interval = '10min'" },
+		pg3 => { extra_conf => 'pg_ha.nofailover = on' } });
 sql($pg1, "INSERT INTO t SELECT i, 'before' FROM generate_series(1, 100) i");
 ok(PgHaTest::poll_until('both replay it', 30, sub {
 			sql($pg2, 'SELECT count(*) FROM t') == 100 && sql($pg3, 'SELECT count(*) FROM t') == 100 }),

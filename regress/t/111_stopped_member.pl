@@ -10,7 +10,6 @@ use strict;
 use warnings;
 
 use HTTP::Tiny;
-use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -37,19 +36,9 @@ sub api_conf
 sub leader_key { return $consul->kv_get("$prefix/leader") // '' }
 
 # Run pg_ha_ctl, optionally with standard input ({ stdin => "..." } first;
-# quiet => 1: not logged, for polls); returns (exit code, stdout, stderr).
-sub ctl
-{
-	my $opts = ref $_[0] eq 'HASH' ? shift : {};
-	my @args = @_;
-	my $in = $opts->{stdin};
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', defined $in ? \$in : \undef,
-		'>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	note("pg_ha_ctl @args: exit code $rc\n$out$err") unless $opts->{quiet};
-	return ($rc, $out, $err);
-}
+# quiet => 1: not logged, for polls); returns (exit code, stdout, stderr)
+# (PgHaTest::ctl).
+sub ctl { return PgHaTest::ctl(@_) }
 
 # pg_ha_ctl list otus --format=json, by member name ({} when it fails)
 sub list_members

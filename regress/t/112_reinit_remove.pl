@@ -14,9 +14,6 @@ use strict;
 use warnings;
 
 use HTTP::Tiny;
-use IO::Select;
-use IO::Socket::INET;
-use IPC::Run;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use PostgreSQL::Test::Cluster;
@@ -25,7 +22,7 @@ use Test::More;
 
 use PgHaTest;
 
-my ($patronictl) = grep { -x } map { "$_/patronictl" } split /:/, ($ENV{PATH} // '') . ':/usr/bin';
+my $have_patronictl = defined PgHaTest::patronictl_binary();
 
 my $consul = PgHaTest::Consul->start();
 $ENV{PG_HA_CONSUL_URL} = $consul->http_url;
@@ -47,64 +44,21 @@ sub api_conf
 
 sub leader_key { return $consul->kv_get("$prefix/leader") // '' }
 
-# pg_ha_ctl, optionally with standard input ({ stdin => "..." } first);
-# (exit code, stdout, stderr)
+# pg_ha_ctl, optionally with standard input ({ stdin => "..." } first;
+# quiet => 1: not logged), 300 s at the most; (exit code, stdout, stderr)
 sub ctl
 {
 	my $opts = ref $_[0] eq 'HASH' ? shift : {};
-	my @args = @_;
-	my $in = $opts->{stdin};
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', defined $in ? \$in : \undef,
-		'>', \$out, '2>', \$err, IPC::Run::timeout(300));
-	my $rc = $? >> 8;
-	note("pg_ha_ctl @args: exit code $rc\n$out$err") unless $opts->{quiet};
-	return ($rc, $out, $err);
+	return PgHaTest::ctl({ timeout => 300, %$opts }, @_);
 }
 
 # patronictl with its own configuration: the same Consul, ctl.auth
-my $conf = PostgreSQL::Test::Utils::tempdir() . '/patronictl.yml';
-my ($consul_hostport) = $consul->http_url =~ m{^http://(.*)$};
-PostgreSQL::Test::Utils::append_to_file($conf, <<"YAML");
-scope: otus
-namespace: /service/
-consul:
-  host: $consul_hostport
-ctl:
-  auth: 'admin:s3cret'
-YAML
-
-sub patronictl
-{
-	my $opts = ref $_[0] eq 'HASH' ? shift : {};
-	my @args = @_;
-	my $in = $opts->{stdin};
-	my ($out, $err) = ('', '');
-	my $ok = IPC::Run::run([ $patronictl, '-c', $conf, @args ],
-		'<', defined $in ? \$in : \undef, '>', \$out, '2>', \$err, IPC::Run::timeout(120));
-	note("patronictl @args:\n$out$err");
-	return ($ok, $out, $err);
-}
+my $patronictl = PgHaTest::Patronictl->new(consul => $consul, scope => 'otus',
+	auth => 'admin:s3cret', timeout => 120);
+sub patronictl { return $patronictl->run(@_) }
 
 # a row of a drawn table, its cells trimmed ([] when absent)
-sub row
-{
-	my ($out, $name) = @_;
-	my ($line) = grep { /^\|\s*\Q$name\E\s*\|/ } split /\n/, $out;
-	return [] unless defined $line;
-	my @cells = map { s/^\s+|\s+$//gr } split /\|/, $line, -1;
-	shift @cells;
-	pop @cells;
-	return \@cells;
-}
-
-sub start_time
-{
-	my ($node) = @_;
-	my $out = '';
-	$node->psql('postgres', 'SELECT pg_postmaster_start_time()', stdout => \$out);
-	return $out;
-}
+sub row { return PgHaTest::table_row(@_) }
 
 # $node was started anew (not at $before), as a standby that streams from
 # $leader with what the leader has ($table), and is listed running again
@@ -115,7 +69,7 @@ sub reinitialized
 	ok( PgHaTest::poll_until(
 			"$name cloned again ($what)", 120,
 			sub {
-				my $now = start_time($node);
+				my $now = PgHaTest::start_time($node);
 				$now ne '' && $now ne $before
 				  && $node->safe_psql('postgres', 'SELECT pg_is_in_recovery()') eq 't'
 				  && $node->safe_psql('postgres',
@@ -190,7 +144,7 @@ ok(!exists $by_name{pg1}{Tags} && !exists $by_name{pg1}{'Pending restart'},
 like($out, qr/^  Tags:\n    nofailover: true\n/m, 'list -e --format yaml: the tags nested below their key');
 SKIP:
 {
-	skip 'patronictl not installed', 1 unless $patronictl;
+	skip 'patronictl not installed', 1 unless $have_patronictl;
 	my ($ok, $pout) = patronictl('list', 'otus', '-e');
 	is(row($pout, 'pg3')->[8], 'nofailover: true', 'patronictl list -e shows the same Tags cell');
 }
@@ -218,7 +172,7 @@ like($err, qr/error: --role and --member are mutually exclusive options/, 'dsn -
 like($err, qr/error: invalid role "boss"/, 'dsn with an unknown role refused');
 SKIP:
 {
-	skip 'patronictl not installed', 3 unless $patronictl;
+	skip 'patronictl not installed', 3 unless $have_patronictl;
 	is((patronictl('dsn', 'otus'))[1], "$dsn{leader}\n", 'patronictl dsn: the same');
 	is((patronictl('dsn', 'otus', '-r', 'replica'))[1], "$dsn{replica}\n", 'patronictl dsn -r replica: the same');
 	is((patronictl('dsn', 'otus', '-m', 'pg3'))[1], "$dsn{pg3}\n", 'patronictl dsn -m pg3: the same');
@@ -233,7 +187,7 @@ is($rc, 0, 'query succeeds');
 is($out, "a\tb\tc\td\te\n1\tx\tNone\tTrue\t1.50\n", 'query: tsv with a header, as patronictl prints it');
 SKIP:
 {
-	skip 'patronictl not installed', 1 unless $patronictl;
+	skip 'patronictl not installed', 1 unless $have_patronictl;
 	is((patronictl('query', 'otus', '-c', $sql))[1], $out, 'patronictl query prints the same');
 }
 ($rc, $out) = ctl('query', 'otus', '-c', $sql, '--format', 'json');
@@ -284,35 +238,22 @@ $r = $http->post("http://127.0.0.1:$api_port{pg2}/reinitialize",
 is($r->{status}, 400, 'a body that is not a JSON object: 400');
 $r = $http->get("http://127.0.0.1:$api_port{pg2}/reinitialize");
 is($r->{status}, 405, 'GET /reinitialize: 405');
-is(start_time($pg2) ne '' && $pg2->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't',
+is(PgHaTest::start_time($pg2) ne '' && $pg2->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't',
 	'none of these touched pg2');
 
 # two requests at once: the second is told that one is in progress
 sub send_request
 {
 	my ($port, $body) = @_;
-	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-		Proto => 'tcp', Timeout => 5) or die "connect: $!";
-	$sock->autoflush(1);
-	print {$sock} "POST /reinitialize HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	  . "Authorization: $auth{Authorization}\r\nContent-Type: application/json\r\n"
-	  . 'Content-Length: ' . length($body) . "\r\nConnection: close\r\n\r\n$body";
-	return $sock;
+	return PgHaTest::send_request($port, 'POST', '/reinitialize', $body,
+		%auth, 'Content-Type' => 'application/json', Connection => 'close');
 }
 
-sub read_answer
-{
-	my ($sock) = @_;
-	return 'no answer' unless IO::Select->new($sock)->can_read(30);
-	local $/;
-	my $all = <$sock> // '';
-	my ($status) = $all =~ m{\AHTTP/1\.\d (\d{3})};
-	my ($content) = $all =~ /\r\n\r\n(.*)\z/s;
-	return ($status // 0) . ' ' . ($content // '');
-}
+# "<status> <content>"
+sub read_answer { return join(' ', PgHaTest::read_answer($_[0], 30)) }
 
 mark($pg2, 'before_rest', $pg1);
-my $before = start_time($pg2);
+my $before = PgHaTest::start_time($pg2);
 my @socks = (send_request($api_port{pg2}, '{"force": false}'), send_request($api_port{pg2}, '{}'));
 my @answers = sort map { read_answer($_) } @socks;
 is($answers[0], '200 reinitialize started', 'POST /reinitialize to a replica: 200 reinitialize started');
@@ -340,7 +281,7 @@ $pg1->psql('postgres', "SELECT pg_ha_reinit('a/b')", stderr => \$sql_err);
 like($sql_err, qr/ERROR:  invalid member name "a\/b"/, 'pg_ha_reinit of a bad name: refused');
 
 mark($pg3, 'before_sql', $pg1);
-$before = start_time($pg3);
+$before = PgHaTest::start_time($pg3);
 $sql_rc = $pg1->psql('postgres', "SELECT pg_ha_reinit('pg3')", stdout => \$sql_out, stderr => \$sql_err);
 is($sql_rc, 0, 'pg_ha_reinit(\'pg3\') on the leader succeeds');
 is($sql_out, 'reinitialize of member "pg3" started: it is cloned again from the leader "pg1"',
@@ -351,7 +292,7 @@ mark($pg2, 'before_self', $pg1);
 ok(PgHaTest::poll_until('pg2 replayed before_self', 60,
 		sub { $pg2->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname = 'before_self'") eq '1' }),
 	'pg2 has replayed the leader\'s table');
-$before = start_time($pg2);
+$before = PgHaTest::start_time($pg2);
 $sql_rc = $pg2->psql('postgres', "SELECT pg_ha_reinit('pg2')", stdout => \$sql_out, stderr => \$sql_err);
 is($sql_rc, 0, 'pg_ha_reinit(\'pg2\') on pg2 itself: the session gets its answer');
 like($sql_err, qr/NOTICE:  this node, "pg2", is cloned again from the leader: its server stops, and this session will be terminated/,
@@ -380,12 +321,12 @@ like($out, qr/Which member do you want to reinitialize \[pg2, pg3\]\? \[\]: /,
 like($err, qr/error: pg7 is not a member of cluster/, '... and refuses another name');
 
 mark($pg3, 'before_ctl', $pg1);
-$before = start_time($pg3);
+$before = PgHaTest::start_time($pg3);
 ($rc, $out, $err) = ctl({ stdin => "y\n" }, 'reinit', 'otus', 'pg3', '--wait');
 is($rc, 0, 'pg_ha_ctl reinit otus pg3 --wait: exit code 0');
 like($out, qr/Are you sure you want to reinitialize members pg3\? \[y\/N\]: Success: reinitialize for member pg3\nWaiting for reinitialize to complete on: pg3\nReinitialize is completed on: pg3\n\z/,
 	'... patronictl\'s lines, waited for');
-isnt(start_time($pg3), $before, 'pg3 runs on a new server start when reinit returns');
+isnt(PgHaTest::start_time($pg3), $before, 'pg3 runs on a new server start when reinit returns');
 reinitialized('pg_ha_ctl reinit', $pg3, $before, $pg1, 'before_ctl');
 
 # ---------------------------------------------------------------------
@@ -393,12 +334,12 @@ reinitialized('pg_ha_ctl reinit', $pg3, $before, $pg1, 'before_ctl');
 
 SKIP:
 {
-	skip 'patronictl not installed', 7 unless $patronictl;
+	skip 'patronictl not installed', 7 unless $have_patronictl;
 	mark($pg2, 'before_patronictl', $pg1);
 	ok(PgHaTest::poll_until('pg2 replayed before_patronictl', 60,
 			sub { $pg2->safe_psql('postgres', "SELECT count(*) FROM pg_class WHERE relname = 'before_patronictl'") eq '1' }),
 		'pg2 has replayed the leader\'s table');
-	$before = start_time($pg2);
+	$before = PgHaTest::start_time($pg2);
 	my ($ok, $pout) = patronictl('reinit', 'otus', 'pg2', '--force');
 	like($pout, qr/^Success: reinitialize for member pg2$/m, 'patronictl reinit otus pg2: Success');
 	reinitialized('patronictl reinit', $pg2, $before, $pg1, 'before_patronictl');
@@ -442,7 +383,7 @@ like($err, qr/error: cluster "otus" is not known to Consul/, 'a second remove: t
 # patronictl remove deletes them itself, asking the leader's name
 SKIP:
 {
-	skip 'patronictl not installed', 2 unless $patronictl;
+	skip 'patronictl not installed', 2 unless $have_patronictl;
 	$consul->kv_put('service/gone/initialize', '7000000000000000001') or die;
 	$consul->kv_put('service/gone/leader', 'pg1') or die;
 	$consul->kv_put('service/gone/members/pg1',

@@ -11,7 +11,6 @@ use strict;
 use warnings;
 
 use Fcntl qw(S_IRUSR S_IWUSR);
-use HTTP::Tiny;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
@@ -24,7 +23,6 @@ my $consul = PgHaTest::Consul->start();
 delete $ENV{$_} for qw(PG_HA_CLUSTER PG_HA_NAMESPACE PG_HA_CONSUL_TOKEN PG_HA_CONSUL_URL);
 my $prefix = 'service/tags';
 my %common = (cluster => 'tags', consul => $consul);
-my $http = HTTP::Tiny->new(timeout => 5);
 
 sub sql { my ($node, $q) = @_; return $node->safe_psql('postgres', $q) }
 
@@ -41,13 +39,7 @@ sub record
 
 sub tags_of { return record($_[0])->{tags} // {} }
 
-sub api
-{
-	my ($node, $path) = @_;
-	my $listen = sql($node, 'SHOW pg_ha.api_listen');
-	my $res = $http->get("http://$listen$path");
-	return wantarray ? ($res->{status}, $res->{content}) : $res->{status};
-}
+sub api { return PgHaTest::api_get(@_) }
 
 # Settings of one node, appended to its postgresql.conf, then a reload.
 sub set_conf
@@ -66,25 +58,11 @@ sub sync_key
 	return ($doc->{leader} // '') . ':' . ($doc->{sync_standby} // '');
 }
 
-sub wait_writable
-{
-	my ($node) = @_;
-	return PgHaTest::poll_until($node->name . ' takes writes', 60,
-		sub { $node->psql('postgres', 'SELECT 1') == 0 && sql($node, 'SELECT pg_is_in_recovery()') eq 'f' });
-}
-
 # ---------------------------------------------------------------------
 # Three nodes: pg1 leads, pg2 and pg3 stream from it.
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(wait_writable($pg1), 'pg1 is the leader');
-sql($pg1, 'CREATE EXTENSION pg_ha');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-$_->start for ($pg2, $pg3);
-ok(PgHaTest::poll_until('pg2 and pg3 stream', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
-	'both replicas stream from pg1');
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common, writable => 1,
+	stream_test => 'both replicas stream from pg1');
 is_deeply(tags_of('pg2'), {}, 'no tags in the member record by default');
 
 # ---------------------------------------------------------------------
@@ -118,16 +96,10 @@ is(decode_json($body)->{tags}{dc}, 'eu-1', 'GET /patroni on pg2 shows its tags')
 
 SKIP:
 {
-	my ($patronictl) = grep { -x } map { "$_/patronictl" } split /:/, ($ENV{PATH} // '') . ':/usr/bin';
-	skip 'patronictl not installed (apt-get install patroni)', 2 unless defined $patronictl;
-	my $conf = PostgreSQL::Test::Utils::tempdir() . '/patronictl.yml';
-	my ($consul_hostport) = $consul->http_url =~ m{^http://(.*)$};
-	PostgreSQL::Test::Utils::append_to_file($conf,
-		"scope: tags\nnamespace: /service/\nconsul:\n  host: $consul_hostport\n");
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ $patronictl, '-c', $conf, 'list', 'tags', '-e', '-f', 'json' ],
-		'<', \undef, '>', \$out, '2>', \$err, IPC::Run::timeout(60));
-	note("patronictl list -e:\n$out$err");
+	skip 'patronictl not installed (apt-get install patroni)', 2
+	  unless defined PgHaTest::patronictl_binary();
+	my (undef, $out) = PgHaTest::Patronictl->new(consul => $consul, scope => 'tags', timeout => 60)
+	  ->run('list', 'tags', '-e', '-f', 'json');
 	my $list = eval { decode_json($out) } // [];
 	my %rows = map { ($_->{Member} => $_) } @$list;
 	is_deeply($rows{pg2}{Tags}, { clonefrom => JSON::PP::true, dc => 'eu-1', rack => 3 },
@@ -232,19 +204,13 @@ END
 
 ok(PgHaTest::poll_until('pg2 streams again', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
 	'pg2 streams again before the clone');
-($out, $err) = ('', '');
-IPC::Run::run(
-	[
-		'pg_ha_ctl', 'init', '-D', "$base/pg4", '--cluster', 'tags', '--node-name', 'pg4',
-		'--consul-url', $consul->http_url,
-		'--connect-address', "127.0.0.1:$port4", '--api-listen', "127.0.0.1:$api4",
-		'--passfile', $passfile, '--replication-user', $osuser,
-		'--set', 'pg_ha.ttl=10s', '--set', 'pg_ha.loop_wait=1s', '--set', 'pg_ha.retry_timeout=2s',
-		'--set', "unix_socket_directories=$sockdir"
-	],
-	'<', \undef, '>', \$out, '2>', \$err, IPC::Run::timeout(180));
-$rc = $? >> 8;
-note("pg_ha_ctl init pg4: exit $rc\nstdout:\n$out\nstderr:\n$err");
+($rc, $out, $err) = PgHaTest::ctl({ timeout => 180 },
+	'init', '-D', "$base/pg4", '--cluster', 'tags', '--node-name', 'pg4',
+	'--consul-url', $consul->http_url,
+	'--connect-address', "127.0.0.1:$port4", '--api-listen', "127.0.0.1:$api4",
+	'--passfile', $passfile, '--replication-user', $osuser,
+	'--set', 'pg_ha.ttl=10s', '--set', 'pg_ha.loop_wait=1s', '--set', 'pg_ha.retry_timeout=2s',
+	'--set', "unix_socket_directories=$sockdir");
 is($rc, 0, 'pg_ha_ctl init of pg4 succeeds');
 like($out, qr/^Cloning node "pg4" from replica "pg2" \(tagged clonefrom\) of cluster "tags" at 127\.0\.0\.1:\d+$/m,
 	'init clones pg4 from pg2, the replica tagged clonefrom');
@@ -293,7 +259,7 @@ unlike($pg3_log, qr/acquire leader key|took the leader key first/, 'pg3, of lowe
 note('pg3 said: ' . join(' | ', $pg3_log =~ /pg_ha: (nothing: no leader;[^\n]*)/g));
 my $new = leader_key() eq 'pg2' ? $pg2 : $pg3;
 my $other = leader_key() eq 'pg2' ? $pg3 : $pg2;
-ok(wait_writable($new), 'the new leader takes writes');
+ok(PgHaTest::wait_writable($new), 'the new leader takes writes');
 ok(PgHaTest::poll_until('the other replica follows it', 60, sub { PgHaTest::streaming($new) eq $other->name }),
 	'the other replica streams from the new leader');
 

@@ -16,7 +16,6 @@ use strict;
 use warnings;
 
 use HTTP::Tiny;
-use IPC::Run;
 use MIME::Base64 qw(encode_base64);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -24,101 +23,38 @@ use Test::More;
 
 use PgHaTest;
 
-my ($patronictl) = grep { -x } map { "$_/patronictl" } split /:/, ($ENV{PATH} // '') . ':/usr/bin';
 plan skip_all => 'patronictl not installed (apt-get install patroni)'
-  unless defined $patronictl;
+  unless defined PgHaTest::patronictl_binary();
 
 my $consul = PgHaTest::Consul->start();
 my $prefix = 'service/otus';
 my %common = (cluster => 'otus', consul => $consul,
 	extra_conf => "pg_ha.api_auth = 'admin:s3cret'");
 
-my $pg3 = PgHaTest::new_node('pg3', %common);
-$pg3->start;
-ok( PgHaTest::poll_until('pg3 takes writes', 60,
-		sub { $pg3->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') eq 't' }),
-	'pg3 is the leader');
-$pg3->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
-my $pg1 = PgHaTest::new_replica('pg1', $pg3, %common);
-my $pg2 = PgHaTest::new_replica('pg2', $pg3, %common);
-PgHaTest::start_node($_) for ($pg1, $pg2);
+my ($pg3, $pg1, $pg2) = PgHaTest::start_cluster(names => [qw(pg3 pg1 pg2)],
+	options => \%common, writable => 1);
 my %node = (pg1 => $pg1, pg2 => $pg2, pg3 => $pg3);
-ok(PgHaTest::poll_until('both replicas stream', 60, sub { PgHaTest::streaming($pg3) eq 'pg1,pg2' }),
-	'pg1 and pg2 stream from pg3');
 my $session = $consul->kv_session("$prefix/leader");
 
-my $conf = PostgreSQL::Test::Utils::tempdir() . '/patronictl.yml';
-my ($consul_hostport) = $consul->http_url =~ m{^http://(.*)$};
-PostgreSQL::Test::Utils::append_to_file($conf, <<"YAML");
-scope: otus
-namespace: /service/
-consul:
-  host: $consul_hostport
-ctl:
-  auth: 'admin:s3cret'
-YAML
+my $patronictl = PgHaTest::Patronictl->new(consul => $consul, scope => 'otus',
+	auth => 'admin:s3cret', timeout => 600);
+sub patronictl { return $patronictl->run(@_) }
 
-sub patronictl
-{
-	my @args = @_;
-	my ($stdout, $stderr);
-	my $ok = IPC::Run::run([ $patronictl, '-c', $conf, @args ],
-		'<', \undef, '>', \$stdout, '2>', \$stderr, IPC::Run::timeout(600));
-	note("patronictl @args:\n" . ($stdout // '') . ($stderr // ''));
-	return ($ok, $stdout // '', $stderr // '');
-}
-
-# the table: a row per member, cells without the leading "Cluster" one
-sub row
-{
-	my ($out, $name) = @_;
-	my ($line) = grep { /^\|\s*\Q$name\E\s*\|/ } split /\n/, $out;
-	return [] unless defined $line;
-	my @cells = map { s/^\s+|\s+$//gr } split /\|/, $line;
-	shift @cells;
-	return \@cells;
-}
-
-# the header's cells, to find a column by name
-sub columns
-{
-	my ($out) = @_;
-	my ($line) = grep { /^\|\s*Member\s*\|/ } split /\n/, $out;
-	return [] unless defined $line;
-	my @cells = map { s/^\s+|\s+$//gr } split /\|/, $line;
-	shift @cells;
-	return \@cells;
-}
-
+# the cell of member $name in the column named $column (by the header's
+# cells, the row of "Member")
 sub cell
 {
 	my ($out, $name, $column) = @_;
-	my @cols = @{ columns($out) };
+	my @cols = @{ PgHaTest::table_row($out, 'Member') };
 	my ($i) = grep { $cols[$_] eq $column } 0 .. $#cols;
 	return undef unless defined $i;
-	return row($out, $name)->[$i];
-}
-
-sub start_time
-{
-	my ($node) = @_;
-	my $r = $node->psql('postgres',
-		'SELECT extract(epoch FROM pg_postmaster_start_time())', stdout => \my $t);
-	return $r == 0 ? $t : '';
+	return PgHaTest::table_row($out, $name)->[$i];
 }
 
 sub show
 {
 	my ($node, $what) = @_;
 	my $r = $node->psql('postgres', "SHOW $what", stdout => \my $out);
-	return $r == 0 ? $out : '';
-}
-
-sub pending
-{
-	my $r = $pg3->psql('postgres',
-		"SELECT string_agg(member || ':' || pending_restart, ',' ORDER BY member) FROM pg_ha_status",
-		stdout => \my $out);
 	return $r == 0 ? $out : '';
 }
 
@@ -135,12 +71,6 @@ sub log_time
 my $http = HTTP::Tiny->new(timeout => 10);
 my %auth = (Authorization => 'Basic ' . encode_base64('admin:s3cret', ''));
 
-sub api_url
-{
-	my ($node) = @_;
-	return 'http://' . show($node, 'pg_ha.api_listen');
-}
-
 # ---------------------------------------------------------------------
 # max_connections raised: every member pending restart, replicas first
 
@@ -155,7 +85,7 @@ ok( PgHaTest::poll_until('every record has its hot standby values', 60,
 		}),
 	'every member record has hot_standby_parameters');
 $pg3->safe_psql('postgres', "SELECT pg_ha_set_config('max_connections', '$raised')");
-ok(PgHaTest::poll_until('all pending', 60, sub { pending() eq 'pg1:true,pg2:true,pg3:true' }),
+ok(PgHaTest::poll_until('all pending', 60, sub { PgHaTest::pending_restarts($pg3) eq 'pg1:true,pg2:true,pg3:true' }),
 	"max_connections $raised set cluster-wide: every member is pending restart");
 my ($ok, $out, $err);
 ok( PgHaTest::poll_until('patronictl list shows the pending restarts', 30,
@@ -163,7 +93,7 @@ ok( PgHaTest::poll_until('patronictl list shows the pending restarts', 30,
 			  3 == grep { (cell($out, $_, 'Pending restart') // '') eq '*' } qw(pg1 pg2 pg3) }),
 	'patronictl list: the three members pending restart');
 
-my %before = map { $_ => start_time($node{$_}) } keys %node;
+my %before = map { $_ => PgHaTest::start_time($node{$_}) } keys %node;
 ($ok, $out, $err) = patronictl('restart', 'otus', '--pending', '--force');
 ok($ok, 'patronictl restart otus --pending --force exits 0');
 my @lines = grep { /^(Success|Failed)/ } split /\n/, $out;
@@ -176,7 +106,7 @@ $_->_update_pid(1) for values %node;
 
 for my $n (qw(pg1 pg2 pg3))
 {
-	isnt(start_time($node{$n}), $before{$n}, "$n runs a new server");
+	isnt(PgHaTest::start_time($node{$n}), $before{$n}, "$n runs a new server");
 	is(show($node{$n}, 'max_connections'), $raised, "$n runs with max_connections $raised");
 	like(slurp_file($node{$n}->logfile),
 		qr/the REST API stops; process \d+ answers the restart request once the restarted server runs/,
@@ -197,10 +127,10 @@ ok($back{pg1} ne '' && $begin{pg2} ne '' && $back{pg1} le $begin{pg2},
 	'pg2 stopped only once pg1 was back: never both replicas down together');
 ok($back{pg2} ne '' && $begin{pg3} ne '' && $back{pg2} le $begin{pg3},
 	'the leader pg3 restarted once both replicas were back');
-cmp_ok(start_time($pg1), '<', start_time($pg2), 'pg1\'s new server started before pg2\'s');
-cmp_ok(start_time($pg2), '<', start_time($pg3), 'pg2\'s before the leader\'s');
+cmp_ok(PgHaTest::start_time($pg1), '<', PgHaTest::start_time($pg2), 'pg1\'s new server started before pg2\'s');
+cmp_ok(PgHaTest::start_time($pg2), '<', PgHaTest::start_time($pg3), 'pg2\'s before the leader\'s');
 
-ok(PgHaTest::poll_until('none pending', 60, sub { pending() eq 'pg1:false,pg2:false,pg3:false' }),
+ok(PgHaTest::poll_until('none pending', 60, sub { PgHaTest::pending_restarts($pg3) eq 'pg1:false,pg2:false,pg3:false' }),
 	'no member is pending restart');
 is_deeply([ $consul->kv_keys("$prefix/restart/") ], [], 'no restart request left in Consul');
 is($consul->kv_get("$prefix/leader"), 'pg3', 'pg3 still leads');
@@ -209,7 +139,7 @@ ok(PgHaTest::poll_until('both replicas stream again', 60, sub { PgHaTest::stream
 	'pg1 and pg2 stream from pg3 again');
 
 # nothing pending any more: answered at once, as Patroni
-my $r = $http->post(api_url($pg1) . '/restart',
+my $r = $http->post(PgHaTest::api_url($pg1) . '/restart',
 	{ headers => { %auth, 'Content-Type' => 'application/json' },
 	  content => '{"restart_pending": true}' });
 is("$r->{status} $r->{content}", '503 restart conditions are not satisfied',
@@ -233,7 +163,7 @@ is($record->{scheduled_restart}{schedule}, '2099-01-01T10:00:00.000+00:00',
 	'pg2\'s member record: scheduled_restart.schedule');
 like($record->{scheduled_restart}{postmaster_start_time} // '', qr/^\d{4}-\d\d-\d\dT/,
 	'... with the postmaster_start_time of the server it restarts');
-$r = $http->get(api_url($pg2) . '/patroni');
+$r = $http->get(PgHaTest::api_url($pg2) . '/patroni');
 like($r->{content}, qr/"scheduled_restart": \{"schedule": "2099-01-01T10:00:00.000\+00:00"\}/,
 	'GET /patroni on pg2: scheduled_restart, as Patroni shows it');
 
@@ -250,10 +180,10 @@ ok( PgHaTest::poll_until('patronictl list -e shows the new schedule', 30,
 	'patronictl list -e shows the new time');
 
 # DELETE needs credentials, as every write
-$r = $http->request('DELETE', api_url($pg2) . '/restart');
+$r = $http->request('DELETE', PgHaTest::api_url($pg2) . '/restart');
 is($r->{status}, 401, 'DELETE /restart without credentials: 401');
 ok(defined $consul->kv_get("$prefix/restart/pg2"), '... and the request stays');
-$r = $http->request('DELETE', api_url($pg1) . '/restart', { headers => \%auth });
+$r = $http->request('DELETE', PgHaTest::api_url($pg1) . '/restart', { headers => \%auth });
 is("$r->{status} $r->{content}", '404 no restarts are scheduled', 'DELETE /restart on pg1: 404');
 
 ($ok, $out) = patronictl('flush', 'otus', 'restart', '--force');
@@ -266,7 +196,7 @@ ok( PgHaTest::poll_until('the schedule leaves the record', 30,
 	'pg2\'s member record no longer has scheduled_restart');
 ($ok, $out) = patronictl('flush', 'otus', 'restart', '--force');
 like($out, qr/^No scheduled restart for member pg2$/m, 'flush again: no scheduled restart for pg2');
-$r = $http->request('DELETE', api_url($pg2) . '/restart', { headers => \%auth });
+$r = $http->request('DELETE', PgHaTest::api_url($pg2) . '/restart', { headers => \%auth });
 is("$r->{status} $r->{content}", '404 no restarts are scheduled',
 	'DELETE /restart on pg2 now: 404 no restarts are scheduled');
 
@@ -285,10 +215,10 @@ unlike($out . $err, qr/Could not find any accessible member|Failing over to DCS/
 ok(!defined $consul->kv_get("$prefix/failover"), 'the failover key is gone');
 ($ok, $out) = patronictl('flush', 'otus', 'switchover', '--force');
 like($out, qr/^No pending scheduled switchover$/m, 'flush again: No pending scheduled switchover');
-$r = $http->request('DELETE', api_url($pg1) . '/switchover', { headers => \%auth });
+$r = $http->request('DELETE', PgHaTest::api_url($pg1) . '/switchover', { headers => \%auth });
 is("$r->{status} $r->{content}", '404 no switchover is scheduled',
 	'DELETE /switchover without one: 404 no switchover is scheduled');
-$r = $http->request('DELETE', api_url($pg1) . '/failover', { headers => \%auth });
+$r = $http->request('DELETE', PgHaTest::api_url($pg1) . '/failover', { headers => \%auth });
 is($r->{status}, 405, 'DELETE /failover: 405');
 like($r->{headers}{allow} // '', qr/^POST$/, '... Allow: POST');
 is($consul->kv_get("$prefix/leader"), 'pg3', 'pg3 still leads');

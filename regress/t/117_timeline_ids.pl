@@ -51,16 +51,8 @@ sub writable
 		sub { $node->psql('postgres', "INSERT INTO t VALUES (DEFAULT, '" . $node->name . "')") == 0 });
 }
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-sql($pg1, 'CREATE EXTENSION pg_ha; CREATE TABLE t (id serial PRIMARY KEY, src text)');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-my $pg3 = PgHaTest::new_replica('pg3', $pg1, %common);
-PgHaTest::start_node($_) for ($pg2, $pg3);
-ok(PgHaTest::poll_until('pg2 and pg3 stream', 60, sub { PgHaTest::streaming($pg1) eq 'pg2,pg3' }),
-	'pg2 and pg3 stream from pg1');
+my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common,
+	sql => 'CREATE EXTENSION pg_ha; CREATE TABLE t (id serial PRIMARY KEY, src text)');
 
 # the leader keeps the key at its own timeline (a cluster from before the
 # key gets one too)

@@ -68,15 +68,8 @@ my $prefix = 'service/otus';
 my %common = (cluster => 'otus', consul => $consul, ttl => '6s',
 	loop_wait => '500ms', retry_timeout => '1s');
 
-my $pg1 = PgHaTest::new_node('pg1', %common);
-$pg1->start;
-ok(PgHaTest::poll_until('pg1 leads', 60, sub { $pg1->psql('postgres', 'SELECT 1') == 0 }),
-	'pg1 is the leader');
-sql($pg1, 'CREATE EXTENSION pg_ha; CREATE TABLE t (id int PRIMARY KEY, pad text)');
-my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common);
-PgHaTest::start_node($pg2);
-ok(PgHaTest::poll_until('pg2 streams', 60, sub { PgHaTest::streaming($pg1) eq 'pg2' }),
-	'pg2 streams from pg1');
+my ($pg1, $pg2) = PgHaTest::start_cluster(names => [qw(pg1 pg2)], options => \%common,
+	sql => 'CREATE EXTENSION pg_ha; CREATE TABLE t (id int PRIMARY KEY, pad text)');
 # the end of WAL well inside a segment, past its first page
 sql($pg1, "SELECT pg_switch_wal(); INSERT INTO t SELECT i, repeat('x', 200) FROM generate_series(1, 2000) i");
 my $end = $pg1->lsn('insert');

@@ -111,9 +111,7 @@ sub api_conf
 
 my $pg1 = PgHaTest::new_node('pg1', %common, extra_conf => [ api_conf('pg1'), @$tls_conf ]);
 $pg1->start;
-ok( PgHaTest::poll_until('pg1 takes writes', 60,
-		sub { $pg1->safe_psql('postgres', 'SELECT NOT pg_is_in_recovery()') eq 't' }),
-	'pg1 with TLS on its REST API is the leader');
+ok(PgHaTest::wait_writable($pg1), 'pg1 with TLS on its REST API is the leader');
 $pg1->safe_psql('postgres', 'CREATE EXTENSION pg_ha');
 my $pg2 = PgHaTest::new_replica('pg2', $pg1, %common, extra_conf => [ api_conf('pg2'), @$tls_conf ]);
 $pg2->start;
@@ -175,15 +173,13 @@ is($code, '200', 'reads need no client certificate');
 # ---------------------------------------------------------------------
 # 3. pg_ha_ctl reload over HTTPS.
 
+# pg_ha_ctl with the environment variables in %$env besides these
 sub ctl
 {
 	my ($env, @args) = @_;
-	my ($out, $err) = ('', '');
-	local %ENV = (%ENV, PG_HA_CONSUL_URL => $consul->http_url, PG_HA_API_AUTH => 'admin:s3cret', %$env);
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', \undef, '>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	note("pg_ha_ctl @args: exit $rc\nstdout:\n$out\nstderr:\n$err");
-	return ($rc, $out, $err);
+	return PgHaTest::ctl(
+		{ env => { PG_HA_CONSUL_URL => $consul->http_url, PG_HA_API_AUTH => 'admin:s3cret', %$env } },
+		@args);
 }
 
 my %client_env = (PG_HA_API_CERTFILE => "$dir/client.crt", PG_HA_API_KEYFILE => "$dir/client.key");

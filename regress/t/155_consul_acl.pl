@@ -10,7 +10,6 @@ use strict;
 use warnings;
 
 use HTTP::Tiny;
-use IPC::Run;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64);
 use PostgreSQL::Test::Cluster;
@@ -29,13 +28,8 @@ is($consul->http('PUT', '/v1/kv/service/probe', 'x', { 'X-Consul-Token' => '' })
 
 # What pg_ha needs: its keys, sessions on any node, a TTL check on the
 # agent's node (node write), and reading the agent's own configuration.
-my $rules = <<'EOF';
-key_prefix "service/" { policy = "write" }
-session_prefix "" { policy = "write" }
-node_prefix "" { policy = "write" }
-agent_prefix "" { policy = "read" }
-EOF
-my $res = $consul->http('PUT', '/v1/acl/policy', { Name => 'pg_ha', Rules => $rules });
+my $res = $consul->http('PUT', '/v1/acl/policy',
+	{ Name => 'pg_ha', Rules => PgHaTest::consul_acl_rules() });
 is($res->{status}, 200, 'policy pg_ha created with the master token') or diag($res->{content});
 $res = $consul->http('PUT', '/v1/acl/policy',
 	{ Name => 'pg_ha_read', Rules => qq(key_prefix "service/" { policy = "read" }\n) });
@@ -119,17 +113,12 @@ for my $name (sort keys %bad)
 # ---------------------------------------------------------------------
 # 3. pg_ha_ctl sends PG_HA_CONSUL_TOKEN.
 
+# pg_ha_ctl with PG_HA_CONSUL_TOKEN $tok (none when undef)
 sub ctl
 {
 	my ($tok, @args) = @_;
-	my ($out, $err) = ('', '');
-	local %ENV = (%ENV, PG_HA_CONSUL_URL => $consul->http_url);
-	delete $ENV{PG_HA_CONSUL_TOKEN};
-	$ENV{PG_HA_CONSUL_TOKEN} = $tok if defined $tok;
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', \undef, '>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	note("pg_ha_ctl @args: exit $rc\nstdout:\n$out\nstderr:\n$err");
-	return ($rc, $out, $err);
+	return PgHaTest::ctl(
+		{ env => { PG_HA_CONSUL_URL => $consul->http_url, PG_HA_CONSUL_TOKEN => $tok } }, @args);
 }
 
 my ($rc, $out, $err) = ctl($token, 'list', 'otus');

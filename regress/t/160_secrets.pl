@@ -30,14 +30,8 @@ my $json    = JSON::PP->new->utf8->canonical;
 my $cluster = 'otus';
 my $prefix  = "service/$cluster";
 
-my $rules = <<'EOF';
-key_prefix "service/" { policy = "write" }
-session_prefix "" { policy = "write" }
-node_prefix "" { policy = "write" }
-agent_prefix "" { policy = "read" }
-EOF
-$consul->http('PUT', '/v1/acl/policy', { Name => 'pg_ha', Rules => $rules })->{status} == 200
-  or die 'could not create the policy';
+$consul->http('PUT', '/v1/acl/policy', { Name => 'pg_ha', Rules => PgHaTest::consul_acl_rules() })
+  ->{status} == 200 or die 'could not create the policy';
 my $res = $consul->http('PUT', '/v1/acl/token', { Policies => [ { Name => 'pg_ha' } ] });
 die "token: $res->{content}" unless $res->{status} == 200;
 my $token = $json->decode($res->{content})->{SecretID};
@@ -89,12 +83,10 @@ sub keep { my ($place, $text) = @_; $seen{$place} .= ($text // '') . "\n"; retur
 sub ctl
 {
 	my ($env, @args) = @_;
-	my ($out, $err) = ('', '');
-	local %ENV = (%ENV, PG_HA_CONSUL_URL => $consul->http_url,
-		PG_HA_CONSUL_TOKEN => $token, PG_HA_API_AUTH => "admin:$api_secret", %$env);
-	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', \undef, '>', \$out, '2>', \$err);
-	my $rc = $? >> 8;
-	note("pg_ha_ctl @args: exit $rc\nstdout:\n$out\nstderr:\n$err");
+	my ($rc, $out, $err) = PgHaTest::ctl(
+		{ env => { PG_HA_CONSUL_URL => $consul->http_url,
+				PG_HA_CONSUL_TOKEN => $token, PG_HA_API_AUTH => "admin:$api_secret", %$env } },
+		@args);
 	keep("pg_ha_ctl $args[0]", "$out$err");
 	return ($rc, $out, $err);
 }

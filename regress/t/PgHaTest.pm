@@ -95,6 +95,10 @@ use Carp;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Spec;
+use HTTP::Tiny;
+use IO::Select;
+use IO::Socket::INET;
+use IPC::Run;
 use Time::HiRes ();
 use Test::More;
 use PostgreSQL::Test::Cluster;
@@ -338,22 +342,86 @@ Returns ($status, $content); dies when no answer comes.
 sub http_exchange
 {
 	my ($socket, $method, $path, $body, %headers) = @_;
+	print {$socket} _http_request($method, $path, $body, %headers) or croak "send: $!";
+	my ($status, $content, $head) = _http_answer($socket);
+	croak "no answer to $method $path" unless defined $head;
+	croak "not an HTTP answer: $head" unless defined $status;
+	return ($status, $content);
+}
+
+# The text of one HTTP/1.1 request, its headers sorted, Content-Length last.
+sub _http_request
+{
+	my ($method, $path, $body, %headers) = @_;
 	$body //= '';
 	my $request = "$method $path HTTP/1.1\r\nHost: 127.0.0.1\r\n";
 	$request .= "$_: $headers{$_}\r\n" for sort keys %headers;
 	$request .= 'Content-Length: ' . length($body) . "\r\n\r\n$body";
-	print {$socket} $request or croak "send: $!";
+	return $request;
+}
+
+# (status, content, head) of the answer read from $socket, its body by
+# Content-Length; an empty list when the connection ends before the head
+# does, an undef status when the head is no HTTP answer.
+sub _http_answer
+{
+	my ($socket) = @_;
 	my $head = '';
 	while ($head !~ /\r\n\r\n\z/)
 	{
-		defined(my $line = <$socket>) or croak "no answer to $method $path";
+		defined(my $line = <$socket>) or return;
 		$head .= $line;
 	}
-	my ($status) = $head =~ m{\AHTTP/1\.\d (\d{3})} or croak "not an HTTP answer: $head";
+	my ($status) = $head =~ m{\AHTTP/1\.\d (\d{3})};
+	return (undef, '', $head) unless defined $status;
 	my ($len) = $head =~ /^Content-Length: (\d+)/mi;
 	my $content = '';
 	read($socket, $content, $len) if $len;
-	return ($status, $content);
+	return ($status, $content, $head);
+}
+
+=item PgHaTest::send_request($port, $method, $path, $body, %headers)
+
+Connects to 127.0.0.1:$port and sends one HTTP/1.1 request (in a single
+write, as http_exchange() does) without waiting for its answer: returns the
+socket, for read_answer() later (to check something while the request
+waits, or to have two requests in flight at once).  Dies when it cannot
+connect.
+
+  my $sock = PgHaTest::send_request($port, 'POST', '/failover',
+	  '{"candidate":"pg2"}', Authorization => "Basic $credentials");
+  my ($status, $content) = PgHaTest::read_answer($sock);
+
+=item PgHaTest::read_answer($socket, [$seconds])
+
+The answer to the request sent on $socket: waits up to $seconds (default
+60) for it, then reads its head and its body (by Content-Length).
+Returns ($status, $content); (0, 'no answer within $seconds s') when
+nothing came in time, (0, '') when the connection ended without an answer.
+
+=cut
+
+sub send_request
+{
+	my ($port, $method, $path, $body, %headers) = @_;
+	my $socket = IO::Socket::INET->new(
+		PeerAddr => '127.0.0.1',
+		PeerPort => $port,
+		Proto    => 'tcp',
+		Timeout  => 5) or croak "connect to 127.0.0.1:$port: $!";
+	$socket->autoflush(1);
+	print {$socket} _http_request($method, $path, $body, %headers) or croak "send: $!";
+	return $socket;
+}
+
+sub read_answer
+{
+	my ($socket, $seconds) = @_;
+	$seconds //= 60;
+	return (0, "no answer within $seconds s")
+	  unless IO::Select->new($socket)->can_read($seconds);
+	my ($status, $content) = _http_answer($socket);
+	return ($status // 0, $content // '');
 }
 
 =item PgHaTest::streaming($leader)
@@ -439,6 +507,292 @@ sub new_replica
 	$node->append_conf('postgresql.conf', pg_ha_conf($node, $name, %opts));
 	$node->set_standby_mode;
 	return $node;
+}
+
+=item PgHaTest::start_cluster(%opts)
+
+The beginning most tests share: a leader and its replicas, managed by
+pg_ha.  The first node of C<names> is made with new_node() and started,
+polled for 60 s until it takes connections (pg_ha lets them in once the
+node holds the leader key), or with C<writable> until it takes writes, and
+checked by an ok() named C<leader_test>; C<sql> runs on it, then
+C<setup>.  The other nodes are made with
+new_replica() of it and started with start_node(), polled for 60 s until
+they all stream from the leader, and checked by a second ok() named
+C<stream_test> (none without replicas).  Returns the nodes in the order of
+C<names>:
+
+  my ($pg1, $pg2, $pg3) = PgHaTest::start_cluster(options => \%common);
+
+Options:
+
+=over
+
+=item names
+
+Array ref of the node names, the leader first.  Default
+C<[qw(pg1 pg2 pg3)]>.
+
+=item options
+
+The new_node()/new_replica() options of every node: a hash ref, or a code
+ref called with a node's name that returns them as a list.
+
+=item node_options
+
+Hash ref of node name => hash ref of options for that node alone (e.g.
+its own extra_conf), applied after C<options>.
+
+=item writable
+
+True: the leader is polled with wait_writable() (connections, and out of
+recovery) rather than for connections alone.
+
+=item sql
+
+SQL run on the leader once it is up; undef or '' runs none.  Default
+C<CREATE EXTENSION pg_ha>.
+
+=item setup
+
+Code ref called with the leader after C<sql>, before the replicas are
+cloned (e.g. C<\&PgHaTest::Checker::create_table>).
+
+=item leader_test, stream_test
+
+The names of the two tests.  Defaults C<< <leader> is the leader >> and
+C<< <replicas> stream(s) from <leader> >> ("pg2 and pg3 stream from pg1",
+"pg2 streams from pg1").
+
+=back
+
+=cut
+
+sub start_cluster
+{
+	my (%opts) = @_;
+	my @names = @{ $opts{names} || [qw(pg1 pg2 pg3)] };
+	croak 'start_cluster: need at least one node name' unless @names;
+	my $options = $opts{options} || {};
+	my $node_options = sub {
+		my ($name) = @_;
+		my @common = ref $options eq 'CODE' ? $options->($name) : %$options;
+		return (@common, %{ ($opts{node_options} || {})->{$name} || {} });
+	};
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+
+	my ($leader_name, @replica_names) = @names;
+	my $leader = new_node($leader_name, $node_options->($leader_name));
+	$leader->start;
+	ok( $opts{writable}
+		? wait_writable($leader)
+		: poll_until("$leader_name leads", 60,
+			sub { $leader->psql('postgres', 'SELECT 1') == 0 }),
+		$opts{leader_test} // "$leader_name is the leader");
+	my $sql = exists $opts{sql} ? $opts{sql} : 'CREATE EXTENSION pg_ha';
+	$leader->safe_psql('postgres', $sql) if defined $sql && $sql ne '';
+	$opts{setup}->($leader) if $opts{setup};
+	return ($leader) unless @replica_names;
+
+	my @replicas = map { new_replica($_, $leader, $node_options->($_)) } @replica_names;
+	start_node($_) for @replicas;
+	my $expected = join(',', sort @replica_names);
+	my $who = @replica_names == 1
+	  ? "$replica_names[0] streams"
+	  : join(', ', @replica_names[ 0 .. $#replica_names - 1 ])
+	  . " and $replica_names[-1] stream";
+	ok(poll_until($who, 60, sub { streaming($leader) eq $expected }),
+		$opts{stream_test} // "$who from $leader_name");
+	return ($leader, @replicas);
+}
+
+=item PgHaTest::wait_writable($node, [$seconds])
+
+Polls (for 60 s unless $seconds says otherwise) until $node takes
+connections and is out of recovery: a leader that takes writes.  Returns
+what poll_until() returns.
+
+  ok(PgHaTest::wait_writable($pg1), 'pg1 is the leader');
+
+=cut
+
+sub wait_writable
+{
+	my ($node, $seconds) = @_;
+	return poll_until($node->name . ' takes writes', $seconds // 60,
+		sub { $node->psql('postgres', 'SELECT 1') == 0
+			  && $node->safe_psql('postgres', 'SELECT pg_is_in_recovery()') eq 'f' });
+}
+
+=item PgHaTest::ctl([\%opts], @args)
+
+Runs pg_ha_ctl with @args and returns (exit code, stdout, stderr).  Its
+standard input is empty unless C<stdin> gives it.  The command is logged
+with note() before it runs, its exit code and outputs after, unless
+C<quiet>.  Options, in a hash ref before the arguments:
+
+  stdin    what pg_ha_ctl reads (e.g. the answers to its prompts)
+  env      hash ref of environment variables for this run: a value sets
+           the variable, undef removes it
+  quiet    log nothing (for polls)
+  timeout  seconds it may take before IPC::Run dies (default: no limit)
+
+  my ($rc, $out, $err) = PgHaTest::ctl('list', 'otus');
+  ($rc, $out, $err) = PgHaTest::ctl({ stdin => "otus\n" }, 'remove', 'otus');
+
+=cut
+
+sub ctl
+{
+	my $opts = ref $_[0] eq 'HASH' ? shift : {};
+	my @args = @_;
+	my $in   = $opts->{stdin};
+	my ($out, $err) = ('', '');
+	local %ENV = %ENV;
+	my $env = $opts->{env} || {};
+	foreach my $var (sort keys %$env)
+	{
+		if (defined $env->{$var}) { $ENV{$var} = $env->{$var} }
+		else                      { delete $ENV{$var} }
+	}
+	note("running: pg_ha_ctl @args" . (defined $in ? ' (with input)' : ''))
+	  unless $opts->{quiet};
+	IPC::Run::run([ 'pg_ha_ctl', @args ], '<', defined $in ? \$in : \undef,
+		'>', \$out, '2>', \$err,
+		defined $opts->{timeout} ? (IPC::Run::timeout($opts->{timeout})) : ());
+	my $rc = $? >> 8;
+	note("pg_ha_ctl @args: exit code $rc\nstdout:\n$out\nstderr:\n$err")
+	  unless $opts->{quiet};
+	return ($rc, $out, $err);
+}
+
+=item PgHaTest::patronictl_binary()
+
+Path of Debian's patronictl (package patroni): the first in PATH, else
+/usr/bin/patronictl; undef when there is none (so a test can skip).
+
+=cut
+
+sub patronictl_binary
+{
+	my ($path) = grep { -x } map { "$_/patronictl" }
+	  split /:/, ($ENV{PATH} // '') . ':/usr/bin';
+	return $path;
+}
+
+=item PgHaTest::table_row($out, $name)
+
+The cells of the row of a table drawn as patronictl (and pg_ha_ctl list)
+draw them, C<| pg1 | 127.0.0.1:5432 | Leader | running | 1 | |>, whose
+first cell is $name: an array ref of the cells, trimmed, without what
+stands before the first and after the last C<|> ([] when there is no such
+row).  The header is the row named C<Member>.
+
+=cut
+
+sub table_row
+{
+	my ($out, $name) = @_;
+	my ($line) = grep { /^\|\s*\Q$name\E\s*\|/ } split /\n/, $out;
+	return [] unless defined $line;
+	my @cells = map { s/^\s+|\s+$//gr } split /\|/, $line, -1;
+	shift @cells;
+	pop @cells if $line =~ /\|\s*\z/;
+	return \@cells;
+}
+
+=item PgHaTest::start_time($node)
+
+When $node's postmaster started (pg_postmaster_start_time()), in seconds
+since the epoch, or '' when $node does not answer: another value later
+means the server was restarted.
+
+=cut
+
+sub start_time
+{
+	my ($node) = @_;
+	my $r = $node->psql('postgres',
+		'SELECT extract(epoch FROM pg_postmaster_start_time())', stdout => \my $t);
+	return $r == 0 ? $t : '';
+}
+
+=item PgHaTest::pending_restarts($node)
+
+Every member's pending restart as $node's pg_ha_status shows it,
+C<member:true|false> joined by commas in member order (e.g.
+C<pg1:false,pg2:true>), or '' when $node does not answer.
+
+=cut
+
+sub pending_restarts
+{
+	my ($node) = @_;
+	my $r = $node->psql('postgres',
+		"SELECT string_agg(member || ':' || pending_restart, ',' ORDER BY member) FROM pg_ha_status",
+		stdout => \my $out);
+	return $r == 0 ? $out : '';
+}
+
+=item PgHaTest::api_url($node)
+
+C<http://host:port> of $node's REST API, from its pg_ha.api_listen (asked
+with SHOW; dies when $node does not answer).
+
+=item PgHaTest::api_get($node, $path)
+
+GET $path (with its query) from $node's REST API, 5 s at the most: (status,
+content) in list context, the status alone in scalar context; status 599
+when no connection could be made.
+
+=cut
+
+my $api_http = HTTP::Tiny->new(timeout => 5);
+
+sub api_url
+{
+	my ($node) = @_;
+	return 'http://' . $node->safe_psql('postgres', 'SHOW pg_ha.api_listen');
+}
+
+sub api_get
+{
+	my ($node, $path) = @_;
+	my $res = $api_http->get(api_url($node) . $path);
+	return wantarray ? ($res->{status}, $res->{content}) : $res->{status};
+}
+
+=item PgHaTest::ha_worker_pid($node)
+
+The pid of $node's HA worker (which serves the REST API) from the last
+C<REST API listening on ... (pid N)> line of $node's server log, or undef
+when there is none.
+
+=cut
+
+sub ha_worker_pid
+{
+	my ($node) = @_;
+	return (slurp_file($node->logfile) =~ /REST API listening on .* \(pid (\d+)\)/g)[-1];
+}
+
+=item PgHaTest::consul_acl_rules()
+
+The rules of the Consul ACL policy a node's token needs (the default
+namespace C<service>), as docs/security.md shows them: the cluster's keys,
+sessions, the TTL check on the agent's node (node write), and reading the
+agent's own configuration.
+
+=cut
+
+sub consul_acl_rules
+{
+	return <<'EOF';
+key_prefix "service/" { policy = "write" }
+session_prefix "" { policy = "write" }
+node_prefix "" { policy = "write" }
+agent_prefix "" { policy = "read" }
+EOF
 }
 
 =pod
@@ -1395,6 +1749,90 @@ END
 		next unless -e "$dir/postmaster.pid";
 		system('pg_ctl', '-D', $dir, '-m', 'immediate', '-w', 'stop');
 	}
+}
+
+
+package PgHaTest::Patronictl;
+
+=pod
+
+=head1 PgHaTest::Patronictl
+
+Debian's patronictl (package patroni, 3.0.2) as a client of a test's
+cluster: its own configuration file names the test's Consul and Patroni's
+namespace C</service/>, where pg_ha writes its keys.
+
+  my $patronictl = PgHaTest::Patronictl->new(consul => $consul,
+	  scope => 'otus', auth => 'admin:s3cret');
+  my ($ok, $out, $err) = $patronictl->run('list', 'otus');
+
+=over
+
+=item PgHaTest::Patronictl->new(consul => $consul, scope => $scope, %opts)
+
+Writes the configuration (C<scope>, C<namespace: /service/>,
+C<consul.host>, and C<ctl.auth> when C<auth> is given) into a new
+temporary directory.  Options: C<auth> (user:password for the REST API's
+write requests), C<timeout> (seconds one run may take, default 120),
+C<binary> (default PgHaTest::patronictl_binary(); run() dies without
+one).
+
+=item ->run([\%opts], @args)
+
+Runs C<patronictl -c E<lt>configurationE<gt> @args>, its standard input
+empty unless C<stdin> in %opts gives it (e.g. the answers to its
+prompts), logs the command and its outputs with note(), and returns (true
+if it exited 0, stdout, stderr).  Dies when it runs longer than the
+timeout.
+
+=item ->conf
+
+The path of the configuration file.
+
+=back
+
+=cut
+
+use strict;
+use warnings;
+use Carp;
+use IPC::Run;
+use Test::More;
+use PostgreSQL::Test::Utils;
+
+sub new
+{
+	my ($class, %opts) = @_;
+	croak 'PgHaTest::Patronictl->new needs consul and scope'
+	  unless defined $opts{consul} && defined $opts{scope};
+	my ($hostport) = $opts{consul}->http_url =~ m{^http://(.*)$};
+	my $conf = PostgreSQL::Test::Utils::tempdir() . '/patronictl.yml';
+	my $yaml = "scope: $opts{scope}\nnamespace: /service/\nconsul:\n  host: $hostport\n";
+	$yaml .= "ctl:\n  auth: '$opts{auth}'\n" if defined $opts{auth};
+	PostgreSQL::Test::Utils::append_to_file($conf, $yaml);
+	return bless {
+		conf    => $conf,
+		timeout => $opts{timeout} // 120,
+		binary  => $opts{binary} // PgHaTest::patronictl_binary(),
+	}, $class;
+}
+
+sub conf { return $_[0]->{conf}; }
+
+sub run
+{
+	my $self = shift;
+	my $opts = ref $_[0] eq 'HASH' ? shift : {};
+	my @args = @_;
+	croak 'patronictl is not installed (apt-get install patroni)'
+	  unless defined $self->{binary};
+	my $in = $opts->{stdin};
+	my ($out, $err) = ('', '');
+	my $ok = IPC::Run::run([ $self->{binary}, '-c', $self->{conf}, @args ],
+		'<', defined $in ? \$in : \undef, '>', \$out, '2>', \$err,
+		IPC::Run::timeout($self->{timeout}));
+	note("patronictl @args:\n$out$err");
+	return ($ok, $out, $err);
 }
 
 1;
