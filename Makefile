@@ -93,7 +93,7 @@ PURE_COMMON = src/common/cluster.c src/common/leader_key.c src/common/base64.c \
 	src/common/config_patch.c src/common/json_util.c src/common/consul_parse.c \
 	src/common/member.c src/common/member_tracker.c src/common/names.c \
 	src/common/iso_time.c src/common/config_key.c src/common/history.c \
-	src/common/sync_key.c src/common/restart_order.c
+	src/common/sync_key.c src/common/restart_order.c src/common/etcd_json.c
 PURE_COMMON_DEPS = $(PURE_COMMON) $(wildcard src/common/*.h) regress/unit/unit_check.h
 UNIT_CFLAGS = -std=c99 -Wall -Wextra -Werror -O1 -g $(addprefix -I,$(SRC_DIRS))
 UNIT_TESTS = regress/unit/test_cluster regress/unit/test_ha_decide regress/unit/test_api_route
@@ -111,6 +111,10 @@ regress/unit/test_api_request regress/unit/test_api_write: regress/unit/%: regre
 UNIT_TESTS += regress/unit/test_operator_rules
 regress/unit/test_operator_rules: regress/unit/test_operator_rules.c $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_operator_rules.c $(PURE_COMMON) -ljansson
+# etcd v3's JSON gateway: its answers and pg_ha's request bodies
+UNIT_TESTS += regress/unit/test_etcd_json
+regress/unit/test_etcd_json: regress/unit/test_etcd_json.c $(PURE_COMMON_DEPS)
+	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_etcd_json.c $(PURE_COMMON) -ljansson
 # src/common's Consul answers, member records and tags, restart order
 UNIT_TESTS += regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restart_order
 regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restart_order: regress/unit/%: regress/unit/%.c $(PURE_COMMON_DEPS)
@@ -152,6 +156,7 @@ clean-unit:
 FUZZ_CC = clang
 FUZZ_SECONDS = 10
 FUZZ_TARGETS = fuzz_cluster_json fuzz_consul_response fuzz_api_request
+FUZZ_TARGETS += fuzz_etcd_json
 FUZZ_BINS = $(addprefix fuzz/build/,$(FUZZ_TARGETS))
 FUZZ_SRCS = $(PURE_COMMON) $(API_PURE) src/backend/worker/ha_decide.c
 FUZZ_CFLAGS = -std=c99 -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer \

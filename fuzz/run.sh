@@ -33,6 +33,7 @@ for target in "$@"; do
 	# large enough for a config key of PGHA_CONFIG_LEN and its listing
 	case $name in
 		consul_response) max_len=32768 ;;
+		etcd_json) max_len=32768 ;;
 		ctl_yaml) max_len=8192 ;;
 		*) max_len=16384 ;;
 	esac

@@ -18,6 +18,8 @@ packages=(
 	libkrb5-dev haproxy libipc-run-perl libdbd-pg-perl build-essential pkg-config ca-certificates curl procps openssl
 	iproute2 clang libclang-rt-14-dev
 	patroni python3-consul gnuplot-nox
+	# etcd v3, the second DCS (issue 17): the tests start their own members
+	etcd-server etcd-client
 	# make deb: Debian's packaging tools, pg_buildext, lintian
 	dpkg-dev debhelper postgresql-server-dev-all lintian
 )
@@ -35,11 +37,60 @@ for p in "${packages[@]}"; do
 	fi
 done
 
+# etcd-server's postinst enables its service (sysvinit links and the
+# systemd unit) and, on a host whose init system runs, starts a daemon on
+# 127.0.0.1:2379 as user etcd (invoke-rc.d, or deb-systemd-invoke under
+# systemd; a failed start through invoke-rc.d fails the install).  The
+# tests and the demo start etcd members of their own, as the test user and
+# on ports of their own: a package daemon would only hold 2379 and a data
+# directory nobody uses.  Both starters ask policy-rc.d first (naming the
+# service etcd and etcd.service), so for the time of the install one
+# denies etcd's start, and the install succeeds without it; a policy
+# already there, such as a container image's, is moved aside, still
+# decides for the other packages, and is put back afterwards.  The
+# service the postinst enabled is disabled below.
+policy=/usr/sbin/policy-rc.d
+policy_saved=$policy.pg_ha-saved
+restore_policy() {
+	"${sudo_cmd[@]}" rm -f "$policy"
+	if [ -e "$policy_saved" ]; then
+		"${sudo_cmd[@]}" mv "$policy_saved" "$policy"
+	fi
+}
+deny_etcd_start() {
+	# a run killed before its restore left ours in place: the saved one is
+	# the system's
+	if [ -e "$policy_saved" ]; then
+		restore_policy
+	fi
+	if [ -e "$policy" ]; then
+		"${sudo_cmd[@]}" mv "$policy" "$policy_saved"
+	fi
+	trap restore_policy EXIT
+	printf '%s\n' '#!/bin/sh' \
+		'# pg_ha scripts/setup.sh, for the time of one apt-get install only' \
+		'case "$1" in etcd | etcd.service) exit 101 ;; esac' \
+		"[ -x $policy_saved ] && exec $policy_saved \"\$@\"" \
+		'exit 0' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+	"${sudo_cmd[@]}" chmod 755 "$policy"
+}
+
 did=0
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "setup: installing ${missing[*]}"
 	"${sudo_cmd[@]}" apt-get update -q
+	deny_etcd_start
 	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+	restore_policy
+	trap - EXIT
+	did=1
+fi
+# no etcd daemon of the package's at boot either (sysvinit links and the
+# systemd unit alike: update-rc.d disables both)
+if ls /etc/rc[2345].d/S*etcd >/dev/null 2>&1 ||
+	[ -e /etc/systemd/system/multi-user.target.wants/etcd.service ]; then
+	echo "setup: disabling the etcd service of the etcd-server package"
+	"${sudo_cmd[@]}" update-rc.d etcd disable
 	did=1
 fi
 
