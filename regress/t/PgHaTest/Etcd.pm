@@ -66,7 +66,6 @@ use strict;
 use warnings;
 
 use Carp;
-use File::Basename qw(basename);
 use File::Path qw(rmtree);
 use File::Spec;
 use HTTP::Tiny;
@@ -172,8 +171,6 @@ sub start
 	croak 'PgHaTest::Etcd: no etcd binary (run scripts/setup.sh or set PG_HA_ETCD)'
 	  unless defined $binary && -x $binary;
 
-	my $testname = basename($0);
-	$testname =~ s/\.[^.]+$//;
 	my $base = PostgreSQL::Test::Utils::tempdir("etcd_$name");
 
 	my $self = bless {
@@ -195,7 +192,7 @@ sub start
 			index     => $i,
 			name      => "$name$i",
 			data_dir  => "$base/$name$i",
-			log_file  => "$PostgreSQL::Test::Utils::log_path/${testname}_$name$i.log",
+			log_file  => PgHaTest::Daemon::log_file_for("$name$i"),
 			owner_pid => $$,
 			pid       => undef,
 			paused    => 0,
@@ -435,6 +432,9 @@ END
 
 =head2 PgHaTest::Etcd::Member
 
+A member's process is a PgHaTest::Daemon (see PgHaTest): stop, kill9,
+pause, resume, is_running and the log come from there.
+
 =over
 
 =item ->stop([$timeout]), ->kill9
@@ -471,21 +471,17 @@ use warnings;
 
 use Carp;
 use HTTP::Tiny;
-use POSIX qw(WNOHANG);
 use Time::HiRes ();
 
-our @ISA = ('PgHaTest::Etcd::KV');
+our @ISA = ('PgHaTest::Daemon', 'PgHaTest::Etcd::KV');
 
-sub is_paused   { return $_[0]->{paused}; }
-sub pid         { return $_[0]->{pid}; }
-sub name        { return $_[0]->{name}; }
+sub label       { return "etcd '$_[0]->{name}'"; }
 sub number      { return $_[0]->{index}; }
 sub member_id   { return $_[0]->{member_id}; }
 sub client_port { return $_[0]->{client_port}; }
 sub peer_port   { return $_[0]->{peer_port}; }
 sub client_url  { return 'http://127.0.0.1:' . $_[0]->{client_port}; }
 sub peer_url    { return 'http://127.0.0.1:' . $_[0]->{peer_port}; }
-sub log_file    { return $_[0]->{log_file}; }
 sub data_dir    { return $_[0]->{data_dir}; }
 
 sub _command
@@ -515,33 +511,7 @@ sub _command
 sub _launch
 {
 	my ($self) = @_;
-	my @cmd = $self->_command;
-
-	open my $log, '>>', $self->{log_file} or die "could not open $self->{log_file}: $!";
-	printf $log "\n===== %s: starting: %s\n", scalar(localtime), join(' ', @cmd);
-	close $log;
-
-	my $pid = fork();
-	die "fork failed: $!" unless defined $pid;
-	if ($pid == 0)
-	{
-		# own process group, so that stop and pause reach all of it; the
-		# output goes to the log; never return into the test
-		POSIX::setsid();
-		$SIG{$_} = 'DEFAULT' foreach qw(PIPE INT TERM HUP);
-		open(STDIN, '<', '/dev/null')
-		  && open(STDOUT, '>>', $self->{log_file})
-		  && open(STDERR, '>&', \*STDOUT)
-		  or POSIX::_exit(126);
-		{
-			no warnings 'exec';
-			exec { $cmd[0] } @cmd;
-		}
-		print STDERR "could not exec $cmd[0]: $!\n";
-		POSIX::_exit(127);
-	}
-	$self->{pid}    = $pid;
-	$self->{paused} = 0;
+	my $pid = $self->_spawn($self->_command);
 	print "# etcd '$self->{name}' started, pid $pid, client $self->{client_port}, peer $self->{peer_port}\n";
 	return 1;
 }
@@ -575,82 +545,6 @@ sub _wait_member_ready
 		die "'$self->{name}' not ready ($why)" if PgHaTest::_now() >= $deadline;
 		Time::HiRes::sleep(0.05);
 	}
-}
-
-sub _log_tail
-{
-	my ($self, $lines) = @_;
-	open my $fh, '<', $self->{log_file} or return '';
-	my @all = <$fh>;
-	close $fh;
-	splice(@all, 0, @all - $lines) if @all > $lines;
-	return join('', @all);
-}
-
-sub is_running
-{
-	my ($self) = @_;
-	return 0 unless defined $self->{pid};
-	local $?;
-	if (waitpid($self->{pid}, WNOHANG) == $self->{pid})
-	{
-		$self->{pid} = undef;
-		return 0;
-	}
-	return 1;
-}
-
-sub stop
-{
-	my ($self, $timeout) = @_;
-	return $self->_terminate('TERM', $timeout // 10);
-}
-
-sub kill9
-{
-	my ($self) = @_;
-	return $self->_terminate('KILL', 10);
-}
-
-sub _terminate
-{
-	my ($self, $signal, $timeout) = @_;
-	local $?;    # waitpid must not change the test's exit status in END
-	my $pid = $self->{pid};
-	return 0 unless defined $pid && $self->{owner_pid} == $$;
-
-	kill($signal, -$pid) or kill($signal, $pid);
-	# a stopped process acts on SIGTERM only once it runs again
-	kill('CONT', -$pid) if $self->{paused};
-	$self->{paused} = 0;
-	my $deadline = PgHaTest::_now() + $timeout;
-	while (waitpid($pid, WNOHANG) == 0)
-	{
-		if (PgHaTest::_now() >= $deadline)
-		{
-			last if $signal eq 'KILL';
-			print "# etcd '$self->{name}' ignored SIGTERM, sending SIGKILL\n";
-			($signal, $deadline) = ('KILL', PgHaTest::_now() + 10);
-			kill('KILL', -$pid) or kill('KILL', $pid);
-		}
-		Time::HiRes::sleep(0.05);
-	}
-	kill('KILL', -$pid);
-	print "# etcd '$self->{name}' (pid $pid) stopped with SIG$signal\n";
-	$self->{pid} = undef;
-	return 1;
-}
-
-sub pause  { return $_[0]->_signal('STOP', 1); }
-sub resume { return $_[0]->_signal('CONT', 0); }
-
-sub _signal
-{
-	my ($self, $signal, $paused) = @_;
-	croak "etcd '$self->{name}' is not running" unless $self->is_running;
-	kill($signal, -$self->{pid}) or croak "SIG$signal to etcd '$self->{name}': $!";
-	$self->{paused} = $paused;
-	return 1;
 }
 
 sub start_again
