@@ -18,8 +18,8 @@ OBJS_COMMON = src/common/cluster.o src/common/leader_key.o src/common/base64.o \
 	src/common/member_tracker.o src/common/names.o src/common/iso_time.o \
 	src/common/config_key.o src/common/history.o src/common/sync_key.o \
 	src/common/restart_order.o
-OBJS_BACKEND = src/backend/pg_ha.o src/backend/state.o src/backend/fence.o \
-	src/backend/sql_api.o src/backend/sql_actions.o
+OBJS_BACKEND = src/backend/pg_ha.o src/backend/settings.o src/backend/state.o \
+	src/backend/fence.o src/backend/sql_api.o src/backend/sql_actions.o
 OBJS_WORKER = src/backend/worker/ha_loop.o src/backend/worker/ha_decide.o \
 	src/backend/worker/sync.o src/backend/worker/node_ctl.o \
 	src/backend/worker/member_record.o src/backend/worker/callbacks.o \
@@ -101,11 +101,11 @@ regress/unit/test_cluster: regress/unit/test_cluster.c $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_cluster.c $(PURE_COMMON) -ljansson
 regress/unit/test_ha_decide: regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c src/backend/worker/ha_decide.h $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_ha_decide.c src/backend/worker/ha_decide.c $(PURE_COMMON) -ljansson
-regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/test_api.h regress/unit/metrics_text.h $(API_PURE) $(wildcard src/backend/api/api_*.h) $(PURE_COMMON_DEPS)
+regress/unit/test_api_route: regress/unit/test_api_route.c regress/unit/metrics_text.h $(API_PURE) $(wildcard src/backend/api/api_*.h) $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_api_route.c $(API_PURE) $(PURE_COMMON) -ljansson
 # the REST API's requests as they arrive, and its write requests
 UNIT_TESTS += regress/unit/test_api_request regress/unit/test_api_write
-regress/unit/test_api_request regress/unit/test_api_write: regress/unit/%: regress/unit/%.c regress/unit/test_api.h $(API_PURE) $(wildcard src/backend/api/api_*.h) $(PURE_COMMON_DEPS)
+regress/unit/test_api_request regress/unit/test_api_write: regress/unit/%: regress/unit/%.c $(API_PURE) $(wildcard src/backend/api/api_*.h) $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(API_PURE) $(PURE_COMMON) -ljansson
 # the operator's rules of a switchover or failover (SQL, REST and pg_ha_ctl)
 UNIT_TESTS += regress/unit/test_operator_rules
@@ -121,7 +121,7 @@ regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restar
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_COMMON) -ljansson
 # the callbacks' rule is inline in its header
 UNIT_TESTS += regress/unit/test_callbacks
-regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/backend/worker/callbacks.h
+regress/unit/test_callbacks: regress/unit/test_callbacks.c regress/unit/unit_check.h src/backend/worker/callbacks.h src/backend/settings.h
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_callbacks.c
 # the sync plan: the order of the sync key and synchronous_standby_names
 UNIT_TESTS += regress/unit/test_sync_plan
@@ -146,6 +146,7 @@ unitcheck: $(UNIT_TESTS)
 # src/backend or src/bin
 checklayout:
 	scripts/check_layout.sh
+unitcheck: checklayout
 .PHONY: checklayout
 clean-unit:
 	rm -f $(UNIT_TESTS)

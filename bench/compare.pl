@@ -1423,7 +1423,7 @@ sub pgbench_phase
 # The log lines counted, per tool: [key, what they mean, pattern].  The
 # verdict's "fencings of the leader" are the fenced ones: pg_ha logs
 # `node "N" fenced: REASON` once each time a node enters the fenced state
-# (set_fenced() in src/backend/worker/ha_loop.c, on a node running as a primary: a lease
+# (pgha_set_fenced() in src/backend/worker/lease.c, on a node running as a primary: a lease
 # that ran out, a key that is no longer its own, Consul out of reach once
 # the lease ended, a demotion, a switchover, a key given up); the others
 # say why, or what clients saw.

@@ -33,6 +33,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "cluster.h"
+#include "config_key.h"
 #include "fuzz_common.h"
 
 static const char reference_config[] =
@@ -206,7 +208,7 @@ write_failover(const FuzzRequest *req, bool switchover)
 	FUZZ_CHECK(status == 0 || status == 400 || status == 412 || status == 422);
 	if (status != 0)
 		return;
-	/* what api.c writes into the failover key, and how nodes read it */
+	/* what api_action.c writes into the failover key, and how nodes read it */
 	n = pgha_failover_request_json(r.leader[0] ? r.leader : reference.leader,
 								   r.candidate[0] ? r.candidate : NULL,
 								   r.scheduled_iso[0] ? r.scheduled_iso : NULL,

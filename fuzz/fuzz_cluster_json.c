@@ -25,7 +25,15 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "cluster.h"
+#include "config_key.h"
 #include "fuzz_common.h"
+#include "history.h"
+#include "iso_time.h"
+#include "member.h"
+#include "member_tracker.h"
+#include "names.h"
+#include "sync_key.h"
 
 static PgHaCluster cluster;
 

@@ -32,6 +32,8 @@
 #include "api_route.h"
 #include "cluster.h"
 #include "ha_decide.h"
+#include "member.h"
+#include "names.h"
 #include "../regress/unit/metrics_text.h"
 
 #define FUZZ_CHECK(cond) \

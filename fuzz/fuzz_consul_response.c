@@ -24,7 +24,11 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "cluster.h"
+#include "config_key.h"
+#include "consul_parse.h"
 #include "fuzz_common.h"
+#include "history.h"
 #include "leader_key.h"
 
 static PgHaCluster cluster;

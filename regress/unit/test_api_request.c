@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "api_route.h"
-#include "test_api.h"
+#include "unit_check.h"
 
 static void
 test_parse_size(void)

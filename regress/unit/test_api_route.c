@@ -36,8 +36,9 @@
 #include <jansson.h>
 
 #include "api_route.h"
+#include "cluster.h"
 #include "metrics_text.h"
-#include "test_api.h"
+#include "unit_check.h"
 
 /* ----- snapshots like the reference's nodes (Patroni 3.0.2, scope otus) */
 

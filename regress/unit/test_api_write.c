@@ -21,7 +21,9 @@
 #include <string.h>
 
 #include "api_route.h"
-#include "test_api.h"
+#include "cluster.h"
+#include "config_key.h"
+#include "unit_check.h"
 
 /* ----- a cluster of three nodes, as read from Consul */
 

@@ -30,7 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "cluster.h"
+#include "config_key.h"
+#include "history.h"
+#include "iso_time.h"
+#include "member.h"
+#include "member_tracker.h"
+#include "sync_key.h"
 #include "unit_check.h"
 
 /* string literal with its length, NUL bytes included */
@@ -1211,6 +1218,51 @@ test_config_timings(void)
 	CHECK(pgha_config_with_timing("[]", "ttl", 1000, buf, sizeof(buf), err, sizeof(err)) < 0);
 }
 
+/*
+ * The parameters the configuration may not set, one list for the SQL
+ * functions, the REST API, pg_ha_ctl and pg_ha.conf's writer; the words of
+ * a switch, one list for the listing and the SQL functions.
+ */
+static void
+test_config_rules(void)
+{
+	char		err[PGHA_ERR_LEN];
+	long long	v = -1;
+	bool		on = false;
+
+	CHECK_STR(pgha_owned_parameter("pg_ha.ttl"),
+			  "pg_ha's own settings are per node, in postgresql.conf");
+	CHECK_STR(pgha_owned_parameter("PG_HA.loop_wait"),
+			  "pg_ha's own settings are per node, in postgresql.conf");
+	CHECK_STR(pgha_owned_parameter("primary_conninfo"),
+			  "pg_ha sets it itself, or it is per node");
+	/* GUC names are case-insensitive: no way around the list */
+	CHECK_STR(pgha_owned_parameter("Port"), "pg_ha sets it itself, or it is per node");
+	CHECK_STR(pgha_owned_parameter("WAL_LEVEL"), "pg_ha sets it itself, or it is per node");
+	CHECK(pgha_owned_parameter("work_mem") == NULL);
+	CHECK(pgha_owned_parameter("pg_hax") == NULL);
+	CHECK(pgha_owned_parameter("ports") == NULL);
+	CHECK(pgha_owned_parameter("") == NULL);
+
+	CHECK(pgha_switch_word("on", &on) && on);
+	CHECK(pgha_switch_word("TRUE", &on) && on);
+	CHECK(pgha_switch_word("Yes", &on) && on);
+	CHECK(pgha_switch_word("1", &on) && on);
+	CHECK(pgha_switch_word("OFF", &on) && !on);
+	CHECK(pgha_switch_word("false", &on) && !on);
+	CHECK(pgha_switch_word("no", &on) && !on);
+	CHECK(pgha_switch_word("0", &on) && !on);
+	on = true;
+	CHECK(!pgha_switch_word("maybe", &on) && on);
+	CHECK(!pgha_switch_word("", &on));
+	CHECK(!pgha_switch_word("o", &on));
+
+	CHECK(pgha_sync_setting_value("synchronous_mode", "Yes", &v, err, sizeof(err)) && v == 1);
+	CHECK(pgha_sync_setting_value("synchronous_mode_strict", "off", &v, err, sizeof(err)) && v == 0);
+	CHECK(!pgha_sync_setting_value("synchronous_mode", "2", &v, err, sizeof(err)));
+	CHECK_STR(err, "synchronous_mode must be a boolean (on or off)");
+}
+
 /* synchronous mode: the config switches, the sync key, its JSON, roles */
 static void
 test_sync(void)
@@ -1670,6 +1722,7 @@ main(void)
 	test_find_member();
 	test_restart_keys();
 	test_config_timings();
+	test_config_rules();
 	test_stopped_members();
 	test_stopped_record();
 	test_member_tracker();

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
+#include "consul_parse.h"
 #include "ha_decide.h"
 #include "leader_key.h"
+#include "member.h"
 
 static int	passed;
 static int	failed;

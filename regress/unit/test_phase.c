@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "phase.h"
 #include "unit_check.h"
 

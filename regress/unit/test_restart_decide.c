@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "restart_decide.h"
 #include "unit_check.h"
 

@@ -33,6 +33,21 @@ check_at(bool ok, const char *expr, const char *file, int line)
 
 #define CHECK(cond) check_at((cond) ? true : false, #cond, __FILE__, __LINE__)
 
+/* an integer equal to the one wanted; prints both when not */
+#define CHECK_INT(got, want) \
+	do { \
+		long long got_ = (long long) (got); \
+		long long want_ = (long long) (want); \
+		if (got_ == want_) \
+			npassed++; \
+		else \
+		{ \
+			nfailed++; \
+			printf("%s:%d: check failed: %s is %lld, expected %lld\n", \
+				   __FILE__, __LINE__, #got, got_, want_); \
+		} \
+	} while (0)
+
 /* a string equal to the one wanted; prints both when not */
 #define CHECK_STR(got, want) \
 	do { \

@@ -35,7 +35,8 @@
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
 
-#include "pg_ha.h"
+#include "fence.h"
+#include "settings.h"
 #include "state.h"
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;

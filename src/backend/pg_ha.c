@@ -1,12 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * pg_ha.c
- *	  Entry point of the pg_ha extension: settings, shared memory, hooks,
- *	  background workers.
+ *	  Entry point of the pg_ha extension (_PG_init): the settings, defined
+ *	  and checked, shared memory, hooks, background workers.
  *
  * pg_ha must be in shared_preload_libraries: it runs inside the postmaster
  * from the start, fences the node before the first client connects and
  * starts the HA worker that talks to Consul.
+ *
+ * The variables the settings set are settings.c's, declared in settings.h
+ * for the files that read them.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,49 +21,21 @@
 #include "storage/ipc.h"
 #include "utils/guc.h"
 
-#include "api.h"
-#include "dcs.h"
 #include "api_tls.h"
-#include "callbacks.h"
-#include "cluster.h"
+#include "cluster_limits.h"
+#include "dcs.h"
+#include "fence.h"
 #include "ha_decide.h"
+#include "member.h"
+#include "names.h"
 #include "pg_ha.h"
+#include "settings.h"
 #include "state.h"
 
 PG_MODULE_MAGIC;
 
-char	   *pg_ha_cluster = NULL;
-char	   *pg_ha_node_name = NULL;
-char	   *pg_ha_namespace = NULL;
-char	   *pg_ha_consul_url = NULL;
-char	   *pg_ha_consul_token = NULL;
-char	   *pg_ha_connect_address = NULL;
-char	   *pg_ha_api_listen = NULL;
-char	   *pg_ha_replication_user = NULL;
-char	   *pg_ha_passfile = NULL;
-int			pg_ha_ttl = 10000;
-int			pg_ha_loop_wait = 2000;
-int			pg_ha_retry_timeout = 3000;
-int			pg_ha_lock_delay = 0;
-int			pg_ha_member_slots_ttl = 30 * 60 * 1000;
-char	   *pg_ha_restart_command = NULL;
-bool		pg_ha_nofailover = false;
-/* Patroni's other tags, published in the member record (pgha_local_tags) */
-bool		pg_ha_nosync = false;
-bool		pg_ha_noloadbalance = false;
-bool		pg_ha_clonefrom = false;
-int			pg_ha_failover_priority = 1;
-char	   *pg_ha_tags = NULL;
 /* pg_ha.tags in compact JSON, as its check hook made it ("" for none) */
 static const char *pg_ha_tags_canonical = "";
-/* REST API credentials "user:password" (extern in api.c); never logged */
-char	   *pg_ha_api_auth = NULL;
-/* REST API TLS (api_tls.c) */
-char	   *pg_ha_api_certfile = NULL;
-char	   *pg_ha_api_keyfile = NULL;
-char	   *pg_ha_api_cafile = NULL;
-/* commands run on events, Patroni's callbacks (callbacks.c) */
-char	   *pg_ha_callback_command[PGHA_CB_NCALLBACKS];
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;

@@ -32,12 +32,14 @@
 
 #include "api_route.h"
 #include "cluster.h"
+#include "config_key.h"
 #include "dcs.h"
-#include "pg_ha.h"
-#include "node_ctl.h"
+#include "local_state.h"
+#include "names.h"
 #include "operator_rules.h"
+#include "restart_order.h"
+#include "settings.h"
 #include "state.h"
-#include "sync.h"
 
 /* how often positions are read again before a refusal for lag stands */
 #define POSITIONS_POLL_MS	200
@@ -284,7 +286,8 @@ check_request(PgHaCluster *c, PgHaOpAction action, const char *candidate,
 
 /*
  * This session asks its own node to step down or restart, which ends it:
- * the HA worker lets it send its answer first (let_caller_finish).
+ * the HA worker lets it send its answer first (pgha_let_caller_finish(),
+ * actions.c).
  */
 static void
 note_caller(void)
@@ -950,12 +953,6 @@ pg_ha_restart(PG_FUNCTION_ARGS)
 }
 
 /* ----- pg_ha_reinit */
-
-/* pg_ha.api_* (pg_ha.c): how this node's REST API client authenticates */
-extern char *pg_ha_api_auth;
-extern char *pg_ha_api_certfile;
-extern char *pg_ha_api_keyfile;
-extern char *pg_ha_api_cafile;
 
 /* the start of a member's answer; no palloc in libcurl's callback */
 typedef struct ApiAnswer

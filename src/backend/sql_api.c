@@ -19,9 +19,12 @@
 #include "utils/timestamp.h"
 
 #include "cluster.h"
-#include "node_ctl.h"
-#include "pg_ha.h"
+#include "history.h"
+#include "iso_time.h"
+#include "names.h"
+#include "settings.h"
 #include "state.h"
+#include "sync_key.h"
 
 PG_FUNCTION_INFO_V1(pg_ha_node_info);
 PG_FUNCTION_INFO_V1(pg_ha_members);

@@ -29,6 +29,7 @@
  *-------------------------------------------------------------------------
  */
 #include "cluster.h"
+#include "config_key.h"
 #include "consul_parse.h"
 #include "iso_time.h"
 #include "json_util.h"
@@ -41,7 +42,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define MEMBERS_DIR			"members/"
 
@@ -287,16 +287,10 @@ config_switch(PgHaCluster *c, const json_t *root, const char *name)
 		return json_integer_value(v) != 0;
 	if (json_is_string(v))
 	{
-		static const char *const yes[] = {"on", "true", "yes", "1"};
-		static const char *const no[] = {"off", "false", "no", "0"};
-		const char *s = json_string_value(v);
+		bool		on;
 
-		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-			if (strcasecmp(s, yes[i]) == 0)
-				return true;
-		for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-			if (strcasecmp(s, no[i]) == 0)
-				return false;
+		if (pgha_switch_word(json_string_value(v), &on))
+			return on;
 	}
 	add_warning(c, "config: %s is not a boolean", name);
 	return false;

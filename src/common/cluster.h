@@ -10,13 +10,11 @@
  * That keeps it usable from the backend, from the CLI, from unit tests and
  * from fuzzers alike.
  *
- * The formats of the keys' values, both ways, have headers of their own,
- * one per concern: member.h (member records and tags), config_key.h,
- * sync_key.h, history.h (history and promotion keys), restart_order.h,
- * member_tracker.h, consul_parse.h (Consul's other answers), names.h,
- * iso_time.h.  For now this header includes them all, so that a file
- * including cluster.h sees all of src/common's Consul data as before (an
- * umbrella); its own declarations need only cluster_limits.h and member.h.
+ * The model only: the formats of the keys' values, both ways, have headers
+ * of their own, one per concern, which a file includes for what it uses:
+ * member.h (member records and tags), config_key.h, sync_key.h, history.h
+ * (history and promotion keys), restart_order.h, member_tracker.h,
+ * consul_parse.h (Consul's other answers), names.h, iso_time.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,16 +27,6 @@
 
 #include "cluster_limits.h"
 #include "member.h"
-
-/* the umbrella: see above */
-#include "config_key.h"
-#include "consul_parse.h"
-#include "history.h"
-#include "iso_time.h"
-#include "member_tracker.h"
-#include "names.h"
-#include "restart_order.h"
-#include "sync_key.h"
 
 #define PGHA_DEFAULT_MAX_LAG	1048576 /* Patroni's default, bytes */
 

@@ -8,6 +8,10 @@
  * errbuf; editors refuse a value that is not a JSON object rather than
  * replace it, and keep every key they do not edit as it was, in its order.
  *
+ * The rule of which parameters the configuration may not set (pg_ha owns
+ * them, or they are per node) is here too, so that the SQL functions, the
+ * REST API, pg_ha_ctl and the writer of pg_ha.conf apply one list.
+ *
  * What this file is not for: writing the key to Consul (the SQL
  * functions, the REST API, pg_ha_ctl), deciding whether an operator may
  * change a setting (operator_rules.c), or putting the parameters into
@@ -218,6 +222,47 @@ pgha_config_with_parameter(const char *config, const char *name,
 	return config_edited(root, buf, buflen, errbuf, errlen);
 }
 
+const char *
+pgha_owned_parameter(const char *name)
+{
+	static const char *const node_local[] = {
+		"primary_conninfo", "primary_slot_name", "recovery_target_timeline",
+		"shared_preload_libraries", "port", "listen_addresses",
+		"data_directory", "hba_file", "ident_file", "config_file",
+		"hot_standby", "wal_level"
+	};
+
+	/* PostgreSQL's parameter names are case-insensitive */
+	if (strncasecmp(name, "pg_ha.", 6) == 0)
+		return "pg_ha's own settings are per node, in postgresql.conf";
+	for (size_t i = 0; i < sizeof(node_local) / sizeof(node_local[0]); i++)
+		if (strcasecmp(name, node_local[i]) == 0)
+			return "pg_ha sets it itself, or it is per node";
+	return NULL;
+}
+
+bool
+pgha_switch_word(const char *word, bool *on)
+{
+	static const char *const yes[] = {"on", "true", "yes", "1"};
+	static const char *const no[] = {"off", "false", "no", "0"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+	{
+		if (strcasecmp(word, yes[i]) == 0)
+		{
+			*on = true;
+			return true;
+		}
+		if (strcasecmp(word, no[i]) == 0)
+		{
+			*on = false;
+			return true;
+		}
+	}
+	return false;
+}
+
 bool
 pgha_is_sync_setting(const char *name)
 {
@@ -231,8 +276,7 @@ bool
 pgha_sync_setting_value(const char *name, const char *value, long long *v,
 						char *errbuf, size_t errlen)
 {
-	static const char *const yes[] = {"on", "true", "yes", "1"};
-	static const char *const no[] = {"off", "false", "no", "0"};
+	bool		on;
 
 	if (!pgha_is_sync_setting(name) || value == NULL)
 	{
@@ -249,18 +293,10 @@ pgha_sync_setting_value(const char *name, const char *value, long long *v,
 		}
 		return true;
 	}
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+	if (pgha_switch_word(value, &on))
 	{
-		if (strcasecmp(value, yes[i]) == 0)
-		{
-			*v = 1;
-			return true;
-		}
-		if (strcasecmp(value, no[i]) == 0)
-		{
-			*v = 0;
-			return true;
-		}
+		*v = on ? 1 : 0;
+		return true;
 	}
 	pgha_set_error(errbuf, errlen, "%s must be a boolean (on or off)", name);
 	return false;

@@ -52,6 +52,21 @@ extern int	pgha_config_with_parameter(const char *config, const char *name,
 									   size_t errlen);
 
 /*
+ * Why name is not a parameter to set cluster-wide (pg_ha sets it itself,
+ * or it is per node), or NULL.  In any case, as PostgreSQL's names.  The
+ * SQL functions, the REST API and pg_ha_ctl refuse such a parameter, the
+ * HA worker leaves it out of pg_ha.conf.
+ */
+extern const char *pgha_owned_parameter(const char *name);
+
+/*
+ * A switch's word as the config key may spell it, a boolean of
+ * PostgreSQL's or Patroni's: on, true, yes, 1 or off, false, no, 0, in
+ * any case.  False when word is neither; else *on.
+ */
+extern bool pgha_switch_word(const char *word, bool *on);
+
+/*
  * The cluster-wide synchronous mode settings, top-level keys of the config
  * key: synchronous_mode and synchronous_mode_strict (booleans, written as
  * JSON true/false; "on", "off", "true", "false", "yes", "no", "1", "0"

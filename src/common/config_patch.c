@@ -13,12 +13,13 @@
  * of each parameter is left to the caller to check with PostgreSQL.
  *
  * Pure and frontend-safe: libc and jansson, no PostgreSQL, no I/O.  What
- * this file is not for: reading or writing the key (api.c does it with
+ * this file is not for: reading or writing the key (api_action.c does it with
  * check-and-set), the timing rule (pgha_config_timings()).
  *
  *-------------------------------------------------------------------------
  */
 #include "config_patch.h"
+#include "config_key.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "cluster.h"
+#include "config_key.h"
 
 /* longer patches: 400 (the REST API refuses longer bodies before, 413) */
 #define PGHA_CONFIG_PATCH_MAX	(64 * 1024)

@@ -4,7 +4,7 @@
  *	  Read and write the history and promotion keys (history.h).
  *
  * What this file is not for: choosing the reason or the position of a
- * promotion (the HA worker's timeline.c and ha_loop.c), or reading the
+ * promotion (the HA worker's timeline.c and promotion.c), or reading the
  * keys from the listing (cluster.c).
  *
  * src/common/history.c

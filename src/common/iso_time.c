@@ -9,7 +9,7 @@
  *
  * What this file is not for: reading or writing the keys that hold these
  * times (cluster.c, member.c), or the REST API's own time format
- * (api_route.c).
+ * (api_snapshot.c).
  *
  * src/common/iso_time.c
  *

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "operator_rules.h"
+#include "sync_key.h"
 
 static bool
 given(const char *s)
@@ -92,7 +93,7 @@ position_fit(const PgHaCluster *c, const PgHaMember *m, int64_t *lag)
 		return PGHA_OP_OK;
 	if (!m->has_xlog)
 		return PGHA_OP_CANDIDATE_NO_POSITION;
-	/* positions are never negative (cluster.c): no overflow */
+	/* positions are never negative (member.c, cluster.c): no overflow */
 	if (pgha_rule_leader_position(c, &pos) && pos > m->xlog_location &&
 		pos - m->xlog_location > c->max_lag_on_failover)
 	{

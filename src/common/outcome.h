@@ -111,7 +111,7 @@ pgha_failover_outcome_text(PgHaOutcome outcome, bool switchover,
  * the cluster as read from Consul.  Patroni's handler blocks until its own
  * restart is over; pg_ha's REST API wrote restart/<member>, which the
  * member's HA worker rewrites when it starts the restart and deletes once
- * Consul has the record of the restarted server (ha_loop.c), or at once
+ * Consul has the record of the restarted server (restart.c), or at once
  * when the restart did not happen.  old_start_ms: epoch ms of the start of
  * the server the request was sent to (0: unknown).  The states:
  *

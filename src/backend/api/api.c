@@ -19,20 +19,21 @@
  * /switchover) cannot run inside MHD's callback (their Consul requests
  * serve MHD meanwhile, and MHD_run is not reentrant), so the callback
  * suspends the connection and queues it; the HA worker carries the queue
- * out between rounds (pgha_api_run_writes, api_action.c) and resumes each
- * connection with its answer, or leaves it waiting for the outcome of a
- * switchover, failover or restart (api_wait.c).  Who may write:
- * pg_ha.api_auth (api_route.c, pgha_api_check_auth).
+ * out between rounds (pgha_api_run_writes(), with api_action.c) and
+ * resumes each connection with its answer, or leaves it waiting for the
+ * outcome of a switchover, failover or restart (api_wait.c).  Who may write:
+ * pg_ha.api_auth (api_request.c, pgha_api_check_auth).
  *
  * The requests are outside data from anyone who can reach the port.  MHD
  * bounds them (connection limits, timeouts, a memory limit per
- * connection); api_route.c parses what remains defensively.  Nothing here
+ * connection); api_request.c parses what remains defensively.  Nothing here
  * may raise an ERROR through MHD's stack: the snapshot is taken under
  * PG_TRY, and a failure becomes a 500 for that request alone.
  *
  * What this file is not for: the status codes, bodies and checks
- * (api_route.c, unit-tested), the write requests (api_action.c) and the
- * waits for their outcome (api_wait.c).
+ * (api_route.c and the files it dispatches to, api_write.c, unit-tested),
+ * the snapshot they read (api_collect.c), the write requests
+ * (api_action.c) and the waits for their outcome (api_wait.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -59,11 +60,8 @@
 #include "api_tls.h"
 #include "api_wait.h"
 #include "dcs.h"
-#include "pg_ha.h"
+#include "settings.h"
 #include "state.h"
-
-/* pg_ha.api_auth, defined in pg_ha.c */
-extern char *pg_ha_api_auth;
 
 /* Limits: HAProxy makes one short connection per check. */
 #define API_CONNECTION_LIMIT		128

@@ -43,10 +43,4 @@ extern int	pgha_api_socket(void);
 extern long pgha_api_timeout_ms(void);
 extern bool pgha_api_serve_pending(void);
 
-/*
- * pgha_worker_wait() (worker_wait.h) under its former name, defined there;
- * declared here until ha_loop.c includes worker_wait.h.
- */
-extern int	pgha_api_wait(int events, long timeout_ms, uint32 wait_event_info);
-
 #endif							/* PG_HA_API_H */

@@ -12,7 +12,7 @@
  * failover or restart leaves its answer to its outcome (api_wait.c).
  *
  * What this file is not for: parsing and checking the requests
- * (api_route.c, operator_rules.c, unit-tested), or who may send them
+ * (api_write.c, operator_rules.c, unit-tested), or who may send them
  * (pgha_api_check_auth, in api.c's callback).
  *
  *-------------------------------------------------------------------------
@@ -30,11 +30,13 @@
 #include "api_action.h"
 #include "api_collect.h"
 #include "api_route.h"
-#include "conf_file.h"
+#include "cluster.h"
+#include "config_key.h"
 #include "dcs.h"
 #include "local_state.h"
 #include "node_ctl.h"
-#include "pg_ha.h"
+#include "restart_order.h"
+#include "settings.h"
 #include "state.h"
 
 /* one write request, outlives the read requests served meanwhile */
@@ -291,7 +293,7 @@ delete_scheduled(bool restart, PgHaApiResponse *resp)
 /*
  * POST /reinitialize: this node, cloned again from the leader.  Checked
  * here against the cluster as Consul has it now (Patroni's texts); the HA
- * worker starts the clone at its next round (ha_loop.c), once a session
+ * worker starts the clone at its next round (actions.c), once a session
  * of this server that asked (pg_ha_reinit) has its answer.
  */
 static void

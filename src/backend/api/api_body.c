@@ -27,6 +27,10 @@
 #include <jansson.h>
 
 #include "api_health.h"
+#include "cluster.h"
+#include "iso_time.h"
+#include "member.h"
+#include "sync_key.h"
 
 #define JSON_FLAGS		(JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)
 

@@ -9,7 +9,8 @@
  *
  * Pure: libc and jansson, no PostgreSQL, no I/O.  What this file is not
  * for: status codes of the health checks (api_health.c), /metrics
- * (api_metrics.c), the write endpoints' answers (api.c).
+ * (api_metrics.c), the write endpoints' answers (api_write.c,
+ * api_action.c).
  *
  *-------------------------------------------------------------------------
  */

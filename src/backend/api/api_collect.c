@@ -12,7 +12,7 @@
  * starts with the postmaster and reports "starting" during crash recovery.
  *
  * What this file is not for: the status codes and bodies made of it
- * (api_route.c, unit-tested).
+ * (api_route.c and the files it dispatches to, unit-tested).
  *
  *-------------------------------------------------------------------------
  */
@@ -25,9 +25,11 @@
 #include "utils/timestamp.h"
 
 #include "api_collect.h"
+#include "cluster.h"
 #include "conf_file.h"
 #include "local_state.h"
 #include "pg_ha.h"
+#include "settings.h"
 #include "state.h"
 
 int64

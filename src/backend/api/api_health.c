@@ -18,6 +18,9 @@
  *-------------------------------------------------------------------------
  */
 #include "api_health.h"
+#include "cluster.h"
+#include "member.h"
+#include "sync_key.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,6 +15,7 @@
  *-------------------------------------------------------------------------
  */
 #include "api_request.h"
+#include "base64.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  *	  An answer of the REST API: status, body, Allow header.
  *
  * Every part of the REST API (api_route.c and the files it dispatches to,
- * and api.c for the write requests) hands its answer to the HTTP server in
- * a PgHaApiResponse, built with the functions below.
+ * and api_action.c for the write requests) hands its answer to the HTTP
+ * server in a PgHaApiResponse, built with the functions below.
  *
  * Pure: libc only, no PostgreSQL, no I/O, so that the unit tests and the
  * fuzzers link it.  What this file is not for: deciding which answer to

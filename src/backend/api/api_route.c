@@ -8,14 +8,15 @@
  * takes checked, then a read request answered from a snapshot of the
  * node: the health checks' codes (api_health.c), the JSON documents
  * (api_body.c), /metrics (api_metrics.c).  Write requests are parsed and
- * checked by api_write.c and carried out by api.c, which needs Consul.
+ * checked by api_write.c and carried out by api_action.c, which needs
+ * Consul.
  *
  * The table is the list of the API's paths: docs/api.md documents each
  * (regress/t/110_docs.pl reads it from this file).
  *
  * Pure: libc and jansson, no PostgreSQL, no I/O.  What this file is not
- * for: reading shared memory or sockets (api.c), deciding anything about
- * failover (ha_decide.c).
+ * for: reading shared memory or sockets (api_collect.c, api.c), deciding
+ * anything about failover (ha_decide.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -209,7 +210,7 @@ pgha_api_respond(const PgHaApiRequest *req, const PgHaApiSnapshot *s,
 		resp->allow_methods = ALLOW_CONFIG;
 	if (pgha_api_is_write(req))
 	{
-		/* api.c answers these: they need Consul */
+		/* api_action.c answers these: they need Consul */
 		pgha_api_error_response(resp, 500, "write requests are not answered from a snapshot");
 		return;
 	}

@@ -3,7 +3,7 @@
  * api_route.h
  *	  The REST API's answers as pure functions: request in, response out.
  *
- * The HA worker's REST API (api.c) reads the node's state into a
+ * The HA worker's REST API (api_collect.c) reads the node's state into a
  * PgHaApiSnapshot and hands it here with the method and the raw request
  * URI; api_route.c parses the request, looks its path up in the routing
  * table and dispatches it to the file of its concern:
@@ -20,7 +20,7 @@
  * All of them do no I/O and know nothing of PostgreSQL or of the HTTP
  * library: libc and jansson only, like src/common, so that every branch is
  * unit-tested alone (regress/unit/test_api_*.c) and fuzzed with hostile
- * requests.  This header includes them all: api.c does the I/O of the
+ * requests.  This header includes them all: api_action.c does the I/O of the
  * write requests (Consul, the postmaster's SIGHUP, PostgreSQL's own check
  * of parameter values) with their functions.
  *

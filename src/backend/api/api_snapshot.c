@@ -1,18 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * api_snapshot.c
- *	  The values api.c computes while it fills in a PgHaApiSnapshot.
+ *	  The values api_collect.c computes while it fills in a PgHaApiSnapshot.
  *
  * A replica's lag behind its leader and PostgreSQL timestamps in Patroni's
- * spelling.  The calendar arithmetic is cluster.c's (pgha_format_iso_time):
+ * spelling.  The calendar arithmetic is iso_time.c's (pgha_format_iso_time):
  * this file only respells its answer.
  *
  * Pure: libc only.  What this file is not for: reading the node's state
- * (api.c).
+ * (api_collect.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "api_snapshot.h"
+#include "iso_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,14 +3,15 @@
  * api_snapshot.h
  *	  The node's state as the REST API's answers read it, at one moment.
  *
- * The HA worker's REST server (api.c) reads shared memory, the walsenders
- * and the cluster as last read from Consul into a PgHaApiSnapshot; every
- * read answer (health codes, documents, /metrics) is a pure function of it
- * and of the request.  The two helpers below are how api.c fills in the
- * times and the lag, kept here so that they are unit-tested.
+ * The HA worker's REST server (api_collect.c) reads shared memory, the
+ * walsenders and the cluster as last read from Consul into a
+ * PgHaApiSnapshot; every read answer (health codes, documents, /metrics)
+ * is a pure function of it and of the request.  The two helpers below are
+ * how api_collect.c fills in the times and the lag, kept here so that they
+ * are unit-tested.
  *
  * Pure: libc only, no PostgreSQL, no I/O.  What this file is not for:
- * reading that state (api.c) or judging it (api_health.c).
+ * reading that state (api_collect.c) or judging it (api_health.c).
  *
  *-------------------------------------------------------------------------
  */

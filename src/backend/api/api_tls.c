@@ -29,7 +29,7 @@
 #include <microhttpd.h>
 
 #include "api_tls.h"
-#include "pg_ha.h"
+#include "settings.h"
 
 /* PEM files are a few KB; a CA bundle some hundred */
 #define TLS_MAX_FILE	(4 * 1024 * 1024)

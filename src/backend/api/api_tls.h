@@ -8,11 +8,6 @@
 #ifndef PG_HA_API_TLS_H
 #define PG_HA_API_TLS_H
 
-/* GUCs, defined in pg_ha.c */
-extern char *pg_ha_api_certfile;
-extern char *pg_ha_api_keyfile;
-extern char *pg_ha_api_cafile;
-
 /* The PEM texts for libmicrohttpd; malloc'ed, NULL when not used. */
 typedef struct PgHaApiTls
 {

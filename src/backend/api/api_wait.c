@@ -41,8 +41,9 @@
 
 #include "api_route.h"
 #include "api_wait.h"
+#include "cluster.h"
 #include "dcs.h"
-#include "pg_ha.h"
+#include "settings.h"
 #include "state.h"
 
 /* the largest cluster listing a waiter reads, as dcs_consul.c's limit */

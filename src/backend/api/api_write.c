@@ -12,7 +12,7 @@
  * reason codes into the REST API's words.
  *
  * Pure: libc and jansson, no PostgreSQL, no I/O.  What this file is not
- * for: carrying the requests out (api.c: Consul, the postmaster), the
+ * for: carrying the requests out (api_action.c: Consul, the postmaster), the
  * merge patch of PATCH /config (config_patch.c), the credentials
  * (api_request.c).
  *
@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "api_snapshot.h"
+#include "iso_time.h"
 #include "operator_rules.h"
 
 bool

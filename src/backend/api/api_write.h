@@ -6,9 +6,9 @@
  * POST /switchover /failover /restart /reinitialize, DELETE /switchover
  * and /restart: each body parsed into a struct, then checked against the
  * cluster as read from Consul.  The functions answer with a status code
- * and Patroni's text; api.c carries an accepted request out (Consul, the
- * postmaster).  The merge patch of PATCH /config is config_patch.h's, the
- * credentials api_request.h's.
+ * and Patroni's text; api_action.c carries an accepted request out
+ * (Consul, the postmaster).  The merge patch of PATCH /config is
+ * config_patch.h's, the credentials api_request.h's.
  *
  * Pure: libc and jansson, no PostgreSQL, no I/O.  What this file is not
  * for: changing anything.

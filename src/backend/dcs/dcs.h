@@ -16,6 +16,7 @@
 #define PG_HA_DCS_H
 
 #include "cluster.h"
+#include "consul_parse.h"
 
 typedef struct DcsSettings
 {

@@ -39,9 +39,11 @@
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
 
+#include "cluster.h"
+#include "consul_parse.h"
 #include "dcs.h"
 #include "leader_key.h"
-#include "pg_ha.h"
+#include "settings.h"
 
 /* Consul answers are small; anything larger is not Consul talking. */
 #define DCS_MAX_BODY	(4 * 1024 * 1024)

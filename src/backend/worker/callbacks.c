@@ -37,7 +37,7 @@
 #include "callbacks.h"
 #include "cluster.h"
 #include "node_ctl.h"
-#include "pg_ha.h"
+#include "settings.h"
 #include "state.h"
 
 /* what the callbacks were told, in the data directory */

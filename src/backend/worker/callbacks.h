@@ -17,18 +17,8 @@
 
 #include <stdbool.h>
 
-/* the callbacks, each the suffix of its setting: pg_ha.on_start ... */
-typedef enum PgHaCallback
-{
-	PGHA_CB_NONE = -1,
-	PGHA_CB_ON_START = 0,
-	PGHA_CB_ON_STOP,
-	PGHA_CB_ON_RESTART,
-	PGHA_CB_ON_RELOAD,
-	PGHA_CB_ON_ROLE_CHANGE
-} PgHaCallback;
-
-#define PGHA_CB_NCALLBACKS	5
+/* the callbacks, PgHaCallback, are settings.h's: pg_ha.on_start ... */
+#include "settings.h"
 
 /*
  * The role a callback is told: "master" for the leader that takes writes
@@ -54,9 +44,6 @@ typedef enum PgHaCbEvent
 	PGHA_CB_STOP_FOR_RESTART,	/* the shutdown of a restart pg_ha does */
 	PGHA_CB_STOP_FOR_DEMOTION	/* the shutdown of pg_ha's demotion */
 } PgHaCbEvent;
-
-/* the settings, indexed by PgHaCallback (pg_ha.c) */
-extern char *pg_ha_callback_command[PGHA_CB_NCALLBACKS];
 
 static inline const char *
 pgha_callback_name(PgHaCallback cb)

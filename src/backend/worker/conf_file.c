@@ -30,8 +30,10 @@
 #include "utils/memutils.h"
 
 #include "conf_file.h"
-#include "pg_ha.h"
+#include "config_key.h"
+#include "names.h"
 #include "pg_ha_files.h"
+#include "settings.h"
 
 /* synchronous_standby_names in pg_ha.conf: the sync plan's state */
 static PgHaSyncSetting sync_setting;
@@ -128,24 +130,6 @@ write_file_atomically(const char *path, const char *content)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("pg_ha: could not rename \"%s\" to \"%s\": %m", tmp, path)));
-}
-
-const char *
-pgha_owned_parameter(const char *name)
-{
-	static const char *const node_local[] = {
-		"primary_conninfo", "primary_slot_name", "recovery_target_timeline",
-		"shared_preload_libraries", "port", "listen_addresses",
-		"data_directory", "hba_file", "ident_file", "config_file",
-		"hot_standby", "wal_level"
-	};
-
-	if (strncmp(name, "pg_ha.", 6) == 0)
-		return "pg_ha's own settings are per node, in postgresql.conf";
-	for (int i = 0; i < lengthof(node_local); i++)
-		if (strcmp(name, node_local[i]) == 0)
-			return "pg_ha sets it itself, or it is per node";
-	return NULL;
 }
 
 bool

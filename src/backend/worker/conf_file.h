@@ -34,9 +34,6 @@ extern bool pgha_pending_restart(void);
 /* The last good config key's JSON this node saw, or NULL. */
 extern const char *pgha_last_good_config(void);
 
-/* Parameters the cluster-wide configuration may not set, with why. */
-extern const char *pgha_owned_parameter(const char *name);
-
 /*
  * synchronous_standby_names as pg_ha.conf sets it, the state of the sync
  * plan (sync_plan.h): read from the setting in force until pg_ha sets it.

@@ -15,7 +15,12 @@
 #include <string.h>
 
 #include "ha_decide.h"
+#include "config_key.h"
+#include "consul_parse.h"
+#include "history.h"
 #include "leader_key.h"
+#include "member.h"
+#include "sync_key.h"
 
 #if defined(__GNUC__)
 static void set_decision(HaDecision *out, HaAction action, const char *fmt,...)
@@ -840,7 +845,7 @@ bool
 ha_timing_valid(int ttl_ms, int loop_wait_ms, int retry_timeout_ms,
 				char *err, size_t errlen)
 {
-	/* one rule for the settings and the config key: cluster.c has it */
+	/* one rule for the settings and the config key: config_key.c has it */
 	return pgha_timing_valid(ttl_ms, loop_wait_ms, retry_timeout_ms, err, errlen);
 }
 

@@ -14,6 +14,7 @@
 #define PG_HA_DECIDE_H
 
 #include "cluster.h"
+#include "consul_parse.h"
 
 typedef enum HaAction
 {

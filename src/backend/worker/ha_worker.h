@@ -99,6 +99,9 @@ typedef struct HaWorker
 	HaPhaseState phase;
 } HaWorker;
 
+/* The HA worker's entry point (ha_loop.c), registered by name in _PG_init. */
+extern PGDLLEXPORT void pg_ha_worker_main(Datum main_arg);
+
 /* A Consul error of this round; the first one is published. */
 static inline void
 pgha_round_error(HaWorker *w, const char *err)

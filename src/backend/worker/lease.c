@@ -27,13 +27,16 @@
 #include "storage/pmsignal.h"
 
 #include "api.h"
+#include "cluster.h"
 #include "dcs.h"
+#include "fence.h"
 #include "ha_worker.h"
-#include "lease.h"
 #include "leader_key.h"
+#include "lease.h"
 #include "node_ctl.h"
 #include "node_state.h"
-#include "pg_ha.h"
+#include "pg_ha_files.h"
+#include "settings.h"
 #include "state.h"
 
 #define MIN_SESSION_TTL_MS	10000	/* Consul's minimum */

@@ -8,7 +8,7 @@
  * catalogs, so it is not read (the REST API shows usename as null).
  *
  * What this file is not for: deciding anything from what it reads
- * (sync_plan.c, ha_decide.c), or formatting it for a client (api_route.c).
+ * (sync_plan.c, ha_decide.c), or formatting it for a client (api_body.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +29,7 @@
 #include "utils/builtins.h"
 
 #include "local_state.h"
-#include "pg_ha.h"
+#include "settings.h"
 
 static const char *
 walsnd_state_name(WalSndState state)
@@ -221,6 +221,25 @@ pgha_read_local_wal(PgHaLocalWal *wal)
 		wal->streaming = WalRcv->walRcvState == WALRCV_STREAMING;
 		wal->latest_end = WalRcv->latestWalEnd;
 		SpinLockRelease(&WalRcv->mutex);
+	}
+}
+
+void
+pgha_read_wal_position(bool in_recovery, PgHaWalPosition *pos)
+{
+	if (in_recovery)
+	{
+		XLogRecPtr	received;
+
+		pos->replayed = GetXLogReplayRecPtr(&pos->timeline);
+		received = GetWalRcvFlushRecPtr(NULL, NULL);
+		pos->position = Max(pos->replayed, received);
+	}
+	else
+	{
+		pos->position = GetXLogInsertRecPtr();
+		pos->replayed = pos->position;
+		pos->timeline = GetWALInsertionTimeLine();
 	}
 }
 

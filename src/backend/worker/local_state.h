@@ -3,7 +3,8 @@
  * local_state.h
  *	  The server's own replication state, read from its shared memory: the
  *	  walsenders and the local WAL positions.  The one reader of both, for
- *	  the HA worker (sync.c, ha_loop.c) and the REST API (api_collect.c).
+ *	  the HA worker (sync.c, node_state.c), the REST API (api_collect.c,
+ *	  api_action.c) and the SQL functions (sql_actions.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -72,6 +73,23 @@ typedef struct PgHaLocalWal
 } PgHaLocalWal;
 
 extern void pgha_read_local_wal(PgHaLocalWal *wal);
+
+/*
+ * This server's WAL position as the HA worker decides on it and publishes
+ * it (HaLocalState, the member record): a primary's insert position, a
+ * standby's replayed and received positions.  in_recovery: the caller's
+ * reading of RecoveryInProgress(), so that one round sees one role.
+ */
+typedef struct PgHaWalPosition
+{
+	TimeLineID	timeline;		/* a primary's insert timeline, a standby's
+								 * replay timeline */
+	XLogRecPtr	position;		/* a primary: inserted up to; a standby: the
+								 * later of replayed and received */
+	XLogRecPtr	replayed;		/* a primary: the same as position */
+} PgHaWalPosition;
+
+extern void pgha_read_wal_position(bool in_recovery, PgHaWalPosition *pos);
 
 /* A primary's WAL flushed up to now. */
 extern XLogRecPtr pgha_local_flush_position(void);

@@ -35,8 +35,12 @@
 #include "utils/timestamp.h"
 
 #include "dcs.h"
+#include "iso_time.h"
+#include "member.h"
 #include "member_record.h"
-#include "pg_ha.h"
+#include "member_tracker.h"
+#include "names.h"
+#include "settings.h"
 #include "state.h"
 
 /* how long a vanished member waits for a leader to record it, in ttls */

@@ -28,8 +28,9 @@
 #include "storage/lwlock.h"
 
 #include "conf_file.h"
+#include "names.h"
 #include "node_ctl.h"
-#include "pg_ha.h"
+#include "settings.h"
 #include "state.h"
 
 void
@@ -322,7 +323,7 @@ pgha_start_wal_repair(char *err, size_t errlen)
 	return true;
 }
 
-/* POST /reinitialize: none, asked (api.c), started (ha_loop.c) */
+/* POST /reinitialize: none, asked (api_action.c), started (actions.c) */
 static enum
 {
 	REINIT_NONE,

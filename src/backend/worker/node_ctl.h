@@ -12,14 +12,6 @@
 #define PG_HA_NODE_CTL_H
 
 #include "cluster.h"
-#include "pg_ha_files.h"
-
-/*
- * Until their callers include conf_file.h themselves (ha_loop.c,
- * sql_actions.c): pgha_write_managed_conf(), pgha_pending_restart(),
- * pgha_last_good_config() and pgha_owned_parameter() moved there.
- */
-#include "conf_file.h"
 
 /* Ask the postmaster to promote this standby (as pg_promote() does). */
 extern void pgha_request_promote(void);
@@ -41,8 +33,8 @@ extern bool pgha_start_demotion(const PgHaMember *leader,
 extern bool pgha_start_wal_repair(char *err, size_t errlen);
 
 /*
- * A reinitialize asked of this node (POST /reinitialize, api.c): the HA
- * worker takes it at its next round (ha_loop.c) and starts `pg_ha_ctl
+ * A reinitialize asked of this node (POST /reinitialize, api_action.c): the
+ * HA worker takes it at its next round (actions.c) and starts `pg_ha_ctl
  * rejoin --reinit`, detached like a demotion: the server stops, is cloned
  * again from leader beside its data directory (keeping its own files), and
  * starts as a standby.  Each is in the HA worker's process only.

@@ -5,8 +5,10 @@
  *	  ha_decide() (role, recovery, WAL positions, timeline, clocks) and its
  *	  member record for Consul, in Patroni's format.
  *
- * Read from the server as it is now; nothing here writes.  Not here: the
- * decision (ha_decide.c) and the write of the record (ha_loop.c).
+ * Read from the server as it is now, the WAL positions and walsenders
+ * through local_state.c (their one reader); nothing here writes.  Not
+ * here: the decision (ha_decide.c) and the write of the record
+ * (ha_loop.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -16,21 +18,21 @@
 
 #include "access/twophase.h"
 #include "access/xlog.h"
-#include "access/xlogrecovery.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
-#include "replication/walreceiver.h"
 #include "replication/walsender.h"
 #include "storage/lock.h"
 #include "utils/timestamp.h"
 
 #include "api_tls.h"
+#include "cluster.h"
+#include "conf_file.h"
 #include "ha_worker.h"
 #include "local_state.h"
-#include "node_ctl.h"
 #include "node_state.h"
 #include "pg_ha.h"
 #include "promotion.h"
+#include "settings.h"
 #include "state.h"
 
 void
@@ -46,6 +48,7 @@ void
 pgha_read_local_state(HaWorker *w, HaLocalState *local)
 {
 	struct stat st;
+	PgHaWalPosition wal;
 
 	memset(local, 0, sizeof(*local));
 	local->is_primary = stat(STANDBY_SIGNAL_FILE, &st) != 0 &&
@@ -57,26 +60,13 @@ pgha_read_local_state(HaWorker *w, HaLocalState *local)
 	local->nofailover = pg_ha_nofailover;
 	local->has_failover_priority = true;
 	local->failover_priority = pg_ha_failover_priority;
-	if (local->in_recovery)
-	{
-		TimeLineID	tli;
-		XLogRecPtr	replay = GetXLogReplayRecPtr(&tli);
-		XLogRecPtr	received = GetWalRcvFlushRecPtr(NULL, NULL);
-		XLogRecPtr	pos = Max(replay, received);
-
-		local->has_xlog = pos != InvalidXLogRecPtr;
-		local->xlog_position = (int64_t) pos;
-		local->replayed_position = (int64_t) replay;
-		local->timeline = tli;
-	}
-	else
-	{
-		local->has_xlog = true;
-		local->xlog_position = (int64_t) GetXLogInsertRecPtr();
-		local->replayed_position = local->xlog_position;
-		local->timeline = GetWALInsertionTimeLine();
+	pgha_read_wal_position(local->in_recovery, &wal);
+	local->has_xlog = !local->in_recovery || wal.position != InvalidXLogRecPtr;
+	local->xlog_position = (int64_t) wal.position;
+	local->replayed_position = (int64_t) wal.replayed;
+	local->timeline = wal.timeline;
+	if (!local->in_recovery)
 		local->nstandbys = pgha_read_standbys(local->standbys, PGHA_MAX_MEMBERS);
-	}
 	local->timeline_begin = pgha_timeline_begin(local->timeline);
 	local->now_ms = pgha_monotonic_ms();
 	local->wall_ms = (int64_t) (GetCurrentTimestamp() / 1000) +
@@ -110,6 +100,7 @@ pgha_build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 	char		host[256];
 	const char *colon;
 	const char *api_port;
+	PgHaWalPosition wal;
 
 	memset(m, 0, sizeof(*m));
 	strlcpy(m->name, pg_ha_node_name, sizeof(m->name));
@@ -143,24 +134,18 @@ pgha_build_member(HaWorker *w, const HaLocalState *local, PgHaMember *m)
 			sizeof(m->state));
 	strlcpy(m->role, local->is_primary ? "master" : "replica", sizeof(m->role));
 	strlcpy(m->version, PG_HA_VERSION, sizeof(m->version));
+	/* the timeline as of now, a primary's position too */
+	pgha_read_wal_position(local->in_recovery, &wal);
+	m->timeline = wal.timeline;
 	if (!local->in_recovery)
 	{
-		m->timeline = GetWALInsertionTimeLine();
-		m->xlog_location = (int64_t) GetXLogInsertRecPtr();
+		m->xlog_location = (int64_t) wal.position;
 		m->has_xlog = true;
 	}
-	else
+	else if (local->has_xlog)
 	{
-		TimeLineID	tli = 0;
-		XLogRecPtr	replay = GetXLogReplayRecPtr(&tli);
-
-		m->timeline = tli;
-		if (local->has_xlog)
-		{
-			m->xlog_location = local->xlog_position;
-			m->has_xlog = true;
-		}
-		(void) replay;
+		m->xlog_location = local->xlog_position;
+		m->has_xlog = true;
 	}
 	pgha_local_tags(m);
 	m->pending_restart = pgha_pending_restart();

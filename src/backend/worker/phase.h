@@ -157,9 +157,9 @@ extern HaReinitVerdict ha_phase_reinit(const HaPhaseState *s,
 extern bool ha_reinit_holds(HaDecision *d);
 
 /*
- * A key holder that cannot lead (ha_loop.c's round, after the action): the
- * time it has been so (since_ms, 0: not) goes on or ends, and after a ttl
- * it gives the key up.
+ * A key holder that cannot lead (actions.c, in the round after the
+ * action): the time it has been so (since_ms, 0: not) goes on or ends, and
+ * after a ttl it gives the key up.
  */
 typedef enum HaUnfitVerdict
 {

@@ -11,7 +11,7 @@
  * The session is kept across the restart (phase.h), so a leader back
  * within ttl still holds its key: no failover.
  *
- * Not here: the order of a restart of the whole cluster (cluster.c's
+ * Not here: the order of a restart of the whole cluster (restart_order.c's
  * pgha_restart_order) and the requests themselves (sql_actions.c, the
  * REST API, pg_ha_ctl).
  *
@@ -24,13 +24,15 @@
 #include "miscadmin.h"
 
 #include "actions.h"
+#include "cluster.h"
+#include "conf_file.h"
 #include "dcs.h"
 #include "ha_worker.h"
 #include "node_ctl.h"
 #include "node_state.h"
-#include "pg_ha.h"
 #include "restart.h"
 #include "restart_decide.h"
+#include "settings.h"
 #include "state.h"
 
 /* log a reason for waiting once, until it changes */

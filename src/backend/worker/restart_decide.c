@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "restart_decide.h"
+#include "restart_order.h"
 
 #if defined(__GNUC__)
 static void wait_for_order(HaRestartDecision *out, const char *hint,

@@ -29,9 +29,10 @@
 #include "dcs.h"
 #include "ha_decide.h"
 #include "local_state.h"
-#include "pg_ha.h"
+#include "settings.h"
 #include "state.h"
 #include "sync.h"
+#include "sync_key.h"
 #include "sync_plan.h"
 #include "worker_wait.h"
 

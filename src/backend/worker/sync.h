@@ -12,13 +12,6 @@
 
 #include "cluster.h"
 
-/*
- * Until their callers include local_state.h themselves (ha_loop.c,
- * sql_actions.c): pgha_read_standbys() and pgha_apply_live_positions()
- * moved there.
- */
-#include "local_state.h"
-
 /* One round of the leader: pick the standby, update the setting and key. */
 extern void pgha_sync_leader_round(const PgHaCluster *cluster);
 

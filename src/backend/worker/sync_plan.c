@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "sync_plan.h"
+#include "names.h"
 
 /* as pg_strcasecmp for the names pg_ha accepts (ASCII) */
 static bool

@@ -35,6 +35,7 @@
 #include "storage/fd.h"
 
 #include "timeline.h"
+#include "pg_ha_files.h"
 
 uint32_t
 pgha_next_timeline(void)

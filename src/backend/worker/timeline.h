@@ -12,8 +12,6 @@
 
 #include <stdint.h>
 
-#include "pg_ha_files.h"
-
 /* The timeline ID a promotion of this standby would take now. */
 extern uint32_t pgha_next_timeline(void);
 

@@ -73,10 +73,3 @@ pgha_worker_wait(int events, long timeout_ms, uint32 wait_event_info)
 	FreeWaitEventSet(set);
 	return rc;
 }
-
-/* The name of this wait before it moved here (api.h). */
-int
-pgha_api_wait(int events, long timeout_ms, uint32 wait_event_info)
-{
-	return pgha_worker_wait(events, timeout_ms, wait_event_info);
-}

@@ -31,7 +31,11 @@
 #include <jansson.h>
 
 #include "common/logging.h"
+#include "cluster.h"
+#include "config_key.h"
+#include "names.h"
 #include "pg_ha_ctl.h"
+#include "restart_order.h"
 
 #define POLL_US				500000L
 
@@ -86,28 +90,6 @@ cmd_show_config(const CtlOptions *opt)
 	json_decref(root);
 	ctl_kv_free(&kv);
 	return 0;
-}
-
-/*
- * Why name is not a parameter to set cluster-wide (pg_ha owns it or it is
- * per node), or NULL; the list of pgha_owned_parameter() in src/backend/worker/node_ctl.c.
- */
-static const char *
-owned_parameter(const char *name)
-{
-	static const char *const node_local[] = {
-		"primary_conninfo", "primary_slot_name", "recovery_target_timeline",
-		"shared_preload_libraries", "port", "listen_addresses",
-		"data_directory", "hba_file", "ident_file", "config_file",
-		"hot_standby", "wal_level", NULL
-	};
-
-	if (pg_strncasecmp(name, "pg_ha.", 6) == 0)
-		return "pg_ha's own settings are per node, in postgresql.conf";
-	for (int i = 0; node_local[i]; i++)
-		if (pg_strcasecmp(name, node_local[i]) == 0)
-			return "pg_ha sets it itself, or it is per node";
-	return NULL;
 }
 
 /* NAME=VALUE; false with the error logged */
@@ -318,7 +300,7 @@ check_config(json_t *old, json_t *new)
 	oldparams = parameters_of(old, false);
 	json_object_foreach(params, name, v)
 	{
-		const char *why = owned_parameter(name);
+		const char *why = pgha_owned_parameter(name);
 		json_t	   *was = oldparams ? json_object_get(oldparams, name) : NULL;
 
 		if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v))

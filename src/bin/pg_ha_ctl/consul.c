@@ -16,6 +16,8 @@
 #include <curl/curl.h>
 
 #include "common/logging.h"
+#include "cluster.h"
+#include "consul_parse.h"
 #include "pg_ha_ctl.h"
 
 #define MAX_BODY	(4 * 1024 * 1024)

@@ -53,7 +53,9 @@
 #include <unistd.h>
 
 #include "common/logging.h"
+#include "cluster.h"
 #include "libpq-fe.h"
+#include "names.h"
 #include "pg_ha_ctl.h"
 
 #define CONNECT_DEADLINE_S	60

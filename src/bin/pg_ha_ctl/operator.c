@@ -40,9 +40,13 @@
 #include <jansson.h>
 
 #include "common/logging.h"
-#include "pg_ha_ctl.h"
+#include "base64.h"
+#include "cluster.h"
+#include "names.h"
 #include "operator_rules.h"
 #include "outcome.h"
+#include "pg_ha_ctl.h"
+#include "sync_key.h"
 
 /* attempts at a check-and-set write that others keep changing */
 #define CAS_ATTEMPTS		5

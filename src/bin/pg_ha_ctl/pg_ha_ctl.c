@@ -43,6 +43,7 @@
 
 #include "common/logging.h"
 #include "getopt_long.h"
+#include "names.h"
 #include "pg_ha_ctl.h"
 
 const char *progname;

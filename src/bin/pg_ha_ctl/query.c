@@ -27,7 +27,9 @@
 #include "catalog/pg_type_d.h"
 #include "common/logging.h"
 #include "common/string.h"
+#include "cluster.h"
 #include "libpq-fe.h"
+#include "names.h"
 #include "pg_ha_ctl.h"
 
 static const char *const roles[] = {

@@ -28,6 +28,8 @@
 #include <jansson.h>
 
 #include "common/logging.h"
+#include "cluster.h"
+#include "names.h"
 #include "pg_ha_ctl.h"
 
 #define POLL_US		500000L

@@ -26,8 +26,9 @@
 
 #include "common/controldata_utils.h"
 #include "common/logging.h"
-#include "pg_ha_ctl.h"
+#include "cluster.h"
 #include "leader_key.h"
+#include "pg_ha_ctl.h"
 
 /* longest shutdown we wait for before letting the session expire */
 #define RELEASE_MAX_WAIT_S	300

@@ -33,7 +33,11 @@
 #include <jansson.h>
 
 #include "common/logging.h"
+#include "cluster.h"
+#include "member.h"
+#include "names.h"
 #include "pg_ha_ctl.h"
+#include "sync_key.h"
 
 /*
  * Local time as patronictl's timestamp(): "2026-11-25 20:01:02.33421"
