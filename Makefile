@@ -13,6 +13,7 @@
 MODULE_big = pg_ha
 # the rooms of the layout (docs/architecture.md#the-layout)
 OBJS_COMMON = src/common/cluster.o src/common/leader_key.o src/common/base64.o \
+	src/common/lease_clock.o \
 	src/common/operator_rules.o src/common/wal_check.o src/common/config_patch.o \
 	src/common/json_util.o src/common/consul_parse.o src/common/member.o \
 	src/common/member_tracker.o src/common/names.o src/common/iso_time.o \
@@ -89,6 +90,7 @@ clean-ctl:
 # headers): every unit test and fuzzer links all of it, so a file moved or
 # split there changes this one line.
 PURE_COMMON = src/common/cluster.c src/common/leader_key.c src/common/base64.c \
+	src/common/lease_clock.c \
 	src/common/operator_rules.c \
 	src/common/config_patch.c src/common/json_util.c src/common/consul_parse.c \
 	src/common/member.c src/common/member_tracker.c src/common/names.c \

@@ -45,29 +45,6 @@ pgha_shmem_startup(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/*
- * The lease clock, in ms.  CLOCK_BOOTTIME, not CLOCK_MONOTONIC: the latter
- * stops while the machine is suspended (a VM paused, a laptop asleep), so a
- * node waking up would find its lease still running though the others,
- * whose clocks went on, may have taken the key meanwhile.  CLOCK_BOOTTIME
- * counts the suspension, and like CLOCK_MONOTONIC it never jumps with the
- * wall clock.  Where it does not exist (not Linux, or a kernel before
- * 2.6.39) every process of the server falls back alike, so all values
- * compared with each other still come from one clock.  pg_ha_ctl release
- * stamps the leader key on the same clock (its now_ms()).
- */
-int64
-pgha_monotonic_ms(void)
-{
-	struct timespec ts;
-
-#ifdef CLOCK_BOOTTIME
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
-#endif
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool
 pgha_lease_held(void)
 {

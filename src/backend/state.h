@@ -18,6 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "cluster.h"
+#include "lease_clock.h"
 
 typedef struct PgHaShared
 {
@@ -62,7 +63,6 @@ extern void pgha_shmem_startup(void);
  * CLOCK_BOOTTIME (which counts a suspension), else CLOCK_MONOTONIC.  Never
  * compare its values with another clock's.
  */
-extern int64 pgha_monotonic_ms(void);
 
 /* May this node take writes right now?  No lock, safe anywhere. */
 extern bool pgha_lease_held(void);

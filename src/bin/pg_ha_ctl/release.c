@@ -27,29 +27,12 @@
 #include "common/controldata_utils.h"
 #include "common/logging.h"
 #include "cluster.h"
+#include "lease_clock.h"
 #include "leader_key.h"
 #include "pg_ha_ctl.h"
 
 /* longest shutdown we wait for before letting the session expire */
 #define RELEASE_MAX_WAIT_S	300
-
-/*
- * The HA worker's lease clock (pgha_monotonic_ms() in state.c): the stamps
- * this command writes to the leader key continue the worker's, and its
- * wait must count a suspension of the machine too.  CLOCK_BOOTTIME, else
- * CLOCK_MONOTONIC.
- */
-static int64
-now_ms(void)
-{
-	struct timespec ts;
-
-#ifdef CLOCK_BOOTTIME
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
-#endif
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Alive, and not a zombie: once pg_ctl has exited, the postmaster's parent
@@ -96,7 +79,7 @@ leader_txn(const CtlOptions *opt, PgHaLeaderOp op, const char *name)
 {
 	char	   *prefix = psprintf("%s/%s/", opt->namespace, opt->cluster);
 	char	   *request = pgha_leader_txn(op, prefix, name, opt->session, 0,
-										  PGHA_LEADER_FLAGS(now_ms(), opt->ttl_ms));
+										  PGHA_LEADER_FLAGS(pgha_monotonic_ms(), opt->ttl_ms));
 	CtlBody		body = {NULL, 0};
 	bool		done = false;
 	uint64_t	index;
@@ -165,7 +148,7 @@ publish_final_position(const CtlOptions *opt)
 int
 cmd_release(CtlOptions *opt)
 {
-	int64		start = now_ms();
+	int64		start = pgha_monotonic_ms();
 	int64		last_pass = 0;
 	int			interval = opt->ttl_ms > 0 ? Max(opt->ttl_ms / 4, 100) : 1000;
 	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
@@ -183,16 +166,16 @@ cmd_release(CtlOptions *opt)
 
 	while (postmaster_alive(opt->postmaster_pid))
 	{
-		if (now_ms() - start > RELEASE_MAX_WAIT_S * 1000)
+		if (pgha_monotonic_ms() - start > RELEASE_MAX_WAIT_S * 1000)
 		{
 			pg_log_error("the server (PID %ld) is still running after %d s; the leader key is left to expire",
 						 opt->postmaster_pid, RELEASE_MAX_WAIT_S);
 			return 1;
 		}
-		if (now_ms() - last_pass >= interval)
+		if (pgha_monotonic_ms() - last_pass >= interval)
 		{
 			keep_alive(opt, leader);
-			last_pass = now_ms();
+			last_pass = pgha_monotonic_ms();
 		}
 		pg_usleep(20 * 1000);
 	}
