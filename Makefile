@@ -13,7 +13,7 @@
 MODULE_big = pg_ha
 # the rooms of the layout (docs/architecture.md#the-layout)
 OBJS_COMMON = src/common/cluster.o src/common/leader_key.o src/common/base64.o \
-	src/common/lease_clock.o \
+	src/common/lease_clock.o src/common/quote.o \
 	src/common/operator_rules.o src/common/wal_check.o src/common/config_patch.o \
 	src/common/json_util.o src/common/consul_parse.o src/common/member.o \
 	src/common/member_tracker.o src/common/names.o src/common/iso_time.o \
@@ -90,7 +90,7 @@ clean-ctl:
 # headers): every unit test and fuzzer links all of it, so a file moved or
 # split there changes this one line.
 PURE_COMMON = src/common/cluster.c src/common/leader_key.c src/common/base64.c \
-	src/common/lease_clock.c \
+	src/common/lease_clock.c src/common/quote.c \
 	src/common/operator_rules.c \
 	src/common/config_patch.c src/common/json_util.c src/common/consul_parse.c \
 	src/common/member.c src/common/member_tracker.c src/common/names.c \
@@ -117,9 +117,9 @@ regress/unit/test_operator_rules: regress/unit/test_operator_rules.c $(PURE_COMM
 UNIT_TESTS += regress/unit/test_etcd_json
 regress/unit/test_etcd_json: regress/unit/test_etcd_json.c $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ regress/unit/test_etcd_json.c $(PURE_COMMON) -ljansson
-# src/common's Consul answers, member records and tags, restart order
-UNIT_TESTS += regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restart_order
-regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restart_order: regress/unit/%: regress/unit/%.c $(PURE_COMMON_DEPS)
+# src/common's Consul answers, member records and tags, restart order, quoting
+UNIT_TESTS += regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restart_order regress/unit/test_quote
+regress/unit/test_consul_parse regress/unit/test_member regress/unit/test_restart_order regress/unit/test_quote: regress/unit/%: regress/unit/%.c $(PURE_COMMON_DEPS)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PURE_COMMON) -ljansson
 # the callbacks' rule is inline in its header
 UNIT_TESTS += regress/unit/test_callbacks

@@ -17,6 +17,11 @@
  *
  *-------------------------------------------------------------------------
  */
+/* clock_gettime() and the POSIX clocks under -std=c99 (the unit tests) */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include "lease_clock.h"
 
 #include <time.h>

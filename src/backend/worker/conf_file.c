@@ -33,38 +33,40 @@
 #include "config_key.h"
 #include "names.h"
 #include "pg_ha_files.h"
+#include "quote.h"
 #include "settings.h"
 
 /* synchronous_standby_names in pg_ha.conf: the sync plan's state */
 static PgHaSyncSetting sync_setting;
 
-/* a postgresql.conf string literal: quotes doubled */
+/* malloc'd by quote.c: into palloc'd memory, or out of memory */
+static void
+append_literal(StringInfo buf, char *literal)
+{
+	if (literal == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	appendStringInfoString(buf, literal);
+	free(literal);
+}
+
+/* name = 'value' as postgresql.conf reads it */
 static void
 append_conf_string(StringInfo buf, const char *name, const char *value)
 {
-	appendStringInfo(buf, "%s = '", name);
-	for (const char *c = value; *c; c++)
-	{
-		/* the configuration file reads '' as ' and \\ as \ */
-		if (*c == '\'' || *c == '\\')
-			appendStringInfoChar(buf, *c);
-		appendStringInfoChar(buf, *c);
-	}
-	appendStringInfoString(buf, "'\n");
+	appendStringInfo(buf, "%s = ", name);
+	append_literal(buf, pgha_conf_literal(value));
+	appendStringInfoChar(buf, '\n');
 }
 
-/* a conninfo value: quoted, with \ and ' escaped as libpq wants */
+/* key='value' of a connection string */
 static void
 append_conninfo_value(StringInfo buf, const char *key, const char *value)
 {
-	appendStringInfo(buf, "%s='", key);
-	for (const char *c = value; *c; c++)
-	{
-		if (*c == '\'' || *c == '\\')
-			appendStringInfoChar(buf, '\\');
-		appendStringInfoChar(buf, *c);
-	}
-	appendStringInfoString(buf, "' ");
+	appendStringInfo(buf, "%s=", key);
+	append_literal(buf, pgha_conninfo_literal(value));
+	appendStringInfoChar(buf, ' ');
 }
 
 char *

@@ -24,6 +24,7 @@
 #include "common/controldata_utils.h"
 #include "common/logging.h"
 #include "pg_ha_ctl.h"
+#include "quote.h"
 
 static char tool_dir[MAXPGPATH] = "";
 
@@ -340,20 +341,23 @@ ctl_copy_file(const char *src, const char *dst)
 
 /* ----- quoting */
 
-/* name = 'value' as postgresql.conf reads it: ' and \ escaped */
+/* a literal malloc'd by quote.c, appended and freed */
+static void
+append_literal(PQExpBuffer buf, char *literal)
+{
+	if (literal == NULL)
+		pg_fatal("out of memory");
+	appendPQExpBufferStr(buf, literal);
+	free(literal);
+}
+
+/* name = 'value' as postgresql.conf reads it */
 void
 ctl_append_conf_value(PQExpBuffer buf, const char *name, const char *value)
 {
-	appendPQExpBuffer(buf, "%s = '", name);
-	for (const char *c = value; *c; c++)
-	{
-		if (*c == '\'')
-			appendPQExpBufferChar(buf, '\'');
-		else if (*c == '\\')
-			appendPQExpBufferChar(buf, '\\');
-		appendPQExpBufferChar(buf, *c);
-	}
-	appendPQExpBufferStr(buf, "'\n");
+	appendPQExpBuffer(buf, "%s = ", name);
+	append_literal(buf, pgha_conf_literal(value));
+	appendPQExpBufferChar(buf, '\n');
 }
 
 /*
@@ -371,14 +375,8 @@ ctl_append_conninfo_value(PQExpBuffer buf, const char *keyword,
 		appendPQExpBuffer(buf, "%s=%s", keyword, value);
 		return;
 	}
-	appendPQExpBuffer(buf, "%s='", keyword);
-	for (const char *c = value; *c; c++)
-	{
-		if (*c == '\'' || *c == '\\')
-			appendPQExpBufferChar(buf, '\\');
-		appendPQExpBufferChar(buf, *c);
-	}
-	appendPQExpBufferChar(buf, '\'');
+	appendPQExpBuffer(buf, "%s=", keyword);
+	append_literal(buf, pgha_conninfo_literal(value));
 }
 
 /*
