@@ -285,7 +285,10 @@ ok( PgHaTest::poll_until(
 	'the leader key is freed after kill -9 of the postmaster');
 my $freed = time - $killed_at;
 cmp_ok($freed, '<', $ttl_s / 2, sprintf('... within %.1f s, not a ttl', $freed));
-ok(log_matches($pg1, qr/the postmaster died; failed check/), 'the worker says why');
+# the key is released before the check is failed: the line comes after
+ok( PgHaTest::poll_until('the worker says why', 10,
+		sub { log_matches($pg1, qr/the postmaster died; failed check/) }),
+	'the worker says why');
 eval { $bg2->quit };
 ok( PgHaTest::poll_until(
 		'pg1 starts again after kill -9', 30,
