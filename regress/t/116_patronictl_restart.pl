@@ -10,8 +10,11 @@
 #
 # Then the scheduled restart: published in the member record as Patroni's
 # scheduled_restart (patronictl list -e), replaced by restart --force
-# through DELETE /restart, flushed by patronictl flush; and the scheduled
-# switchover flushed through DELETE /switchover.
+# through DELETE /restart, flushed by patronictl flush; scheduled restarts
+# flushed by pg_ha_ctl flush ... restart straight in Consul, by the rule
+# DELETE /restart follows (pgha_rule_scheduled_restart), and the last one
+# by patronictl through the REST API; and the scheduled switchover flushed
+# through DELETE /switchover.
 use strict;
 use warnings;
 
@@ -27,6 +30,8 @@ plan skip_all => 'patronictl not installed (apt-get install patroni)'
   unless defined PgHaTest::patronictl_binary();
 
 my $consul = PgHaTest::Consul->start();
+$ENV{PG_HA_CONSUL_URL} = $consul->http_url;
+delete $ENV{$_} for qw(PG_HA_CLUSTER PG_HA_NAMESPACE PG_HA_CONSUL_TOKEN);
 my $prefix = 'service/otus';
 my %common = (cluster => 'otus', consul => $consul,
 	extra_conf => "pg_ha.api_auth = 'admin:s3cret'");
@@ -199,6 +204,83 @@ like($out, qr/^No scheduled restart for member pg2$/m, 'flush again: no schedule
 $r = $http->request('DELETE', PgHaTest::api_url($pg2) . '/restart', { headers => \%auth });
 is("$r->{status} $r->{content}", '404 no restarts are scheduled',
 	'DELETE /restart on pg2 now: 404 no restarts are scheduled');
+
+# ---------------------------------------------------------------------
+# pg_ha_ctl flush [CLUSTER] [MEMBER...] restart: straight in Consul
+
+sub ctl { return PgHaTest::ctl(@_) }
+
+# the restart/<member> key as it is: ModifyIndex and value, or 'absent'
+sub restart_state
+{
+	my ($name) = @_;
+	my $entry = $consul->kv_get_full("$prefix/restart/$name");
+	return $entry ? "$entry->{ModifyIndex}:" . ($entry->{Value} // '') : 'absent';
+}
+
+my $rc;
+($rc, $out, $err) = ctl('restart', 'otus', 'pg2', 'pg3', "--scheduled=$when", '--force');
+is($rc, 0, 'pg_ha_ctl restart otus pg2 pg3 --scheduled: exit code 0');
+like($out, qr/^Success: restart scheduled on member pg2 at 2099-01-01T10:00:00\+00:00$/m,
+	'... a restart scheduled on pg2');
+like($out, qr/^Success: restart scheduled on member pg3 at 2099-01-01T10:00:00\+00:00$/m,
+	'... and on pg3, the leader');
+my $pg3_restart = restart_state('pg3');
+like($pg3_restart, qr/"scheduled_at":"2099-01-01T10:00:00/, 'restart/pg3 holds the schedule');
+like(restart_state('pg2'), qr/"scheduled_at":"2099-01-01T10:00:00/, 'restart/pg2 too');
+
+# refusals first: nothing deleted
+($rc, $out, $err) = ctl('flush', 'otus', 'pg9', 'restart', '--force');
+is($rc, 1, 'flush of an unknown member: exit code 1');
+like($err, qr/error: pg9 is not a member of cluster\n/, '... with patronictl\'s words');
+($rc, $out, $err) = ctl('flush', 'otus', 'pg2', 'restart', '--role=leader', '--force');
+is($rc, 1, 'flush pg2 --role=leader: exit code 1');
+like($err, qr/error: No leader among provided members\n/, '... pg2 is no leader, in patronictl\'s words');
+($rc, $out, $err) = ctl('flush', 'otus', 'restart', '--role=boss', '--force');
+is($rc, 1, 'flush --role=boss: exit code 1');
+like($err, qr/error: invalid role "boss"/, '... an invalid role');
+($rc, $out, $err) = ctl('flush', 'otus', 'reboot');
+is($rc, 1, 'flush otus reboot: exit code 1');
+like($err, qr/error: cannot flush "reboot": only a pending switchover or scheduled restarts can be flushed/,
+	'... a bad target');
+($rc, $out, $err) = ctl({ stdin => "n\n" }, 'flush', 'otus', 'pg2', 'restart');
+is($rc, 1, 'flush answered "n": exit code 1');
+like($out, qr/^\+ Cluster: otus .*Are you sure you want to flush members pg2\? \[y\/N\]: $/s,
+	'... the table, then patronictl\'s question');
+like($err, qr/error: aborting flush/, '... aborted');
+like(restart_state('pg2'), qr/"scheduled_at"/, 'restart/pg2 still there after the refusals');
+is(restart_state('pg3'), $pg3_restart, 'restart/pg3 untouched');
+
+($rc, $out, $err) = ctl('flush', 'otus', 'pg2', 'restart', '--force');
+is($rc, 0, 'pg_ha_ctl flush otus pg2 restart --force: exit code 0');
+like($out, qr/^Success: flush scheduled restart for member pg2$/m, '... patronictl\'s Success line');
+unlike($out, qr/pg3$/m, '... and no word of pg3');
+is(restart_state('pg2'), 'absent', 'the restart/pg2 key is gone');
+is(restart_state('pg3'), $pg3_restart, 'restart/pg3 is kept, unchanged');
+
+($rc, $out, $err) = ctl('flush', 'otus', 'pg1', 'pg2', 'restart', '--force');
+is($rc, 0, 'flush of members without one: exit code 0');
+like($out, qr/^No scheduled restart for member pg1\nNo scheduled restart for member pg2\n\z/m,
+	'... "No scheduled restart for member" for pg1 and pg2');
+($rc, $out, $err) = ctl('flush', 'otus', 'restart', '--role=replica', '--force');
+is($rc, 0, 'flush otus restart --role=replica: exit code 0');
+like($out, qr/No scheduled restart for member pg1\nNo scheduled restart for member pg2\n\z/,
+	'... the replicas only, neither with one');
+is(restart_state('pg3'), $pg3_restart, '... and the leader\'s restart/pg3 kept');
+
+# the last one through patronictl: DELETE /restart on pg3's REST API
+ok( PgHaTest::poll_until('pg3\'s record shows its scheduled restart', 30,
+		sub { my $m = $consul->kv_get_json("$prefix/members/pg3");
+			  $m && exists $m->{scheduled_restart} }),
+	'pg3\'s member record publishes its scheduled restart');
+($ok, $out) = patronictl('flush', 'otus', 'restart', '--force');
+like($out, qr/^Success: flush scheduled restart for member pg3$/m,
+	'patronictl flush otus restart deletes pg3\'s through the REST API');
+like($out, qr/^No scheduled restart for member pg2$/m, '... and finds none on pg2');
+is(restart_state('pg3'), 'absent', 'the restart/pg3 key is gone');
+($rc, $out, $err) = ctl('flush', 'otus', 'restart', '--force');
+like($out, qr/^No scheduled restart for member pg1\nNo scheduled restart for member pg2\nNo scheduled restart for member pg3\n\z/m,
+	'pg_ha_ctl flush otus restart: none left on any member');
 
 # ---------------------------------------------------------------------
 # A scheduled switchover, flushed through DELETE /switchover

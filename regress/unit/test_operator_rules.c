@@ -2,7 +2,8 @@
  * Unit tests of the operator's rules (src/common/operator_rules.c): one table of
  * clusters and requests, each with the verdict that pg_ha_switchover(),
  * POST /switchover and pg_ha_ctl switchover (and their failover forms)
- * all give.
+ * all give; and which restart request may be flushed (DELETE /restart and
+ * pg_ha_ctl flush ... restart).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,50 @@ test_pieces(void)
 	free(c);
 }
 
+static PgHaRestartRequest *
+add_restart(PgHaCluster *c, const char *name, bool scheduled, uint64_t index)
+{
+	PgHaRestartRequest *r = &c->restarts[c->nrestarts++];
+
+	memset(r, 0, sizeof(*r));
+	strcpy(r->member, name);
+	r->scheduled = scheduled;
+	r->scheduled_ms = scheduled ? INT64_C(1800000000000) : 0;
+	r->modify_index = index;
+	return r;
+}
+
+/* A scheduled restart that has not started is the only one to flush. */
+static void
+test_scheduled_restart(void)
+{
+	PgHaCluster *c = malloc(sizeof(PgHaCluster));
+	PgHaRestartRequest *started;
+	PgHaRestartRequest *bad;
+
+	build(c, 0);
+	CHECK(pgha_rule_scheduled_restart(c, "pg2") == NULL);
+	add_restart(c, "pg3", true, 41);
+	add_restart(c, "pg2", false, 42);	/* immediate */
+	add_restart(c, "pg5", true, 43);
+	started = add_restart(c, "pg4", true, 44);
+	started->restarting = INT64_C(1800000000000);
+	bad = add_restart(c, "pg6", true, 0);	/* no index to delete it by */
+	CHECK(pgha_rule_scheduled_restart(c, "pg3") == &c->restarts[0]);
+	CHECK(pgha_rule_scheduled_restart(c, "pg3")->modify_index == 41);
+	CHECK(pgha_rule_scheduled_restart(c, "pg5") == &c->restarts[2]);
+	CHECK(pgha_rule_scheduled_restart(c, "pg2") == NULL);
+	CHECK(pgha_rule_scheduled_restart(c, "pg4") == NULL);
+	CHECK(pgha_rule_scheduled_restart(c, bad->member) == NULL);
+	CHECK(pgha_rule_scheduled_restart(c, "pg1") == NULL);
+	CHECK(pgha_rule_scheduled_restart(c, "pg") == NULL);
+	CHECK(pgha_rule_scheduled_restart(c, "pg33") == NULL);
+	/* the count is not trusted beyond the array */
+	c->nrestarts = PGHA_MAX_MEMBERS + 5;
+	CHECK(pgha_rule_scheduled_restart(c, "pg5") == &c->restarts[2]);
+	free(c);
+}
+
 /* Every reason has a name of its own. */
 static void
 test_names(void)
@@ -322,6 +367,7 @@ main(void)
 	test_table();
 	test_pieces();
 	test_names();
+	test_scheduled_restart();
 
 	printf("%d passed, %d failed\n", npassed, nfailed);
 	return nfailed > 0 ? 1 : 0;

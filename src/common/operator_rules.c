@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * operator_rules.c
- *	  The operator's rules for a switchover or failover, as a pure function.
+ *	  The operator's rules for a switchover or failover, and for flushing a
+ *	  scheduled restart, as pure functions.
  *
  * See operator_rules.h for who calls it and why the rules are these.  No
  * I/O, no allocation, no PostgreSQL headers: the cluster in, a reason code
@@ -206,6 +207,23 @@ pgha_rule_request(const PgHaCluster *c, const PgHaOpRequest *r, PgHaOpVerdict *v
 	if (candidate != NULL)
 		return candidate_rules(c, r, candidate, v);
 	return any_candidate(c, v);
+}
+
+const PgHaRestartRequest *
+pgha_rule_scheduled_restart(const PgHaCluster *c, const char *member)
+{
+	int			n = c->nrestarts < PGHA_MAX_MEMBERS ? c->nrestarts : PGHA_MAX_MEMBERS;
+
+	for (int i = 0; i < n; i++)
+	{
+		const PgHaRestartRequest *r = &c->restarts[i];
+
+		/* an immediate or started restart is no scheduled one (Patroni's too) */
+		if (same_name(r->member, member) &&
+			r->scheduled && r->restarting == 0 && r->modify_index > 0)
+			return r;
+	}
+	return NULL;
 }
 
 const char *

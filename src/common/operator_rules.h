@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * operator_rules.h
- *	  The operator's rules: may a switchover or failover go ahead?
+ *	  The operator's rules: may a switchover or failover go ahead?  Which
+ *	  restart request may be flushed?
  *
  * One verdict for pg_ha_switchover()/pg_ha_failover() (sql_actions.c),
  * POST /switchover and /failover (api_write.c) and pg_ha_ctl switchover and
@@ -125,6 +126,16 @@ extern PgHaOpReason pgha_rule_member_fit(const PgHaCluster *c,
  * lag check then).
  */
 extern bool pgha_rule_leader_position(const PgHaCluster *c, int64_t *pos);
+
+/*
+ * The scheduled restart of member that may be flushed: its restart/<member>
+ * request when it has a time and has not started (an immediate or started
+ * restart is not a scheduled one, as in Patroni's delete_future_restart()),
+ * else NULL.  DELETE /restart (api_write.c) and pg_ha_ctl flush ... restart
+ * (operator.c) delete the key with check-and-set on its modify_index.
+ */
+extern const PgHaRestartRequest *pgha_rule_scheduled_restart(const PgHaCluster *c,
+															 const char *member);
 
 /* The reason's name, "ok", "candidate_lags"...: for logs and tests. */
 extern const char *pgha_rule_reason_name(PgHaOpReason reason);

@@ -466,21 +466,12 @@ int
 pgha_api_check_delete_restart(const PgHaCluster *c, const char *member,
 							  uint64_t *index, char *msg, size_t msglen)
 {
-	int			n = c->nrestarts < PGHA_MAX_MEMBERS ? c->nrestarts : PGHA_MAX_MEMBERS;
+	/* the rule is the operator's, shared with pg_ha_ctl flush */
+	const PgHaRestartRequest *r = pgha_rule_scheduled_restart(c, member);
 
-	*index = 0;
-	for (int i = 0; i < n; i++)
-	{
-		const PgHaRestartRequest *r = &c->restarts[i];
-
-		/* an immediate or started restart is no scheduled one (Patroni's too) */
-		if (strncmp(r->member, member, sizeof(r->member)) == 0 &&
-			r->scheduled && r->restarting == 0 && r->modify_index > 0)
-		{
-			*index = r->modify_index;
-			return 0;
-		}
-	}
+	*index = r != NULL ? r->modify_index : 0;
+	if (r != NULL)
+		return 0;
 	snprintf(msg, msglen, "no restarts are scheduled");
 	return 404;
 }

@@ -97,7 +97,8 @@ extern int	pgha_api_check_restart(const PgHaCluster *c, const char *member,
  * DELETE /restart: this node's scheduled restart, as Patroni's
  * delete_future_restart() drops it.  0 with *index the ModifyIndex of
  * restart/<member> (to delete with check-and-set) when it holds a scheduled
- * request that has not started; else 404 "no restarts are scheduled".
+ * request that has not started (pgha_rule_scheduled_restart(), the rule
+ * pg_ha_ctl flush follows too); else 404 "no restarts are scheduled".
  */
 extern int	pgha_api_check_delete_restart(const PgHaCluster *c, const char *member,
 										  uint64_t *index, char *msg,

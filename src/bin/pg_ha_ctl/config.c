@@ -592,18 +592,25 @@ name_cmp(const void *a, const void *b)
 }
 
 /*
- * The members named on the command line (all when none), sorted by name;
- * replicas_first puts the leader last.  NULL with the error logged.
+ * The members named on the command line (all when none), sorted by name.
+ * Flags: CTL_TARGET_LEADER_LAST puts the leader last; CTL_TARGET_STOPPED
+ * takes stopped members too (flush: a request can outlive its server).
+ * NULL with the error logged.  Shared with flush (operator.c).
  */
-static char **
-target_members(const CtlOptions *opt, const PgHaCluster *c, int *n, bool replicas_first)
+char	  **
+ctl_target_members(const CtlOptions *opt, const PgHaCluster *c, int *n, int flags)
 {
-	char	  **names = pg_malloc0(sizeof(char *) * (PGHA_MAX_MEMBERS + opt->nmembers + 1));
+	char	  **names = pg_malloc0(sizeof(char *) * (2 * PGHA_MAX_MEMBERS + opt->nmembers + 1));
 	int			k = 0;
+	bool		stopped = (flags & CTL_TARGET_STOPPED) != 0;
 
 	if (opt->nmembers == 0)
+	{
 		for (int i = 0; i < c->nmembers; i++)
 			names[k++] = pg_strdup(c->members[i].name);
+		for (int i = 0; stopped && i < c->nstopped; i++)
+			names[k++] = pg_strdup(c->stopped[i].name);
+	}
 	for (int i = 0; i < opt->nmembers; i++)
 	{
 		bool		dup = false;
@@ -613,7 +620,8 @@ target_members(const CtlOptions *opt, const PgHaCluster *c, int *n, bool replica
 			pg_log_error("invalid member name \"%s\"", opt->members[i]);
 			return NULL;
 		}
-		if (pgha_find_member(c, opt->members[i]) == NULL)
+		if (pgha_find_member(c, opt->members[i]) == NULL &&
+			!(stopped && pgha_find_stopped_member(c, opt->members[i]) != NULL))
 		{
 			pg_log_error("member \"%s\" does not exist in cluster \"%s\"",
 						 opt->members[i], opt->cluster);
@@ -625,7 +633,7 @@ target_members(const CtlOptions *opt, const PgHaCluster *c, int *n, bool replica
 			names[k++] = pg_strdup(opt->members[i]);
 	}
 	qsort(names, k, sizeof(char *), name_cmp);
-	if (replicas_first)
+	if (flags & CTL_TARGET_LEADER_LAST)
 	{
 		for (int i = 0; i < k - 1; i++)
 			if (is_leader_name(c, names[i]))
@@ -641,8 +649,8 @@ target_members(const CtlOptions *opt, const PgHaCluster *c, int *n, bool replica
 	return names;
 }
 
-static char *
-join_names(char **names, int n)
+char *
+ctl_join_names(char **names, int n)
 {
 	PQExpBufferData b;
 	char	   *s;
@@ -721,7 +729,7 @@ cmd_restart(const CtlOptions *opt)
 
 	if (!ctl_read_known_cluster(opt, c))
 		return 1;
-	if ((names = target_members(opt, c, &n, true)) == NULL)
+	if ((names = ctl_target_members(opt, c, &n, CTL_TARGET_LEADER_LAST)) == NULL)
 		return 1;
 	if (opt->pending)
 	{
@@ -774,7 +782,7 @@ cmd_restart(const CtlOptions *opt)
 		}
 		memcpy(copy, names, sizeof(char *) * n);
 		qsort(copy, n, sizeof(char *), name_cmp);
-		sorted = join_names(copy, n);
+		sorted = ctl_join_names(copy, n);
 		if (!ctl_confirm(psprintf("Are you sure you want to restart members %s?", sorted)))
 		{
 			pg_log_error("aborting restart");
@@ -822,7 +830,7 @@ cmd_restart(const CtlOptions *opt)
 			pg_log_error_hint("Wait for it, or delete key \"%s/%s/%s\".",
 							  opt->namespace, opt->cluster, key);
 			if (i + 1 < n)
-				pg_log_error_detail("Not restarted: %s.", join_names(names + i + 1, n - i - 1));
+				pg_log_error_detail("Not restarted: %s.", ctl_join_names(names + i + 1, n - i - 1));
 			return 1;
 		}
 		if (has_when)
@@ -839,7 +847,7 @@ cmd_restart(const CtlOptions *opt)
 			pg_log_error("member %s did not come back from its restart within %d s",
 						 names[i], opt->wait_timeout);
 			if (i + 1 < n)
-				pg_log_error_detail("Not restarted: %s.", join_names(names + i + 1, n - i - 1));
+				pg_log_error_detail("Not restarted: %s.", ctl_join_names(names + i + 1, n - i - 1));
 			pg_log_error_hint("See the server log of %s; pg_ha_ctl list %s shows the members.",
 							  names[i], opt->cluster);
 			return 1;
@@ -865,7 +873,7 @@ cmd_reload(const CtlOptions *opt)
 
 	if (!ctl_read_known_cluster(opt, c))
 		return 1;
-	if ((names = target_members(opt, c, &n, false)) == NULL)
+	if ((names = ctl_target_members(opt, c, &n, 0)) == NULL)
 		return 1;
 	if (n == 0)
 	{
@@ -883,7 +891,7 @@ cmd_reload(const CtlOptions *opt)
 	}
 	ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
 	if (!opt->force &&
-		!ctl_confirm(psprintf("Are you sure you want to reload members %s?", join_names(names, n))))
+		!ctl_confirm(psprintf("Are you sure you want to reload members %s?", ctl_join_names(names, n))))
 	{
 		pg_log_error("aborting reload");
 		return 1;

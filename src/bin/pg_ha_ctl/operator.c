@@ -23,7 +23,11 @@
  *		(pgha_failover_outcome in outcome.h, the rule pg_ha's REST API
  *		answers by).
  *	flush
- *		delete a pending request.
+ *		delete a pending request: the failover key (switchover), or
+ *		members' scheduled restarts, restart/<member>, with check-and-set
+ *		on its ModifyIndex (restart), whether the member runs or not; which
+ *		restart may go is the rule DELETE /restart follows too
+ *		(pgha_rule_scheduled_restart in operator_rules.h).
  *	pause, resume
  *		set or remove "pause": true in the config key, with check-and-set
  *		on its ModifyIndex, keeping every other setting as it was.
@@ -815,27 +819,10 @@ cmd_switchover(const CtlOptions *opt, bool failover)
 
 /* ----- flush */
 
-int
-cmd_flush(const CtlOptions *opt)
+/* The failover key deleted, whatever it holds. */
+static int
+flush_switchover(const CtlOptions *opt)
 {
-	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
-
-	if (opt->target == NULL)
-	{
-		pg_log_error("flush needs a target: switchover");
-		pg_log_error_hint("Run: pg_ha_ctl flush %s switchover", opt->cluster);
-		return 1;
-	}
-	if (strcmp(opt->target, "switchover") != 0)
-	{
-		pg_log_error("cannot flush \"%s\": only a pending switchover can be flushed",
-					 opt->target);
-		pg_log_error_hint("Run: pg_ha_ctl flush %s switchover", opt->cluster);
-		return 1;
-	}
-	if (!ctl_read_known_cluster(opt, c))
-		return 1;
-
 	for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++)
 	{
 		CtlKv		kv;
@@ -867,6 +854,152 @@ cmd_flush(const CtlOptions *opt)
 	pg_log_error("could not delete the failover key of cluster \"%s\": it keeps changing",
 				 opt->cluster);
 	return 1;
+}
+
+/*
+ * Does member name have the role of patronictl's --role?  pg_ha has no
+ * standby cluster, so no standby leader.  *valid false: no such role.
+ */
+static bool
+has_role(const PgHaCluster *c, const char *name, const char *role, bool *valid)
+{
+	bool		leads = c->has_leader && c->leader_session[0] != '\0' &&
+		strcmp(c->leader, name) == 0;
+
+	*valid = true;
+	if (strcmp(role, "any") == 0)
+		return true;
+	if (strcmp(role, "leader") == 0 || strcmp(role, "primary") == 0 ||
+		strcmp(role, "master") == 0)
+		return leads;
+	if (strcmp(role, "replica") == 0 || strcmp(role, "standby") == 0)
+		return !leads;
+	*valid = strcmp(role, "standby-leader") == 0;
+	return false;
+}
+
+/*
+ * Delete member name's scheduled restart, if it has one (the rule of
+ * DELETE /restart), with check-and-set; a request that changes meanwhile
+ * is judged again.  patronictl's lines; false when it could not be done.
+ */
+static bool
+flush_member_restart(const CtlOptions *opt, PgHaCluster *c, const char *name)
+{
+	char	   *key = psprintf("restart/%s", name);
+
+	for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++)
+	{
+		const PgHaRestartRequest *r;
+		bool		done;
+
+		if (attempt > 0 && !ctl_read_known_cluster(opt, c))
+			return false;
+		r = pgha_rule_scheduled_restart(c, name);
+		if (r == NULL)
+		{
+			printf("No scheduled restart for member %s\n", name);
+			return true;
+		}
+		if (!ctl_kv_delete(opt, key, (int64) r->modify_index, &done))
+			return false;
+		if (done)
+		{
+			printf("Success: flush scheduled restart for member %s\n", name);
+			return true;
+		}
+	}
+	printf("Failed: flush scheduled restart for member %s: restart/%s keeps changing\n",
+		   name, name);
+	return false;
+}
+
+/*
+ * patronictl flush CLUSTER [MEMBER...] restart: the members named (all when
+ * none, stopped ones too: a request outlives its server), those with the
+ * role of --role (any), each scheduled restart deleted from Consul.
+ */
+static int
+flush_restart(const CtlOptions *opt, PgHaCluster *c)
+{
+	const char *role = opt->role != NULL ? opt->role : "any";
+	char	  **names;
+	int			n;
+	int			k = 0;
+	int			failed = 0;
+	bool		valid;
+
+	(void) has_role(c, "", role, &valid);
+	if (!valid)
+	{
+		pg_log_error("invalid role \"%s\"", role);
+		pg_log_error_hint("Use leader, primary, master, replica, standby, standby-leader or any.");
+		return 1;
+	}
+	/* patronictl's words for a name that is no member, running or stopped */
+	for (int i = 0; i < opt->nmembers; i++)
+		if (pgha_valid_name(opt->members[i]) &&
+			pgha_find_member(c, opt->members[i]) == NULL &&
+			pgha_find_stopped_member(c, opt->members[i]) == NULL)
+		{
+			pg_log_error("%s is not a member of cluster", opt->members[i]);
+			pg_log_error_detail("Cluster \"%s\" has no member \"%s\", running or stopped.",
+								opt->cluster, opt->members[i]);
+			return 1;
+		}
+	if (opt->nmembers == 0 && c->nmembers + c->nstopped == 0)
+	{
+		pg_log_error("%s cluster doesn't have any members", opt->cluster);
+		return 1;
+	}
+	if ((names = ctl_target_members(opt, c, &n, CTL_TARGET_STOPPED)) == NULL)
+		return 1;
+	for (int i = 0; i < n; i++)
+		if (has_role(c, names[i], role, &valid))
+			names[k++] = names[i];
+	ctl_print_members(opt, c, CTL_FORMAT_TABLE, false);
+	if (k == 0)
+	{
+		pg_log_error("No %s among provided members", role);
+		return 1;
+	}
+	if (!opt->force &&
+		!ctl_confirm(psprintf("Are you sure you want to flush members %s?",
+							  ctl_join_names(names, k))))
+	{
+		pg_log_error("aborting flush");
+		return 1;
+	}
+	for (int i = 0; i < k; i++)
+		if (!flush_member_restart(opt, c, names[i]))
+			failed++;
+	return failed ? 1 : 0;
+}
+
+int
+cmd_flush(const CtlOptions *opt)
+{
+	PgHaCluster *c = pg_malloc0(sizeof(PgHaCluster));
+	bool		restart = opt->target != NULL && strcmp(opt->target, "restart") == 0;
+
+	if (opt->target == NULL)
+	{
+		pg_log_error("flush needs a target: restart or switchover");
+		pg_log_error_hint("Run: pg_ha_ctl flush %s switchover, or pg_ha_ctl flush %s [MEMBER...] restart",
+						  opt->cluster, opt->cluster);
+		return 1;
+	}
+	if (!restart && strcmp(opt->target, "switchover") != 0)
+	{
+		pg_log_error("cannot flush \"%s\": only a pending switchover or scheduled restarts can be flushed",
+					 opt->target);
+		pg_log_error_hint("Run: pg_ha_ctl flush %s switchover, or pg_ha_ctl flush %s [MEMBER...] restart",
+						  opt->cluster, opt->cluster);
+		return 1;
+	}
+	if (!ctl_read_known_cluster(opt, c))
+		return 1;
+	return restart ? flush_restart(opt, c) : flush_switchover(opt);
 }
 
 /* ----- pause and resume */

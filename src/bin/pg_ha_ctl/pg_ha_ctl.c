@@ -95,6 +95,7 @@ usage(void)
 		   "                       [--scheduled=TIME|now] [--force] [--wait-timeout=SECS]\n"
 		   "  pg_ha_ctl failover [CLUSTER] [--candidate=NAME] [--force] [--wait-timeout=SECS]\n"
 		   "  pg_ha_ctl flush [CLUSTER] switchover\n"
+		   "  pg_ha_ctl flush [CLUSTER] [MEMBER...] restart [--role=ROLE] [--force]\n"
 		   "  pg_ha_ctl pause [CLUSTER] [--wait]\n"
 		   "  pg_ha_ctl resume [CLUSTER] [--wait]\n"
 		   "  pg_ha_ctl show-config [CLUSTER]\n"
@@ -127,7 +128,8 @@ usage(void)
 		   "              candidate, or any), now or at a scheduled time; the leader\n"
 		   "              stops, the candidate promotes, the old leader follows it\n"
 		   "  failover    promote the candidate, also when the cluster has no leader\n"
-		   "  flush       cancel a pending switchover or failover request\n"
+		   "  flush       cancel a pending switchover or failover request, or\n"
+		   "              members' scheduled restarts\n"
 		   "  pause       stop automatic failover (maintenance mode)\n"
 		   "  resume      resume automatic failover\n"
 		   "  show-config show the cluster-wide configuration (YAML)\n"
@@ -320,7 +322,7 @@ typedef enum CtlArgs
 	CTL_ARGS_CLUSTER,			/* [CLUSTER] */
 	CTL_ARGS_MEMBERS,			/* [CLUSTER] [MEMBER...] */
 	CTL_ARGS_MEMBER,			/* [CLUSTER] MEMBER */
-	CTL_ARGS_FLUSH				/* [CLUSTER] TARGET */
+	CTL_ARGS_FLUSH				/* [CLUSTER] [MEMBER...] TARGET */
 } CtlArgs;
 
 /* The output formats a command prints, chosen with --format. */
@@ -508,6 +510,23 @@ find_command(const char *name)
 	return NULL;
 }
 
+/*
+ * [CLUSTER] [MEMBER...]: the first argument is the cluster only when none
+ * is given, or it names that one.
+ */
+static void
+take_members(CtlOptions *opt, char **args, int nargs)
+{
+	if (nargs > 0 && (opt->cluster == NULL || strcmp(args[0], opt->cluster) == 0))
+	{
+		opt->cluster = args[0];
+		args++;
+		nargs--;
+	}
+	opt->members = (const char **) args;
+	opt->nmembers = nargs;
+}
+
 /* The arguments after the options, by the command's shape; exits on bad ones. */
 static void
 take_arguments(const CtlCommand *cmd, CtlOptions *opt, char **args, int nargs,
@@ -526,15 +545,7 @@ take_arguments(const CtlCommand *cmd, CtlOptions *opt, char **args, int nargs,
 				take_cluster_argument(opt, args[0], cluster_option);
 			break;
 		case CTL_ARGS_MEMBERS:
-			/* the cluster only when none is given, or it names that one */
-			if (nargs > 0 && (opt->cluster == NULL || strcmp(args[0], opt->cluster) == 0))
-			{
-				opt->cluster = args[0];
-				args++;
-				nargs--;
-			}
-			opt->members = (const char **) args;
-			opt->nmembers = nargs;
+			take_members(opt, args, nargs);
 			break;
 		case CTL_ARGS_MEMBER:
 			if (nargs > 2)
@@ -551,17 +562,18 @@ take_arguments(const CtlCommand *cmd, CtlOptions *opt, char **args, int nargs,
 			opt->nmembers = 1;
 			break;
 		case CTL_ARGS_FLUSH:
-			if (nargs > 2)
-				too_many_arguments(args[2]);
-			if (nargs == 2)
+			/* the target last, as patronictl takes it; one argument alone may be either */
+			if (nargs >= 2 || (nargs == 1 && (strcmp(args[0], "switchover") == 0 ||
+											  strcmp(args[0], "restart") == 0)))
+				opt->target = args[--nargs];
+			if (opt->target != NULL && strcmp(opt->target, "restart") == 0)
 			{
-				take_cluster_argument(opt, args[0], cluster_option);
-				opt->target = args[1];
+				take_members(opt, args, nargs);
+				break;
 			}
-			else if (nargs == 1 && (strcmp(args[0], "switchover") == 0 ||
-									strcmp(args[0], "restart") == 0))
-				opt->target = args[0];
-			else if (nargs == 1)
+			if (nargs > 1)
+				too_many_arguments(args[2]);	/* the third, as always */
+			if (nargs == 1)
 				take_cluster_argument(opt, args[0], cluster_option);
 			break;
 	}

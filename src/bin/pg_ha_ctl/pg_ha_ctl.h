@@ -69,7 +69,7 @@ typedef struct CtlOptions
 	bool		force;
 	bool		wait;			/* pause/resume --wait */
 	int			wait_timeout;	/* seconds, switchover and failover */
-	const char *target;			/* flush: "switchover" */
+	const char *target;			/* flush: "switchover" or "restart" */
 
 	/* show-config, edit-config, restart, reload */
 	const char **pg_settings;	/* edit-config -p name=value, in order */
@@ -226,6 +226,13 @@ extern long ctl_api_request(const char *url, const char *method,
 							char *err, size_t errlen);
 extern char *ctl_api_endpoint(const PgHaMember *m, const char *path);
 extern char *ctl_api_start_time(const PgHaMember *m);
+
+/* ctl_target_members(): the leader last; stopped members too */
+#define CTL_TARGET_LEADER_LAST	0x01
+#define CTL_TARGET_STOPPED		0x02
+extern char **ctl_target_members(const CtlOptions *opt, const PgHaCluster *c,
+								 int *n, int flags);
+extern char *ctl_join_names(char **names, int n);
 
 /* reinit.c */
 extern int	cmd_reinit(const CtlOptions *opt);
